@@ -1,0 +1,61 @@
+// The payloads of the seven ICE packet types, each a value with its own encode and decode.
+// Payload means the bytes after the 6-byte header (NLPacket). Byte layouts and worked examples:
+// protocol/overte-ice.md sections 2.5 and 3.
+//
+//   ICEServerHeartbeat (38 v18)  QUuid domain | SockAddr public | SockAddr local | QByteArray signature
+//                                 \_________________ signed plaintext _________/
+//   ICEServerQuery     (23 v17)  QUuid client | SockAddr public | SockAddr local | QUuid domain
+//   ICEServerPeerInformation (22 v17)  NetworkPeer (QUuid | SockAddr public | SockAddr local)
+//   ICEPing (39 v18), ICEPingReply (40 v17)  16 raw ID bytes | u8 ping type
+//   ICEServerHeartbeatACK (63 v17), ICEServerHeartbeatDenied (60 v17)  empty
+#pragma once
+
+#include "NetworkPeer.h"
+
+enum class PingType : quint8 { Agnostic = 0, Local = 1, Public = 2, Symmetric = 3 };
+
+struct IceServerHeartbeat {
+    QUuid domainID;
+    SockAddr publicSocket;
+    SockAddr localSocket;
+    QByteArray signature;
+    // On decode: the exact received bytes the signature covers (never re-encoded, so a verify
+    // checks what the sender signed). On encode it is computed by signedPlaintext().
+    QByteArray plaintext;
+
+    // The bytes a domain signs: the encoded ID and both sockets.
+    static QByteArray signedPlaintext(const QUuid &domainID, const SockAddr &publicSocket, const SockAddr &localSocket);
+
+    // A signature longer than this cannot fit a datagram; decode rejects it as Oversized.
+    static constexpr quint32 MaxSignatureBytes = 1024;
+
+    QByteArray toPayload() const;
+    static Decoded<IceServerHeartbeat> fromPayload(const QByteArray &payload);
+};
+
+struct IceServerQuery {
+    QUuid clientID;
+    SockAddr publicSocket;
+    SockAddr localSocket;
+    QUuid domainID;
+
+    QByteArray toPayload() const;
+    static Decoded<IceServerQuery> fromPayload(const QByteArray &payload);
+};
+
+// ICEPing and ICEPingReply share one layout: the sender's own ID and the ping type.
+struct IcePing {
+    QUuid senderID;
+    PingType pingType = PingType::Agnostic;
+
+    static constexpr int PayloadSize = 17;
+
+    QByteArray toPayload() const;
+    static Decoded<IcePing> fromPayload(const QByteArray &payload);
+};
+using IcePingReply = IcePing;
+
+// ACK and Denied carry nothing; anything in their payload is malformed.
+WireError checkEmptyPayload(const QByteArray &payload);
+
+QDebug operator<<(QDebug debug, PingType type);

@@ -1,0 +1,82 @@
+#include "NLPacket.h"
+
+NLPacket NLPacket::create(PacketType type, const QByteArray &payload) {
+    NLPacket packet;
+    packet.type = type;
+    packet.version = versionForPacketType(type);
+    packet.payload = payload;
+    if (isSourcedPacketType(type) && isVerifiedPacketType(type)) {
+        packet.verificationHash = QByteArray(NUM_BYTES_MD5_HASH, '\0');
+    }
+    return packet;
+}
+
+int NLPacket::localHeaderSize(PacketType type) {
+    const bool sourced = isSourcedPacketType(type);
+    const bool verified = isVerifiedPacketType(type);
+    return 2 + (sourced ? NUM_BYTES_LOCALID : 0) + (sourced && verified ? NUM_BYTES_MD5_HASH : 0);
+}
+
+QByteArray NLPacket::toDatagram() const {
+    QByteArray out;
+    out.reserve(totalHeaderSize() + payload.size());
+    ByteWriter writer(out);
+    udt.encode(writer);
+    const int udtSize = out.size();
+    writer.writeU8(quint8(type));
+    writer.writeU8(version);
+    if (isSourcedPacketType(type)) {
+        writer.writeU16LE(sourceID);
+        if (isVerifiedPacketType(type)) {
+            QByteArray hash = verificationHash.left(NUM_BYTES_MD5_HASH);
+            hash.append(QByteArray(NUM_BYTES_MD5_HASH - hash.size(), '\0'));
+            writer.writeBytes(hash);
+        }
+    }
+    writer.writeBytes(payload);
+    applyObfuscation(out, udtSize, udt.obfuscationLevel);
+    return out;
+}
+
+Decoded<NLPacket> NLPacket::fromDatagram(const QByteArray &datagram) {
+    using Result = Decoded<NLPacket>;
+    if (datagram.size() > MAX_PACKET_SIZE) {
+        return Result::failure(WireError::Oversized);
+    }
+    ByteReader headerReader(datagram);
+    const Decoded<UdtHeader> udt = UdtHeader::decode(headerReader);
+    if (!udt.ok()) {
+        return Result::failure(udt.error);
+    }
+
+    // De-obfuscate a copy only when needed; the common case stays zero-copy.
+    QByteArray plain = datagram;
+    applyObfuscation(plain, udt.value.size(), udt.value.obfuscationLevel);
+
+    ByteReader in(plain);
+    in.skip(std::size_t(udt.value.size()));
+    Result result;
+    NLPacket &packet = result.value;
+    packet.udt = udt.value;
+    const quint8 typeByte = in.readU8();
+    packet.version = in.readU8();
+    if (!in.ok()) {
+        return Result::failure(in.error());
+    }
+    packet.type = PacketType(typeByte);
+    if (!isKnownPacketType(typeByte)) {
+        result.error = WireError::UnknownType;
+        return result;
+    }
+    if (isSourcedPacketType(packet.type)) {
+        packet.sourceID = in.readU16LE();
+        if (isVerifiedPacketType(packet.type)) {
+            packet.verificationHash = in.readBytes(NUM_BYTES_MD5_HASH);
+        }
+        if (!in.ok()) {
+            return Result::failure(in.error());
+        }
+    }
+    packet.payload = plain.mid(int(in.position()));
+    return result;
+}

@@ -1,0 +1,182 @@
+#include "SockAddr.h"
+
+namespace {
+// QHostAddress's stream protocol byte (QAbstractSocket::NetworkLayerProtocol as qint8).
+constexpr quint8 kIPv4 = 0;
+constexpr quint8 kIPv6 = 1;
+constexpr quint8 kAnyIP = 2;
+constexpr quint8 kUnknown = 0xFF;
+constexpr quint32 kNullString = 0xFFFFFFFFu;
+// Scope ids are interface names or numbers; anything longer is not an address we will use.
+constexpr quint32 kMaxScopeIdBytes = 64;
+} // namespace
+
+bool SockAddr::isPrivate() const {
+    static const QList<QPair<QHostAddress, int>> privateRanges = {
+        QHostAddress::parseSubnet(QStringLiteral("10.0.0.0/8")),
+        QHostAddress::parseSubnet(QStringLiteral("172.16.0.0/12")),
+        QHostAddress::parseSubnet(QStringLiteral("192.168.0.0/16")),
+        QHostAddress::parseSubnet(QStringLiteral("100.64.0.0/10")),
+        QHostAddress::parseSubnet(QStringLiteral("169.254.0.0/16")),
+        QHostAddress::parseSubnet(QStringLiteral("fc00::/7")),
+        QHostAddress::parseSubnet(QStringLiteral("fe80::/10")),
+    };
+    if (_address.isLoopback()) {
+        return true;
+    }
+    for (const auto &range : privateRanges) {
+        if (_address.isInSubnet(range)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+QString SockAddr::toString() const {
+    if (_address.isNull()) {
+        return QStringLiteral("null:%1").arg(_port);
+    }
+    if (_address.protocol() == QAbstractSocket::IPv6Protocol) {
+        return QStringLiteral("[%1]:%2").arg(_address.toString()).arg(_port);
+    }
+    return QStringLiteral("%1:%2").arg(_address.toString()).arg(_port);
+}
+
+SockAddr SockAddr::fromString(const QString &text, quint16 defaultPort, bool *ok) {
+    QString host = text.trimmed();
+    quint16 port = defaultPort;
+    bool valid = true;
+    auto parsePort = [&](const QString &s) {
+        bool portOk = false;
+        const uint value = s.toUInt(&portOk);
+        valid = portOk && value > 0 && value <= 65535;
+        port = quint16(value);
+    };
+    if (host.startsWith(QLatin1Char('['))) {
+        const int close = host.indexOf(QLatin1Char(']'));
+        valid = close > 0;
+        if (valid && close + 1 < host.size()) {
+            valid = host.at(close + 1) == QLatin1Char(':');
+            if (valid) {
+                parsePort(host.mid(close + 2));
+            }
+        }
+        host = host.mid(1, close - 1);
+    } else if (host.count(QLatin1Char(':')) == 1) {
+        const int colon = host.indexOf(QLatin1Char(':'));
+        parsePort(host.mid(colon + 1));
+        host = host.left(colon);
+    }
+    QHostAddress address;
+    valid = valid && address.setAddress(host);
+    if (ok) {
+        *ok = valid;
+    }
+    return valid ? SockAddr(address, port) : SockAddr();
+}
+
+void SockAddr::encode(ByteWriter &out) const {
+    switch (_address.protocol()) {
+    case QAbstractSocket::IPv4Protocol:
+        out.writeU8(kIPv4);
+        out.writeU32BE(_address.toIPv4Address());
+        break;
+    case QAbstractSocket::IPv6Protocol: {
+        out.writeU8(kIPv6);
+        const Q_IPV6ADDR v6 = _address.toIPv6Address();
+        out.writeBytes(reinterpret_cast<const char *>(v6.c), 16);
+        const QString scope = _address.scopeId();
+        if (scope.isNull()) {
+            out.writeU32BE(kNullString);
+        } else {
+            // QString on a QDataStream: byte length, then UTF-16 big-endian code units.
+            out.writeU32BE(quint32(scope.size() * 2));
+            for (const QChar c : scope) {
+                out.writeU16BE(c.unicode());
+            }
+        }
+        break;
+    }
+    case QAbstractSocket::AnyIPProtocol:
+        out.writeU8(kAnyIP);
+        break;
+    default:
+        out.writeU8(kUnknown);
+        break;
+    }
+    out.writeU16BE(_port);
+}
+
+SockAddr SockAddr::decode(ByteReader &in) {
+    SockAddr result;
+    const quint8 protocol = in.readU8();
+    switch (protocol) {
+    case kIPv4:
+        result._address.setAddress(in.readU32BE());
+        break;
+    case kIPv6: {
+        Q_IPV6ADDR v6;
+        const QByteArray raw = in.readBytes(16);
+        if (raw.size() != 16) {
+            break;
+        }
+        memcpy(v6.c, raw.constData(), 16);
+        QHostAddress address(v6);
+        const quint32 scopeBytes = in.readU32BE();
+        if (scopeBytes != kNullString) {
+            if (scopeBytes > kMaxScopeIdBytes || (scopeBytes & 1)) {
+                in.fail(scopeBytes > in.remaining() ? WireError::Truncated : WireError::BadAddress);
+                break;
+            }
+            QString scope;
+            for (quint32 i = 0; i < scopeBytes / 2; ++i) {
+                scope.append(QChar(in.readU16BE()));
+            }
+            address.setScopeId(scope);
+        }
+        result._address = address;
+        break;
+    }
+    case kAnyIP:
+        result._address = QHostAddress(QHostAddress::Any);
+        break;
+    case kUnknown:
+        break;
+    default:
+        in.fail(WireError::BadAddress);
+        break;
+    }
+    result._port = in.readU16BE();
+    if (!in.ok()) {
+        return SockAddr();
+    }
+    return result;
+}
+
+#if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
+size_t qHash(const SockAddr &addr, size_t seed) noexcept
+#else
+uint qHash(const SockAddr &addr, uint seed) noexcept
+#endif
+{
+    return qHash(addr.getAddress(), seed) ^ qHash(addr.getPort(), seed);
+}
+
+QDataStream &operator<<(QDataStream &out, const SockAddr &addr) {
+    out << addr.getAddress() << addr.getPort();
+    return out;
+}
+
+QDataStream &operator>>(QDataStream &in, SockAddr &addr) {
+    QHostAddress address;
+    quint16 port = 0;
+    in >> address >> port;
+    addr = SockAddr(address, port);
+    return in;
+}
+
+QDebug operator<<(QDebug debug, const SockAddr &addr) {
+    QDebugStateSaver saver(debug);
+    debug.noquote().nospace() << addr.toString();
+    return debug;
+}

@@ -1,0 +1,61 @@
+// A UDP endpoint (address and port) as a plain value, with Overte's wire form.
+//
+// Wire form (Qt's QDataStream, big-endian): QHostAddress then quint16 port.
+//   IPv4:  00 aa aa aa aa pp pp                          (7 bytes)
+//   IPv6:  01 <16 bytes> <QString scope id> pp pp        (23 bytes with no scope id)
+//   null:  ff pp pp   (also 02 pp pp for QHostAddress::Any)
+// Two SockAddrs are equal when IP and port are; there is no socket type to disagree on (the
+// mismatch behind upstream's quirk Q1). Source: protocol/overte-ice.md 2.3, 2.4.
+#pragma once
+
+#include "ByteReader.h"
+
+#include <QtCore/QDataStream>
+#include <QtCore/QDebug>
+#include <QtCore/QHashFunctions>
+#include <QtNetwork/QHostAddress>
+
+class SockAddr {
+public:
+    SockAddr() = default;
+    SockAddr(const QHostAddress &address, quint16 port) : _address(address), _port(port) {}
+
+    const QHostAddress &getAddress() const { return _address; }
+    quint16 getPort() const { return _port; }
+    void setAddress(const QHostAddress &address) { _address = address; }
+    void setPort(quint16 port) { _port = port; }
+
+    bool isNull() const { return _address.isNull(); }
+    // True for loopback, RFC 1918, link-local, CGNAT and IPv6 ULA addresses.
+    bool isPrivate() const;
+    // "203.0.113.5:40102" or "[2001:db8::1]:40102"; "null:PORT" for a null address.
+    QString toString() const;
+    // Parses "HOST:PORT", "[V6]:PORT" or a bare address (taking defaultPort) without DNS.
+    static SockAddr fromString(const QString &text, quint16 defaultPort, bool *ok = nullptr);
+
+    // The wire codec. decode() fails with BadAddress for an unknown protocol byte.
+    void encode(ByteWriter &out) const;
+    static SockAddr decode(ByteReader &in);
+
+    friend bool operator==(const SockAddr &a, const SockAddr &b) {
+        return a._port == b._port && a._address == b._address;
+    }
+    friend bool operator!=(const SockAddr &a, const SockAddr &b) { return !(a == b); }
+
+private:
+    QHostAddress _address;
+    quint16 _port = 0;
+};
+
+#if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
+size_t qHash(const SockAddr &addr, size_t seed = 0) noexcept;
+#else
+uint qHash(const SockAddr &addr, uint seed = 0) noexcept;
+#endif
+
+// Qt's own stream form, for code that already holds a QDataStream (identical bytes to encode()).
+QDataStream &operator<<(QDataStream &out, const SockAddr &addr);
+QDataStream &operator>>(QDataStream &in, SockAddr &addr);
+QDebug operator<<(QDebug debug, const SockAddr &addr);
+
+Q_DECLARE_METATYPE(SockAddr)
