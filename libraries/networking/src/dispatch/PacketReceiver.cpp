@@ -1,0 +1,126 @@
+#include "PacketReceiver.h"
+
+#include <NetworkLogging.h>
+#include <StunMessage.h>
+#include <UdpTransport.h>
+
+#include <QtCore/QMetaObject>
+
+PacketReceiver::PacketReceiver(QObject *parent) : QObject(parent) {
+    qRegisterMetaType<ReceivedMessagePointer>();
+    qRegisterMetaType<SockAddr>();
+}
+
+void PacketReceiver::attach(UdpTransport *transport) {
+    connect(transport, &UdpTransport::datagramReceived, this, &PacketReceiver::handleDatagram);
+}
+
+bool PacketReceiver::registerCallback(PacketType type, QObject *listener,
+                                      std::function<void(ReceivedMessagePointer)> call) {
+    if (!isKnownPacketType(quint8(type)) || !listener) {
+        qCWarning(networking) << "refusing listener for" << type << (listener ? "" : "(null listener)");
+        return false;
+    }
+    Listener &slot = _listeners[quint8(type)];
+    if (slot.object && slot.object != listener) {
+        qCWarning(networking) << "replacing the listener for" << type;
+    }
+    slot.object = listener;
+    slot.call = std::move(call);
+    return true;
+}
+
+bool PacketReceiver::unregisterListener(QObject *listener) {
+    bool removed = false;
+    for (Listener &slot : _listeners) {
+        if (slot.object && slot.object == listener) {
+            slot = Listener();
+            removed = true;
+        }
+    }
+    return removed;
+}
+
+bool PacketReceiver::unregisterListener(PacketType type, QObject *listener) {
+    Listener &slot = _listeners[quint8(type)];
+    if (!slot.object || slot.object != listener) {
+        return false;
+    }
+    slot = Listener();
+    return true;
+}
+
+bool PacketReceiver::hasListener(PacketType type) const {
+    return !_listeners[quint8(type)].object.isNull();
+}
+
+QString PacketReceiver::dropReasonName(DropReason reason) {
+    switch (reason) {
+    case DropReason::Malformed: return QStringLiteral("malformed");
+    case DropReason::UnknownType: return QStringLiteral("unknown_type");
+    case DropReason::VersionMismatch: return QStringLiteral("version_mismatch");
+    case DropReason::NoListener: return QStringLiteral("no_listener");
+    case DropReason::Count: break;
+    }
+    return QStringLiteral("unknown");
+}
+
+void PacketReceiver::drop(DropReason reason, quint8 type, const SockAddr &sender) {
+    ++_counters.dropped[size_t(reason)];
+    Q_EMIT packetDropped(reason, type, sender);
+}
+
+void PacketReceiver::handleDatagram(const QByteArray &datagram, const SockAddr &sender) {
+    ++_counters.datagrams;
+    if (StunMessage::looksLikeStun(datagram)) {
+        ++_counters.stun;
+        Q_EMIT stunDatagramReceived(datagram, sender);
+        return;
+    }
+
+    Decoded<NLPacket> decoded = NLPacket::fromDatagram(datagram);
+    const quint8 typeByte = quint8(decoded.value.type);
+    if (decoded.error == WireError::UnknownType) {
+        if (!_unknownTypeLogged.test(typeByte)) {
+            _unknownTypeLogged.set(typeByte);
+            qCInfo(networking) << "dropping packets of unknown type" << typeByte << "(first from"
+                               << sender << "); further ones are only counted";
+        }
+        drop(DropReason::UnknownType, typeByte, sender);
+        return;
+    }
+    if (!decoded.ok()) {
+        qCDebug(networking_packets) << "malformed datagram from" << sender << ':' << wireErrorString(decoded.error);
+        drop(DropReason::Malformed, 0, sender);
+        return;
+    }
+    if (!decoded.value.versionMatches()) {
+        qCDebug(networking_packets) << "version mismatch from" << sender << "for" << decoded.value.type << ": got"
+                                    << decoded.value.version << "want" << versionForPacketType(decoded.value.type);
+        drop(DropReason::VersionMismatch, typeByte, sender);
+        return;
+    }
+    Listener &slot = _listeners[typeByte];
+    if (!slot.object) {
+        slot = Listener(); // the listener was destroyed: forget its callback too
+        drop(DropReason::NoListener, typeByte, sender);
+        return;
+    }
+
+    ++_counters.dispatched;
+    ++_counters.receivedByType[typeByte];
+    auto message = ReceivedMessagePointer::create(std::move(decoded.value), sender);
+    QObject *object = slot.object.data();
+    if (object->thread() == QThread::currentThread()) {
+        slot.call(std::move(message));
+        return;
+    }
+    // Deliver on the listener's thread; it may be gone by the time the event runs.
+    QPointer<QObject> guard(object);
+    auto call = slot.call;
+    QMetaObject::invokeMethod(object, [guard, call, message] {
+        if (guard) {
+            call(message);
+        }
+    }, Qt::QueuedConnection);
+}

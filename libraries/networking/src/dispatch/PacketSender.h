@@ -1,0 +1,39 @@
+// Sends NL packets through a transport the way Overte does: one unreliable sequence counter per
+// destination, starting at 1, and counts what went out by type.
+#pragma once
+
+#include <NLPacket.h>
+#include <SockAddr.h>
+
+#include <QtCore/QHash>
+
+#include <array>
+
+class UdpTransport;
+
+class PacketSender {
+public:
+    explicit PacketSender(UdpTransport *transport = nullptr) : _transport(transport) {}
+
+    void setTransport(UdpTransport *transport) { _transport = transport; }
+    UdpTransport *transport() const { return _transport; }
+
+    // Stamps the next sequence number for the destination and sends. ttl > 0 sets the IP TTL of
+    // this datagram only. Returns false when the transport refused it.
+    bool sendPacket(NLPacket packet, const SockAddr &destination, int ttl = 0);
+    // Builds a packet of the type at the table's version around the payload and sends it.
+    bool sendPacket(PacketType type, const QByteArray &payload, const SockAddr &destination, int ttl = 0);
+
+    quint64 sentCount(PacketType type) const { return _sentByType[quint8(type)]; }
+    quint64 failedCount() const { return _failed; }
+
+    // Receivers ignore unreliable sequence numbers, so the table only needs to be plausible; it is
+    // capped so a server answering many strangers does not grow it without bound.
+    static constexpr int MaxTrackedDestinations = 4096;
+
+private:
+    UdpTransport *_transport;
+    QHash<SockAddr, quint32> _sequenceNumbers;
+    std::array<quint64, 256> _sentByType {};
+    quint64 _failed = 0;
+};

@@ -1,0 +1,101 @@
+#include "QUdpSocketTransport.h"
+
+#include "NetworkLogging.h"
+
+#include <QtCore/QVariant>
+#include <QtNetwork/QNetworkDatagram>
+
+QUdpSocketTransport::QUdpSocketTransport(QObject *parent) : UdpTransport(parent) {}
+
+QUdpSocketTransport::~QUdpSocketTransport() = default;
+
+bool QUdpSocketTransport::bind(const QHostAddress &address, quint16 port) {
+    if (port == 0 && !_sockets.isEmpty()) {
+        port = localPort();
+    }
+    auto *socket = new QUdpSocket(this);
+    // Qt binds QHostAddress::AnyIPv6 with IPV6_V6ONLY, so IPv4 and IPv6 "any" sockets can share a
+    // port; DontShareAddress keeps a second daemon from silently splitting our traffic.
+    if (!socket->bind(address, port, QUdpSocket::DontShareAddress)) {
+        _errorString = QStringLiteral("cannot bind UDP %1: %2")
+                           .arg(SockAddr(address, port).toString(), socket->errorString());
+        delete socket;
+        return false;
+    }
+    connect(socket, &QUdpSocket::readyRead, this, [this, socket] { readPending(socket); });
+    _sockets.append(socket);
+    return true;
+}
+
+void QUdpSocketTransport::close() {
+    qDeleteAll(_sockets);
+    _sockets.clear();
+}
+
+quint16 QUdpSocketTransport::localPort() const {
+    return _sockets.isEmpty() ? 0 : _sockets.first()->localPort();
+}
+
+QList<SockAddr> QUdpSocketTransport::boundSockets() const {
+    QList<SockAddr> result;
+    for (const QUdpSocket *socket : _sockets) {
+        result.append(SockAddr(socket->localAddress(), socket->localPort()));
+    }
+    return result;
+}
+
+SockAddr QUdpSocketTransport::localSocket() const {
+    return _sockets.isEmpty() ? SockAddr() : SockAddr(_sockets.first()->localAddress(), localPort());
+}
+
+void QUdpSocketTransport::setReceiveBufferSize(int bytes) {
+    for (QUdpSocket *socket : qAsConst(_sockets)) {
+        socket->setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, bytes);
+    }
+}
+
+QUdpSocket *QUdpSocketTransport::socketFor(const QHostAddress &destination) const {
+    const bool v6 = destination.protocol() == QAbstractSocket::IPv6Protocol;
+    for (QUdpSocket *socket : _sockets) {
+        const auto protocol = socket->localAddress().protocol();
+        if (protocol == QAbstractSocket::AnyIPProtocol
+            || (v6 ? protocol == QAbstractSocket::IPv6Protocol : protocol == QAbstractSocket::IPv4Protocol)) {
+            return socket;
+        }
+    }
+    return nullptr;
+}
+
+qint64 QUdpSocketTransport::writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl) {
+    QUdpSocket *socket = socketFor(destination.getAddress());
+    if (!socket || destination.isNull() || destination.getPort() == 0) {
+        qCDebug(networking_packets) << "no socket can send to" << destination;
+        return -1;
+    }
+    if (ttl <= 0) {
+        return socket->writeDatagram(datagram, destination.getAddress(), destination.getPort());
+    }
+    QNetworkDatagram out(datagram, destination.getAddress(), destination.getPort());
+    out.setHopLimit(ttl);
+    return socket->writeDatagram(out);
+}
+
+void QUdpSocketTransport::readPending(QUdpSocket *socket) {
+    // Bound the work per readyRead so one flooded socket cannot starve timers and other sockets.
+    for (int budget = 256; budget > 0 && socket->hasPendingDatagrams(); --budget) {
+        const QNetworkDatagram datagram = socket->receiveDatagram();
+        if (!datagram.isValid()) {
+            break;
+        }
+        QHostAddress sender = datagram.senderAddress();
+        bool isMappedV4 = false;
+        const quint32 v4 = sender.toIPv4Address(&isMappedV4);
+        if (isMappedV4 && sender.protocol() == QAbstractSocket::IPv6Protocol) {
+            sender = QHostAddress(v4);
+        }
+        Q_EMIT datagramReceived(datagram.data(), SockAddr(sender, quint16(datagram.senderPort())));
+    }
+    if (socket->hasPendingDatagrams()) {
+        QMetaObject::invokeMethod(this, [this, socket] { readPending(socket); }, Qt::QueuedConnection);
+    }
+}

@@ -1,0 +1,24 @@
+// The seam between the protocol and the network: send a datagram, get told when one arrives.
+// Roles talk to this interface only, so tests and fuzzers drive them with FakeTransport and no
+// socket; QUdpSocketTransport is the real one.
+#pragma once
+
+#include <SockAddr.h>
+
+#include <QtCore/QObject>
+
+class UdpTransport : public QObject {
+    Q_OBJECT
+public:
+    using QObject::QObject;
+
+    // Sends one datagram; returns the bytes sent or -1. ttl > 0 sets the IP TTL / hop limit of
+    // this datagram only (used for the first punch packets, see DESIGN.md "Linux NATs").
+    virtual qint64 writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl = 0) = 0;
+    // Where this transport receives, for reporting our local socket. Null before binding.
+    virtual SockAddr localSocket() const = 0;
+
+Q_SIGNALS:
+    // One received datagram and its observed sender (IPv4-mapped IPv6 senders come as IPv4).
+    void datagramReceived(const QByteArray &datagram, const SockAddr &sender);
+};
