@@ -17,10 +17,7 @@ namespace KeyEncoding {
 
 bool looksLikePem(const QByteArray &data)
 {
-    int i = 0;
-    while (i < data.size() && isSpace(data.at(i)))
-        ++i;
-    return data.mid(i, kBegin.size()) == kBegin;
+    return data.contains(kBegin);
 }
 
 bool decodePem(const QByteArray &data, PemBlock *block, QString *errorString)

@@ -12,7 +12,7 @@ struct PemBlock {
     QByteArray der;
 };
 
-// True when the data (after leading whitespace) starts with a PEM BEGIN line.
+// True when the data holds a PEM BEGIN line; RFC 7468 allows explanatory text before it.
 bool looksLikePem(const QByteArray &data);
 
 // Decodes the first PEM block. Fails on a missing END line, a label mismatch, headers

@@ -141,7 +141,9 @@ RsaPrivateKey RsaPrivateKey::fromData(const QByteArray &data, QString *errorStri
 
     QString error;
     OpenSslKeys::PkeyPtr key;
-    if (KeyEncoding::looksLikePem(data)) {
+    if (data.at(0) == 0x30) { // a DER SEQUENCE
+        key = OpenSslKeys::parsePrivateDer(data, &error);
+    } else if (KeyEncoding::looksLikePem(data)) {
         KeyEncoding::PemBlock block;
         if (!KeyEncoding::decodePem(data, &block, &error))
             return fail(errorString, error);
@@ -152,7 +154,7 @@ RsaPrivateKey RsaPrivateKey::fromData(const QByteArray &data, QString *errorStri
         else
             error = QStringLiteral("PEM block \"%1\" is not a private key").arg(QString::fromLatin1(block.label));
     } else {
-        key = OpenSslKeys::parsePrivateDer(data, &error);
+        error = QStringLiteral("private key is neither DER nor PEM");
     }
     if (!key)
         return fail(errorString, error);

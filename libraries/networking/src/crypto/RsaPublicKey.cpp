@@ -47,7 +47,9 @@ RsaPublicKey RsaPublicKey::fromData(const QByteArray &data, QString *errorString
 
     QString error;
     OpenSslKeys::PkeyPtr key;
-    if (KeyEncoding::looksLikePem(data)) {
+    if (data.at(0) == 0x30) { // a DER SEQUENCE; no base64 or PEM text starts with '0'
+        key = parseAnyDer(data, &error);
+    } else if (KeyEncoding::looksLikePem(data)) {
         KeyEncoding::PemBlock block;
         if (!KeyEncoding::decodePem(data, &block, &error))
             return fail(errorString, error);
@@ -57,8 +59,6 @@ RsaPublicKey RsaPublicKey::fromData(const QByteArray &data, QString *errorString
             key = OpenSslKeys::parsePublicDer(block.der, PublicDer::Pkcs1, &error);
         else
             error = QStringLiteral("PEM block \"%1\" is not a public key").arg(QString::fromLatin1(block.label));
-    } else if (data.at(0) == 0x30) { // a DER SEQUENCE; no base64 text starts with '0'
-        key = parseAnyDer(data, &error);
     } else {
         QByteArray der;
         if (!KeyEncoding::decodeBase64(data, &der))
