@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The one test command: installs what it needs, builds the Qt 6, Qt 5 and sanitizer flavours and
+# runs every test of each (the sanitizer flavour also runs the fuzzers). Exits non-zero on any
+# failure. Usage: scripts/test.sh [qt6|qt5|sanitize ...]   (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+icebreaker_install_deps test
+
+jobs=$(nproc)
+flavours=("$@")
+[ ${#flavours[@]} -gt 0 ] || flavours=(qt6 qt5 sanitize)
+
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+
+declare -A summary
+failed=0
+
+run_flavour() {
+  local name=$1; shift
+  local dir=build/$name
+  echo
+  echo "================ flavour $name ================"
+  local start=$SECONDS
+  cmake -S . -B "$dir" -G Ninja "${launcher[@]}" "$@" >"$dir.configure.log" 2>&1 \
+    || { cat "$dir.configure.log"; return 1; }
+  cmake --build "$dir" -j"$jobs" 2>&1 | tail -n 3
+  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+  local rc=0
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 600 2>&1 | tee "$dir.ctest.log" || rc=$?
+  summary[$name]="$(grep -E 'tests passed|tests failed' "$dir.ctest.log" | tail -n 1) ($((SECONDS - start)) s)"
+  return $rc
+}
+
+mkdir -p build
+for flavour in "${flavours[@]}"; do
+  case $flavour in
+    qt6) run_flavour qt6 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DICEBREAKER_QT_MAJOR=6 || failed=1 ;;
+    qt5) run_flavour qt5 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DICEBREAKER_QT_MAJOR=5 || failed=1 ;;
+    sanitize)
+      # ASan + UBSan over the whole suite; clang also builds the libFuzzer targets.
+      export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+      export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+      CC=clang-14 CXX=clang++-14 run_flavour sanitize -DCMAKE_BUILD_TYPE=Debug -DICEBREAKER_QT_MAJOR=6 \
+        -DICEBREAKER_SANITIZE=ON -DICEBREAKER_BUILD_FUZZERS=ON || failed=1 ;;
+    *) echo "unknown flavour '$flavour' (qt6, qt5, sanitize)" >&2; exit 2 ;;
+  esac
+done
+
+echo
+echo "================ summary ================"
+for flavour in "${flavours[@]}"; do
+  printf '%-9s %s\n' "$flavour" "${summary[$flavour]:-did not reach ctest}"
+done
+exit $failed
