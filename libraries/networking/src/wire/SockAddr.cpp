@@ -128,7 +128,7 @@ SockAddr SockAddr::decode(ByteReader &in) {
                 in.fail(scopeBytes > in.remaining() ? WireError::Truncated : WireError::BadAddress);
                 break;
             }
-            QString scope;
+            QString scope(QLatin1String("")); // length 0 is an empty, not a null, scope id (as Qt reads it)
             for (quint32 i = 0; i < scopeBytes / 2; ++i) {
                 scope.append(QChar(in.readU16BE()));
             }
