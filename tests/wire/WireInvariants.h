@@ -1,0 +1,146 @@
+// Properties every wire decoder must keep for *any* input, checked by tst_wiremalformed's garbage
+// run and by the fuzz_datagram libFuzzer target (one list, so the two cannot drift apart).
+// A decoder may reject anything; what it accepts must re-encode to the bytes it came from.
+#pragma once
+
+#include <IcePackets.h>
+#include <NLPacket.h>
+#include <NetworkPeer.h>
+#include <StunMessage.h>
+
+#include <QtCore/QString>
+
+namespace wireinvariants {
+
+// QHostAddress::operator== ignores the scope id, so compare every part that travels.
+inline bool sameSockAddr(const SockAddr &a, const SockAddr &b) {
+    const QHostAddress &x = a.getAddress();
+    const QHostAddress &y = b.getAddress();
+    if (x.protocol() != y.protocol() || a.getPort() != b.getPort() || x.scopeId() != y.scopeId()
+        || x.scopeId().isNull() != y.scopeId().isNull()) {
+        return false;
+    }
+    return x.protocol() == QAbstractSocket::UnknownNetworkLayerProtocol || x == y;
+}
+
+struct Report {
+    QString violation; // empty when every invariant held
+    int accepted = 0;  // how many decoders accepted the input
+};
+
+// Every payload decoder on the same bytes.
+inline void checkPayload(const QByteArray &payload, Report &r) {
+    if (!r.violation.isEmpty()) {
+        return;
+    }
+    const auto hb = IceServerHeartbeat::fromPayload(payload);
+    if (hb.ok()) {
+        ++r.accepted;
+        const IceServerHeartbeat &v = hb.value;
+        if (v.toPayload() != payload) {
+            r.violation = QStringLiteral("IceServerHeartbeat does not re-encode to its payload");
+        } else if (v.plaintext != IceServerHeartbeat::signedPlaintext(v.domainID, v.publicSocket, v.localSocket)
+                   || !payload.startsWith(v.plaintext)) {
+            r.violation = QStringLiteral("IceServerHeartbeat plaintext is not the leading ID and sockets");
+        }
+    }
+    const auto query = IceServerQuery::fromPayload(payload);
+    if (query.ok()) {
+        ++r.accepted;
+        if (query.value.toPayload() != payload) {
+            r.violation = QStringLiteral("IceServerQuery does not re-encode to its payload");
+        }
+    }
+    const auto ping = IcePing::fromPayload(payload);
+    if (ping.ok()) {
+        ++r.accepted;
+        if (payload.size() != IcePing::PayloadSize || ping.value.toPayload() != payload
+            || quint8(ping.value.pingType) > quint8(PingType::Symmetric)) {
+            r.violation = QStringLiteral("IcePing does not re-encode to its 17 bytes");
+        }
+    }
+    const auto peer = NetworkPeer::fromByteArray(payload);
+    if (peer.ok()) {
+        ++r.accepted;
+        if (peer.value.toByteArray() != payload) {
+            r.violation = QStringLiteral("NetworkPeer does not re-encode to its payload");
+        }
+    }
+    const WireError empty = checkEmptyPayload(payload);
+    if (empty != (payload.isEmpty() ? WireError::NoError : WireError::TrailingBytes)) {
+        r.violation = QStringLiteral("checkEmptyPayload disagrees with the payload size");
+    }
+}
+
+inline void checkStun(const QByteArray &datagram, Report &r) {
+    const bool looks = StunMessage::looksLikeStun(datagram);
+    const auto stun = StunMessage::decode(datagram);
+    if (datagram.size() < StunMessage::HeaderSize) {
+        if (looks || stun.error != WireError::Truncated) {
+            r.violation = QStringLiteral("a datagram shorter than a STUN header was not rejected as Truncated");
+        }
+        return;
+    }
+    if ((stun.error == WireError::NotStun) == looks) {
+        r.violation = QStringLiteral("StunMessage::decode and looksLikeStun disagree");
+        return;
+    }
+    if (stun.ok()) {
+        ++r.accepted;
+        const StunMessage &m = stun.value;
+        const auto again = StunMessage::decode(m.encode());
+        if (!again.ok() || again.value.type != m.type || again.value.transactionId != m.transactionId
+            || !sameSockAddr(again.value.xorMappedAddress, m.xorMappedAddress)
+            || !sameSockAddr(again.value.mappedAddress, m.mappedAddress)) {
+            r.violation = QStringLiteral("a decoded STUN message does not survive encode and decode");
+            return;
+        }
+    }
+    const QByteArray txid = datagram.mid(8, StunMessage::TransactionIdSize);
+    const auto mapped = StunMessage::parseBindingResponse(datagram, txid);
+    if (mapped.ok()) {
+        ++r.accepted;
+        if (!stun.ok() || stun.value.type != StunMessage::BindingSuccess
+            || !sameSockAddr(mapped.value, stun.value.mappedSocket()) || mapped.value.isNull()) {
+            r.violation = QStringLiteral("parseBindingResponse accepted what decode did not describe");
+        }
+    }
+}
+
+inline Report check(const QByteArray &datagram) {
+    Report r;
+    const auto nl = NLPacket::fromDatagram(datagram);
+    if (datagram.size() > MAX_PACKET_SIZE && nl.error != WireError::Oversized) {
+        r.violation = QStringLiteral("an oversized datagram was not rejected as Oversized");
+        return r;
+    }
+    if (nl.error == WireError::UnknownType && isKnownPacketType(quint8(nl.value.type))) {
+        r.violation = QStringLiteral("UnknownType reported for a type in the table");
+        return r;
+    }
+    if (nl.ok()) {
+        ++r.accepted;
+        const NLPacket &p = nl.value;
+        if (p.toDatagram() != datagram) {
+            r.violation = QStringLiteral("NLPacket does not re-encode to its datagram");
+            return r;
+        }
+        if (p.totalHeaderSize() + p.payload.size() != datagram.size()) {
+            r.violation = QStringLiteral("NLPacket header size rule disagrees with the payload it kept");
+            return r;
+        }
+        // The demultiplexing rule of the socket: nothing Overte accepts may pass for STUN.
+        if (StunMessage::looksLikeStun(datagram)) {
+            r.violation = QStringLiteral("a valid Overte datagram looks like STUN");
+            return r;
+        }
+        checkPayload(p.payload, r);
+    }
+    checkPayload(datagram, r);
+    if (r.violation.isEmpty()) {
+        checkStun(datagram, r);
+    }
+    return r;
+}
+
+} // namespace wireinvariants
