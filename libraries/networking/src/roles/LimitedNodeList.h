@@ -1,0 +1,131 @@
+// The node's UDP presence (Overte's LimitedNodeList, minus the god object): the transport, the packet
+// receiver and sender other roles register with, and what this node knows about its own sockets:
+// the public one learned by STUN and the local one learned without contacting anybody.
+//
+// STUN follows upstream's timings (protocol/overte-ice.md section 6): a request every 250 ms until
+// one is answered, failure after more than 10 unanswered (public socket = null address with our local
+// port, as upstream), then one request every 10 s. Unlike upstream, an answer counts only when it
+// comes from the STUN server's address and carries our transaction ID.
+#pragma once
+
+#include <IcePackets.h>
+#include <NLPacket.h>
+#include <PacketReceiver.h>
+#include <PacketSender.h>
+#include <SockAddr.h>
+
+#include <QtCore/QObject>
+#include <QtCore/QPointer>
+#include <QtCore/QTimer>
+#include <QtCore/QUuid>
+
+class UdpTransport;
+class QHostInfo;
+
+class LimitedNodeList : public QObject {
+    Q_OBJECT
+public:
+    static constexpr quint16 STUN_SERVER_DEFAULT_PORT = 19302;
+    static constexpr int STUN_INITIAL_INTERVAL_MSECS = 250;
+    static constexpr int STUN_REFRESH_INTERVAL_MSECS = 10 * 1000;
+    // Upstream declares failure when more than this many initial requests went unanswered.
+    static constexpr int MAX_INITIAL_STUN_REQUESTS = 10;
+
+    // Creates and owns a QUdpSocketTransport bound to 0.0.0.0:port (0 = a random port). Check
+    // isBound() / errorString() afterwards.
+    explicit LimitedNodeList(quint16 port = 0, QObject *parent = nullptr);
+    // Uses a transport made elsewhere (e.g. FakeTransport in tests); it is not owned.
+    explicit LimitedNodeList(UdpTransport *transport, QObject *parent = nullptr);
+    ~LimitedNodeList() override;
+
+    bool isBound() const;
+    QString errorString() const { return _errorString; }
+
+    UdpTransport *getTransport() const { return _transport; }
+    PacketReceiver &getPacketReceiver() { return _packetReceiver; }
+    PacketSender &getPacketSender() { return _packetSender; }
+    quint16 getLocalPort() const;
+
+    // ---- Our sockets ----
+    const SockAddr &getPublicSockAddr() const { return _publicSockAddr; }
+    const SockAddr &getLocalSockAddr() const { return _localSockAddr; }
+
+    // ---- STUN ----
+    // The STUN server, "HOST[:PORT]" (default port 19302) or a host and port. A name is resolved
+    // asynchronously; an IP literal is used as is. Returns false for text that is no host at all.
+    bool setStunServer(const QString &hostAndPort);
+    void setStunServer(const QString &host, quint16 port);
+    const SockAddr &getStunSockAddr() const { return _stunSockAddr; }
+    bool hasStunServer() const { return !_stunHost.isEmpty(); }
+    // Starts (or restarts) discovery: the 250 ms series first, then the 10 s refresh.
+    void startSTUNPublicSocketUpdate();
+    void stopSTUNPublicSocketUpdate();
+    // True once the initial series ended, answered or not: the public socket is as good as it gets.
+    bool hasCompletedInitialSTUN() const { return _initialStunDone; }
+    bool didInitialSTUNFail() const { return _initialStunFailed; }
+
+    // ---- Local socket ----
+    // Where our traffic will go (the ice-server or STUN server): the local address is the one the
+    // kernel would route from towards it. Learned by connect()ing a throwaway UDP socket, which
+    // sends nothing. Without a target: the first non-loopback IPv4 interface address.
+    void setLocalSocketProbeTarget(const QHostAddress &target);
+    // Recomputes the local socket; emits localSockAddrChanged when it moved.
+    void updateLocalSocket();
+
+    // Closes the socket and binds a fresh random port, to escape a stale NAT mapping after a failed
+    // punch. The public socket is then unknown until STUN runs again (restarted here when it was
+    // configured). Works for the transport this class created or any QUdpSocketTransport; returns
+    // false (and changes nothing) for other transports.
+    bool rebindToFreshPort();
+
+    // ---- ICE packets ----
+    bool sendPacket(const NLPacket &packet, const SockAddr &destination, int ttl = 0);
+    // ICEServerQuery(clientID, our public, our local, peerID) to the ice-server (section 3.3).
+    bool sendPeerQueryToIceServer(const SockAddr &iceServerSockAddr, const QUuid &clientID, const QUuid &peerID);
+    // ICEPing: our ICE ID and the ping type (section 3.5).
+    static NLPacket constructICEPingPacket(PingType pingType, const QUuid &iceID);
+    // ICEPingReply: the replier's own ID and the ping type copied from the ping (section 3.6).
+    static NLPacket constructICEPingReplyPacket(const IcePing &ping, const QUuid &replierID);
+    // The same from a received ICEPing; a malformed ping gives a packet with an empty payload.
+    static NLPacket constructICEPingReplyPacket(const ReceivedMessage &message, const QUuid &replierID);
+
+Q_SIGNALS:
+    void publicSockAddrChanged(const SockAddr &publicSockAddr);
+    void localSockAddrChanged(const SockAddr &localSockAddr);
+    // The initial STUN series got no answer; the public socket is (null, local port).
+    void stunFailed();
+    // The initial STUN series ended, answered or not (connect this to wait for the public socket).
+    void initialSTUNCompleted(bool succeeded);
+    void stunServerLookupFailed(const QString &host, const QString &reason);
+    // A fresh local port is in use (after rebindToFreshPort()).
+    void transportRebound(quint16 port);
+
+private:
+    void init();
+    void sendSTUNRequest();
+    void processSTUNDatagram(const QByteArray &datagram, const SockAddr &sender);
+    void handleStunLookup(const QHostInfo &info);
+    void setPublicSockAddr(const SockAddr &socket);
+    QHostAddress probeLocalAddress() const;
+
+    UdpTransport *_transport = nullptr;
+    bool _ownsTransport = false;
+    QString _errorString;
+    PacketReceiver _packetReceiver;
+    PacketSender _packetSender;
+
+    SockAddr _publicSockAddr;
+    SockAddr _localSockAddr;
+    QHostAddress _localProbeTarget;
+
+    QString _stunHost;
+    quint16 _stunPort = STUN_SERVER_DEFAULT_PORT;
+    SockAddr _stunSockAddr;
+    int _stunLookupID = -1;
+    QTimer _stunTimer;
+    QByteArray _stunTransactionID;
+    int _numInitialSTUNRequests = 0;
+    bool _stunRunning = false;
+    bool _initialStunDone = false;
+    bool _initialStunFailed = false;
+};
