@@ -129,9 +129,11 @@ inline Report check(const QByteArray &datagram) {
             r.violation = QStringLiteral("NLPacket header size rule disagrees with the payload it kept");
             return r;
         }
-        // The demultiplexing rule of the socket: nothing Overte accepts may pass for STUN.
-        if (StunMessage::looksLikeStun(datagram)) {
-            r.violation = QStringLiteral("a valid Overte datagram looks like STUN");
+        // The demultiplexing rule of the socket: no ICE-shaped datagram (M=0) may pass for STUN.
+        // With M=1 the cookie falls into the message word, so no such promise holds there (and a
+        // STUN response can parse as an M=1 packet: the receiver tests for STUN first).
+        if (!p.udt.message && StunMessage::looksLikeStun(datagram)) {
+            r.violation = QStringLiteral("a valid Overte datagram without M looks like STUN");
             return r;
         }
         checkPayload(p.payload, r);
