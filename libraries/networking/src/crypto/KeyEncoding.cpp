@@ -27,19 +27,19 @@ bool decodePem(const QByteArray &data, PemBlock *block, QString *errorString)
             *errorString = why;
         return false;
     };
-    const int begin = data.indexOf(kBegin);
+    const qsizetype begin = data.indexOf(kBegin);
     if (begin < 0)
         return fail(QStringLiteral("no PEM BEGIN line"));
-    const int labelStart = begin + kBegin.size();
-    const int labelEnd = data.indexOf(kDashes, labelStart);
-    const int lineEnd = data.indexOf('\n', labelStart);
+    const qsizetype labelStart = begin + kBegin.size();
+    const qsizetype labelEnd = data.indexOf(kDashes, labelStart);
+    const qsizetype lineEnd = data.indexOf('\n', labelStart);
     if (labelEnd < 0 || (lineEnd >= 0 && labelEnd > lineEnd))
         return fail(QStringLiteral("malformed PEM BEGIN line"));
     const QByteArray label = data.mid(labelStart, labelEnd - labelStart);
 
     const QByteArray endLine = kEnd + label + kDashes;
-    const int bodyStart = labelEnd + kDashes.size();
-    const int end = data.indexOf(endLine, bodyStart);
+    const qsizetype bodyStart = labelEnd + kDashes.size();
+    const qsizetype end = data.indexOf(endLine, bodyStart);
     if (end < 0)
         return fail(QStringLiteral("PEM block \"%1\" has no matching END line").arg(QString::fromLatin1(label)));
 
@@ -59,7 +59,7 @@ QByteArray encodePem(const QByteArray &label, const QByteArray &der)
 {
     const QByteArray base64 = der.toBase64();
     QByteArray out = kBegin + label + kDashes + '\n';
-    for (int i = 0; i < base64.size(); i += 64)
+    for (qsizetype i = 0; i < base64.size(); i += 64)
         out += base64.mid(i, 64) + '\n';
     out += kEnd + label + kDashes + '\n';
     return out;

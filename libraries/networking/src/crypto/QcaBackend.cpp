@@ -15,7 +15,11 @@ namespace {
 class QcaPublicKeyHandle final : public CryptoKeyHandle
 {
 public:
-    explicit QcaPublicKeyHandle(const QCA::PublicKey &k) : key(k) {}
+    QcaPublicKeyHandle(std::shared_ptr<QCA::Initializer> init, const QCA::PublicKey &k)
+        : initializer(std::move(init)), key(k)
+    {
+    }
+    const std::shared_ptr<QCA::Initializer> initializer; // declared first: released after the key
     mutable std::mutex mutex;
     mutable QCA::PublicKey key;
 };
@@ -23,7 +27,11 @@ public:
 class QcaPrivateKeyHandle final : public CryptoKeyHandle
 {
 public:
-    explicit QcaPrivateKeyHandle(const QCA::PrivateKey &k) : key(k) {}
+    QcaPrivateKeyHandle(std::shared_ptr<QCA::Initializer> init, const QCA::PrivateKey &k)
+        : initializer(std::move(init)), key(k)
+    {
+    }
+    const std::shared_ptr<QCA::Initializer> initializer; // declared first: released after the key
     mutable std::mutex mutex;
     mutable QCA::PrivateKey key;
 };
@@ -37,12 +45,10 @@ bool setError(QString *errorString, const QString &why)
 
 } // namespace
 
+// QCA's init is reference-counted, so an application with its own QCA::Initializer is unaffected.
 QcaBackend::QcaBackend()
+    : m_initializer(std::make_shared<QCA::Initializer>())
 {
-    // Deliberately never deinitialised: keys holding QCA handles may outlive this static backend
-    // (other statics, late destruction), and QCA's init is reference-counted, so an application that
-    // has its own QCA::Initializer in main() is unaffected.
-    new QCA::Initializer;
 }
 
 bool QcaBackend::checkSupported(QString *errorString) const
@@ -65,7 +71,7 @@ CryptoBackend::KeyHandlePtr QcaBackend::preparePublicKey(const RsaPublicKey &key
         setError(errorString, QStringLiteral("QCA could not load the RSA public key"));
         return nullptr;
     }
-    return std::make_shared<const QcaPublicKeyHandle>(qcaKey);
+    return std::make_shared<const QcaPublicKeyHandle>(m_initializer, qcaKey);
 }
 
 CryptoBackend::KeyHandlePtr QcaBackend::preparePrivateKey(const RsaPrivateKey &key, QString *errorString) const
@@ -80,7 +86,7 @@ CryptoBackend::KeyHandlePtr QcaBackend::preparePrivateKey(const RsaPrivateKey &k
         setError(errorString, QStringLiteral("QCA could not load the RSA private key"));
         return nullptr;
     }
-    return std::make_shared<const QcaPrivateKeyHandle>(qcaKey);
+    return std::make_shared<const QcaPrivateKeyHandle>(m_initializer, qcaKey);
 }
 
 QByteArray QcaBackend::signPrepared(const CryptoKeyHandle &key, const QByteArray &data, QString *errorString) const

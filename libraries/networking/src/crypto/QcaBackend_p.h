@@ -4,6 +4,12 @@
 
 #include "CryptoBackend.h"
 
+#include <memory>
+
+namespace QCA {
+class Initializer;
+}
+
 class QcaBackend final : public CryptoBackend
 {
 public:
@@ -19,4 +25,8 @@ protected:
 
 private:
     bool checkSupported(QString *errorString) const;
+
+    // Shared with every key handle this backend makes, so QCA stays initialised until the last
+    // QCA key object is gone, even when a key outlives the backend during static destruction.
+    std::shared_ptr<QCA::Initializer> m_initializer;
 };
