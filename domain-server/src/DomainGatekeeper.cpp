@@ -1,0 +1,285 @@
+#include "DomainGatekeeper.h"
+
+#include "DomainServerLogging.h"
+
+#include <IcePackets.h>
+#include <PacketReceiver.h>
+#include <PacketSender.h>
+
+namespace {
+constexpr int BoundLogIntervalMs = 5000;
+constexpr int MaxTrackedBudgets = 4096;
+}
+
+DomainGatekeeper::DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver,
+                                   const Options &options, QObject *parent)
+    : QObject(parent), _domainID(domainID), _sender(sender), _options(options) {
+    _clock.start();
+    if (receiver) {
+        receiver->registerListener(PacketType::ICEServerPeerInformation, this,
+                                   &DomainGatekeeper::processICEPeerInformationPacket);
+        receiver->registerListener(PacketType::ICEPing, this, &DomainGatekeeper::processICEPingPacket);
+        receiver->registerListener(PacketType::ICEPingReply, this, &DomainGatekeeper::processICEPingReplyPacket);
+    }
+    _sweepTimer.setInterval(qBound(20, _options.connectedPeerTimeoutMs / 4, 1000));
+    connect(&_sweepTimer, &QTimer::timeout, this, &DomainGatekeeper::sweepConnectedPeers);
+}
+
+DomainGatekeeper::~DomainGatekeeper() = default;
+
+bool DomainGatekeeper::parsePunchTtls(const QString &text, QList<int> *out) {
+    QList<int> ttls;
+    const QString trimmed = text.trimmed();
+    if (!trimmed.isEmpty() && trimmed != QLatin1String("0")) {
+        for (const QString &part : trimmed.split(QLatin1Char(','))) {
+            bool ok = false;
+            const int ttl = part.trimmed().toInt(&ok);
+            if (!ok || ttl < 0 || ttl > 255) {
+                return false;
+            }
+            ttls.append(ttl);
+        }
+    }
+    *out = ttls;
+    return true;
+}
+
+NetworkPeer DomainGatekeeper::icePeer(const QUuid &peerID) const {
+    const auto it = _peers.constFind(peerID);
+    return it == _peers.constEnd() ? NetworkPeer() : (*it)->peer;
+}
+
+bool DomainGatekeeper::isConnected(const QUuid &peerID) const {
+    const auto it = _peers.constFind(peerID);
+    return it != _peers.constEnd() && (*it)->connected;
+}
+
+void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer message) {
+    ++_counters.peerInformationReceived;
+    const SockAddr &sender = message->getSenderSockAddr();
+    if (_iceServerFilter && !_iceServerFilter(sender)) {
+        // Anyone else could make us ping addresses of their choosing (Q5).
+        ++_counters.peerInformationIgnored;
+        qCDebug(domain_server_ice_packets) << "peer information from" << sender << "which is not our ice-server - ignored";
+        return;
+    }
+    const Decoded<NetworkPeer> decoded = NetworkPeer::fromByteArray(message->getMessage());
+    if (!decoded.ok() || decoded.value.getUUID().isNull() || decoded.value.getUUID() == _domainID) {
+        ++_counters.peerInformationIgnored;
+        qCDebug(domain_server_ice_packets) << "unusable peer information from" << sender << wireErrorString(decoded.error);
+        return;
+    }
+    const NetworkPeer &incoming = decoded.value;
+    const QUuid id = incoming.getUUID();
+
+    auto it = _peers.find(id);
+    if (it != _peers.end()) {
+        // The client asked again (new attempt, maybe a new port after a failed punch): take its
+        // current sockets and punch afresh, priming rounds included. Upstream ignores this (Q13).
+        PeerState &state = **it;
+        ++_counters.peersRefreshed;
+        state.peer.setPublicSocket(incoming.getPublicSocket());
+        state.peer.setLocalSocket(incoming.getLocalSocket());
+        state.connected = false;
+        qCDebug(domain_server_ice) << "ICE peer" << id << "introduced again; punching to" << incoming.getPublicSocket()
+                                   << incoming.getLocalSocket();
+        startPunch(state);
+        return;
+    }
+
+    if (_peers.size() >= _options.maxIcePeers) {
+        ++_counters.peersRejected;
+        logBound(QStringLiteral("ICE peer limit (%1) reached; new peers are refused").arg(_options.maxIcePeers));
+        Q_EMIT peerRejected(id);
+        return;
+    }
+
+    auto state = std::make_shared<PeerState>();
+    state->peer = NetworkPeer(id, incoming.getPublicSocket(), incoming.getLocalSocket());
+    state->pingTimer = std::make_unique<QTimer>();
+    state->pingTimer->setInterval(_options.pingIntervalMs);
+    connect(state->pingTimer.get(), &QTimer::timeout, this, [this, id]() { pingPunchForConnectingPeer(id); });
+    _peers.insert(id, state);
+    ++_counters.peersAdded;
+    qCDebug(domain_server_ice) << "ICE peer" << id << "introduced; punching to" << incoming.getPublicSocket()
+                               << incoming.getLocalSocket();
+    startPunch(*state);
+}
+
+void DomainGatekeeper::startPunch(PeerState &state) {
+    state.peer.resetConnectionAttempts();
+    state.lastHeard.start();
+    state.pingTimer->start();
+    pingPunchForConnectingPeer(state.peer.getUUID());
+}
+
+void DomainGatekeeper::pingPunchForConnectingPeer(const QUuid &peerID) {
+    const auto it = _peers.find(peerID);
+    if (it == _peers.end()) {
+        return;
+    }
+    PeerState &state = **it;
+    if (state.connected) {
+        state.pingTimer->stop();
+        return;
+    }
+    const int round = state.peer.getConnectionAttempts();
+    if (round >= _options.pingRounds) {
+        qCDebug(domain_server_ice) << "ICE peer" << peerID << "never answered" << round << "ping rounds; dropped";
+        ++_counters.peersGaveUp;
+        removePeer(peerID, RemovalReason::NoReply);
+        return;
+    }
+    const int ttl = round < _options.punchTtls.size() ? _options.punchTtls[round] : 0;
+    // Each distinct socket once: on a LAN (or loopback) public and local are often the same.
+    QList<SockAddr> done;
+    const std::pair<const SockAddr *, PingType> targets[] = {
+        { &state.peer.getLocalSocket(), PingType::Local },
+        { &state.peer.getPublicSocket(), PingType::Public },
+        { &state.peer.getSymmetricSocket(), PingType::Symmetric },
+    };
+    for (const auto &target : targets) {
+        const SockAddr &socket = *target.first;
+        if (socket.isNull() || socket.getPort() == 0 || done.contains(socket)) {
+            continue;
+        }
+        done.append(socket);
+        if (sendIcePacket(PacketType::ICEPing, target.second, socket, ttl)) {
+            ++_counters.pingsSent;
+        }
+    }
+    state.peer.incrementConnectionAttempts();
+}
+
+bool DomainGatekeeper::sendIcePacket(PacketType type, PingType pingType, const SockAddr &target, int ttl) {
+    if (!takeBudget(target)) {
+        return false;
+    }
+    const IcePing ping { _domainID, pingType };
+    return _sender && _sender->sendPacket(type, ping.toPayload(), target, ttl);
+}
+
+bool DomainGatekeeper::takeBudget(const SockAddr &target) {
+    const qint64 now = _clock.elapsed();
+    if (_budgets.size() >= MaxTrackedBudgets) {
+        for (auto it = _budgets.begin(); it != _budgets.end();) {
+            it = now - it->windowStart >= _options.pingWindowMs ? _budgets.erase(it) : std::next(it);
+        }
+    }
+    Budget &budget = _budgets[target.getAddress()];
+    if (budget.used == 0 || now - budget.windowStart >= _options.pingWindowMs) {
+        budget.windowStart = now;
+        budget.used = 0;
+    }
+    if (budget.used >= _options.maxPingsPerTarget) {
+        ++_counters.datagramsSuppressed;
+        logBound(QStringLiteral("ping budget for %1 (%2 per %3 ms) used up; further ICE pings to it are suppressed")
+                     .arg(target.getAddress().toString())
+                     .arg(_options.maxPingsPerTarget)
+                     .arg(_options.pingWindowMs));
+        Q_EMIT datagramSuppressed(target);
+        return false;
+    }
+    ++budget.used;
+    return true;
+}
+
+void DomainGatekeeper::processICEPingPacket(ReceivedMessagePointer message) {
+    const Decoded<IcePing> ping = IcePing::fromPayload(message->getMessage());
+    const SockAddr &sender = message->getSenderSockAddr();
+    const auto it = ping.ok() ? _peers.find(ping.value.senderID) : _peers.end();
+    if (it == _peers.end()) {
+        // Upstream also answers known peers only; anyone else would get a free reflector.
+        ++_counters.pingsFromUnknownPeers;
+        qCDebug(domain_server_ice_packets) << "ICE ping from" << sender << "for no known peer - ignored";
+        return;
+    }
+    PeerState &state = **it;
+    state.lastHeard.start();
+    // A client behind a symmetric NAT pings from a port it could not report (Q2): remember where it
+    // really is, so the next rounds ping there too.
+    const NetworkPeer &peer = state.peer;
+    if (sender != peer.getPublicSocket() && sender != peer.getLocalSocket() && sender != peer.getSymmetricSocket()) {
+        qCDebug(domain_server_ice) << "ICE peer" << ping.value.senderID << "pings from unreported socket" << sender
+                                   << "- using it as its symmetric socket";
+        state.peer.setSymmetricSocket(sender);
+    }
+    if (sendIcePacket(PacketType::ICEPingReply, ping.value.pingType, sender, 0)) {
+        ++_counters.pingRepliesSent;
+    }
+}
+
+void DomainGatekeeper::processICEPingReplyPacket(ReceivedMessagePointer message) {
+    const Decoded<IcePing> reply = IcePing::fromPayload(message->getMessage());
+    const auto it = reply.ok() ? _peers.find(reply.value.senderID) : _peers.end();
+    if (it == _peers.end()) {
+        qCDebug(domain_server_ice_packets) << "ICE ping reply from" << message->getSenderSockAddr()
+                                           << "for no known peer - ignored";
+        return;
+    }
+    PeerState &state = **it;
+    state.lastHeard.start();
+    if (state.connected) {
+        return;
+    }
+    state.peer.activateMatchingOrNewSymmetricSocket(message->getSenderSockAddr());
+    state.pingTimer->stop();
+    state.peer.resetConnectionAttempts();
+    state.connected = true;
+    ++_counters.peersConnected;
+    if (!_sweepTimer.isActive()) {
+        _sweepTimer.start();
+    }
+    const SockAddr socket = state.peer.getActiveSocket() ? *state.peer.getActiveSocket() : message->getSenderSockAddr();
+    qCInfo(domain_server_ice) << "ICE peer" << reply.value.senderID << "connected at" << socket;
+    Q_EMIT peerConnected(reply.value.senderID, socket);
+}
+
+void DomainGatekeeper::sweepConnectedPeers() {
+    QList<QUuid> silent;
+    bool anyConnected = false;
+    for (auto it = _peers.cbegin(); it != _peers.cend(); ++it) {
+        if ((*it)->connected) {
+            if ((*it)->lastHeard.elapsed() >= _options.connectedPeerTimeoutMs) {
+                silent.append(it.key());
+            } else {
+                anyConnected = true;
+            }
+        }
+    }
+    for (const QUuid &id : silent) {
+        qCDebug(domain_server_ice) << "connected ICE peer" << id << "fell silent; forgotten";
+        ++_counters.peersExpired;
+        removePeer(id, RemovalReason::Silent);
+    }
+    if (!anyConnected) {
+        _sweepTimer.stop();
+    }
+}
+
+void DomainGatekeeper::removeICEPeer(const QUuid &peerID) {
+    removePeer(peerID, RemovalReason::Removed);
+}
+
+void DomainGatekeeper::removePeer(const QUuid &peerID, RemovalReason reason) {
+    const auto state = _peers.take(peerID);
+    if (!state) {
+        return;
+    }
+    state->pingTimer->stop();
+    Q_EMIT icePeerRemoved(peerID, reason);
+    // The timer may be the one whose timeout got us here: delete it once control returns to it.
+    state->pingTimer.release()->deleteLater();
+}
+
+void DomainGatekeeper::logBound(const QString &what) {
+    ++_boundHitsSinceLog;
+    const qint64 now = _clock.elapsed();
+    if (_lastBoundLog >= 0 && now - _lastBoundLog < BoundLogIntervalMs) {
+        return;
+    }
+    qCWarning(domain_server_ice).noquote() << what
+                                           << QStringLiteral("(%1 times since the last such message)").arg(_boundHitsSinceLog);
+    _lastBoundLog = now;
+    _boundHitsSinceLog = 0;
+}

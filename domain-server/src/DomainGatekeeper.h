@@ -1,0 +1,128 @@
+// The domain's side of the ping-punch (protocol 4.4): for every client the ice-server introduces it
+// pings the client's local and public sockets (and the source its pings really come from) every
+// 250 ms for 8 rounds, answers pings only from peers it knows, and activates the socket a reply
+// arrives from. The first rounds are "priming" rounds sent with a small IP TTL (DESIGN.md, "Linux
+// NATs and the first packet").
+//
+// Unlike upstream: a known peer's sockets are refreshed by a new introduction (Q13); introductions
+// are taken only from our ice-server; a connected peer is kept until it falls silent, so keepalive
+// pings over the punched path are answered; and what one query can make the domain send is bounded
+// (Q5): a cap on concurrent peers, and a budget of datagrams per target IP address per time window.
+#pragma once
+
+#include <IcePackets.h>
+#include <ReceivedMessage.h>
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
+#include <QtCore/QList>
+#include <QtCore/QObject>
+#include <QtCore/QTimer>
+#include <QtCore/QUuid>
+
+#include <functional>
+#include <memory>
+
+class PacketReceiver;
+class PacketSender;
+
+class DomainGatekeeper : public QObject {
+    Q_OBJECT
+public:
+    struct Options {
+        // IP TTL of each punch round's pings, in round order; rounds past the list use the system
+        // default. Empty (or 0 entries) disables priming.
+        QList<int> punchTtls { 2, 3 };
+        int pingIntervalMs = 250;            // UDP_PUNCH_PING_INTERVAL_MS
+        int pingRounds = 8;                  // NUM_PEER_PINGS_BEFORE_DELETE
+        int maxIcePeers = 128;               // peers held at once, connecting or connected
+        int maxPingsPerTarget = 128;         // datagrams (pings and replies) per target IP per window
+        int pingWindowMs = 10 * 1000;
+        int connectedPeerTimeoutMs = 30 * 1000;  // a connected peer silent this long is forgotten
+    };
+
+    struct Counters {
+        quint64 peerInformationReceived = 0;
+        quint64 peerInformationIgnored = 0;   // malformed, about ourselves, or not from our ice-server
+        quint64 peersAdded = 0;
+        quint64 peersRefreshed = 0;
+        quint64 peersRejected = 0;            // the maxIcePeers bound bit
+        quint64 pingsSent = 0;
+        quint64 pingRepliesSent = 0;
+        quint64 datagramsSuppressed = 0;      // the maxPingsPerTarget bound bit
+        quint64 pingsFromUnknownPeers = 0;
+        quint64 peersConnected = 0;
+        quint64 peersGaveUp = 0;              // all rounds sent, no reply
+        quint64 peersExpired = 0;             // connected, then silent
+    };
+
+    enum class RemovalReason { NoReply, Silent, Removed };
+    Q_ENUM(RemovalReason)
+
+    DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver,
+                     const Options &options, QObject *parent = nullptr);
+    DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver, QObject *parent = nullptr)
+        : DomainGatekeeper(domainID, sender, receiver, Options(), parent) {}
+    ~DomainGatekeeper() override;
+
+    // Introductions (ICEServerPeerInformation) are taken only from senders this accepts; without a
+    // filter, from anyone (component tests).
+    void setIceServerFilter(std::function<bool(const SockAddr &)> filter) { _iceServerFilter = std::move(filter); }
+
+    const Options &options() const { return _options; }
+    const Counters &counters() const { return _counters; }
+    int icePeerCount() const { return int(_peers.size()); }
+    bool hasIcePeer(const QUuid &peerID) const { return _peers.contains(peerID); }
+    // A copy of what is known about a peer (a default NetworkPeer when unknown).
+    NetworkPeer icePeer(const QUuid &peerID) const;
+    bool isConnected(const QUuid &peerID) const;
+
+    // Parses "2,3" into a TTL schedule; "0" or "" gives none. False for anything else.
+    static bool parsePunchTtls(const QString &text, QList<int> *out);
+
+public Q_SLOTS:
+    void processICEPeerInformationPacket(ReceivedMessagePointer message);
+    void processICEPingPacket(ReceivedMessagePointer message);
+    void processICEPingReplyPacket(ReceivedMessagePointer message);
+    // One punch round for a connecting peer; after the last round the peer is dropped.
+    void pingPunchForConnectingPeer(const QUuid &peerID);
+    void removeICEPeer(const QUuid &peerID);
+
+Q_SIGNALS:
+    void peerConnected(const QUuid &peerID, const SockAddr &socket);
+    void icePeerRemoved(const QUuid &peerID, DomainGatekeeper::RemovalReason reason);
+    // A bound bit (for metrics and tests); the log line is rate-limited, this is not.
+    void peerRejected(const QUuid &peerID);
+    void datagramSuppressed(const SockAddr &target);
+
+private:
+    struct PeerState {
+        NetworkPeer peer;
+        std::unique_ptr<QTimer> pingTimer;
+        bool connected = false;
+        QElapsedTimer lastHeard;
+    };
+    struct Budget {
+        qint64 windowStart = 0;
+        int used = 0;
+    };
+
+    bool takeBudget(const SockAddr &target);
+    bool sendIcePacket(PacketType type, PingType pingType, const SockAddr &target, int ttl);
+    void startPunch(PeerState &state);
+    void sweepConnectedPeers();
+    void removePeer(const QUuid &peerID, RemovalReason reason);
+    void logBound(const QString &what);
+
+    QUuid _domainID;
+    PacketSender *_sender;
+    Options _options;
+    Counters _counters;
+    std::function<bool(const SockAddr &)> _iceServerFilter;
+    QHash<QUuid, std::shared_ptr<PeerState>> _peers;
+    QHash<QHostAddress, Budget> _budgets;
+    QElapsedTimer _clock;
+    qint64 _lastBoundLog = -1;
+    quint64 _boundHitsSinceLog = 0;
+    QTimer _sweepTimer;
+};

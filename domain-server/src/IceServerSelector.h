@@ -1,0 +1,83 @@
+// Which ice-server the domain heartbeats to. Holds the configured servers (host and port, the port
+// honoured unlike upstream's quirk Q10), resolves each name to all its IPv4 and IPv6 addresses,
+// and on failover moves to the next address, then the next server, round-robin in configured order.
+#pragma once
+
+#include <SockAddr.h>
+
+#include <QtCore/QList>
+#include <QtCore/QObject>
+#include <QtCore/QString>
+
+class QHostInfo;
+
+struct IceServerSpec {
+    QString host;
+    quint16 port = 0;
+
+    // "host", "host:port", "1.2.3.4:port", "[v6]:port" or a bare IPv6 literal. The port defaults
+    // to defaultPort. Returns false with a reason for an empty host or a bad port.
+    static bool parse(const QString &text, quint16 defaultPort, IceServerSpec *out, QString *errorString = nullptr);
+    QString toString() const;
+};
+
+class IceServerSelector : public QObject {
+    Q_OBJECT
+public:
+    static constexpr quint16 DefaultIcePort = 7337;
+
+    explicit IceServerSelector(const QList<IceServerSpec> &servers, QObject *parent = nullptr);
+
+    // Resolves every server name (IP literals need no DNS). resolutionFinished() follows once each
+    // server has an answer; the first usable address becomes current as soon as it is known.
+    void start();
+
+    const QList<IceServerSpec> &servers() const { return _servers; }
+    // Every resolved address, in failover order.
+    QList<SockAddr> candidates() const;
+    bool hasCurrent() const { return _currentIndex >= 0; }
+    SockAddr current() const;
+    // "host:port (address)" of the current choice, for logs.
+    QString currentLabel() const;
+    // True when the address belongs to any configured server (IP compared, port ignored: a
+    // multi-homed ice-server may answer from another of its addresses than the one we used).
+    bool isKnownIceServerAddress(const QHostAddress &address) const;
+
+    // Replaces a server's addresses, as a DNS answer does (tests use it to stand in for DNS).
+    void setResolvedAddresses(int serverIndex, const QList<QHostAddress> &addresses);
+
+public Q_SLOTS:
+    // The current address stopped answering: move to the next one. After the last address of the
+    // last server it starts over from the first and refreshes the names.
+    void failCurrent();
+
+Q_SIGNALS:
+    void currentChanged(const SockAddr &iceServer, const QString &label);
+    void resolutionFailed(const QString &host, const QString &errorString);
+    // Every server's first lookup is done; candidates() may still be empty.
+    void resolutionFinished();
+
+private:
+    struct Entry {
+        IceServerSpec spec;
+        QList<QHostAddress> addresses;
+        bool answered = false;
+    };
+    struct Candidate {
+        int server = -1;
+        SockAddr socket;
+    };
+
+    void lookUp(int serverIndex);
+    void handleLookup(int serverIndex, const QHostInfo &info);
+    QList<Candidate> flatCandidates() const;
+    void pickFirstIfNone();
+    void select(int flatIndex, const QList<Candidate> &list);
+
+    QList<Entry> _entries;
+    QList<IceServerSpec> _servers;
+    int _currentIndex = -1;        // index into flatCandidates()
+    SockAddr _currentSocket;
+    int _currentServer = -1;
+    bool _finishedReported = false;
+};

@@ -1,0 +1,40 @@
+// Helpers shared by the domain-server component suites: a fake network (FakeTransport with a
+// receiver and sender attached), datagram builders for what an ice-server or client would send,
+// and decoders for what the domain sent.
+#pragma once
+
+#include <FakeTransport.h>
+#include <IcePackets.h>
+#include <NLPacket.h>
+#include <PacketReceiver.h>
+#include <PacketSender.h>
+
+#include <QtTest/QtTest>
+
+struct FakeNetwork {
+    FakeTransport transport { SockAddr(QHostAddress(QStringLiteral("10.0.0.2")), 40102) };
+    PacketReceiver receiver;
+    PacketSender sender { &transport };
+
+    FakeNetwork() { receiver.attach(&transport); }
+
+    void inject(PacketType type, const QByteArray &payload, const SockAddr &from) {
+        transport.inject(NLPacket::create(type, payload).toDatagram(), from);
+    }
+
+    // The sent datagrams of one type, decoded.
+    QList<std::pair<NLPacket, FakeTransport::Sent>> sentOfType(PacketType type) const {
+        QList<std::pair<NLPacket, FakeTransport::Sent>> out;
+        for (const FakeTransport::Sent &sent : transport.sent()) {
+            const Decoded<NLPacket> packet = NLPacket::fromDatagram(sent.datagram);
+            if (packet.ok() && packet.value.type == type) {
+                out.append({ packet.value, sent });
+            }
+        }
+        return out;
+    }
+};
+
+inline SockAddr sock(const char *address, quint16 port) {
+    return SockAddr(QHostAddress(QString::fromLatin1(address)), port);
+}

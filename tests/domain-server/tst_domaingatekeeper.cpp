@@ -1,0 +1,314 @@
+// DomainGatekeeper: the domain's ping-punch (protocol 4.4) with our differences: priming TTLs,
+// refreshed sockets for a known peer (Q13), replies only to known peers from any source (Q2),
+// connected peers kept for keepalives, introductions only from the ice-server, and the Q5 bounds.
+#include "DomainTestUtil.h"
+
+#include <DomainGatekeeper.h>
+
+class tst_DomainGatekeeper : public QObject {
+    Q_OBJECT
+
+    const QUuid domainID { QStringLiteral("6ba7b810-9dad-11d1-80b4-00c04fd430c8") };
+    const QUuid clientID { QStringLiteral("11223344-5566-7788-99aa-bbccddeeff00") };
+    const SockAddr iceServer = sock("192.0.2.1", 7337);
+    const SockAddr clientPublic = sock("203.0.113.5", 40102);
+    const SockAddr clientLocal = sock("192.168.1.10", 40102);
+
+    static DomainGatekeeper::Options fastOptions() {
+        DomainGatekeeper::Options options;
+        options.pingIntervalMs = 10;
+        return options;
+    }
+
+    void introduce(FakeNetwork &net, const QUuid &id, const SockAddr &pub, const SockAddr &local) {
+        net.inject(PacketType::ICEServerPeerInformation, NetworkPeer(id, pub, local).toByteArray(), iceServer);
+    }
+
+    static QList<IcePing> decodePings(const QList<std::pair<NLPacket, FakeTransport::Sent>> &sent) {
+        QList<IcePing> out;
+        for (const auto &item : sent) {
+            out.append(IcePing::fromPayload(item.first.payload).value);
+        }
+        return out;
+    }
+
+private Q_SLOTS:
+    void parsePunchTtls_data() {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<bool>("ok");
+        QTest::addColumn<QList<int>>("ttls");
+        QTest::newRow("default") << "2,3" << true << QList<int> { 2, 3 };
+        QTest::newRow("spaces") << " 2, 3 ,4" << true << QList<int> { 2, 3, 4 };
+        QTest::newRow("zero disables") << "0" << true << QList<int> {};
+        QTest::newRow("empty disables") << "" << true << QList<int> {};
+        QTest::newRow("garbage") << "2,x" << false << QList<int> {};
+        QTest::newRow("too big") << "256" << false << QList<int> {};
+        QTest::newRow("negative") << "-1" << false << QList<int> {};
+    }
+    void parsePunchTtls() {
+        QFETCH(QString, text);
+        QList<int> ttls { 99 };
+        QTEST(DomainGatekeeper::parsePunchTtls(text, &ttls), "ok");
+        if (QTest::currentDataTag() != QByteArray("garbage") && QTest::currentDataTag() != QByteArray("too big") &&
+            QTest::currentDataTag() != QByteArray("negative")) {
+            QTEST(ttls, "ttls");
+        }
+    }
+
+    void eightRoundsWithPrimingTtlsThenDrop() {
+        FakeNetwork net;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
+        introduce(net, clientID, clientPublic, clientLocal);
+        // Round 0 goes out at once: local then public, both primed with TTL 2.
+        auto pings = net.sentOfType(PacketType::ICEPing);
+        QCOMPARE(pings.size(), 2);
+        QCOMPARE(pings[0].second.destination, clientLocal);
+        QCOMPARE(pings[1].second.destination, clientPublic);
+
+        QTRY_COMPARE_WITH_TIMEOUT(removed.size(), 1, 5000);
+        QCOMPARE(removed.first().at(1).value<DomainGatekeeper::RemovalReason>(), DomainGatekeeper::RemovalReason::NoReply);
+        QVERIFY(!gatekeeper.hasIcePeer(clientID));
+        pings = net.sentOfType(PacketType::ICEPing);
+        QCOMPARE(pings.size(), 16);                   // 8 rounds x 2 sockets
+        const QList<IcePing> decoded = decodePings(pings);
+        for (int i = 0; i < pings.size(); ++i) {
+            const int round = i / 2;
+            QCOMPARE(pings[i].second.ttl, round == 0 ? 2 : round == 1 ? 3 : 0);
+            QCOMPARE(pings[i].first.version, PacketVersion(18));
+            QCOMPARE(decoded[i].senderID, domainID);  // the domain pings with its own ID
+            QCOMPARE(decoded[i].pingType, i % 2 ? PingType::Public : PingType::Local);
+        }
+        QCOMPARE(gatekeeper.counters().peersGaveUp, quint64(1));
+    }
+
+    void defaultTimingIs250MsRounds() {
+        FakeNetwork net;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver);
+        QCOMPARE(gatekeeper.options().pingIntervalMs, 250);
+        QCOMPARE(gatekeeper.options().pingRounds, 8);
+        QElapsedTimer clock;
+        clock.start();
+        QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
+        introduce(net, clientID, clientPublic, clientLocal);
+        QTRY_COMPARE_WITH_TIMEOUT(removed.size(), 1, 5000);
+        QVERIFY2(clock.elapsed() >= 1900, qPrintable(QString::number(clock.elapsed())));
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 16);
+    }
+
+    void samePublicAndLocalGetOnePingPerRound() {
+        FakeNetwork net;
+        DomainGatekeeper::Options options = fastOptions();
+        options.punchTtls = {};
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        introduce(net, clientID, clientLocal, clientLocal);
+        const auto pings = net.sentOfType(PacketType::ICEPing);
+        QCOMPARE(pings.size(), 1);
+        QCOMPARE(pings[0].second.ttl, 0);
+    }
+
+    void answersOnlyKnownPeersAndLearnsTheirSymmetricSocket() {
+        FakeNetwork net;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        const SockAddr stranger = sock("198.18.0.1", 5000);
+        net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Public }.toPayload(), stranger);
+        QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 0);
+        QCOMPARE(gatekeeper.counters().pingsFromUnknownPeers, quint64(1));
+
+        introduce(net, clientID, clientPublic, clientLocal);
+        // A symmetric NAT: the client's pings come from a port it never reported.
+        const SockAddr observed = sock("203.0.113.5", 61000);
+        net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Public }.toPayload(), observed);
+        const auto replies = net.sentOfType(PacketType::ICEPingReply);
+        QCOMPARE(replies.size(), 1);
+        QCOMPARE(replies[0].second.destination, observed);
+        QCOMPARE(replies[0].first.version, PacketVersion(17));
+        const IcePing reply = IcePing::fromPayload(replies[0].first.payload).value;
+        QCOMPARE(reply.senderID, domainID);
+        QCOMPARE(reply.pingType, PingType::Public);
+        QCOMPARE(gatekeeper.icePeer(clientID).getSymmetricSocket(), observed);
+
+        // The next round pings the observed socket as well.
+        net.transport.clearSent();
+        gatekeeper.pingPunchForConnectingPeer(clientID);
+        QList<SockAddr> destinations;
+        for (const auto &ping : net.sentOfType(PacketType::ICEPing)) {
+            destinations.append(ping.second.destination);
+        }
+        QVERIFY(destinations.contains(observed));
+        QCOMPARE(destinations.size(), 3);
+
+        // A malformed ping is dropped, not answered.
+        net.transport.clearSent();
+        net.inject(PacketType::ICEPing, QByteArray(5, 'x'), observed);
+        QCOMPARE(net.transport.sent().size(), 0);
+    }
+
+    void replyActivatesThePeerAndStopsPinging() {
+        FakeNetwork net;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        QSignalSpy connected(&gatekeeper, &DomainGatekeeper::peerConnected);
+        introduce(net, clientID, clientPublic, clientLocal);
+        net.inject(PacketType::ICEPingReply, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
+        QCOMPARE(connected.size(), 1);
+        QCOMPARE(connected.first().at(0).toUuid(), clientID);
+        QCOMPARE(connected.first().at(1).value<SockAddr>(), clientPublic);
+        QVERIFY(gatekeeper.isConnected(clientID));
+        QCOMPARE(gatekeeper.icePeer(clientID).activeSocketKind(), NetworkPeer::ActiveSocket::Public);
+
+        const int pingsSoFar = net.sentOfType(PacketType::ICEPing).size();
+        QTest::qWait(100);   // ten ping intervals: none may go out once connected
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), pingsSoFar);
+        net.inject(PacketType::ICEPingReply, IcePing { clientID, PingType::Local }.toPayload(), clientLocal);
+        QCOMPARE(connected.size(), 1);   // already connected: no second signal
+
+        // A reply for an unknown peer changes nothing.
+        net.inject(PacketType::ICEPingReply, IcePing { QUuid::createUuid(), PingType::Public }.toPayload(), clientPublic);
+        QCOMPARE(connected.size(), 1);
+    }
+
+    void replyFromUnreportedSocketActivatesItAsSymmetric() {
+        FakeNetwork net;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        QSignalSpy connected(&gatekeeper, &DomainGatekeeper::peerConnected);
+        introduce(net, clientID, clientPublic, clientLocal);
+        const SockAddr observed = sock("203.0.113.5", 61001);
+        net.inject(PacketType::ICEPingReply, IcePing { clientID, PingType::Public }.toPayload(), observed);
+        QCOMPARE(connected.size(), 1);
+        QCOMPARE(connected.first().at(1).value<SockAddr>(), observed);
+        QCOMPARE(gatekeeper.icePeer(clientID).activeSocketKind(), NetworkPeer::ActiveSocket::Symmetric);
+    }
+
+    void connectedPeerAnswersKeepalivesThenExpires() {
+        FakeNetwork net;
+        DomainGatekeeper::Options options = fastOptions();
+        options.connectedPeerTimeoutMs = 300;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
+        introduce(net, clientID, clientPublic, clientLocal);
+        net.inject(PacketType::ICEPingReply, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
+
+        // Keepalives over the punched path, well past the 8 x 10 ms punch: answered, and they keep
+        // the peer alive beyond its silence timeout.
+        for (int i = 0; i < 5; ++i) {
+            QTest::qWait(100);
+            net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
+        }
+        QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 5);
+        QCOMPARE(removed.size(), 0);
+
+        QTRY_COMPARE_WITH_TIMEOUT(removed.size(), 1, 3000);
+        QCOMPARE(removed.first().at(1).value<DomainGatekeeper::RemovalReason>(), DomainGatekeeper::RemovalReason::Silent);
+        net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
+        QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 5);
+        QCOMPARE(gatekeeper.counters().peersExpired, quint64(1));
+    }
+
+    void knownPeerIsRefreshedAndPunchedAfresh() {
+        FakeNetwork net;
+        DomainGatekeeper::Options options = fastOptions();
+        options.pingIntervalMs = 3600 * 1000;   // rounds driven by hand
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        introduce(net, clientID, clientPublic, clientLocal);
+        gatekeeper.pingPunchForConnectingPeer(clientID);
+        gatekeeper.pingPunchForConnectingPeer(clientID);
+        QCOMPARE(gatekeeper.icePeer(clientID).getConnectionAttempts(), 3);
+
+        // The client re-queried from a fresh port: upstream ignores this (Q13); we take it.
+        const SockAddr newPublic = sock("203.0.113.5", 50999);
+        const SockAddr newLocal = sock("192.168.1.10", 50999);
+        net.transport.clearSent();
+        introduce(net, clientID, newPublic, newLocal);
+        QCOMPARE(gatekeeper.counters().peersRefreshed, quint64(1));
+        QCOMPARE(gatekeeper.icePeerCount(), 1);
+        QCOMPARE(gatekeeper.icePeer(clientID).getPublicSocket(), newPublic);
+        const auto pings = net.sentOfType(PacketType::ICEPing);
+        QCOMPARE(pings.size(), 2);
+        QCOMPARE(pings[0].second.destination, newLocal);
+        QCOMPARE(pings[1].second.destination, newPublic);
+        QCOMPARE(pings[0].second.ttl, 2);     // priming starts again
+        QCOMPARE(gatekeeper.icePeer(clientID).getConnectionAttempts(), 1);
+    }
+
+    void introductionsOnlyFromTheIceServer() {
+        FakeNetwork net;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        gatekeeper.setIceServerFilter([this](const SockAddr &sender) { return sender.getAddress() == iceServer.getAddress(); });
+        net.inject(PacketType::ICEServerPeerInformation, NetworkPeer(clientID, clientPublic, clientLocal).toByteArray(),
+                   sock("198.18.0.1", 7337));
+        QCOMPARE(gatekeeper.icePeerCount(), 0);
+        QCOMPARE(net.transport.sent().size(), 0);
+        QCOMPARE(gatekeeper.counters().peerInformationIgnored, quint64(1));
+        introduce(net, clientID, clientPublic, clientLocal);
+        QCOMPARE(gatekeeper.icePeerCount(), 1);
+        // Our own ID and malformed records are not peers.
+        introduce(net, domainID, clientPublic, clientLocal);
+        net.inject(PacketType::ICEServerPeerInformation, QByteArray(7, '\0'), iceServer);
+        QCOMPARE(gatekeeper.icePeerCount(), 1);
+        QCOMPARE(gatekeeper.counters().peerInformationIgnored, quint64(3));
+    }
+
+    void peerCapBounds() {
+        FakeNetwork net;
+        DomainGatekeeper::Options options = fastOptions();
+        options.maxIcePeers = 2;
+        options.pingIntervalMs = 3600 * 1000;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        QSignalSpy rejected(&gatekeeper, &DomainGatekeeper::peerRejected);
+        introduce(net, QUuid::createUuid(), clientPublic, clientLocal);
+        introduce(net, QUuid::createUuid(), sock("203.0.113.6", 1), sock("192.168.1.11", 1));
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);
+        const QUuid third = QUuid::createUuid();
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ICE peer limit \\(2\\) reached")));
+        introduce(net, third, sock("203.0.113.7", 1), sock("192.168.1.12", 1));
+        QCOMPARE(gatekeeper.icePeerCount(), 2);
+        QCOMPARE(rejected.size(), 1);
+        QCOMPARE(rejected.first().first().toUuid(), third);
+        QCOMPARE(gatekeeper.counters().peersRejected, quint64(1));
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);   // nothing for the refused peer
+    }
+
+    void pingBudgetPerTargetAddressBoundsReflection() {
+        // Q5: a stranger sends many queries, each with a fresh client ID, all naming one victim.
+        // Whatever the ports, the victim's IP gets no more than the budget per window.
+        FakeNetwork net;
+        DomainGatekeeper::Options options = fastOptions();
+        options.maxPingsPerTarget = 10;
+        options.pingWindowMs = 3600 * 1000;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        QSignalSpy suppressed(&gatekeeper, &DomainGatekeeper::datagramSuppressed);
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget for 198.18.0.99")));
+        for (quint16 port = 1; port <= 20; ++port) {
+            introduce(net, QUuid::createUuid(), sock("198.18.0.99", port), sock("198.18.0.99", quint16(port + 1000)));
+        }
+        const auto pings = net.sentOfType(PacketType::ICEPing);
+        QCOMPARE(pings.size(), 10);
+        QCOMPARE(gatekeeper.counters().datagramsSuppressed, quint64(30));
+        QCOMPARE(suppressed.size(), 30);
+        // Another target still has its own budget.
+        net.transport.clearSent();
+        introduce(net, clientID, clientPublic, clientLocal);
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 2);
+    }
+
+    void pingBudgetRefillsAfterTheWindow() {
+        FakeNetwork net;
+        DomainGatekeeper::Options options = fastOptions();
+        options.maxPingsPerTarget = 2;
+        options.pingWindowMs = 200;
+        options.pingIntervalMs = 3600 * 1000;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        introduce(net, clientID, clientPublic, clientLocal);
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget")));
+        gatekeeper.pingPunchForConnectingPeer(clientID);   // local and public share nothing: both pass
+        gatekeeper.pingPunchForConnectingPeer(clientID);
+        gatekeeper.pingPunchForConnectingPeer(clientID);
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);   // 2 per address
+        QTest::qWait(250);
+        gatekeeper.pingPunchForConnectingPeer(clientID);
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 6);
+    }
+};
+
+QTEST_GUILESS_MAIN(tst_DomainGatekeeper)
+#include "tst_domaingatekeeper.moc"
