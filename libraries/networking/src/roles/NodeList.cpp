@@ -1,0 +1,198 @@
+#include "NodeList.h"
+
+#include "LimitedNodeList.h"
+
+#include <NetworkLogging.h>
+#include <StunMessage.h>
+#include <UdpTransport.h>
+
+NodeList::NodeList(LimitedNodeList *limitedNodeList, QObject *parent)
+    : QObject(parent), _limitedNodeList(limitedNodeList), _domainHandler(this) {
+    PacketReceiver &receiver = _limitedNodeList->getPacketReceiver();
+    receiver.registerListener(PacketType::ICEServerPeerInformation, &_domainHandler,
+                              &DomainHandler::processICEResponsePacket);
+    receiver.registerListener(PacketType::ICEPingReply, &_domainHandler, &DomainHandler::processICEPingReplyPacket);
+    receiver.registerListener(PacketType::ICEPing, this, &NodeList::processICEPingPacket);
+
+    // Anything from the ice-server's address proves it reachable (see DomainHandler.h).
+    connect(_limitedNodeList->getTransport(), &UdpTransport::datagramReceived, this,
+            [this](const QByteArray &, const SockAddr &sender) { _domainHandler.noteDatagramFrom(sender); });
+
+    _queryTimer.setInterval(DOMAIN_SERVER_CHECK_IN_MSECS);
+    connect(&_queryTimer, &QTimer::timeout, this, &NodeList::queryTimerFired);
+    _pingTimer.setInterval(UDP_PUNCH_PING_INTERVAL_MS);
+    connect(&_pingTimer, &QTimer::timeout, this, &NodeList::pingPunchForDomainServer);
+
+    connect(&_domainHandler, &DomainHandler::iceSocketAndIDReceived, this, &NodeList::startAttempt);
+    connect(&_domainHandler, &DomainHandler::icePeerSocketsReceived, this, &NodeList::startPunching);
+    connect(&_domainHandler, &DomainHandler::completedSocketDiscovery, this, &NodeList::stop);
+    connect(&_domainHandler, &DomainHandler::errorOccurred, this, &NodeList::stop);
+    connect(_limitedNodeList, &LimitedNodeList::initialSTUNCompleted, this, [this] {
+        if (_queryWaitingForStun) {
+            _queryWaitingForStun = false;
+            sendIceServerQuery();
+        }
+    });
+}
+
+void NodeList::stop() {
+    _queryTimer.stop();
+    _pingTimer.stop();
+    _queryWaitingForStun = false;
+}
+
+void NodeList::startAttempt() {
+    // A new connection (or reconnection): counters start over.
+    stop();
+    _unansweredQueries = 0;
+    _failedPunchAttempts = 0;
+    _limitedNodeList->setLocalSocketProbeTarget(_domainHandler.getIceServerSockAddr().getAddress());
+    handleICEConnectionToDomainServer();
+}
+
+void NodeList::handleICEConnectionToDomainServer() {
+    if (!_domainHandler.requiresICE() || _domainHandler.isSocketDiscovered()
+        || _domainHandler.hasIcePeerInformation() || _domainHandler.error() != DomainHandler::Error::NoError) {
+        return;
+    }
+    _domainHandler.getICEPeer().resetConnectionAttempts();
+    if (!_queryTimer.isActive()) {
+        _queryTimer.start();
+    }
+    // Wait for our public socket before the first query (upstream may send it null, and a domain
+    // told only our null public socket pings just the local one). The query timer bounds the wait.
+    if (_limitedNodeList->hasStunServer() && !_limitedNodeList->hasCompletedInitialSTUN()) {
+        _queryWaitingForStun = true;
+        return;
+    }
+    sendIceServerQuery();
+}
+
+void NodeList::queryTimerFired() {
+    if (_domainHandler.isSocketDiscovered() || _domainHandler.hasIcePeerInformation()) {
+        _queryTimer.stop();
+        return;
+    }
+    _queryWaitingForStun = false;
+    sendIceServerQuery();
+}
+
+void NodeList::sendIceServerQuery() {
+    if (_domainHandler.isSocketDiscovered() || _domainHandler.hasIcePeerInformation()
+        || _domainHandler.error() != DomainHandler::Error::NoError) {
+        return;
+    }
+    if (_unansweredQueries >= _maxUnansweredQueries) {
+        stop();
+        const DomainHandler::Error reason = _domainHandler.wasIceServerHeardFrom() ? DomainHandler::Error::DomainUnknown
+                                                                                  : DomainHandler::Error::IceServerSilent;
+        const QString detail = reason == DomainHandler::Error::DomainUnknown
+            ? QStringLiteral("ice-server %1 is reachable but sent no peer information for domain %2 after %3 queries "
+                             "(the domain is not registered there, or its heartbeats are not verified)")
+            : QStringLiteral("ice-server %1 did not answer %3 queries for domain %2 (nothing came back from it)");
+        _domainHandler.setErrorState(reason, detail.arg(_domainHandler.getIceServerSockAddr().toString(),
+                                                        _domainHandler.getPendingDomainID().toString(QUuid::WithoutBraces),
+                                                        QString::number(_unansweredQueries)));
+        return;
+    }
+    const SockAddr &iceServer = _domainHandler.getIceServerSockAddr();
+    _limitedNodeList->sendPeerQueryToIceServer(iceServer, _domainHandler.getICEClientID(),
+                                               _domainHandler.getPendingDomainID());
+    // A reachability probe: our ice-server answers STUN binding requests (an Overte one drops them as
+    // a version mismatch). Not needed when the ice-server already is our STUN server.
+    if (!_domainHandler.wasIceServerHeardFrom() && _limitedNodeList->getStunSockAddr() != iceServer) {
+        _limitedNodeList->getTransport()->writeDatagram(StunMessage::bindingRequest().encode(), iceServer);
+    }
+    ++_unansweredQueries;
+    ++_queriesSent;
+    Q_EMIT iceServerQuerySent(_queriesSent);
+}
+
+void NodeList::startPunching() {
+    _queryTimer.stop();
+    _queryWaitingForStun = false;
+    _unansweredQueries = 0;
+    _domainHandler.getICEPeer().resetConnectionAttempts();
+    _pingTimer.start();
+    pingPunchForDomainServer();
+}
+
+void NodeList::pingPunchForDomainServer() {
+    if (_domainHandler.isSocketDiscovered() || !_domainHandler.hasIcePeerInformation()) {
+        _pingTimer.stop();
+        return;
+    }
+    NetworkPeer &peer = _domainHandler.getICEPeer();
+    const int attempts = peer.getConnectionAttempts();
+    if (attempts > 0 && attempts % NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET == 0) {
+        endPunchAttempt();
+        return;
+    }
+    const int ttl = _punchTtlSchedule.ttlForRound(attempts % NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET);
+    const SockAddr local = peer.getLocalSocket();
+    const SockAddr publicSocket = peer.getPublicSocket();
+    const SockAddr symmetric = peer.getSymmetricSocket();
+    if (!local.isNull()) {
+        sendPing(local, PingType::Local, ttl);
+    }
+    if (!publicSocket.isNull() && publicSocket != local) {
+        sendPing(publicSocket, PingType::Public, ttl);
+    }
+    // Learned from the domain's own pings, so its NAT already lets us in: no priming needed.
+    if (!symmetric.isNull() && symmetric != local && symmetric != publicSocket) {
+        sendPing(symmetric, PingType::Symmetric, 0);
+    }
+    peer.incrementConnectionAttempts();
+}
+
+void NodeList::sendPing(const SockAddr &destination, PingType type, int ttl) {
+    _limitedNodeList->sendPacket(LimitedNodeList::constructICEPingPacket(type, _domainHandler.getICEClientID()),
+                                 destination, ttl);
+}
+
+void NodeList::endPunchAttempt() {
+    _pingTimer.stop();
+    ++_failedPunchAttempts;
+    qCInfo(networking_ice) << "punch attempt" << _failedPunchAttempts << "to domain"
+                           << _domainHandler.getPendingDomainID() << "got no reply";
+    Q_EMIT punchAttemptFailed(_failedPunchAttempts);
+    if (_failedPunchAttempts >= _maxPunchAttempts) {
+        const NetworkPeer &peer = _domainHandler.getICEPeer();
+        _domainHandler.setErrorState(DomainHandler::Error::PunchFailed,
+                                     QStringLiteral("no ping reply from domain %1 (public %2, local %3) in %4 attempts")
+                                         .arg(_domainHandler.getPendingDomainID().toString(QUuid::WithoutBraces),
+                                              peer.getPublicSocket().toString(), peer.getLocalSocket().toString(),
+                                              QString::number(_failedPunchAttempts)));
+        return;
+    }
+    // A new attempt: new ID (the domain may still hold the old one, Q13), maybe a new port, new STUN.
+    _domainHandler.softResetICEPeer();
+    _domainHandler.regenerateICEClientID();
+    const bool rebound = _freshPortOnRetry && _limitedNodeList->rebindToFreshPort();
+    if (!rebound && _limitedNodeList->hasStunServer()) {
+        _limitedNodeList->startSTUNPublicSocketUpdate();
+    }
+    _unansweredQueries = 0;
+    handleICEConnectionToDomainServer();
+}
+
+void NodeList::processICEPingPacket(ReceivedMessagePointer message) {
+    const SockAddr &sender = message->getSenderSockAddr();
+    const Decoded<IcePing> ping = IcePing::fromPayload(message->getMessage());
+    const QUuid &domainID = _domainHandler.getPendingDomainID();
+    if (!ping.ok() || domainID.isNull() || ping.value.senderID != domainID) {
+        qCDebug(networking_ice) << "not answering ICEPing from" << sender << (ping.ok() ? "(not our domain)" : "(malformed)");
+        return;
+    }
+    _limitedNodeList->sendPacket(LimitedNodeList::constructICEPingReplyPacket(ping.value, _domainHandler.getICEClientID()),
+                                 sender);
+    _domainHandler.noteDomainPingFrom(sender);
+}
+
+bool NodeList::sendPingToDomain(PingType pingType) {
+    if (!_domainHandler.isSocketDiscovered()) {
+        return false;
+    }
+    return _limitedNodeList->sendPacket(LimitedNodeList::constructICEPingPacket(pingType, _domainHandler.getICEClientID()),
+                                        _domainHandler.getSockAddr());
+}

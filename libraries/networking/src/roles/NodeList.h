@@ -1,0 +1,92 @@
+// The client's ICE engine (Overte's NodeList, ICE part): asks the ice-server for the domain's sockets,
+// ping-punches them, and answers the domain's pings. It uses a LimitedNodeList for the socket and a
+// DomainHandler (owned) for what is known about the domain (protocol/overte-ice.md 4.3).
+//
+// Timing as upstream: queries about every second until peer information arrives; then 250 ms punch
+// rounds, each pinging the domain's local and public sockets (and its symmetric one once seen); after
+// 8 unanswered rounds the attempt ends: soft reset, a fresh ICE client ID, optionally a fresh local
+// port, a new STUN run and a new query. Unlike upstream it gives up: after maxUnansweredQueries
+// queries with no peer information (DomainHandler::IceServerSilent or DomainUnknown) or after
+// maxPunchAttempts failed attempts (PunchFailed). The first rounds of each attempt are sent with the
+// small TTLs of the priming schedule (see PunchTtlSchedule). It answers only pings that carry the ID
+// of the domain it connects to (upstream answers anyone, Q6).
+#pragma once
+
+#include "DomainHandler.h"
+#include "PunchTtlSchedule.h"
+
+#include <QtCore/QObject>
+#include <QtCore/QTimer>
+
+class LimitedNodeList;
+
+class NodeList : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int DOMAIN_SERVER_CHECK_IN_MSECS = 1000;
+    static constexpr int UDP_PUNCH_PING_INTERVAL_MS = 250;
+    static constexpr int NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET = 8;
+    static constexpr int DEFAULT_MAX_UNANSWERED_QUERIES = 10;
+    static constexpr int DEFAULT_MAX_PUNCH_ATTEMPTS = 3;
+
+    // Registers for ICEServerPeerInformation, ICEPing and ICEPingReply on the node list's receiver.
+    explicit NodeList(LimitedNodeList *limitedNodeList, QObject *parent = nullptr);
+
+    LimitedNodeList *getLimitedNodeList() const { return _limitedNodeList; }
+    DomainHandler &getDomainHandler() { return _domainHandler; }
+
+    void setPunchTtlSchedule(const PunchTtlSchedule &schedule) { _punchTtlSchedule = schedule; }
+    const PunchTtlSchedule &punchTtlSchedule() const { return _punchTtlSchedule; }
+    // Move to a fresh local port before each new attempt (escapes a stale NAT entry; DESIGN.md).
+    void setUseFreshPortOnRetry(bool fresh) { _freshPortOnRetry = fresh; }
+    bool useFreshPortOnRetry() const { return _freshPortOnRetry; }
+    void setMaxUnansweredQueries(int count) { _maxUnansweredQueries = qMax(1, count); }
+    int maxUnansweredQueries() const { return _maxUnansweredQueries; }
+    void setMaxPunchAttempts(int count) { _maxPunchAttempts = qMax(1, count); }
+    int maxPunchAttempts() const { return _maxPunchAttempts; }
+
+    int queriesSent() const { return _queriesSent; }
+    int failedPunchAttempts() const { return _failedPunchAttempts; }
+
+    // Sends an ICEPing to the domain's discovered socket (keepalive); false before discovery.
+    bool sendPingToDomain(PingType pingType = PingType::Agnostic);
+    // Stops querying and punching (the DomainHandler keeps its state).
+    void stop();
+    // Querying or punching right now (a timer will send something).
+    bool isActive() const { return _queryTimer.isActive() || _pingTimer.isActive(); }
+
+public Q_SLOTS:
+    // Queries the ice-server for the pending domain unless its sockets are known (upstream's name).
+    void handleICEConnectionToDomainServer();
+    // One punch round (the ping timer's tick).
+    void pingPunchForDomainServer();
+    // Answers an ICEPing with our ICE client ID, if it carries the pending domain's ID.
+    void processICEPingPacket(ReceivedMessagePointer message);
+
+Q_SIGNALS:
+    void iceServerQuerySent(int count);
+    // One attempt's 8 rounds went unanswered; another follows unless the limit was reached.
+    void punchAttemptFailed(int attempt);
+
+private:
+    void startAttempt();
+    void sendIceServerQuery();
+    void queryTimerFired();
+    void startPunching();
+    void endPunchAttempt();
+    void sendPing(const SockAddr &destination, PingType type, int ttl);
+
+    LimitedNodeList *_limitedNodeList;
+    DomainHandler _domainHandler;
+    PunchTtlSchedule _punchTtlSchedule = PunchTtlSchedule::defaultSchedule();
+    bool _freshPortOnRetry = false;
+    int _maxUnansweredQueries = DEFAULT_MAX_UNANSWERED_QUERIES;
+    int _maxPunchAttempts = DEFAULT_MAX_PUNCH_ATTEMPTS;
+
+    QTimer _queryTimer;
+    QTimer _pingTimer;
+    bool _queryWaitingForStun = false;
+    int _unansweredQueries = 0;
+    int _queriesSent = 0;
+    int _failedPunchAttempts = 0;
+};

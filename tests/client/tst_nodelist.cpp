@@ -1,0 +1,318 @@
+// NodeList over FakeTransport: the query it sends and how often, the punch rounds and their TTL
+// schedule, giving up with the right reason, and which pings it answers.
+#include "ClientTestUtil.h"
+
+#include <LimitedNodeList.h>
+#include <NodeList.h>
+
+#include <QtCore/QElapsedTimer>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+using namespace client_test;
+
+namespace {
+const SockAddr stunServer(QHostAddress(QStringLiteral("192.0.2.50")), 3478);
+
+// A client at clientLocal() with no STUN server: its first query goes out at once.
+struct Client {
+    FakeTransport transport { clientLocal() };
+    LimitedNodeList limitedNodeList { &transport };
+    NodeList nodeList { &limitedNodeList };
+    DomainHandler &handler = nodeList.getDomainHandler();
+
+    void connectToDomain() {
+        handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    }
+    void injectPeerInformation() {
+        transport.inject(datagram(PacketType::ICEServerPeerInformation,
+                                  NetworkPeer(domainID(), domainPublic(), domainLocal()).toByteArray()),
+                         iceServer());
+    }
+    QList<IceServerQuery> queries() const {
+        QList<IceServerQuery> out;
+        for (const auto &sent : sentOfType(transport, PacketType::ICEServerQuery)) {
+            out.append(IceServerQuery::fromPayload(payloadOf(sent.datagram)).value);
+        }
+        return out;
+    }
+};
+
+QByteArray uuidHex(const QUuid &id) { return id.toRfc4122().toHex(); }
+
+QByteArray pingDatagram(PacketType type, const QUuid &id, PingType pingType) {
+    IcePing ping;
+    ping.senderID = id;
+    ping.pingType = pingType;
+    return datagram(type, ping.toPayload());
+}
+} // namespace
+
+class TestNodeList : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void queryIsByteExact();
+    void queryWaitsForStunAndCarriesPublicSocket();
+    void queryHonoursIceServerPort();
+    void requeryCadenceAndIceServerSilent();
+    void domainUnknownWhenIceServerAnswers();
+    void pingRoundsFollowTtlSchedule();
+    void attemptEndsAfterEightRoundsWithFreshQuery();
+    void punchFailedAfterMaxAttempts();
+    void noPrimingWhenScheduleDisabled();
+    void answersOnlyPendingDomainPings();
+    void domainPingFromUnreportedAddressBecomesSymmetric();
+    void replyCompletesDiscoveryAndStopsPinging();
+    void punchTtlScheduleParsing();
+};
+
+void TestNodeList::queryIsByteExact() {
+    Client client;
+    client.connectToDomain();
+    const auto queries = sentOfType(client.transport, PacketType::ICEServerQuery);
+    QCOMPARE(queries.size(), 1);
+    QCOMPARE(queries.first().destination, iceServer());
+    // protocol/overte-ice.md 3.3: client ID | public (null before STUN: ff 00 00) | local | domain.
+    const QByteArray expected = hex("01000000 1711") + QByteArray::fromHex(uuidHex(client.handler.getICEClientID()))
+                                + hex("ff0000 00c0a8010a9ca6 6ba7b8109dad11d180b400c04fd430c8");
+    QCOMPARE(queries.first().datagram.toHex(' '), expected.toHex(' '));
+    // Alongside: a STUN binding request to the ice-server, the reachability probe.
+    const auto stun = sentStun(client.transport);
+    QCOMPARE(stun.size(), 1);
+    QCOMPARE(stun.first().destination, iceServer());
+}
+
+void TestNodeList::queryWaitsForStunAndCarriesPublicSocket() {
+    Client client;
+    client.limitedNodeList.setStunServer(stunServer.getAddress().toString(), stunServer.getPort());
+    client.limitedNodeList.startSTUNPublicSocketUpdate();
+    client.connectToDomain();
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEServerQuery).size(), 0);
+
+    const auto stun = sentStun(client.transport);
+    const QByteArray txid = StunMessage::decode(stun.first().datagram).value.transactionId;
+    client.transport.inject(StunMessage::bindingSuccess(txid, clientPublic()).encode(), stunServer);
+    const auto queries = sentOfType(client.transport, PacketType::ICEServerQuery);
+    QCOMPARE(queries.size(), 1);
+    const QByteArray expected = hex("01000000 1711") + QByteArray::fromHex(uuidHex(client.handler.getICEClientID()))
+                                + hex("00cb0071059ca6 00c0a8010a9ca6 6ba7b8109dad11d180b400c04fd430c8");
+    QCOMPARE(queries.first().datagram.toHex(' '), expected.toHex(' '));
+}
+
+void TestNodeList::queryHonoursIceServerPort() {
+    Client client;
+    client.handler.setIceServerHostnameAndID(QStringLiteral("192.0.2.1"), 7447, domainID());
+    const auto queries = sentOfType(client.transport, PacketType::ICEServerQuery);
+    QCOMPARE(queries.size(), 1);
+    QCOMPARE(queries.first().destination, SockAddr(QHostAddress(QStringLiteral("192.0.2.1")), 7447));
+}
+
+void TestNodeList::requeryCadenceAndIceServerSilent() {
+    Client client;
+    client.nodeList.setMaxUnansweredQueries(3);
+    QList<qint64> sentAt;
+    QElapsedTimer clock;
+    clock.start();
+    connect(&client.nodeList, &NodeList::iceServerQuerySent, this, [&] { sentAt.append(clock.elapsed()); });
+    QSignalSpy errorSpy(&client.handler, &DomainHandler::errorOccurred);
+    client.connectToDomain();
+
+    QTRY_COMPARE_WITH_TIMEOUT(errorSpy.count(), 1, 10000);
+    QCOMPARE(errorSpy.first().first().value<DomainHandler::Error>(), DomainHandler::Error::IceServerSilent);
+    QCOMPARE(sentAt.size(), 3);
+    for (int i = 1; i < sentAt.size(); ++i) {
+        const qint64 gap = sentAt.at(i) - sentAt.at(i - 1);
+        QVERIFY2(gap >= 900 && gap <= 2000, qPrintable(QStringLiteral("gap %1 ms").arg(gap)));
+    }
+    // Every query of one attempt carries the same client ID and the pending domain.
+    const auto queries = client.queries();
+    QCOMPARE(queries.size(), 3);
+    for (const IceServerQuery &query : queries) {
+        QCOMPARE(query.clientID, client.handler.getICEClientID());
+        QCOMPARE(query.domainID, domainID());
+    }
+    // Given up: no timer left to send anything.
+    QVERIFY(!client.nodeList.isActive());
+}
+
+void TestNodeList::domainUnknownWhenIceServerAnswers() {
+    Client client;
+    client.nodeList.setMaxUnansweredQueries(2);
+    QSignalSpy errorSpy(&client.handler, &DomainHandler::errorOccurred);
+    client.connectToDomain();
+    // The ice-server answers the STUN probe: it is reachable, so silence about the domain means
+    // it does not know the domain.
+    const auto probe = sentStun(client.transport);
+    QCOMPARE(probe.size(), 1);
+    const QByteArray txid = StunMessage::decode(probe.first().datagram).value.transactionId;
+    client.transport.inject(StunMessage::bindingSuccess(txid, clientPublic()).encode(), iceServer());
+    QVERIFY(client.handler.wasIceServerHeardFrom());
+
+    QTRY_COMPARE_WITH_TIMEOUT(errorSpy.count(), 1, 10000);
+    QCOMPARE(errorSpy.first().first().value<DomainHandler::Error>(), DomainHandler::Error::DomainUnknown);
+    QVERIFY(client.handler.errorString().contains(domainID().toString(QUuid::WithoutBraces)));
+    // Once heard from, no further probes.
+    QCOMPARE(sentStun(client.transport).size(), 1);
+}
+
+void TestNodeList::pingRoundsFollowTtlSchedule() {
+    Client client;
+    client.nodeList.setPunchTtlSchedule(PunchTtlSchedule({ 2, 3 }));
+    client.connectToDomain();
+    client.transport.clearSent();
+    client.injectPeerInformation();
+
+    // Round 0 goes out at once: local then public, both primed with TTL 2.
+    auto pings = sentOfType(client.transport, PacketType::ICEPing);
+    QCOMPARE(pings.size(), 2);
+    QCOMPARE(pings.at(0).destination, domainLocal());
+    QCOMPARE(pings.at(1).destination, domainPublic());
+    const QByteArray id = QByteArray::fromHex(uuidHex(client.handler.getICEClientID()));
+    QCOMPARE(payloadOf(pings.at(0).datagram), id + hex("01"));
+    QCOMPARE(payloadOf(pings.at(1).datagram), id + hex("02"));
+
+    QTRY_COMPARE_WITH_TIMEOUT(sentOfType(client.transport, PacketType::ICEPing).size(), 16, 5000);
+    pings = sentOfType(client.transport, PacketType::ICEPing);
+    QList<int> ttls;
+    for (const auto &sent : pings) {
+        ttls.append(sent.ttl);
+    }
+    QCOMPARE(ttls, (QList<int> { 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }));
+    // No query while punching.
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEServerQuery).size(), 0);
+}
+
+void TestNodeList::attemptEndsAfterEightRoundsWithFreshQuery() {
+    Client client;
+    client.nodeList.setUseFreshPortOnRetry(true); // a FakeTransport cannot rebind; the attempt goes on
+    QSignalSpy failedSpy(&client.nodeList, &NodeList::punchAttemptFailed);
+    client.connectToDomain();
+    const QUuid firstID = client.handler.getICEClientID();
+    client.transport.clearSent();
+    QElapsedTimer clock;
+    clock.start();
+    client.injectPeerInformation();
+
+    QTRY_COMPARE_WITH_TIMEOUT(failedSpy.count(), 1, 5000);
+    // 8 rounds at 250 ms: the attempt ends at about 2 s.
+    QVERIFY2(clock.elapsed() >= 1900, qPrintable(QString::number(clock.elapsed())));
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 16);
+    QVERIFY(!client.handler.hasIcePeerInformation());
+    // A new attempt: a new ICE client ID and a new query at once.
+    const auto queries = client.queries();
+    QCOMPARE(queries.size(), 1);
+    QVERIFY(client.handler.getICEClientID() != firstID);
+    QCOMPARE(queries.first().clientID, client.handler.getICEClientID());
+}
+
+void TestNodeList::punchFailedAfterMaxAttempts() {
+    Client client;
+    client.nodeList.setMaxPunchAttempts(1);
+    QSignalSpy errorSpy(&client.handler, &DomainHandler::errorOccurred);
+    client.connectToDomain();
+    client.injectPeerInformation();
+    QTRY_COMPARE_WITH_TIMEOUT(errorSpy.count(), 1, 5000);
+    QCOMPARE(errorSpy.first().first().value<DomainHandler::Error>(), DomainHandler::Error::PunchFailed);
+    QCOMPARE(client.handler.diagnose(), DomainHandler::Error::PunchFailed);
+    QVERIFY(!client.nodeList.isActive());
+    QVERIFY(client.handler.errorString().contains(domainPublic().toString()));
+}
+
+void TestNodeList::noPrimingWhenScheduleDisabled() {
+    Client client;
+    PunchTtlSchedule none;
+    QVERIFY(PunchTtlSchedule::parse(QStringLiteral("0"), &none));
+    client.nodeList.setPunchTtlSchedule(none);
+    client.connectToDomain();
+    client.transport.clearSent();
+    client.injectPeerInformation();
+    const auto pings = sentOfType(client.transport, PacketType::ICEPing);
+    QCOMPARE(pings.size(), 2);
+    QCOMPARE(pings.at(0).ttl, 0);
+    QCOMPARE(pings.at(1).ttl, 0);
+}
+
+void TestNodeList::answersOnlyPendingDomainPings() {
+    Client client;
+    // Not connecting to anything: no answer even to a well-formed ping.
+    const SockAddr stranger(QHostAddress(QStringLiteral("192.0.2.77")), 1234);
+    client.transport.inject(pingDatagram(PacketType::ICEPing, domainID(), PingType::Public), stranger);
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPingReply).size(), 0);
+
+    client.connectToDomain();
+    client.transport.clearSent();
+    client.transport.inject(pingDatagram(PacketType::ICEPing, QUuid::createUuid(), PingType::Public), stranger);
+    client.transport.inject(datagram(PacketType::ICEPing, hex("0102")), stranger);
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPingReply).size(), 0);
+
+    client.transport.inject(pingDatagram(PacketType::ICEPing, domainID(), PingType::Public), domainPublic());
+    const auto replies = sentOfType(client.transport, PacketType::ICEPingReply);
+    QCOMPARE(replies.size(), 1);
+    QCOMPARE(replies.first().destination, domainPublic());
+    // Our ICE client ID and the ping's type (protocol/overte-ice.md 3.6).
+    QCOMPARE(replies.first().datagram.mid(4).toHex(' '),
+             (hex("2811") + QByteArray::fromHex(uuidHex(client.handler.getICEClientID())) + hex("02")).toHex(' '));
+}
+
+void TestNodeList::domainPingFromUnreportedAddressBecomesSymmetric() {
+    Client client;
+    QSignalSpy doneSpy(&client.handler, &DomainHandler::completedSocketDiscovery);
+    client.connectToDomain();
+    client.injectPeerInformation();
+    const SockAddr symmetric(domainPublic().getAddress(), 61001);
+    client.transport.inject(pingDatagram(PacketType::ICEPing, domainID(), PingType::Public), symmetric);
+    QCOMPARE(client.handler.getICEPeer().getSymmetricSocket(), symmetric);
+    client.transport.clearSent();
+
+    // The next round pings the symmetric socket too, with the normal TTL.
+    QTRY_VERIFY_WITH_TIMEOUT(!sentOfType(client.transport, PacketType::ICEPing).isEmpty(), 2000);
+    const auto pings = sentOfType(client.transport, PacketType::ICEPing);
+    QCOMPARE(pings.size(), 3);
+    QCOMPARE(pings.at(2).destination, symmetric);
+    QCOMPARE(pings.at(2).ttl, 0);
+    QCOMPARE(payloadOf(pings.at(2).datagram).right(1), hex("03"));
+
+    client.transport.inject(pingDatagram(PacketType::ICEPingReply, domainID(), PingType::Symmetric), symmetric);
+    QCOMPARE(doneSpy.count(), 1);
+    QCOMPARE(doneSpy.first().first().value<SockAddr>(), symmetric);
+    QCOMPARE(client.handler.getICEPeer().activeSocketKind(), NetworkPeer::ActiveSocket::Symmetric);
+}
+
+void TestNodeList::replyCompletesDiscoveryAndStopsPinging() {
+    Client client;
+    QSignalSpy doneSpy(&client.handler, &DomainHandler::completedSocketDiscovery);
+    client.connectToDomain();
+    client.injectPeerInformation();
+    client.transport.inject(pingDatagram(PacketType::ICEPingReply, domainID(), PingType::Local), domainLocal());
+    QCOMPARE(doneSpy.count(), 1);
+    QCOMPARE(client.handler.getSockAddr(), domainLocal());
+    QVERIFY(!client.nodeList.isActive());
+    client.transport.clearSent();
+
+    // Keepalive pings go to the discovered socket.
+    QVERIFY(client.nodeList.sendPingToDomain());
+    const auto pings = sentOfType(client.transport, PacketType::ICEPing);
+    QCOMPARE(pings.size(), 1);
+    QCOMPARE(pings.first().destination, domainLocal());
+}
+
+void TestNodeList::punchTtlScheduleParsing() {
+    PunchTtlSchedule schedule;
+    QVERIFY(PunchTtlSchedule::parse(QStringLiteral("2,3"), &schedule));
+    QCOMPARE(schedule.ttls(), (QList<int> { 2, 3 }));
+    QCOMPARE(schedule.ttlForRound(0), 2);
+    QCOMPARE(schedule.ttlForRound(1), 3);
+    QCOMPARE(schedule.ttlForRound(2), 0);
+    QCOMPARE(schedule.toString(), QStringLiteral("2,3"));
+    QVERIFY(PunchTtlSchedule::parse(QStringLiteral(""), &schedule));
+    QVERIFY(!schedule.isPriming());
+    QVERIFY(PunchTtlSchedule::parse(QStringLiteral(" 4 , 0 ,5"), &schedule));
+    QCOMPARE(schedule.ttls(), (QList<int> { 4, 0, 5 }));
+    QVERIFY(!PunchTtlSchedule::parse(QStringLiteral("2,x"), &schedule));
+    QVERIFY(!PunchTtlSchedule::parse(QStringLiteral("256"), &schedule));
+    QVERIFY(!PunchTtlSchedule::parse(QStringLiteral("-1"), &schedule));
+    QCOMPARE(PunchTtlSchedule::defaultSchedule().ttls(), (QList<int> { 2, 3 }));
+}
+
+QTEST_GUILESS_MAIN(TestNodeList)
+#include "tst_nodelist.moc"
