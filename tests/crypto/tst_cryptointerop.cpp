@@ -12,7 +12,7 @@
 
 Q_DECLARE_METATYPE(CryptoBackend *)
 
-class tst_OpenSslInterop : public QObject
+class tst_CryptoInterop : public QObject
 {
     Q_OBJECT
 
@@ -38,14 +38,14 @@ private:
         "6ba7b8109dad11d180b400c04fd430c8" "00c63364079ca6" "000a0000029ca6");
 };
 
-void tst_OpenSslInterop::addBackendRows()
+void tst_CryptoInterop::addBackendRows()
 {
     QTest::addColumn<CryptoBackend *>("backend");
     for (CryptoBackend *backend : CryptoBackend::all())
         QTest::newRow(qPrintable(backend->name())) << backend;
 }
 
-void tst_OpenSslInterop::initTestCase()
+void tst_CryptoInterop::initTestCase()
 {
     QVERIFY2(!openSslProgram().isEmpty(), "the openssl CLI is not installed (CI installs it)");
     QVERIFY(m_dir.isValid());
@@ -63,7 +63,7 @@ void tst_OpenSslInterop::initTestCase()
     }
 }
 
-void tst_OpenSslInterop::opensslSignsWeVerify()
+void tst_CryptoInterop::opensslSignsWeVerify()
 {
     QFETCH(CryptoBackend *, backend);
     const OpenSslCliResult signing = openssl({"dgst", "-sha256", "-sign", "key.pem", "-out", "cli.sig", "plain.bin"});
@@ -87,7 +87,7 @@ void tst_OpenSslInterop::opensslSignsWeVerify()
     QCOMPARE(backend->sign(ours, m_plaintext), signature);
 }
 
-void tst_OpenSslInterop::weSignOpensslVerifies()
+void tst_CryptoInterop::weSignOpensslVerifies()
 {
     QFETCH(CryptoBackend *, backend);
     QString error;
@@ -113,7 +113,7 @@ void tst_OpenSslInterop::weSignOpensslVerifies()
     QVERIFY(!bad.out.contains("Verified OK"));
 }
 
-void tst_OpenSslInterop::opensslKeysImport()
+void tst_CryptoInterop::opensslKeysImport()
 {
     QString error;
     const RsaPrivateKey privateKey = RsaPrivateKey::loadFromFile(path("key.pem"), &error);
@@ -128,7 +128,7 @@ void tst_OpenSslInterop::opensslKeysImport()
     QCOMPARE(privateKey.publicKey(), spki);
 }
 
-void tst_OpenSslInterop::ourKeysExportToOpenssl()
+void tst_CryptoInterop::ourKeysExportToOpenssl()
 {
     QString error;
     const RsaPrivateKey key = RsaPrivateKey::generate(2048, &error);
@@ -162,5 +162,5 @@ void tst_OpenSslInterop::ourKeysExportToOpenssl()
     QCOMPARE(pkcs1.out, key.publicKey().toSubjectPublicKeyInfoDer());
 }
 
-QTEST_GUILESS_MAIN(tst_OpenSslInterop)
-#include "tst_opensslinterop.moc"
+QTEST_GUILESS_MAIN(tst_CryptoInterop)
+#include "tst_cryptointerop.moc"

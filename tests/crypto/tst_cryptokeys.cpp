@@ -13,7 +13,7 @@
 
 #include <sys/stat.h>
 
-class tst_RsaKeys : public QObject
+class tst_CryptoKeys : public QObject
 {
     Q_OBJECT
 
@@ -50,7 +50,7 @@ private:
     QByteArray m_privPkcs1Der; // from `openssl rsa -traditional -outform DER`
 };
 
-QByteArray tst_RsaKeys::openssl(const QStringList &arguments)
+QByteArray tst_CryptoKeys::openssl(const QStringList &arguments)
 {
     const OpenSslCliResult result = runOpenSsl(arguments, m_dir.path());
     if (!result.ok())
@@ -58,7 +58,7 @@ QByteArray tst_RsaKeys::openssl(const QStringList &arguments)
     return result.ok() ? result.out : QByteArray();
 }
 
-void tst_RsaKeys::initTestCase()
+void tst_CryptoKeys::initTestCase()
 {
     QVERIFY2(!openSslProgram().isEmpty(), "the openssl CLI is not installed (CI installs it)");
     QVERIFY(m_dir.isValid());
@@ -97,7 +97,7 @@ static QByteArray wrap64(const QByteArray &base64, const QByteArray &newline)
     return out;
 }
 
-void tst_RsaKeys::publicKeyImports_data()
+void tst_CryptoKeys::publicKeyImports_data()
 {
     QTest::addColumn<QByteArray>("data");
     const QByteArray spkiPem = readAll(path("spki.pem"));
@@ -118,7 +118,7 @@ void tst_RsaKeys::publicKeyImports_data()
     QTest::newRow("PKCS#1 base64, 64 columns") << wrap64(m_pkcs1Der.toBase64(), "\n");
 }
 
-void tst_RsaKeys::publicKeyImports()
+void tst_CryptoKeys::publicKeyImports()
 {
     QFETCH(QByteArray, data);
     QString error;
@@ -132,7 +132,7 @@ void tst_RsaKeys::publicKeyImports()
     QCOMPARE(key, RsaPublicKey::fromData(m_spkiDer));
 }
 
-void tst_RsaKeys::publicKeyRejects_data()
+void tst_CryptoKeys::publicKeyRejects_data()
 {
     QTest::addColumn<QByteArray>("data");
     QTest::addColumn<QString>("errorFragment"); // empty: any non-empty error will do
@@ -165,7 +165,7 @@ void tst_RsaKeys::publicKeyRejects_data()
     QTest::newRow("Ed25519 SPKI PEM") << readAll(path("ed25519-pub.pem")) << QStringLiteral("not an RSA key");
 }
 
-void tst_RsaKeys::publicKeyRejects()
+void tst_CryptoKeys::publicKeyRejects()
 {
     QFETCH(QByteArray, data);
     QFETCH(QString, errorFragment);
@@ -179,7 +179,7 @@ void tst_RsaKeys::publicKeyRejects()
     QVERIFY(RsaPublicKey::fromData(data).isNull()); // the error pointer is optional
 }
 
-void tst_RsaKeys::publicKeyRoundTrips()
+void tst_CryptoKeys::publicKeyRoundTrips()
 {
     const RsaPublicKey key = RsaPublicKey::fromData(m_spkiDer);
     QVERIFY(!key.isNull());
@@ -197,7 +197,7 @@ void tst_RsaKeys::publicKeyRoundTrips()
     QVERIFY(other != key);
 }
 
-void tst_RsaKeys::nullPublicKey()
+void tst_CryptoKeys::nullPublicKey()
 {
     const RsaPublicKey key;
     QVERIFY(key.isNull());
@@ -208,7 +208,7 @@ void tst_RsaKeys::nullPublicKey()
     QCOMPARE(key, RsaPublicKey());
 }
 
-void tst_RsaKeys::privateKeyImports_data()
+void tst_CryptoKeys::privateKeyImports_data()
 {
     QTest::addColumn<QByteArray>("data");
     QTest::newRow("PKCS#1 DER") << m_privPkcs1Der;
@@ -217,7 +217,7 @@ void tst_RsaKeys::privateKeyImports_data()
     QTest::newRow("PKCS#8 PEM (openssl genrsa)") << readAll(path("rsa.pem"));
 }
 
-void tst_RsaKeys::privateKeyImports()
+void tst_CryptoKeys::privateKeyImports()
 {
     QFETCH(QByteArray, data);
     QVERIFY(!data.isEmpty());
@@ -233,7 +233,7 @@ void tst_RsaKeys::privateKeyImports()
     QCOMPARE(RsaPrivateKey::fromData(key.toPkcs8Der()), key);
 }
 
-void tst_RsaKeys::privateKeyRejects_data()
+void tst_CryptoKeys::privateKeyRejects_data()
 {
     QTest::addColumn<QByteArray>("data");
     QTest::addColumn<QString>("errorFragment");
@@ -247,7 +247,7 @@ void tst_RsaKeys::privateKeyRejects_data()
     QTest::newRow("EC private key PEM") << readAll(path("ec.pem")) << QStringLiteral("not an RSA key");
 }
 
-void tst_RsaKeys::privateKeyRejects()
+void tst_CryptoKeys::privateKeyRejects()
 {
     QFETCH(QByteArray, data);
     QFETCH(QString, errorFragment);
@@ -261,7 +261,7 @@ void tst_RsaKeys::privateKeyRejects()
     QVERIFY(key.toPkcs1Der().isEmpty());
 }
 
-void tst_RsaKeys::generate()
+void tst_CryptoKeys::generate()
 {
     QString error;
     const RsaPrivateKey key = RsaPrivateKey::generate(2048, &error);
@@ -280,7 +280,7 @@ void tst_RsaKeys::generate()
     QVERIFY(second.publicKey() != key.publicKey());
 }
 
-void tst_RsaKeys::generateRejectsBadSizes_data()
+void tst_CryptoKeys::generateRejectsBadSizes_data()
 {
     QTest::addColumn<int>("bits");
     QTest::newRow("0") << 0;
@@ -289,7 +289,7 @@ void tst_RsaKeys::generateRejectsBadSizes_data()
     QTest::newRow("too big") << 65536;
 }
 
-void tst_RsaKeys::generateRejectsBadSizes()
+void tst_CryptoKeys::generateRejectsBadSizes()
 {
     QFETCH(int, bits);
     QString error;
@@ -305,7 +305,7 @@ static int fileMode(const QString &path)
     return int(info.st_mode & 07777);
 }
 
-void tst_RsaKeys::saveAndLoad()
+void tst_CryptoKeys::saveAndLoad()
 {
     const RsaPrivateKey key = RsaPrivateKey::fromData(m_privPkcs1Der);
     QVERIFY(!key.isNull());
@@ -332,7 +332,7 @@ void tst_RsaKeys::saveAndLoad()
     QVERIFY(!error.isEmpty());
 }
 
-void tst_RsaKeys::saveIsOwnerOnlyWhateverTheUmask()
+void tst_CryptoKeys::saveIsOwnerOnlyWhateverTheUmask()
 {
     const RsaPrivateKey key = RsaPrivateKey::fromData(m_privPkcs1Der);
     const QString file = path("umask0.key");
@@ -344,7 +344,7 @@ void tst_RsaKeys::saveIsOwnerOnlyWhateverTheUmask()
     QCOMPARE(fileMode(file), 0600);
 }
 
-void tst_RsaKeys::saveReplacesWorldReadableFile()
+void tst_CryptoKeys::saveReplacesWorldReadableFile()
 {
     const QString file = path("old.key");
     QVERIFY(writeAll(file, "old contents"));
@@ -358,7 +358,7 @@ void tst_RsaKeys::saveReplacesWorldReadableFile()
     QCOMPARE(RsaPrivateKey::loadFromFile(file), key);
 }
 
-void tst_RsaKeys::loadReportsPath()
+void tst_CryptoKeys::loadReportsPath()
 {
     QString error;
     QVERIFY(RsaPrivateKey::loadFromFile(path("missing.key"), &error).isNull());
@@ -369,5 +369,5 @@ void tst_RsaKeys::loadReportsPath()
     QVERIFY2(error.contains(QLatin1String("garbage.key")), qPrintable(error));
 }
 
-QTEST_GUILESS_MAIN(tst_RsaKeys)
-#include "tst_rsakeys.moc"
+QTEST_GUILESS_MAIN(tst_CryptoKeys)
+#include "tst_cryptokeys.moc"
