@@ -1,0 +1,182 @@
+#include "StubClient.h"
+
+#include <LimitedNodeList.h>
+#include <NodeList.h>
+
+#include <cstdio>
+
+namespace {
+QString kindName(NetworkPeer::ActiveSocket kind) {
+    switch (kind) {
+    case NetworkPeer::ActiveSocket::Local: return QStringLiteral("local");
+    case NetworkPeer::ActiveSocket::Public: return QStringLiteral("public");
+    case NetworkPeer::ActiveSocket::Symmetric: return QStringLiteral("symmetric");
+    case NetworkPeer::ActiveSocket::None: break;
+    }
+    return QStringLiteral("unknown");
+}
+
+PingType pingTypeFor(NetworkPeer::ActiveSocket kind) {
+    switch (kind) {
+    case NetworkPeer::ActiveSocket::Local: return PingType::Local;
+    case NetworkPeer::ActiveSocket::Public: return PingType::Public;
+    case NetworkPeer::ActiveSocket::Symmetric: return PingType::Symmetric;
+    case NetworkPeer::ActiveSocket::None: break;
+    }
+    return PingType::Agnostic;
+}
+} // namespace
+
+StubClient::StubClient(NodeList *nodeList, const Options &options, QObject *parent)
+    : QObject(parent), _nodeList(nodeList), _handler(nodeList->getDomainHandler()), _options(options),
+      _out(stdout), _err(stderr) {
+    connect(&_handler, &DomainHandler::completedSocketDiscovery, this, &StubClient::connected);
+    connect(&_handler, &DomainHandler::errorOccurred, this, &StubClient::failed);
+    connect(&_handler, &DomainHandler::domainPingReplyReceived, this, &StubClient::keepaliveReply);
+    _connectDeadline.setSingleShot(true);
+    connect(&_connectDeadline, &QTimer::timeout, this, &StubClient::connectTimedOut);
+    _keepaliveTimer.setInterval(_options.keepaliveIntervalMs);
+    connect(&_keepaliveTimer, &QTimer::timeout, this, &StubClient::sendKeepalivePing);
+    _keepaliveEnd.setSingleShot(true);
+    connect(&_keepaliveEnd, &QTimer::timeout, this, &StubClient::keepaliveEnded);
+}
+
+StubClient::ExitCode StubClient::exitCodeFor(DomainHandler::Error error) {
+    switch (error) {
+    case DomainHandler::Error::NoError: return Success;
+    case DomainHandler::Error::IceServerSilent: return IceServerSilent;
+    case DomainHandler::Error::DomainUnknown: return DomainUnknown;
+    case DomainHandler::Error::PunchFailed: return PunchFailed;
+    case DomainHandler::Error::IceServerLookupFailed: return IceServerLookupFailed;
+    }
+    return UsageError;
+}
+
+void StubClient::start() {
+    _connectClock.start();
+    _connectDeadline.start(_options.timeoutMs);
+    _handler.setIceServerHostnameAndID(_options.iceServerHost, _options.iceServerPort, _options.domainID);
+}
+
+void StubClient::connected(const SockAddr &socket) {
+    _connectDeadline.stop();
+    const QString how = kindName(_handler.getICEPeer().activeSocketKind());
+    _out << (_reconnecting ? "reconnected" : "connected") << " to domain "
+         << _options.domainID.toString(QUuid::WithoutBraces) << " at " << socket.toString() << " via " << how << " in "
+         << _connectClock.elapsed() << " ms" << Qt::endl;
+    _reconnecting = false;
+    if (_options.keepaliveMs <= 0) {
+        finish(Success);
+        return;
+    }
+    if (_keepaliveExpired) {
+        keepaliveEnded();
+        return;
+    }
+    if (!_keepaliveEnd.isActive() && _pingsSent == 0) {
+        _keepaliveEnd.start(_options.keepaliveMs);
+    }
+    _awaitingReply = false;
+    _lastReply.start();
+    _keepaliveTimer.start();
+    sendKeepalivePing();
+}
+
+void StubClient::failed(DomainHandler::Error error, const QString &errorString) {
+    if (_done) {
+        return;
+    }
+    _err << "interface-stub: " << DomainHandler::errorName(error) << ": " << errorString << Qt::endl;
+    finish(exitCodeFor(error));
+}
+
+void StubClient::connectTimedOut() {
+    const DomainHandler::Error reason = _handler.diagnose();
+    _nodeList->stop();
+    QString detail;
+    switch (reason) {
+    case DomainHandler::Error::IceServerSilent:
+        detail = QStringLiteral("nothing came back from ice-server %1 in %2 s")
+                     .arg(_handler.getIceServerSockAddr().isNull() ? _options.iceServerHost
+                                                                   : _handler.getIceServerSockAddr().toString())
+                     .arg(_options.timeoutMs / 1000.0);
+        break;
+    case DomainHandler::Error::DomainUnknown:
+        detail = QStringLiteral("ice-server %1 answers but sent no peer information for domain %2 in %3 s "
+                                "(not registered there, or its heartbeats are not verified)")
+                     .arg(_handler.getIceServerSockAddr().toString(), _options.domainID.toString(QUuid::WithoutBraces))
+                     .arg(_options.timeoutMs / 1000.0);
+        break;
+    case DomainHandler::Error::PunchFailed:
+        detail = QStringLiteral("the domain's sockets are known but no ping got a reply in %1 s")
+                     .arg(_options.timeoutMs / 1000.0);
+        break;
+    default:
+        detail = QStringLiteral("timed out after %1 s").arg(_options.timeoutMs / 1000.0);
+        break;
+    }
+    failed(reason, detail);
+}
+
+void StubClient::sendKeepalivePing() {
+    if (_awaitingReply && _lastReply.elapsed() >= _options.pathLostMs) {
+        ++_pathsLost;
+        _keepaliveTimer.stop();
+        _out << "path lost to domain " << _options.domainID.toString(QUuid::WithoutBraces) << " at "
+             << _handler.getSockAddr().toString() << ": no reply for " << _lastReply.elapsed()
+             << " ms; reconnecting through the ice-server" << Qt::endl;
+        _reconnecting = true;
+        _connectClock.start();
+        _connectDeadline.start(_options.timeoutMs);
+        _handler.reconnectThroughIce();
+        return;
+    }
+    if (_nodeList->sendPingToDomain(pingTypeFor(_handler.getICEPeer().activeSocketKind()))) {
+        ++_pingsSent;
+        _lastPingSent.start();
+        _awaitingReply = true;
+    }
+}
+
+void StubClient::keepaliveReply(const SockAddr &sender) {
+    if (!_awaitingReply) {
+        return; // a duplicate, or a reply to a ping already counted
+    }
+    _awaitingReply = false;
+    _lastReply.start();
+    ++_repliesReceived;
+    const double rtt = _lastPingSent.nsecsElapsed() / 1e6;
+    _rttMin = _repliesReceived == 1 ? rtt : qMin(_rttMin, rtt);
+    _rttMax = qMax(_rttMax, rtt);
+    _rttSum += rtt;
+    _out << "reply from " << sender.toString() << " rtt " << QString::number(rtt, 'f', 2) << " ms" << Qt::endl;
+}
+
+void StubClient::keepaliveEnded() {
+    _keepaliveExpired = true;
+    if (_reconnecting) {
+        // Still reconnecting when keepalive ends: that reconnection decides the outcome.
+        return;
+    }
+    _keepaliveTimer.stop();
+    _out << "keepalive done: " << _pingsSent << " pings, " << _repliesReceived << " replies";
+    if (_repliesReceived > 0) {
+        _out << ", rtt min/avg/max " << QString::number(_rttMin, 'f', 2) << '/'
+             << QString::number(_rttSum / _repliesReceived, 'f', 2) << '/' << QString::number(_rttMax, 'f', 2)
+             << " ms";
+    }
+    _out << ", paths lost " << _pathsLost << Qt::endl;
+    finish(Success);
+}
+
+void StubClient::finish(int exitCode) {
+    if (_done) {
+        return;
+    }
+    _done = true;
+    _connectDeadline.stop();
+    _keepaliveTimer.stop();
+    _keepaliveEnd.stop();
+    _nodeList->stop();
+    Q_EMIT finished(exitCode);
+}
