@@ -5,6 +5,7 @@
 #include <PacketSender.h>
 #include <StunMessage.h>
 
+#include <QtCore/QRegularExpression>
 #include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>

@@ -9,6 +9,7 @@
 PacketReceiver::PacketReceiver(QObject *parent) : QObject(parent) {
     qRegisterMetaType<ReceivedMessagePointer>();
     qRegisterMetaType<SockAddr>();
+    qRegisterMetaType<PacketReceiver::DropReason>();
 }
 
 void PacketReceiver::attach(UdpTransport *transport) {

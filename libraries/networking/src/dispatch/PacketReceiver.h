@@ -77,3 +77,5 @@ private:
     std::bitset<256> _unknownTypeLogged;
     Counters _counters;
 };
+
+Q_DECLARE_METATYPE(PacketReceiver::DropReason)
