@@ -1,0 +1,166 @@
+#include "DomainKeyStore.h"
+
+#include "IceServerLogging.h"
+#include "IceServerStats.h"
+
+DomainKeyStore::DomainKeyStore(KeyDirectory *directory, MetaverseKeyFetcher *fetcher, const KeyFetchSettings &settings,
+                               QObject *parent)
+    : QObject(parent), _directory(directory), _fetcher(fetcher), _settings(settings) {
+    if (_directory) {
+        connect(_directory, &KeyDirectory::keyChanged, this, [this](const QUuid &id, bool present) {
+            if (!present && !_cache.contains(id)) {
+                Q_EMIT keyRevoked(id);
+            }
+        });
+    }
+    if (_fetcher) {
+        connect(_fetcher, &MetaverseKeyFetcher::finished, this,
+                [this](const QUuid &id, MetaverseKeyFetcher::Outcome outcome, const RsaPublicKey &key, const QString &) {
+                    handleFetched(id, outcome, key);
+                });
+    }
+}
+
+DomainKeyStore::Lookup DomainKeyStore::lookup(const QUuid &id, qint64 nowMs) {
+    Lookup result;
+    if (_directory) {
+        if (const KeyDirectory::Key *trusted = _directory->find(id)) {
+            result.state = Lookup::Known;
+            result.key = trusted->key;
+            result.serial = trusted->serial;
+            return result;
+        }
+    }
+    if (!_fetcher) {
+        return result;
+    }
+
+    auto cached = _cache.find(id);
+    if (cached != _cache.end()) {
+        const qint64 age = nowMs - cached->fetchedMs;
+        if (age < _settings.keyTtlMs) {
+            result.state = Lookup::Known;
+        } else if (age < 2 * qint64(_settings.keyTtlMs)) {
+            // Expired: keep using it while a refresh is on its way, so a live domain sees no Denied.
+            if (!_fetcher->isPending(id) && nowMs - cached->lastRefetchMs >= TransientFailureBackoffMs) {
+                cached->lastRefetchMs = nowMs;
+                startFetch(id, nowMs);
+            }
+            result.state = Lookup::Known;
+        } else {
+            _cache.erase(cached);
+            cached = _cache.end();
+        }
+        if (cached != _cache.end()) {
+            result.key = cached->key;
+            result.serial = cached->serial;
+            return result;
+        }
+    }
+
+    if (_fetcher->isPending(id)) {
+        result.state = Lookup::Pending;
+        return result;
+    }
+    auto negative = _negative.find(id);
+    if (negative != _negative.end()) {
+        if (nowMs < *negative) {
+            ++_counters.negativeHits;
+            return result;
+        }
+        _negative.erase(negative);
+    }
+    if (startFetch(id, nowMs)) {
+        result.state = Lookup::Pending;
+    }
+    return result;
+}
+
+void DomainKeyStore::verifyFailed(const QUuid &id, qint64 nowMs) {
+    auto cached = _cache.find(id);
+    if (cached == _cache.end() || !_fetcher || _fetcher->isPending(id)) {
+        return; // directory keys are the operator's word; nothing to re-fetch
+    }
+    if (nowMs - cached->lastRefetchMs < _settings.refetchAfterFailedVerifyMs) {
+        return;
+    }
+    cached->lastRefetchMs = nowMs;
+    if (startFetch(id, nowMs)) {
+        ++_counters.refetchesAfterFailedVerify;
+    }
+}
+
+bool DomainKeyStore::startFetch(const QUuid &id, qint64 nowMs) {
+    if (!_fetcher->canStart(nowMs)) {
+        ++_counters.throttled;
+        return false;
+    }
+    _fetcher->fetch(id, nowMs);
+    return true;
+}
+
+void DomainKeyStore::rememberNegative(const QUuid &id, qint64 untilMs, qint64 nowMs) {
+    if (_negative.size() >= _settings.maxNegativeEntries) {
+        for (auto it = _negative.begin(); it != _negative.end();) {
+            it = *it <= nowMs ? _negative.erase(it) : std::next(it);
+        }
+        if (_negative.size() >= _settings.maxNegativeEntries) {
+            // Still full of live entries: forget an arbitrary one. The fetch bounds still hold.
+            _negative.erase(_negative.begin());
+        }
+    }
+    _negative.insert(id, untilMs);
+}
+
+void DomainKeyStore::handleFetched(const QUuid &id, MetaverseKeyFetcher::Outcome outcome, const RsaPublicKey &key) {
+    using Outcome = MetaverseKeyFetcher::Outcome;
+    const qint64 nowMs = monotonicMs();
+    auto cached = _cache.find(id);
+    switch (outcome) {
+    case Outcome::Ok: {
+        _negative.remove(id);
+        if (cached == _cache.end()) {
+            if (_cache.size() >= _settings.maxCachedKeys) {
+                // Prefer dropping the oldest fetch; a linear scan is fine at this (rare) point.
+                auto oldest = _cache.begin();
+                for (auto it = _cache.begin(); it != _cache.end(); ++it) {
+                    if (it->fetchedMs < oldest->fetchedMs) {
+                        oldest = it;
+                    }
+                }
+                _cache.erase(oldest);
+            }
+            cached = _cache.insert(id, CachedKey());
+        }
+        if (cached->key != key) {
+            cached->key = key;
+            cached->serial = _nextSerial++;
+        }
+        cached->fetchedMs = nowMs;
+        cached->lastRefetchMs = nowMs;
+        return;
+    }
+    case Outcome::NotFound:
+    case Outcome::BadJson:
+    case Outcome::BadKey:
+    case Outcome::TooLarge:
+        // The metaverse answered and has no usable key: stop trusting any old one.
+        rememberNegative(id, nowMs + _settings.negativeTtlMs, nowMs);
+        if (cached != _cache.end()) {
+            _cache.erase(cached);
+            if (!_directory || !_directory->find(id)) {
+                Q_EMIT keyRevoked(id);
+            }
+        }
+        return;
+    case Outcome::HttpError:
+    case Outcome::Timeout:
+    case Outcome::NetworkError:
+    case Outcome::Count:
+        // Transient: keep a key we already have, and back off a little before asking again.
+        if (cached == _cache.end()) {
+            rememberNegative(id, nowMs + qMin<qint64>(TransientFailureBackoffMs, _settings.negativeTtlMs), nowMs);
+        }
+        return;
+    }
+}

@@ -1,0 +1,225 @@
+#include "IceServer.h"
+
+#include "IceServerLogging.h"
+
+#include <CryptoBackend.h>
+#include <StunMessage.h>
+#include <UdpTransport.h>
+
+const char *IceServerStats::dropName(int drop) {
+    switch (drop) {
+    case RateLimited: return "rate_limited";
+    case Malformed: return "malformed";
+    case UnknownType: return "unknown_type";
+    case VersionMismatch: return "version_mismatch";
+    case NoListener: return "no_listener";
+    case UnknownDomain: return "unknown_domain";
+    case TableFull: return "table_full";
+    case ReplayIgnored: return "replay_ignored";
+    case SendFailed: return "send_failed";
+    default: return "?";
+    }
+}
+
+IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings, QObject *parent)
+    : QObject(parent), _transport(transport), _keys(keys), _settings(settings), _sender(transport),
+      _rateLimiter(settings.rateLimit), _peers(settings.maxDomains, settings.effectiveTakeoverSilenceMs()) {
+    _receiver.registerListener(PacketType::ICEServerHeartbeat, this, &IceServer::processPacket);
+    _receiver.registerListener(PacketType::ICEServerQuery, this, &IceServer::processPacket);
+    connect(&_receiver, &PacketReceiver::stunDatagramReceived, this, &IceServer::processStun);
+    connect(_keys, &DomainKeyStore::keyRevoked, this, &IceServer::dropPeer);
+    _sweepTimer.setInterval(_settings.sweepIntervalMs);
+    connect(&_sweepTimer, &QTimer::timeout, this, &IceServer::clearInactivePeers);
+}
+
+void IceServer::start() {
+    connect(_transport, &UdpTransport::datagramReceived, this, &IceServer::processDatagram, Qt::UniqueConnection);
+    _sweepTimer.start();
+}
+
+void IceServer::processDatagram(const QByteArray &datagram, const SockAddr &sender) {
+    ++_counts.datagramsIn;
+    // The limit comes before any decoding, so a flood costs a hash lookup per datagram.
+    if (!_rateLimiter.allow(sender.getAddress(), monotonicMs())) {
+        ++_counts.drops[IceServerStats::RateLimited];
+        qCDebug(ice_server_packets) << "rate limited" << sender;
+        return;
+    }
+    _receiver.handleDatagram(datagram, sender);
+}
+
+void IceServer::processPacket(ReceivedMessagePointer message) {
+    switch (message->getType()) {
+    case PacketType::ICEServerHeartbeat:
+        processHeartbeat(*message);
+        break;
+    case PacketType::ICEServerQuery:
+        processQuery(*message);
+        break;
+    default:
+        break;
+    }
+}
+
+void IceServer::send(PacketType type, const QByteArray &payload, const SockAddr &destination) {
+    if (!_sender.sendPacket(type, payload, destination)) {
+        ++_counts.drops[IceServerStats::SendFailed];
+    }
+}
+
+void IceServer::processHeartbeat(const ReceivedMessage &message) {
+    const SockAddr &sender = message.getSenderSockAddr();
+    const Decoded<IceServerHeartbeat> decoded = IceServerHeartbeat::fromPayload(message.getMessage());
+    if (!decoded.ok() || decoded.value.domainID.isNull()) {
+        ++_counts.drops[IceServerStats::Malformed];
+        qCDebug(ice_server_packets) << "malformed heartbeat from" << sender << wireErrorString(decoded.error);
+        return;
+    }
+    const IceServerHeartbeat &heartbeat = decoded.value;
+    const qint64 now = monotonicMs();
+
+    const DomainKeyStore::Lookup key = _keys->lookup(heartbeat.domainID, now);
+    if (key.state != DomainKeyStore::Lookup::Known) {
+        // As upstream: Denied while the key is unknown or still being fetched (protocol 3.2).
+        ++_counts.deniedNoKey;
+        qCDebug(ice_server_packets) << "denied" << heartbeat.domainID << "from" << sender << ": no key"
+                                    << (key.state == DomainKeyStore::Lookup::Pending ? "yet" : "");
+        send(PacketType::ICEServerHeartbeatDenied, {}, sender);
+        return;
+    }
+
+    // A payload byte-identical to one already accepted under this key has a good signature,
+    // whoever resends it: skip the RSA verify. The replay rule below still decides what it may do.
+    const PeerTable::Digest digest = PeerTable::digestOf(message.getMessage());
+    if (_peers.isKnownGood(heartbeat.domainID, digest, key.serial)) {
+        ++_counts.verifyCacheHits;
+    } else {
+        ++_counts.rsaVerifies;
+        if (!CryptoBackend::defaultBackend()->verify(key.key, heartbeat.plaintext, heartbeat.signature)) {
+            ++_counts.deniedBadSignature;
+            _keys->verifyFailed(heartbeat.domainID, now);
+            qCDebug(ice_server_packets) << "denied" << heartbeat.domainID << "from" << sender << ": bad signature";
+            send(PacketType::ICEServerHeartbeatDenied, {}, sender);
+            return;
+        }
+    }
+
+    const PeerTable::Decision decision = _peers.applyVerifiedHeartbeat(heartbeat, sender, digest, key.serial, now);
+    qCDebug(ice_server_packets) << "heartbeat" << heartbeat.domainID << "from" << sender << decisionName(decision);
+    switch (decision) {
+    case PeerTable::Decision::TableFull:
+        // Not Denied: that would make the domain regenerate its key. Silence makes it fail over.
+        ++_counts.drops[IceServerStats::TableFull];
+        return;
+    case PeerTable::Decision::Ignored:
+        // The signature is good, so ACK as upstream would; the record stays where it was.
+        ++_counts.drops[IceServerStats::ReplayIgnored];
+        break;
+    case PeerTable::Decision::Registered:
+        ++_counts.registrations;
+        qCDebug(ice_server) << "domain" << heartbeat.domainID << "registered from" << sender;
+        Q_EMIT peerRegistered(heartbeat.domainID);
+        break;
+    case PeerTable::Decision::Moved:
+        ++_counts.moves;
+        break;
+    case PeerTable::Decision::Refreshed:
+        break;
+    }
+    ++_counts.heartbeatsAcked;
+    send(PacketType::ICEServerHeartbeatACK, {}, sender);
+}
+
+void IceServer::processQuery(const ReceivedMessage &message) {
+    const SockAddr &sender = message.getSenderSockAddr();
+    const Decoded<IceServerQuery> decoded = IceServerQuery::fromPayload(message.getMessage());
+    if (!decoded.ok()) {
+        ++_counts.drops[IceServerStats::Malformed];
+        qCDebug(ice_server_packets) << "malformed query from" << sender << wireErrorString(decoded.error);
+        return;
+    }
+    const IceServerQuery &query = decoded.value;
+    const PeerTable::Peer *domain = _peers.find(query.domainID);
+    const SockAddr *domainSocket = domain ? domain->peer.getActiveSocket() : nullptr;
+    if (!domainSocket) {
+        ++_counts.drops[IceServerStats::UnknownDomain];
+        qCDebug(ice_server_packets) << "query from" << sender << "for unknown domain" << query.domainID;
+        return;
+    }
+    ++_counts.queriesAnswered;
+    qCDebug(ice_server_packets) << "query from" << sender << "for" << query.domainID << "-> domain at" << *domainSocket;
+    // The domain's record to the querier's observed address, the querier's self-reported record to
+    // the domain (protocol 3.4). The querier's record is re-encoded exactly as upstream does.
+    const SockAddr domainDestination = *domainSocket; // send() may not invalidate it, but be safe
+    send(PacketType::ICEServerPeerInformation, domain->peerInformation, sender);
+    const NetworkPeer querier(query.clientID, query.publicSocket, query.localSocket);
+    send(PacketType::ICEServerPeerInformation, querier.toByteArray(), domainDestination);
+}
+
+void IceServer::processStun(const QByteArray &datagram, const SockAddr &sender) {
+    ++_counts.stunIn;
+    const Decoded<StunMessage> decoded = StunMessage::decode(datagram);
+    if (!decoded.ok() || decoded.value.type != StunMessage::BindingRequest) {
+        ++_counts.drops[IceServerStats::Malformed];
+        return;
+    }
+    // Tell the requester where it was seen from (what the domain and client use as their public
+    // socket when this ice-server is also their STUN server, issue 4 item 3).
+    const QByteArray response = StunMessage::bindingSuccess(decoded.value.transactionId, sender).encode();
+    if (_transport->writeDatagram(response, sender) == response.size()) {
+        ++_counts.stunOut;
+    } else {
+        ++_counts.drops[IceServerStats::SendFailed];
+    }
+}
+
+void IceServer::dropPeer(const QUuid &domainID) {
+    if (_peers.remove(domainID)) {
+        qCInfo(ice_server) << "domain" << domainID << "unregistered: its key was revoked";
+        Q_EMIT peerRemoved(domainID);
+    }
+}
+
+void IceServer::clearInactivePeers() {
+    const int before = _peers.size();
+    const int removed = _peers.expire(monotonicMs(), _settings.peerTimeoutMs);
+    if (removed > 0) {
+        _counts.expirations += quint64(removed);
+        qCDebug(ice_server) << removed << "of" << before << "domains expired";
+        Q_EMIT peersExpired(removed);
+    }
+}
+
+IceServerStats IceServer::stats() const {
+    IceServerStats s = _counts;
+    const PacketReceiver::Counters &rx = _receiver.counters();
+    s.packetsInByType = rx.receivedByType;
+    for (int type = 0; type < 256; ++type) {
+        s.packetsOutByType[size_t(type)] = _sender.sentCount(PacketType(type));
+    }
+    s.drops[IceServerStats::Malformed] += rx.dropped[size_t(PacketReceiver::DropReason::Malformed)];
+    s.drops[IceServerStats::UnknownType] += rx.dropped[size_t(PacketReceiver::DropReason::UnknownType)];
+    s.drops[IceServerStats::VersionMismatch] += rx.dropped[size_t(PacketReceiver::DropReason::VersionMismatch)];
+    s.drops[IceServerStats::NoListener] += rx.dropped[size_t(PacketReceiver::DropReason::NoListener)];
+    s.registeredDomains = _peers.size();
+
+    s.rateLimitTrackedSources = _rateLimiter.trackedSources();
+    s.rateLimitedSources = _rateLimiter.counters().limitedSources;
+
+    s.keyNegativeHits = _keys->counters().negativeHits;
+    s.cachedKeys = _keys->cachedKeys();
+    if (const KeyDirectory *directory = _keys->directory()) {
+        s.directoryKeys = directory->size();
+    }
+    if (const MetaverseKeyFetcher *fetcher = _keys->fetcher()) {
+        const MetaverseKeyFetcher::Counters &f = fetcher->counters();
+        s.keyFetchesStarted = f.started;
+        s.keyFetchesRefusedInFlight = f.refusedInFlight;
+        s.keyFetchesRefusedRate = f.refusedRate;
+        for (size_t i = 0; i < s.keyFetchOutcomes.size() && i < f.outcomes.size(); ++i) {
+            s.keyFetchOutcomes[i] = f.outcomes[i];
+        }
+        s.keyFetchesInFlight = fetcher->inFlight();
+    }
+    return s;
+}

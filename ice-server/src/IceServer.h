@@ -1,0 +1,66 @@
+// The ice-server role (Overte's IceServer, protocol 4.2): keeps signed domain registrations and
+// answers queries so a client and a domain learn each other's sockets. A QObject with its
+// dependencies passed in: the transport it listens on and the key store. Per datagram:
+//   processDatagram -> per-source rate limit -> PacketReceiver (decode, version check) ->
+//   processPacket -> heartbeat (verify, replay rule in PeerTable, ACK/Denied) or query (two
+//   ICEServerPeerInformation packets); STUN binding requests are answered on the same port.
+#pragma once
+
+#include "DomainKeyStore.h"
+#include "IceServerSettings.h"
+#include "IceServerStats.h"
+#include "PeerTable.h"
+#include "SourceRateLimiter.h"
+
+#include <PacketReceiver.h>
+#include <PacketSender.h>
+
+#include <QtCore/QObject>
+#include <QtCore/QTimer>
+
+class UdpTransport;
+
+class IceServer : public QObject {
+    Q_OBJECT
+public:
+    IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings = {},
+              QObject *parent = nullptr);
+
+    // Connects to the transport and starts the expiry sweep.
+    void start();
+
+    // The datagram entry point (what the transport feeds, and what the fuzzer drives).
+    void processDatagram(const QByteArray &datagram, const SockAddr &sender);
+    // Overte's name: handles one decoded ICEServerHeartbeat or ICEServerQuery.
+    void processPacket(ReceivedMessagePointer message);
+
+    const PeerTable &peers() const { return _peers; }
+    const IceServerSettings &settings() const { return _settings; }
+    IceServerStats stats() const;
+
+public Q_SLOTS:
+    // Drops domains silent longer than the peer timeout (run every sweepIntervalMs).
+    void clearInactivePeers();
+
+Q_SIGNALS:
+    void peerRegistered(const QUuid &domainID);
+    void peerRemoved(const QUuid &domainID);
+    void peersExpired(int count);
+
+private:
+    void processHeartbeat(const ReceivedMessage &message);
+    void processQuery(const ReceivedMessage &message);
+    void processStun(const QByteArray &datagram, const SockAddr &sender);
+    void send(PacketType type, const QByteArray &payload, const SockAddr &destination);
+    void dropPeer(const QUuid &domainID);
+
+    UdpTransport *_transport;
+    DomainKeyStore *_keys;
+    IceServerSettings _settings;
+    PacketReceiver _receiver;
+    PacketSender _sender;
+    SourceRateLimiter _rateLimiter;
+    PeerTable _peers;
+    QTimer _sweepTimer;
+    IceServerStats _counts; // the counters this class owns; stats() adds those of its parts
+};

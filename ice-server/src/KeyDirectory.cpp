@@ -1,0 +1,182 @@
+#include "KeyDirectory.h"
+
+#include "IceServerLogging.h"
+
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QFileInfo>
+
+KeyDirectory::KeyDirectory(const QString &path, int rescanIntervalMs, QObject *parent)
+    : QObject(parent), _path(QDir(path).absolutePath()) {
+    _rescanTimer.setInterval(rescanIntervalMs);
+    connect(&_rescanTimer, &QTimer::timeout, this, &KeyDirectory::rescan);
+    // Editors and "cp" produce several events per change; one rescan shortly after is enough.
+    _debounce.setSingleShot(true);
+    _debounce.setInterval(50);
+    connect(&_debounce, &QTimer::timeout, this, &KeyDirectory::rescan);
+    connect(&_watcher, &QFileSystemWatcher::directoryChanged, this, &KeyDirectory::scheduleRescan);
+    connect(&_watcher, &QFileSystemWatcher::fileChanged, this, [this](const QString &path) {
+        // A file replaced by rename loses its watch: forget it so the rescan watches the new one.
+        _watcher.removePath(path);
+        _watchedFiles.remove(QFileInfo(path).fileName());
+        scheduleRescan();
+    });
+}
+
+bool KeyDirectory::start(QString *errorString) {
+    QDir dir(_path);
+    if (!dir.exists() && !dir.mkpath(QStringLiteral("."))) {
+        if (errorString) {
+            *errorString = QStringLiteral("cannot create key directory %1").arg(_path);
+        }
+        return false;
+    }
+    if (!QFileInfo(_path).isReadable()) {
+        if (errorString) {
+            *errorString = QStringLiteral("cannot read key directory %1").arg(_path);
+        }
+        return false;
+    }
+    if (!_watcher.addPath(_path)) {
+        qCInfo(ice_server) << "cannot watch" << _path << "- relying on the periodic rescan every"
+                           << _rescanTimer.interval() << "ms";
+    }
+    rescan();
+    if (_rescanTimer.interval() > 0) {
+        _rescanTimer.start();
+    }
+    return true;
+}
+
+const KeyDirectory::Key *KeyDirectory::find(const QUuid &id) const {
+    auto it = _keys.constFind(id);
+    return it == _keys.constEnd() ? nullptr : &it.value();
+}
+
+QUuid KeyDirectory::idFromFileName(const QString &fileName) {
+    QString stem = fileName;
+    for (const char *ext : { ".pem", ".der", ".pub", ".key" }) {
+        if (stem.endsWith(QLatin1String(ext), Qt::CaseInsensitive)) {
+            stem.chop(int(qstrlen(ext)));
+            break;
+        }
+    }
+    // Exactly a UUID (36 characters, or 38 with braces): "x.pem.bak" or "notes.txt" are not keys.
+    if (stem.size() != 36 && stem.size() != 38) {
+        return QUuid();
+    }
+    return QUuid::fromString(stem);
+}
+
+void KeyDirectory::scheduleRescan() {
+    if (!_debounce.isActive()) {
+        _debounce.start();
+    }
+}
+
+bool KeyDirectory::readFile(const QString &fileName, FileState &state) {
+    QFile file(QDir(_path).filePath(fileName));
+    if (state.size > MaxKeyFileBytes) {
+        qCWarning(ice_server) << "ignoring key file" << file.fileName() << ": larger than" << MaxKeyFileBytes << "bytes";
+        return false;
+    }
+    if (!file.open(QIODevice::ReadOnly)) {
+        qCWarning(ice_server) << "cannot read key file" << file.fileName() << ":" << file.errorString();
+        return false;
+    }
+    QString error;
+    state.key = RsaPublicKey::fromData(file.read(MaxKeyFileBytes), &error);
+    if (state.key.isNull()) {
+        qCWarning(ice_server) << "ignoring key file" << file.fileName() << ":" << error;
+        return false;
+    }
+    return true;
+}
+
+void KeyDirectory::watchFiles() {
+    const QDir dir(_path);
+    for (auto it = _watchedFiles.begin(); it != _watchedFiles.end();) {
+        if (!_files.contains(*it)) {
+            _watcher.removePath(dir.filePath(*it));
+            it = _watchedFiles.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    for (auto it = _files.constBegin(); it != _files.constEnd() && _watchedFiles.size() < MaxWatchedFiles; ++it) {
+        if (!_watchedFiles.contains(it.key()) && _watcher.addPath(dir.filePath(it.key()))) {
+            _watchedFiles.insert(it.key());
+        }
+    }
+}
+
+void KeyDirectory::rescan() {
+    const QFileInfoList entries = QDir(_path).entryInfoList(QDir::Files | QDir::Readable | QDir::NoDotAndDotDot);
+    QHash<QString, FileState> files;
+    files.reserve(entries.size());
+    bool changed = false;
+    for (const QFileInfo &info : entries) {
+        const QUuid id = idFromFileName(info.fileName());
+        if (id.isNull()) {
+            continue;
+        }
+        FileState state;
+        state.id = id;
+        state.modified = info.lastModified();
+        state.size = info.size();
+        auto old = _files.constFind(info.fileName());
+        if (old != _files.constEnd() && old->modified == state.modified && old->size == state.size) {
+            state.key = old->key;
+        } else {
+            readFile(info.fileName(), state);
+            changed = true;
+        }
+        files.insert(info.fileName(), state);
+    }
+    if (!changed && files.size() == _files.size()) {
+        watchFiles();
+        return;
+    }
+    _files.swap(files);
+    watchFiles();
+
+    // Rebuild the ID -> key map, sharing identical keys, then tell what differs.
+    QHash<QByteArray, RsaPublicKey> interned;
+    QHash<QUuid, Key> keys;
+    keys.reserve(_files.size());
+    for (const FileState &state : qAsConst(_files)) {
+        if (state.key.isNull()) {
+            continue;
+        }
+        const QByteArray der = state.key.toSubjectPublicKeyInfoDer();
+        auto shared = interned.constFind(der);
+        const RsaPublicKey key = shared != interned.constEnd() ? *shared : *interned.insert(der, state.key);
+        auto old = _keys.constFind(state.id);
+        const quint64 serial = (old != _keys.constEnd() && old->key == key) ? old->serial : _nextSerial++;
+        keys.insert(state.id, Key { key, serial });
+    }
+    QList<QUuid> removed;
+    for (auto it = _keys.constBegin(); it != _keys.constEnd(); ++it) {
+        if (!keys.contains(it.key())) {
+            removed.append(it.key());
+        }
+    }
+    QList<QUuid> updated;
+    for (auto it = keys.constBegin(); it != keys.constEnd(); ++it) {
+        auto old = _keys.constFind(it.key());
+        if (old == _keys.constEnd() || old->serial != it->serial) {
+            updated.append(it.key());
+        }
+    }
+    _keys.swap(keys);
+    if (!removed.isEmpty() || !updated.isEmpty()) {
+        qCInfo(ice_server).nospace() << "key directory " << _path << ": " << _keys.size() << " keys ("
+                                     << updated.size() << " new or changed, " << removed.size() << " removed)";
+    }
+    for (const QUuid &id : qAsConst(removed)) {
+        Q_EMIT keyChanged(id, false);
+    }
+    for (const QUuid &id : qAsConst(updated)) {
+        Q_EMIT keyChanged(id, true);
+    }
+}

@@ -1,0 +1,71 @@
+// The embedded key source: a directory of trusted domain public keys, one file per domain named
+// "<domain-uuid>" with or without .pem/.der/.pub/.key, holding SPKI or PKCS#1 as PEM, DER or
+// base64 (RsaPublicKey::fromData). A file added, changed or removed takes effect without a
+// restart: the directory is watched (QFileSystemWatcher) and, for file systems where watching is
+// unreliable (NFS, some containers), rescanned periodically. Identical keys are shared, so many
+// domains using one key cost one parsed key.
+#pragma once
+
+#include <RsaPublicKey.h>
+
+#include <QtCore/QDateTime>
+#include <QtCore/QFileSystemWatcher>
+#include <QtCore/QHash>
+#include <QtCore/QObject>
+#include <QtCore/QSet>
+#include <QtCore/QTimer>
+#include <QtCore/QUuid>
+
+class KeyDirectory : public QObject {
+    Q_OBJECT
+public:
+    struct Key {
+        RsaPublicKey key;
+        quint64 serial = 0; // changes whenever the key for the ID changes
+    };
+
+    static constexpr qint64 MaxKeyFileBytes = 64 * 1024;
+    static constexpr int MaxWatchedFiles = 2048; // inotify watches are a per-user budget
+
+    KeyDirectory(const QString &path, int rescanIntervalMs = 30000, QObject *parent = nullptr);
+
+    // Creates the directory when missing, reads it and starts watching. False with a reason when
+    // the directory cannot be created or read.
+    bool start(QString *errorString = nullptr);
+
+    QString path() const { return _path; }
+    const Key *find(const QUuid &id) const;
+    int size() const { return int(_keys.size()); }
+
+    // The domain ID a file name stands for (null for files that are not key files).
+    static QUuid idFromFileName(const QString &fileName);
+
+public Q_SLOTS:
+    // Re-reads what changed since the last scan.
+    void rescan();
+
+Q_SIGNALS:
+    // A key appeared, changed (present = true) or went away (present = false).
+    void keyChanged(const QUuid &id, bool present);
+
+private:
+    struct FileState {
+        QUuid id;
+        QDateTime modified;
+        qint64 size = -1;
+        RsaPublicKey key; // null when the file did not hold a usable key
+    };
+
+    void scheduleRescan();
+    bool readFile(const QString &fileName, FileState &state);
+    void watchFiles();
+
+    QString _path;
+    QFileSystemWatcher _watcher;
+    QTimer _rescanTimer;
+    QTimer _debounce;
+    QHash<QString, FileState> _files;
+    QHash<QUuid, Key> _keys;
+    QSet<QString> _watchedFiles;
+    quint64 _nextSerial = 1;
+};

@@ -1,0 +1,73 @@
+// The domains the ice-server knows: one record per domain ID with the sockets its last accepted
+// heartbeat reported, the observed (active) socket peer information is sent to, and what is needed
+// to skip the RSA verify of a heartbeat already verified. Bounded by maxDomains.
+//
+// The replay rule (protocol quirk Q3). A heartbeat's signature covers only "ID | public | local":
+// no time, no nonce. Anyone who captured one can resend it from anywhere, and upstream then moves
+// the domain's active socket to the sender, so peer information (client addresses) goes to the
+// attacker. Here a verified heartbeat changes the record only when one of these holds:
+//   (a) the domain has no record yet (first registration, or after expiry);
+//   (b) it comes from the active socket (the usual case, every second);
+//   (c) its source IP equals the IP of the public or local socket the heartbeat itself reports:
+//       a genuine domain whose NAT mapping changed, or one behind a symmetric NAT whose observed
+//       port differs from the STUN-reported one, moves at once (the IP is what STUN saw);
+//   (d) the active socket has been silent for takeoverSilenceMs (default: half the peer timeout):
+//       a domain that moved to an address it does not report (e.g. STUN failed) is back after a
+//       short gap, while a live domain, heartbeating every second, can never be taken over.
+// Anything else is "ignored": the heartbeat is valid but moves nothing and refreshes nothing.
+// What this cannot stop: a replay from the domain's own public IP (same NAT), or one sent while
+// the domain is down (no nonce exists to tell old from new). Both need the attacker on the path.
+#pragma once
+
+#include <IcePackets.h>
+
+#include <QtCore/QHash>
+
+#include <array>
+
+class PeerTable {
+public:
+    using Digest = std::array<char, 32>;
+
+    struct Peer {
+        NetworkPeer peer;             // ID, reported public and local, symmetric, which is active
+        QByteArray peerInformation;   // the ICEServerPeerInformation payload queriers get
+        Digest heartbeatDigest {};    // SHA-256 of the last accepted heartbeat payload
+        quint64 keySerial = 0;        // the key that verified it
+        qint64 lastHeardMs = 0;       // last accepted heartbeat
+    };
+
+    enum class Decision : quint8 {
+        Registered,  // (a) new record
+        Refreshed,   // (b) from the active socket
+        Moved,       // (c) or (d): the active socket moved to the sender
+        Ignored,     // valid, but neither (a)-(d): a replay from elsewhere while the domain is live
+        TableFull    // a new domain while maxDomains are registered
+    };
+
+    PeerTable(int maxDomains, int takeoverSilenceMs) : _maxDomains(maxDomains), _takeoverSilenceMs(takeoverSilenceMs) {}
+
+    const Peer *find(const QUuid &id) const;
+    int size() const { return int(_peers.size()); }
+
+    // True when this exact heartbeat payload (by digest) was accepted for the domain under the key
+    // with this serial: its signature is known to be good, whoever resends it.
+    bool isKnownGood(const QUuid &id, const Digest &digest, quint64 keySerial) const;
+
+    // Applies the replay rule above to a heartbeat whose signature is good.
+    Decision applyVerifiedHeartbeat(const IceServerHeartbeat &heartbeat, const SockAddr &sender,
+                                    const Digest &digest, quint64 keySerial, qint64 nowMs);
+
+    // Drops domains silent longer than timeoutMs; returns how many.
+    int expire(qint64 nowMs, qint64 timeoutMs);
+    bool remove(const QUuid &id);
+
+    static Digest digestOf(const QByteArray &payload);
+
+private:
+    QHash<QUuid, Peer> _peers;
+    int _maxDomains;
+    int _takeoverSilenceMs;
+};
+
+const char *decisionName(PeerTable::Decision decision);

@@ -1,0 +1,113 @@
+// The replay rule and the bounded state, with the clock in the test's hands: PeerTable decides
+// where a domain's peer information goes, SourceRateLimiter keeps a bounded set of buckets.
+#include <PeerTable.h>
+#include <SourceRateLimiter.h>
+
+#include <QtTest/QtTest>
+
+namespace {
+const QUuid Domain(QStringLiteral("6ba7b810-9dad-11d1-80b4-00c04fd430c8"));
+SockAddr addr(const char *ip, quint16 port) { return SockAddr(QHostAddress(QString::fromLatin1(ip)), port); }
+
+IceServerHeartbeat heartbeat(const SockAddr &publicSocket, const SockAddr &localSocket) {
+    IceServerHeartbeat hb;
+    hb.domainID = Domain;
+    hb.publicSocket = publicSocket;
+    hb.localSocket = localSocket;
+    return hb;
+}
+} // namespace
+
+class TestPeerTable : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void replayRule_data() {
+        QTest::addColumn<SockAddr>("reportedPublic");
+        QTest::addColumn<SockAddr>("secondSender");
+        QTest::addColumn<qint64>("silenceMs");
+        QTest::addColumn<int>("expected");
+        const SockAddr pub = addr("198.51.100.7", 40102);
+        const auto Moved = int(PeerTable::Decision::Moved);
+        const auto Ignored = int(PeerTable::Decision::Ignored);
+        const auto Refreshed = int(PeerTable::Decision::Refreshed);
+        QTest::newRow("same sender refreshes") << pub << addr("198.51.100.7", 50000) << qint64(100) << Refreshed;
+        QTest::newRow("NAT port change on reported IP moves") << pub << addr("198.51.100.7", 50001) << qint64(100) << Moved;
+        QTest::newRow("LAN address moves") << pub << addr("10.0.0.2", 40102) << qint64(100) << Moved;
+        QTest::newRow("other IP while live is ignored") << pub << addr("192.0.2.66", 40102) << qint64(100) << Ignored;
+        QTest::newRow("other IP just before takeover") << pub << addr("192.0.2.66", 40102) << qint64(2499) << Ignored;
+        QTest::newRow("other IP after silence takes over") << pub << addr("192.0.2.66", 40102) << qint64(2500) << Moved;
+        QTest::newRow("null public, other IP while live") << SockAddr() << addr("192.0.2.66", 1) << qint64(100) << Ignored;
+    }
+    void replayRule() {
+        QFETCH(SockAddr, reportedPublic);
+        QFETCH(SockAddr, secondSender);
+        QFETCH(qint64, silenceMs);
+        QFETCH(int, expected);
+        PeerTable table(10, 2500);
+        const IceServerHeartbeat hb = heartbeat(reportedPublic, addr("10.0.0.2", 40102));
+        const PeerTable::Digest digest = PeerTable::digestOf("payload");
+        const SockAddr first = addr("198.51.100.7", 50000);
+        QCOMPARE(table.applyVerifiedHeartbeat(hb, first, digest, 1, 1000), PeerTable::Decision::Registered);
+        QCOMPARE(*table.find(Domain)->peer.getActiveSocket(), first);
+
+        const auto decision = table.applyVerifiedHeartbeat(hb, secondSender, digest, 1, 1000 + silenceMs);
+        QCOMPARE(int(decision), expected);
+        const SockAddr active = *table.find(Domain)->peer.getActiveSocket();
+        QCOMPARE(active, expected == int(PeerTable::Decision::Ignored) ? first : secondSender);
+        // An ignored heartbeat does not keep the domain alive either.
+        QCOMPARE(table.find(Domain)->lastHeardMs, expected == int(PeerTable::Decision::Ignored) ? 1000 : 1000 + silenceMs);
+    }
+
+    void newContentUpdatesPeerInformation() {
+        PeerTable table(10, 2500);
+        const SockAddr sender = addr("198.51.100.7", 40102);
+        table.applyVerifiedHeartbeat(heartbeat(sender, addr("10.0.0.2", 1)), sender, PeerTable::digestOf("a"), 1, 0);
+        QCOMPARE(table.find(Domain)->peer.activeSocketKind(), NetworkPeer::ActiveSocket::Public);
+        table.applyVerifiedHeartbeat(heartbeat(sender, addr("10.0.0.3", 1)), sender, PeerTable::digestOf("b"), 1, 10);
+        const PeerTable::Peer *peer = table.find(Domain);
+        QCOMPARE(peer->peer.getLocalSocket(), addr("10.0.0.3", 1));
+        QCOMPARE(peer->peerInformation, NetworkPeer(Domain, sender, addr("10.0.0.3", 1)).toByteArray());
+        QVERIFY(peer->peer.getActiveSocket());
+        QVERIFY(table.isKnownGood(Domain, PeerTable::digestOf("b"), 1));
+        QVERIFY(!table.isKnownGood(Domain, PeerTable::digestOf("b"), 2));
+        QVERIFY(!table.isKnownGood(Domain, PeerTable::digestOf("a"), 1));
+    }
+
+    void expiryAndBound() {
+        PeerTable table(2, 2500);
+        const SockAddr s = addr("192.0.2.1", 1);
+        for (int i = 0; i < 3; ++i) {
+            IceServerHeartbeat hb = heartbeat(s, s);
+            hb.domainID = QUuid::createUuid();
+            const auto decision = table.applyVerifiedHeartbeat(hb, s, PeerTable::digestOf("x"), 1, i * 1000);
+            QCOMPARE(decision, i < 2 ? PeerTable::Decision::Registered : PeerTable::Decision::TableFull);
+        }
+        QCOMPARE(table.expire(5500, 5000), 1); // the one heard at 0 ms
+        QCOMPARE(table.size(), 1);
+    }
+
+    void rateLimiterBuckets() {
+        RateLimitSettings settings;
+        settings.packetsPerSecond = 10;
+        settings.burst = 2;
+        settings.maxSources = 3;
+        SourceRateLimiter limiter(settings);
+        const QHostAddress a(QStringLiteral("192.0.2.1"));
+        QVERIFY(limiter.allow(a, 0));
+        QVERIFY(limiter.allow(a, 0));
+        QVERIFY(!limiter.allow(a, 0));
+        QVERIFY(!limiter.allow(a, 50));
+        QVERIFY(limiter.allow(a, 100)); // 10/s refills one token in 100 ms
+        QCOMPARE(limiter.counters().limitedSources, quint64(1));
+        // IPv4 and its IPv4-mapped IPv6 form share one bucket.
+        QVERIFY(!limiter.allow(QHostAddress(QStringLiteral("::ffff:192.0.2.1")), 100));
+        for (int i = 2; i < 10; ++i) {
+            limiter.allow(QHostAddress(QStringLiteral("192.0.2.%1").arg(i)), 100);
+        }
+        QCOMPARE(limiter.trackedSources(), 3);
+        QCOMPARE(limiter.counters().evictions, quint64(6)); // 9 sources, 3 kept
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPeerTable)
+#include "tst_peertable.moc"
