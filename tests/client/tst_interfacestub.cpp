@@ -2,11 +2,10 @@
 // peer information) and fake domain (answers ICE pings): the success line, each exit code, and
 // keepalive noticing a dead path and reconnecting.
 #include "ClientTestUtil.h"
+#include "FakeIceServer.h"
 
 #include <QtCore/QProcess>
 #include <QtCore/QRegularExpression>
-#include <QtNetwork/QNetworkDatagram>
-#include <QtNetwork/QUdpSocket>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -17,89 +16,8 @@ QString stubPath() {
     return qEnvironmentVariable("ICEBREAKER_BINARY_DIR") + QStringLiteral("/interface-stub/interface-stub");
 }
 
-// A loopback ice-server that knows one domain, and the domain itself.
-class FakeIce : public QObject {
-public:
-    QUdpSocket ice;
-    QUdpSocket domain;
-    QUuid knownDomain = domainID();
-    bool answerStun = true;
-    bool domainAnswers = true;
-    int queries = 0;
-    int domainPings = 0;
-
-    FakeIce() {
-        ice.bind(QHostAddress(QHostAddress::LocalHost), 0);
-        domain.bind(QHostAddress(QHostAddress::LocalHost), 0);
-        connect(&ice, &QUdpSocket::readyRead, this, [this] { readIce(); });
-        connect(&domain, &QUdpSocket::readyRead, this, [this] { readDomain(); });
-    }
-    QString iceAddress() const { return QStringLiteral("127.0.0.1:%1").arg(ice.localPort()); }
-    SockAddr domainSocket() const { return SockAddr(QHostAddress::LocalHost, domain.localPort()); }
-
-    void readIce() {
-        while (ice.hasPendingDatagrams()) {
-            const QNetworkDatagram in = ice.receiveDatagram();
-            const SockAddr sender(in.senderAddress(), quint16(in.senderPort()));
-            if (StunMessage::looksLikeStun(in.data())) {
-                const Decoded<StunMessage> request = StunMessage::decode(in.data());
-                if (answerStun && request.ok()) {
-                    send(ice, StunMessage::bindingSuccess(request.value.transactionId, sender).encode(), sender);
-                }
-                continue;
-            }
-            const Decoded<NLPacket> packet = NLPacket::fromDatagram(in.data());
-            if (!packet.ok() || packet.value.type != PacketType::ICEServerQuery) {
-                continue;
-            }
-            ++queries;
-            const Decoded<IceServerQuery> query = IceServerQuery::fromPayload(packet.value.payload);
-            if (query.ok() && query.value.domainID == knownDomain) {
-                // The domain reports a local socket nobody listens on and its real one as public.
-                const SockAddr deadLocal(QHostAddress(QStringLiteral("127.0.0.1")), 9);
-                send(ice, datagram(PacketType::ICEServerPeerInformation,
-                                   NetworkPeer(knownDomain, domainSocket(), deadLocal).toByteArray()), sender);
-            }
-        }
-    }
-    void readDomain() {
-        while (domain.hasPendingDatagrams()) {
-            const QNetworkDatagram in = domain.receiveDatagram();
-            const Decoded<NLPacket> packet = NLPacket::fromDatagram(in.data());
-            if (!packet.ok() || packet.value.type != PacketType::ICEPing) {
-                continue;
-            }
-            ++domainPings;
-            const Decoded<IcePing> ping = IcePing::fromPayload(packet.value.payload);
-            if (domainAnswers && ping.ok()) {
-                IcePingReply reply;
-                reply.senderID = knownDomain;
-                reply.pingType = ping.value.pingType;
-                send(domain, datagram(PacketType::ICEPingReply, reply.toPayload()),
-                     SockAddr(in.senderAddress(), quint16(in.senderPort())));
-            }
-        }
-    }
-    static void send(QUdpSocket &socket, const QByteArray &data, const SockAddr &to) {
-        socket.writeDatagram(data, to.getAddress(), to.getPort());
-    }
-};
-
-struct Run {
-    int exitCode = -1;
-    QString out;
-    QString err;
-};
-
-// Runs the stub to its end; the fakes live on this thread, so QTRY keeps the event loop turning.
 void runStub(const QStringList &arguments, Run *run, int timeoutMs = 30000) {
-    QProcess process;
-    process.start(stubPath(), arguments);
-    QVERIFY2(process.waitForStarted(5000), qPrintable(process.errorString()));
-    QTRY_VERIFY_WITH_TIMEOUT(process.state() == QProcess::NotRunning, timeoutMs);
-    run->exitCode = process.exitCode();
-    run->out = QString::fromUtf8(process.readAllStandardOutput());
-    run->err = QString::fromUtf8(process.readAllStandardError());
+    runBinary(stubPath(), arguments, run, timeoutMs);
 }
 } // namespace
 
@@ -118,9 +36,7 @@ private Q_SLOTS:
 };
 
 void TestInterfaceStub::initTestCase() {
-    if (!QFile::exists(stubPath())) {
-        QSKIP("interface-stub not built (ICEBREAKER_BINARY_DIR unset?)");
-    }
+    QVERIFY2(QFile::exists(stubPath()), qPrintable(stubPath() + QStringLiteral(" not built (ICEBREAKER_BINARY_DIR?)")));
 }
 
 void TestInterfaceStub::connects() {
