@@ -9,10 +9,11 @@ is not installed everywhere.  Standard library only.
 Sub-commands (each prints plain "key=value" lines for the shell to parse):
   stun    --bind IP:PORT --server IP:PORT [--server IP:PORT ...]
           one socket, a STUN Binding Request to each server in turn;
-          prints "mapped SERVER IP:PORT" per server (exit 1 if one is silent).
-  listen  --bind IP:PORT --seconds S [--hello IP:PORT]
+          prints "mapped SERVER IP:PORT ms=RTT" per server (exit 1 if one is silent).
+  listen  --bind IP:PORT --seconds S [--hello IP:PORT] [--count N]
           optionally send one datagram to --hello first (opens a NAT mapping
-          towards that endpoint), then count datagrams for S seconds;
+          towards that endpoint), then count datagrams for S seconds (or until
+          N have arrived);
           prints "received N" and one "from IP:PORT" line per sender.
   send    --bind IP:PORT --to IP:PORT [--count N]
           send N small datagrams from a fixed local port.
@@ -23,9 +24,16 @@ Sub-commands (each prints plain "key=value" lines for the shell to parse):
           ice-server), then ping every --interval ms.  The first K rounds go
           out with IP TTL N (0 = plain punch).  A PING is answered with a PONG;
           a PONG from the peer means connected.  Exit 0 when connected.
+  wire    --a IF --b IF --delay-ms D --loss-pct L
+          an Ethernet wire in userspace: forward every frame between two
+          interfaces after D ms, dropping L percent.  The testbed's fallback
+          for kernels built without sch_netem (tc qdisc netem unknown).
 """
 import argparse
+import heapq
 import os
+import random
+import select
 import socket
 import struct
 import sys
@@ -108,8 +116,10 @@ def cmd_stun(args):
     sock = udp_socket(args.bind)
     ok = True
     for server in args.server:
+        began = time.monotonic()
         mapped = stun_query(sock, endpoint(server), timeout=args.timeout)
-        print("mapped %s %s" % (server, fmt(mapped) if mapped else "none"), flush=True)
+        print("mapped %s %s ms=%d" % (server, fmt(mapped) if mapped else "none",
+                                      (time.monotonic() - began) * 1000), flush=True)
         ok = ok and mapped is not None
     return 0 if ok else 1
 
@@ -130,6 +140,8 @@ def cmd_listen(args):
         except socket.timeout:
             break
         senders[src] = senders.get(src, 0) + 1
+        if args.count and sum(senders.values()) >= args.count:
+            break
     print("received %d" % sum(senders.values()))
     for src, count in sorted(senders.items()):
         print("from %s %d" % (fmt(src), count))
@@ -230,6 +242,43 @@ def cmd_punch(args):
     return 0
 
 
+def cmd_wire(args):
+    eth_p_all = 0x0003
+    socks = []
+    for name in (args.a, args.b):
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(eth_p_all))
+        sock.bind((name, 0))
+        sock.setblocking(False)
+        socks.append(sock)
+    other = {socks[0]: socks[1], socks[1]: socks[0]}
+    delay = args.delay_ms / 1000.0
+    pending = []  # heap of (due, seq, out_socket, frame): one delay, so FIFO per direction
+    seq = 0
+    print("wire %s <-> %s delay=%sms loss=%s%%" % (args.a, args.b, args.delay_ms, args.loss_pct), flush=True)
+    while True:
+        timeout = max(0.0, pending[0][0] - time.monotonic()) if pending else None
+        ready, _w, _x = select.select(socks, [], [], timeout)
+        for sock in ready:
+            while True:
+                try:
+                    frame, addr = sock.recvfrom(65535)
+                except BlockingIOError:
+                    break
+                if addr[2] == socket.PACKET_OUTGOING:
+                    continue  # our own transmission, seen by the tap
+                if random.random() * 100.0 < args.loss_pct:
+                    continue
+                heapq.heappush(pending, (time.monotonic() + delay, seq, other[sock], frame))
+                seq += 1
+        now = time.monotonic()
+        while pending and pending[0][0] <= now:
+            _due, _seq, out, frame = heapq.heappop(pending)
+            try:
+                out.send(frame)
+            except OSError:
+                pass  # e.g. an oversized GSO frame: the wire drops it, as a real one would
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -242,6 +291,7 @@ def main():
     p.add_argument("--bind", required=True)
     p.add_argument("--seconds", type=float, required=True)
     p.add_argument("--hello")
+    p.add_argument("--count", type=int, default=0)
     p.set_defaults(func=cmd_listen)
     p = sub.add_parser("send")
     p.add_argument("--bind", required=True)
@@ -259,6 +309,12 @@ def main():
     p.add_argument("--timeout", type=float, default=3.0)
     p.add_argument("--skew", type=int, default=0)
     p.set_defaults(func=cmd_punch)
+    p = sub.add_parser("wire")
+    p.add_argument("--a", required=True)
+    p.add_argument("--b", required=True)
+    p.add_argument("--delay-ms", type=float, default=0.0)
+    p.add_argument("--loss-pct", type=float, default=0.0)
+    p.set_defaults(func=cmd_wire)
     args = parser.parse_args()
     return args.func(args)
 

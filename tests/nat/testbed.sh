@@ -23,6 +23,9 @@
 
 # Directory of this file, so helpers (nattool.py) are found from any cwd.
 TB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# The system python first: a pyenv shim costs ~0.3 s per start, and the
+# selftest starts nattool.py dozens of times.
+TB_PYTHON=${TB_PYTHON:-$(command -v /usr/bin/python3 || command -v python3 || echo python3)}
 
 # ---- fixed address plan (all inside the documentation / benchmarking ranges) ----
 # Public "internet": one router namespace (inet) with three segments.
@@ -67,6 +70,10 @@ TB_DOMAIN_NAT_HOPS=
 TB_CLIENT_IP=
 TB_CLIENT_PUBLIC_IP=
 TB_CLIENT_NAT_HOPS=
+TB_PUNCH_DOMAIN=
+# wire role -> "inet_ifname router_role": the two ends testbed_netem may touch
+declare -A TB_WIRE_ENDS=()
+TB_PUNCH_CLIENT=
 
 # Report a failed command with its text, because the library cannot rely on
 # the caller's `set -e` (and a silent failure in a topology is hard to debug).
@@ -92,7 +99,8 @@ testbed_preflight() {
     command -v ip >/dev/null || why+=("no 'ip' (install iproute2)")
     command -v nft >/dev/null || why+=("no 'nft' (install nftables)")
     command -v conntrack >/dev/null || why+=("no 'conntrack' (install conntrack)")
-    command -v python3 >/dev/null || why+=("no python3 (needed by tests/nat/nattool.py)")
+    command -v "$TB_PYTHON" >/dev/null || why+=("no python3 (needed by tests/nat/nattool.py)")
+    command -v ethtool >/dev/null || why+=("no ethtool (needed for delay/loss without sch_netem)")
     if [[ ${#why[@]} -eq 0 ]]; then
         # try the real thing: a namespace with a veth and an nft table
         local probe="ibpre$$"
@@ -181,11 +189,28 @@ _tb_link() {
     local ns_a ns_b
     ns_a=$(testbed_ns "$role_a")
     ns_b=$(testbed_ns "$role_b")
-    _tb_do ip -n "$ns_a" link add "$if_a" type veth peer name "$if_b" netns "$ns_b" || return 1
+    _tb_do ip -n "$ns_a" link add name "$if_a" type veth peer name "$if_b" netns "$ns_b" || return 1
     if [[ -n $addr_a ]]; then _tb_do ip -n "$ns_a" addr add "$addr_a" dev "$if_a" || return 1; fi
     if [[ -n $addr_b ]]; then _tb_do ip -n "$ns_b" addr add "$addr_b" dev "$if_b" || return 1; fi
-    _tb_do ip -n "$ns_a" link set "$if_a" up || return 1
-    _tb_do ip -n "$ns_b" link set "$if_b" up || return 1
+    _tb_do ip -n "$ns_a" link set dev "$if_a" up || return 1
+    _tb_do ip -n "$ns_b" link set dev "$if_b" up || return 1
+}
+
+# A public access link inet <-> router that runs through a "wire" namespace
+# (role dwire/cwire) holding a plain bridge between its ports up0 (inet side)
+# and down0 (router side).  Bridging is L2, so it adds no router hop (TTL figures stay
+# the same); it is where testbed_netem puts delay and loss.
+_tb_wan_link() {
+    local wire=$1 inet_if=$2 inet_addr=$3 role=$4 addr=$5 wns
+    _tb_ns_add "$wire" || return 1
+    wns=$(testbed_ns "$wire")
+    _tb_link inet "$inet_if" "$inet_addr" "$wire" up0 "" || return 1
+    _tb_link "$wire" down0 "" "$role" wan "$addr" || return 1
+    _tb_do ip -n "$wns" link add name wire0 type bridge || return 1
+    _tb_do ip -n "$wns" link set dev up0 master wire0 || return 1
+    _tb_do ip -n "$wns" link set dev down0 master wire0 || return 1
+    _tb_do ip -n "$wns" link set dev wire0 up || return 1
+    TB_WIRE_ENDS[$wire]="$inet_if $role"
 }
 
 # A host on a bridge: veth eth0 in the host, port PORT_IF enslaved to BRIDGE in
@@ -212,6 +237,7 @@ testbed_init() {
     TB_TMP=$(mktemp -d "${TMPDIR:-/tmp}/icebreaker-nat.XXXXXX") || return 1
     TB_PIDS=()
     TB_ROLES=()
+    TB_WIRE_ENDS=()
     trap testbed_teardown EXIT
     if [[ $- != *i* ]]; then
         # in a script, an interrupt must tear down too; in an interactive shell
@@ -223,7 +249,7 @@ testbed_init() {
     _tb_ns_add inet router || return 1
     local inet
     inet=$(testbed_ns inet)
-    _tb_do ip -n "$inet" link add svc type bridge || return 1
+    _tb_do ip -n "$inet" link add name svc type bridge || return 1
     _tb_do ip -n "$inet" addr add "$TB_INET_SVC_IP/24" dev svc || return 1
     _tb_do ip -n "$inet" link set svc up || return 1
     _tb_bridge_host ice "$TB_ICE_IP/24" "$TB_INET_SVC_IP" inet svc s-ice || return 1
@@ -263,8 +289,8 @@ testbed_set_nat() {
         ip -n "$(testbed_ns "$upstream_role")" route del "$lan_net" 2>/dev/null || true
     fi
     case $TB_ROUTER_INPUT in
-        accept) input_rule="" ;;
-        drop) input_rule='iifname "wan" counter name "unsolicited_router" drop' ;;
+        accept) input_rule='iifname "wan" ct state new counter name "unsolicited_router"' ;;
+        drop) input_rule='iifname "wan" ct state new counter name "unsolicited_router" drop' ;;
         *) _tb_die "TB_ROUTER_INPUT must be accept or drop"; return 1 ;;
     esac
     _tb_do ip netns exec "$ns" nft -f - <<EOF || return 1
@@ -290,10 +316,13 @@ table ip ibnat {
 EOF
 }
 
-# Packets dropped by ROLE's router as unsolicited inbound (forward chain); the
-# selftest and the hostile-traffic tests read it.
+# Unsolicited inbound packets ROLE's router has seen from the WAN: those that
+# match no mapping and so are addressed to the router itself (input chain:
+# answered with ICMP or dropped, per TB_ROUTER_INPUT) plus those routed
+# straight at a LAN address (forward chain: always dropped).  None of them
+# reaches the LAN.  The selftest and the hostile-traffic tests read it.
 testbed_unsolicited_count() {
-    testbed_run_in "$1" nft list counter ip ibnat unsolicited_in | awk '/packets/ { print $2; exit }'
+    testbed_run_in "$1" nft list counters table ip ibnat | awk '/packets/ { n += $2 } END { print n + 0 }'
 }
 
 # One NATed side: SIDE is domain or client, MODE none|eim|sym|cgnat.
@@ -319,13 +348,13 @@ testbed_site() {
     _tb_do ip -n "$(testbed_ns "$side")" route add default via "$lan_pfx.1" || return 1
     case $mode in
         none | eim | sym)
-            _tb_link inet "$inet_if" "$inet_ip/$wbits" "${s}nat" wan "$wan_ip/$wbits" || return 1
+            _tb_wan_link "${s}wire" "$inet_if" "$inet_ip/$wbits" "${s}nat" "$wan_ip/$wbits" || return 1
             _tb_do ip -n "$(testbed_ns "${s}nat")" route add default via "$inet_ip" || return 1
             testbed_set_nat "${s}nat" "$mode" inet "$wan_ip" "$lan_net" || return 1
             ;;
         cgnat)
             _tb_ns_add "${s}cgn" router || return 1
-            _tb_link inet "$inet_if" "$inet_ip/$wbits" "${s}cgn" wan "$wan_ip/$wbits" || return 1
+            _tb_wan_link "${s}wire" "$inet_if" "$inet_ip/$wbits" "${s}cgn" "$wan_ip/$wbits" || return 1
             _tb_link "${s}cgn" lan "$carrier_pfx.1/24" "${s}nat" wan "$carrier_pfx.2/24" || return 1
             _tb_do ip -n "$(testbed_ns "${s}cgn")" route add default via "$inet_ip" || return 1
             _tb_do ip -n "$(testbed_ns "${s}nat")" route add default via "$carrier_pfx.1" || return 1
@@ -350,6 +379,26 @@ testbed_site() {
     fi
 }
 
+# Switch one side built by testbed_site (modes none|eim|sym, not cgnat) to
+# another NAT behaviour in place, so a test can walk several modes without
+# rebuilding namespaces.  Keeps TB_<SIDE>_PUBLIC_IP / _NAT_HOPS in step.
+testbed_side_nat() {
+    local side=$1 mode=$2 wan_ip lan_net host_ip
+    case $side in
+        domain) wan_ip=$TB_DOMAIN_WAN_IP lan_net=$TB_DOMAIN_LAN_NET host_ip=$TB_DOMAIN_IP ;;
+        client) wan_ip=$TB_CLIENT_WAN_IP lan_net=$TB_CLIENT_LAN_NET host_ip=$TB_CLIENT_IP ;;
+        *) _tb_die "side must be domain or client"; return 1 ;;
+    esac
+    testbed_set_nat "${side:0:1}nat" "$mode" inet "$wan_ip" "$lan_net" || return 1
+    local public=$wan_ip hops=1
+    [[ $mode == none ]] && public=$host_ip hops=0
+    if [[ $side == domain ]]; then
+        TB_DOMAIN_PUBLIC_IP=$public TB_DOMAIN_NAT_HOPS=$hops
+    else
+        TB_CLIENT_PUBLIC_IP=$public TB_CLIENT_NAT_HOPS=$hops
+    fi
+}
+
 # Both peers behind ONE NAT router (snat, on the domain's public link) on one
 # LAN (a bridge inside snat): domain .10, client .20.  masquerade has no
 # hairpin (no DNAT back into the LAN), so they can only meet on local addresses.
@@ -359,12 +408,12 @@ testbed_same_nat() {
     local snat
     _tb_ns_add snat router || return 1
     snat=$(testbed_ns snat)
-    _tb_do ip -n "$snat" link add lan type bridge || return 1
+    _tb_do ip -n "$snat" link add name lan type bridge || return 1
     _tb_do ip -n "$snat" addr add "$lan_pfx.1/24" dev lan || return 1
     _tb_do ip -n "$snat" link set lan up || return 1
     _tb_bridge_host domain "$lan_pfx.10/24" "$lan_pfx.1" snat lan l-domain || return 1
     _tb_bridge_host client "$lan_pfx.20/24" "$lan_pfx.1" snat lan l-client || return 1
-    _tb_link inet dwan "$TB_INET_DOMAIN_IP/24" snat wan "$TB_DOMAIN_WAN_IP/24" || return 1
+    _tb_wan_link dwire dwan "$TB_INET_DOMAIN_IP/24" snat "$TB_DOMAIN_WAN_IP/24" || return 1
     _tb_do ip -n "$snat" route add default via "$TB_INET_DOMAIN_IP" || return 1
     testbed_set_nat snat "$mode" || return 1
     TB_DOMAIN_IP=$lan_pfx.10
@@ -390,19 +439,51 @@ testbed_topology() {
     fi
 }
 
-# netem on the internet router's egress: every path between two public
-# segments crosses inet exactly once, so DELAY/LOSS are per one-way trip
-# (e.g. testbed_netem 50ms 10%).  Optional IFACES (default: svc dwan cwan).
+# Delay and loss on the public access links (the wire between inet and the
+# domain's / client's outermost router), each direction: DELAY_MS per crossing,
+# LOSS_PCT percent dropped per crossing.  So client -> domain crosses two
+# links (2 x DELAY_MS one way), client -> ice-server one.  Optional SIDES
+# (default: domain client).  Uses tc netem where the kernel has it; otherwise
+# (CONFIG_NET_SCH_NETEM unset: "Specified qdisc kind is unknown") the bridge
+# is replaced by nattool.py's userspace wire with the same semantics.
 testbed_netem() {
     local delay=$1 loss=$2
     shift 2
-    local ifaces=("$@") inet dev
-    [[ ${#ifaces[@]} -gt 0 ]] || ifaces=(svc dwan cwan)
-    inet=$(testbed_ns inet)
-    for dev in "${ifaces[@]}"; do
-        ip -n "$inet" link show "$dev" >/dev/null 2>&1 || continue
-        _tb_do ip netns exec "$inet" tc qdisc replace dev "$dev" root netem delay "$delay" loss "$loss" || return 1
+    local sides=("$@") side wire wns dev inet_if router
+    [[ ${#sides[@]} -gt 0 ]] || sides=(domain client)
+    for side in "${sides[@]}"; do
+        wire=${side:0:1}wire
+        wns=$(testbed_ns "$wire")
+        ip netns list | grep -q "^$wns\b" || continue
+        if testbed_netem_available; then
+            for dev in up0 down0; do
+                _tb_do ip netns exec "$wns" tc qdisc replace dev "$dev" root netem delay "${delay}ms" loss "${loss}%" || return 1
+            done
+        else
+            # veths hand over UDP with the checksum still to be filled in
+            # (CHECKSUM_PARTIAL); a userspace copy would carry it unfilled and
+            # the receiver would drop it.  Without tx offload on the two
+            # interfaces that feed the wire, the kernel fills it in first.
+            read -r inet_if router <<<"${TB_WIRE_ENDS[$wire]}"
+            _tb_do testbed_run_in inet ethtool -K "$inet_if" tx off >/dev/null || return 1
+            _tb_do testbed_run_in "$router" ethtool -K wan tx off >/dev/null || return 1
+            _tb_do ip -n "$wns" link set dev up0 nomaster || return 1
+            _tb_do ip -n "$wns" link set dev down0 nomaster || return 1
+            testbed_spawn "$wire" "$wire" "$TB_PYTHON" "$TB_DIR/nattool.py" wire --a up0 --b down0 \
+                --delay-ms "$delay" --loss-pct "$loss"
+        fi
     done
+}
+
+# Whether this kernel has sch_netem (some VM kernels are built without it).
+testbed_netem_available() {
+    local ns
+    ns=$(testbed_ns inet)
+    if ip netns exec "$ns" tc qdisc add dev lo root netem delay 0ms 2>/dev/null; then
+        ip netns exec "$ns" tc qdisc del dev lo root 2>/dev/null || true
+        return 0
+    fi
+    return 1
 }
 
 # coturn as the STUN server: two instances on the stun host, 203.0.113.20:3478
@@ -454,6 +535,43 @@ testbed_mapping() {
                print ip ":" pt; exit }'
 }
 
+# Forget every NAT mapping on all routers of this run (conntrack -F), so an
+# experiment or a fault test starts from clean NATs.
+testbed_flush_nat() {
+    local role
+    for role in "${TB_ROLES[@]}"; do
+        case $role in
+            ?nat | ?cgn) testbed_run_in "$role" conntrack -F >/dev/null 2>&1 || true ;;
+        esac
+    done
+}
+
+# One reference UDP punch between the domain host and the client host (nattool.py
+# punch): each side learns its public address from coturn on its punch socket,
+# the harness hands it to the other (playing the ice-server), both ping every
+# 250 ms.  DOMAIN_TTL/CLIENT_TTL: IP TTL of each side's first round (0 = plain).
+# PORT: local UDP port on both hosts (use a fresh one per attempt).  SKEW_MS
+# delays the client's start; TB_PUNCH_TIMEOUT (s, default 3) bounds a try.  Sets TB_PUNCH_DOMAIN/TB_PUNCH_CLIENT to the last
+# result line of each side; returns 0 when both sides got a PONG.
+testbed_punch_attempt() {
+    local dttl=$1 cttl=$2 port=$3 skew=${4:-0}
+    local dir="$TB_TMP/punch.$port" dpid cpid drc=0 crc=0
+    mkdir -p "$dir"
+    testbed_run_in domain "$TB_PYTHON" "$TB_DIR/nattool.py" punch --bind "$TB_DOMAIN_IP:$port" \
+        --stun "$TB_STUN_IP:$TB_STUN_PORT" --me "$dir/domain" --peer "$dir/client" --ttl "$dttl" --timeout "${TB_PUNCH_TIMEOUT:-3}" \
+        >"$dir/domain.out" 2>&1 &
+    dpid=$!
+    testbed_run_in client "$TB_PYTHON" "$TB_DIR/nattool.py" punch --bind "$TB_CLIENT_IP:$port" \
+        --stun "$TB_STUN_IP:$TB_STUN_PORT" --me "$dir/client" --peer "$dir/domain" --ttl "$cttl" --timeout "${TB_PUNCH_TIMEOUT:-3}" \
+        --skew "$skew" >"$dir/client.out" 2>&1 &
+    cpid=$!
+    wait "$dpid" || drc=$?
+    wait "$cpid" || crc=$?
+    TB_PUNCH_DOMAIN=$(tail -n 1 "$dir/domain.out")
+    TB_PUNCH_CLIENT=$(tail -n 1 "$dir/client.out")
+    [[ $drc -eq 0 && $crc -eq 0 ]]
+}
+
 # Kill every process living in our namespaces (found by namespace membership,
 # never by name), delete the namespaces (veths, bridges and nft tables go with
 # them), remove the temp dir.  Idempotent; registered on EXIT/INT/TERM.
@@ -491,6 +609,7 @@ testbed_teardown() {
     TB_TMP=
     TB_PIDS=()
     TB_ROLES=()
+    TB_WIRE_ENDS=()
 }
 
 # On INT/TERM: tear down, then die of the same signal's exit code (so a CI
