@@ -61,7 +61,17 @@ void DomainKeyManager::generateNewDomainKeypair() {
                                         << "- not making another one";
         return;
     }
+    if (_api && _sinceUpload.isValid() && _sinceUpload.elapsed() < _holdOffMs) {
+        if (!_holdOffLogged) {
+            _holdOffLogged = true;
+            qCInfo(domain_server).noquote() << "a new public key was uploaded" << _sinceUpload.elapsed() / 1000
+                                            << "s ago; waiting up to" << _holdOffMs / 1000
+                                            << "s for the ice-server to fetch it before making another";
+        }
+        return;
+    }
     _generating = true;
+    _holdOffLogged = false;
     qCInfo(domain_server) << "generating a new domain keypair";
     auto result = std::make_shared<std::pair<RsaPrivateKey, QString>>();
     QThread *thread = QThread::create([result]() { result->first = RsaPrivateKey::generate(KeyBits, &result->second); });
@@ -93,6 +103,7 @@ void DomainKeyManager::handleGenerated(const RsaPrivateKey &key, const QString &
             }
             if (adopt(uploaded)) {
                 ++_regenerations;
+                _sinceUpload.start();
                 Q_EMIT newKeypair(_key);
             }
         });

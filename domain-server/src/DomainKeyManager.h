@@ -7,6 +7,7 @@
 
 #include <RsaPrivateKey.h>
 
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
 #include <QtCore/QUuid>
@@ -21,12 +22,17 @@ public:
     Q_ENUM(Error)
 
     static constexpr int KeyBits = 2048;
+    // After a key was uploaded, further regeneration requests are ignored this long: the ice-server
+    // may still hold the old key (ours re-fetches at most once a minute after a failed verify), and
+    // a new key every four Denied would race its re-fetch forever.
+    static constexpr int DefaultRegenerationHoldOffMs = 90 * 1000;
 
     DomainKeyManager(const QUuid &domainID, const QString &keypairPath, QObject *parent = nullptr);
     ~DomainKeyManager() override;
 
     // Not owned. With an API, new keys are uploaded before they are used.
     void setMetaverseApi(MetaverseApi *api) { _api = api; }
+    void setRegenerationHoldOffMs(int ms) { _holdOffMs = ms; }
 
     // Reads the keypair file, or creates it (0600) with its <domain-id>.pub beside it when it does
     // not exist. *created says which. False with error() / errorString() when the file exists but
@@ -44,9 +50,10 @@ public:
     QString errorString() const { return _errorString; }
 
 public Q_SLOTS:
-    // Overte's generateNewDomainKeypair: starts a generation unless one is running. Without a
-    // metaverse it does nothing while an earlier new key still waits for the operator (see
-    // keyAccepted()); churning keys would only undo what the operator is copying.
+    // Overte's generateNewDomainKeypair: starts a generation unless one is running. With a
+    // metaverse it does nothing within the hold-off after an upload; without one it does nothing
+    // while an earlier new key still waits for the operator (see keyAccepted()): churning keys
+    // would only undo what the ice-server is fetching or the operator is copying.
     void generateNewDomainKeypair();
     // The ice-server accepted our current key (a heartbeat ACK).
     void keyAccepted();
@@ -69,6 +76,9 @@ private:
     QPointer<QThread> _thread;
     bool _generating = false;
     bool _awaitingOperator = false;
+    int _holdOffMs = DefaultRegenerationHoldOffMs;
+    QElapsedTimer _sinceUpload;
+    bool _holdOffLogged = false;
     int _regenerations = 0;
     Error _error = Error::NoError;
     QString _errorString;

@@ -118,6 +118,15 @@ private Q_SLOTS:
                  keys.privateKey().publicKey().toPkcs1Der());
         QVERIFY(metaverse.lastUploadBody().contains("name=\"api_key\""));
         QVERIFY(metaverse.lastUploadBody().contains("filename=\"public_key\""));
+
+        // Right after an upload the ice-server may still hold the old key: no new key yet.
+        keys.generateNewDomainKeypair();
+        QVERIFY(!keys.isGenerating());
+        keys.setRegenerationHoldOffMs(0);
+        keys.generateNewDomainKeypair();
+        QVERIFY(keys.isGenerating());
+        QTRY_COMPARE_WITH_TIMEOUT(newKeys.size(), 2, 30000);
+        QCOMPARE(metaverse.keyUploads(), 2);
     }
 
     void failedUploadKeepsTheOldKey() {
