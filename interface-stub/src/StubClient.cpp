@@ -63,7 +63,7 @@ void StubClient::connected(const SockAddr &socket) {
     const QString how = kindName(_handler.getICEPeer().activeSocketKind());
     _out << (_reconnecting ? "reconnected" : "connected") << " to domain "
          << _options.domainID.toString(QUuid::WithoutBraces) << " at " << socket.toString() << " via " << how << " in "
-         << QString::number(_connectClock.nsecsElapsed() / 1e6, 'f', 1) << " ms" << Qt::endl;
+         << _connectClock.elapsed() << " ms" << Qt::endl;
     _reconnecting = false;
     if (_options.keepaliveMs <= 0) {
         finish(Success);
