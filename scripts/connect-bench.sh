@@ -1,7 +1,9 @@
 #!/bin/sh
 # connect-bench.sh [BUILD_DIR] [RUNS]
 # Connects interface-stub to a domain on loopback RUNS times (default 20) through a local ice-server
-# and prints each time to connect, then the median and the worst. Builds nothing: BUILD_DIR
+# and prints each time to connect, then the median and the worst. Two figures per run: "connect",
+# the time interface-stub reports from its ICE query to the punched path, and "wall", the whole
+# interface-stub process (start-up and STUN discovery included). Builds nothing: BUILD_DIR
 # (default build/qt6) must already hold ice-server, domain-server, interface-stub and ice-keygen.
 # Everything it starts is stopped, and its temporary keys removed, when it exits.
 set -eu
@@ -59,8 +61,11 @@ done
 
 echo "connect-bench: domain $DOMAIN_ID on 127.0.0.1:$DOMAIN_PORT, ice-server 127.0.0.1:$ICE_PORT, $RUNS runs"
 : >"$WORK/times"
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+: >"$WORK/walls"
 n=1
 while [ $n -le "$RUNS" ]; do
+    start=$(now_ms)
     if ! out=$("$STUB" --ice-server "127.0.0.1:$ICE_PORT" --domain-id "$DOMAIN_ID" --timeout 10 2>&1); then
         echo "run $n: FAILED" >&2
         echo "$out" >&2
@@ -69,14 +74,21 @@ while [ $n -le "$RUNS" ]; do
     # interface-stub prints "connected to domain ... in N ms".
     ms=$(echo "$out" | sed -n 's/.* in \([0-9][0-9]*\) ms.*/\1/p' | head -n 1)
     [ -n "$ms" ] || { echo "run $n: no time in: $out" >&2; exit 1; }
-    echo "run $n: $ms ms"
+    wall=$(($(now_ms) - start))
+    echo "run $n: connect $ms ms, wall $wall ms"
     echo "$ms" >>"$WORK/times"
+    echo "$wall" >>"$WORK/walls"
     n=$((n + 1))
 done
 
-sort -n "$WORK/times" | awk '
-    { t[NR] = $1 }
-    END {
-        median = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
-        printf "median %s ms, worst %s ms (%d runs)\n", median, t[NR], NR
-    }'
+summary() {
+    sort -n "$1" | awk -v what="$2" '
+        { t[NR] = $1 }
+        END {
+            median = (NR % 2) ? t[(NR + 1) / 2] : (t[NR / 2] + t[NR / 2 + 1]) / 2
+            printf "%s: median %s ms, worst %s ms (%d runs)\n", what, median, t[NR], NR
+        }'
+}
+summary "$WORK/times" "connect"
+summary "$WORK/walls" "wall   "
+

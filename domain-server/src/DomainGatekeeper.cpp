@@ -104,6 +104,28 @@ void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer me
     qCDebug(domain_server_ice) << "ICE peer" << id << "introduced; punching to" << incoming.getPublicSocket()
                                << incoming.getLocalSocket();
     startPunch(*state);
+    const auto early = _earlyPings.constFind(id);
+    if (early != _earlyPings.constEnd()) {
+        const EarlyPing ping = *early;
+        _earlyPings.erase(early);
+        if (_clock.elapsed() - ping.atMs < EarlyPingMemoryMs && _peers.contains(id)) {
+            ++_counters.earlyPingsAnswered;
+            answerPing(*state, ping.type, ping.sender);
+        }
+    }
+}
+
+void DomainGatekeeper::rememberEarlyPing(const QUuid &id, PingType type, const SockAddr &sender) {
+    const qint64 now = _clock.elapsed();
+    if (_earlyPings.size() >= MaxEarlyPings) {
+        for (auto it = _earlyPings.begin(); it != _earlyPings.end();) {
+            it = now - it->atMs >= EarlyPingMemoryMs ? _earlyPings.erase(it) : std::next(it);
+        }
+        if (_earlyPings.size() >= MaxEarlyPings) {
+            return;   // a flood of unknown IDs: answering them early is an optimisation, not a duty
+        }
+    }
+    _earlyPings.insert(id, { sender, type, now });
 }
 
 void DomainGatekeeper::startPunch(PeerState &state) {
@@ -189,22 +211,29 @@ void DomainGatekeeper::processICEPingPacket(ReceivedMessagePointer message) {
     const SockAddr &sender = message->getSenderSockAddr();
     const auto it = ping.ok() ? _peers.find(ping.value.senderID) : _peers.end();
     if (it == _peers.end()) {
-        // Upstream also answers known peers only; anyone else would get a free reflector.
+        // Upstream also answers known peers only; anyone else would get a free reflector. The
+        // introduction may still be on its way, though: remember the ping for a moment.
         ++_counters.pingsFromUnknownPeers;
-        qCDebug(domain_server_ice_packets) << "ICE ping from" << sender << "for no known peer - ignored";
+        if (ping.ok()) {
+            rememberEarlyPing(ping.value.senderID, ping.value.pingType, sender);
+        }
+        qCDebug(domain_server_ice_packets) << "ICE ping from" << sender << "for no known peer - not answered";
         return;
     }
-    PeerState &state = **it;
+    answerPing(**it, ping.value.pingType, sender);
+}
+
+void DomainGatekeeper::answerPing(PeerState &state, PingType type, const SockAddr &sender) {
     state.lastHeard.start();
     // A client behind a symmetric NAT pings from a port it could not report (Q2): remember where it
     // really is, so the next rounds ping there too.
     const NetworkPeer &peer = state.peer;
     if (sender != peer.getPublicSocket() && sender != peer.getLocalSocket() && sender != peer.getSymmetricSocket()) {
-        qCDebug(domain_server_ice) << "ICE peer" << ping.value.senderID << "pings from unreported socket" << sender
+        qCDebug(domain_server_ice) << "ICE peer" << peer.getUUID() << "pings from unreported socket" << sender
                                    << "- using it as its symmetric socket";
         state.peer.setSymmetricSocket(sender);
     }
-    if (sendIcePacket(PacketType::ICEPingReply, ping.value.pingType, sender, 0)) {
+    if (sendIcePacket(PacketType::ICEPingReply, type, sender, 0)) {
         ++_counters.pingRepliesSent;
     }
 }

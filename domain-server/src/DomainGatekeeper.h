@@ -51,6 +51,7 @@ public:
         quint64 pingRepliesSent = 0;
         quint64 datagramsSuppressed = 0;      // the maxPingsPerTarget bound bit
         quint64 pingsFromUnknownPeers = 0;
+        quint64 earlyPingsAnswered = 0;       // pings that beat their introduction, answered on it
         quint64 peersConnected = 0;
         quint64 peersGaveUp = 0;              // all rounds sent, no reply
         quint64 peersExpired = 0;             // connected, then silent
@@ -102,12 +103,25 @@ private:
         bool connected = false;
         QElapsedTimer lastHeard;
     };
+    // A ping that arrived before the ice-server's introduction of its sender: the client got its
+    // PeerInformation first and pinged at once. Answered as soon as the introduction arrives, so
+    // the race does not cost the client a 250 ms round.
+    struct EarlyPing {
+        SockAddr sender;
+        PingType type = PingType::Agnostic;
+        qint64 atMs = 0;
+    };
+    static constexpr int EarlyPingMemoryMs = 2000;
+    static constexpr int MaxEarlyPings = 256;
+
     struct Budget {
         qint64 windowStart = 0;
         int used = 0;
     };
 
     bool takeBudget(const SockAddr &target);
+    void answerPing(PeerState &state, PingType type, const SockAddr &sender);
+    void rememberEarlyPing(const QUuid &id, PingType type, const SockAddr &sender);
     bool sendIcePacket(PacketType type, PingType pingType, const SockAddr &target, int ttl);
     void startPunch(PeerState &state);
     void sweepConnectedPeers();
@@ -121,6 +135,7 @@ private:
     std::function<bool(const SockAddr &)> _iceServerFilter;
     QHash<QUuid, std::shared_ptr<PeerState>> _peers;
     QHash<QHostAddress, Budget> _budgets;
+    QHash<QUuid, EarlyPing> _earlyPings;
     QElapsedTimer _clock;
     qint64 _lastBoundLog = -1;
     quint64 _boundHitsSinceLog = 0;

@@ -111,7 +111,7 @@ private Q_SLOTS:
         FakeNetwork net;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
         const SockAddr stranger = sock("198.18.0.1", 5000);
-        net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Public }.toPayload(), stranger);
+        net.inject(PacketType::ICEPing, IcePing { QUuid::createUuid(), PingType::Public }.toPayload(), stranger);
         QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 0);
         QCOMPARE(gatekeeper.counters().pingsFromUnknownPeers, quint64(1));
 
@@ -142,6 +142,24 @@ private Q_SLOTS:
         net.transport.clearSent();
         net.inject(PacketType::ICEPing, QByteArray(5, 'x'), observed);
         QCOMPARE(net.transport.sent().size(), 0);
+    }
+
+    void pingThatBeatsItsIntroductionIsAnsweredOnArrival() {
+        // The ice-server answers the client first; the client pings at once, and its ping can
+        // reach us before our copy of the introduction. It must not cost the client a round.
+        FakeNetwork net;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Local }.toPayload(), clientLocal);
+        QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 0);
+        introduce(net, clientID, clientPublic, clientLocal);
+        const auto replies = net.sentOfType(PacketType::ICEPingReply);
+        QCOMPARE(replies.size(), 1);
+        QCOMPARE(replies[0].second.destination, clientLocal);
+        QCOMPARE(IcePing::fromPayload(replies[0].first.payload).value.pingType, PingType::Local);
+        QCOMPARE(gatekeeper.counters().earlyPingsAnswered, quint64(1));
+        // Remembered once only: a second introduction does not answer it again.
+        introduce(net, clientID, clientPublic, clientLocal);
+        QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 1);
     }
 
     void replyActivatesThePeerAndStopsPinging() {
