@@ -82,11 +82,13 @@ qint64 QUdpSocketTransport::writeDatagram(const QByteArray &datagram, const Sock
 
 void QUdpSocketTransport::readPending(QUdpSocket *socket) {
     // Bound the work per readyRead so one flooded socket cannot starve timers and other sockets.
+    int received = 0;
     for (int budget = 256; budget > 0 && socket->hasPendingDatagrams(); --budget) {
         const QNetworkDatagram datagram = socket->receiveDatagram();
         if (!datagram.isValid()) {
             break;
         }
+        ++received;
         QHostAddress sender = datagram.senderAddress();
         bool isMappedV4 = false;
         const quint32 v4 = sender.toIPv4Address(&isMappedV4);
@@ -94,6 +96,15 @@ void QUdpSocketTransport::readPending(QUdpSocket *socket) {
             sender = QHostAddress(v4);
         }
         Q_EMIT datagramReceived(datagram.data(), SockAddr(sender, quint16(datagram.senderPort())));
+    }
+    if (received == 0) {
+        // A stale read notification (the socket was drained since the poll) made QUdpSocket emit
+        // readyRead with nothing to read. Unless a read call follows, QAbstractSocket keeps its
+        // "pending data" flag and disables the read notifier at the next datagram: the socket
+        // then goes deaf for good (seen under load with the glib dispatcher). A zero-length read
+        // of the empty socket clears the flag and re-enables the notifier.
+        char none;
+        socket->readDatagram(&none, 0);
     }
     if (socket->hasPendingDatagrams()) {
         QMetaObject::invokeMethod(this, [this, socket] { readPending(socket); }, Qt::QueuedConnection);
