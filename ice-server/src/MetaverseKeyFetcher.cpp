@@ -20,6 +20,7 @@ MetaverseKeyFetcher::MetaverseKeyFetcher(const KeyFetchSettings &settings, QObje
     : QObject(parent), _settings(settings), _network(new QNetworkAccessManager(this)),
       _tokens(std::max(1.0, settings.maxPerSecond)) {
     qRegisterMetaType<RsaPublicKey>();
+    qRegisterMetaType<MetaverseKeyFetcher::Outcome>(); // for queued connections and QSignalSpy on Qt 5
 }
 
 MetaverseKeyFetcher::~MetaverseKeyFetcher() {

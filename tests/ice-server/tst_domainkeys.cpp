@@ -11,7 +11,6 @@
 
 using namespace icetest;
 using Outcome = MetaverseKeyFetcher::Outcome;
-Q_DECLARE_METATYPE(Outcome)
 
 namespace {
 QString idText(const QUuid &id) { return id.toString(QUuid::WithoutBraces); }
