@@ -102,7 +102,7 @@ public:
     // or coturn is up without reading its log format.
     static bool waitForStun(const SockAddr &server, int timeoutMs) {
         QUdpSocket socket;
-        if (!socket.bind(QHostAddress::AnyIPv4, 0)) {
+        if (!socket.bind(QHostAddress(QHostAddress::AnyIPv4), 0)) {
             return false;
         }
         QElapsedTimer clock;
