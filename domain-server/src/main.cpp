@@ -78,7 +78,8 @@ int main(int argc, char *argv[]) {
     parser.process(app);
 
     if (parser.isSet(QStringLiteral("verbose"))) {
-        QLoggingCategory::setFilterRules(QStringLiteral("hifi.*.packets.debug=true\nhifi.*.packets=true"));
+        QLoggingCategory::setFilterRules(
+            QStringLiteral("hifi.domain-server.ice.packets.debug=true\nhifi.networking.packets.debug=true"));
     }
 
     DomainServer::Settings settings;
