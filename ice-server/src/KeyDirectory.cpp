@@ -85,11 +85,15 @@ bool KeyDirectory::readFile(const QString &fileName, FileState &state) {
         return false;
     }
     QString error;
-    state.key = RsaPublicKey::fromData(file.read(MaxKeyFileBytes), &error);
-    if (state.key.isNull()) {
+    const RsaPublicKey key = RsaPublicKey::fromData(file.read(MaxKeyFileBytes), &error);
+    if (key.isNull()) {
         qCWarning(ice_server) << "ignoring key file" << file.fileName() << ":" << error;
         return false;
     }
+    // Many domains may share one key (e.g. one operator's fleet): keep one value per distinct key.
+    const QByteArray der = key.toSubjectPublicKeyInfoDer();
+    auto shared = _interned.constFind(der);
+    state.key = shared != _interned.constEnd() ? *shared : *_interned.insert(der, key);
     return true;
 }
 
@@ -122,10 +126,10 @@ void KeyDirectory::rescan() {
         }
         FileState state;
         state.id = id;
-        state.modified = info.lastModified();
+        state.modifiedMs = info.lastModified().toMSecsSinceEpoch();
         state.size = info.size();
         auto old = _files.constFind(info.fileName());
-        if (old != _files.constEnd() && old->modified == state.modified && old->size == state.size) {
+        if (old != _files.constEnd() && old->modifiedMs == state.modifiedMs && old->size == state.size) {
             state.key = old->key;
         } else {
             readFile(info.fileName(), state);
@@ -140,17 +144,18 @@ void KeyDirectory::rescan() {
     _files.swap(files);
     watchFiles();
 
-    // Rebuild the ID -> key map, sharing identical keys, then tell what differs.
-    QHash<QByteArray, RsaPublicKey> interned;
+    // Rebuild the ID -> key map (keys are already shared), then tell what differs.
     QHash<QUuid, Key> keys;
     keys.reserve(_files.size());
+    QHash<QByteArray, RsaPublicKey> stillUsed;
     for (const FileState &state : qAsConst(_files)) {
         if (state.key.isNull()) {
             continue;
         }
-        const QByteArray der = state.key.toSubjectPublicKeyInfoDer();
-        auto shared = interned.constFind(der);
-        const RsaPublicKey key = shared != interned.constEnd() ? *shared : *interned.insert(der, state.key);
+        const RsaPublicKey &key = state.key;
+        if (stillUsed.size() < _interned.size()) {
+            stillUsed.insert(key.toSubjectPublicKeyInfoDer(), key);
+        }
         auto old = _keys.constFind(state.id);
         const quint64 serial = (old != _keys.constEnd() && old->key == key) ? old->serial : _nextSerial++;
         keys.insert(state.id, Key { key, serial });
@@ -169,6 +174,9 @@ void KeyDirectory::rescan() {
         }
     }
     _keys.swap(keys);
+    if (stillUsed.size() < _interned.size()) {
+        _interned.swap(stillUsed); // forget keys no file holds any more
+    }
     if (!removed.isEmpty() || !updated.isEmpty()) {
         qCInfo(ice_server).nospace() << "key directory " << _path << ": " << _keys.size() << " keys ("
                                      << updated.size() << " new or changed, " << removed.size() << " removed)";

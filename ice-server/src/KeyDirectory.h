@@ -51,9 +51,9 @@ Q_SIGNALS:
 private:
     struct FileState {
         QUuid id;
-        QDateTime modified;
         qint64 size = -1;
-        RsaPublicKey key; // null when the file did not hold a usable key
+        RsaPublicKey key; // null when the file did not hold a usable key; shared when identical
+        qint64 modifiedMs = 0;
     };
 
     void scheduleRescan();
@@ -67,5 +67,6 @@ private:
     QHash<QString, FileState> _files;
     QHash<QUuid, Key> _keys;
     QSet<QString> _watchedFiles;
+    QHash<QByteArray, RsaPublicKey> _interned; // SPKI DER -> the one shared key value
     quint64 _nextSerial = 1;
 };
