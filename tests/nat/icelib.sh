@@ -1,0 +1,147 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # the ICE_* / NAT_* variables are read by the scripts sourcing this
+# The real binaries on the NAT testbed: a bash library to be SOURCED after testbed.sh.
+# It starts ice-server (in `ice`), domain-server (in `domain`) and interface-stub (in
+# `client`) with the testbed's addresses, and parses what they print.  Used by
+# matrix.sh, loss.sh, faults.sh and hostile.sh; see README.md "The binaries on the testbed".
+#
+#   source tests/nat/testbed.sh; source tests/nat/icelib.sh
+#   nat_bins /path/to/build || exit 1
+#   testbed_topology eim eim; testbed_stun_start
+#   nat_keygen; nat_ice_start; nat_domain_start coturn
+#   nat_stub coturn --timeout 10; echo "$NAT_STUB_RC $NAT_STUB_MS $NAT_STUB_VIA"
+
+NAT_ICE_PORT=$TB_ICE_PORT
+NAT_DOMAIN_PORT=40000           # the domain-server's UDP port (restart tests move it)
+NAT_DOMAIN_ID=
+NAT_DOMAIN_KEY=
+NAT_KEYS_DIR=
+NAT_ICE_PID=
+NAT_DOMAIN_PID=
+NAT_DOMAIN_LOG=
+NAT_ICE_LOG=
+NAT_SEQ=0                       # numbers log files of restarted processes
+NAT_STUB_RC=
+NAT_STUB_MS=
+NAT_STUB_VIA=
+NAT_STUB_OUT=
+
+# Where the four binaries are (the build directory given to run-all.sh).
+nat_bins() {
+    local dir=$1 missing=()
+    ICE_SERVER_BIN=$dir/ice-server/ice-server
+    DOMAIN_SERVER_BIN=$dir/domain-server/domain-server
+    STUB_BIN=$dir/interface-stub/interface-stub
+    KEYGEN_BIN=$dir/tools/ice-keygen/ice-keygen
+    local b
+    for b in "$ICE_SERVER_BIN" "$DOMAIN_SERVER_BIN" "$STUB_BIN" "$KEYGEN_BIN"; do
+        [[ -x $b ]] || missing+=("$b")
+    done
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        printf 'nat: binaries missing (build first): %s\n' "${missing[*]}" >&2
+        return 1
+    fi
+}
+
+# STUN server arguments for a STUN choice: "coturn" (the stun host) or "ice" (the
+# ice-server's own STUN answer on its port, the binaries' default).
+nat_stun_args() {
+    case $1 in
+        coturn) printf '%s\n' --stun-server "$TB_STUN_IP:$TB_STUN_PORT" ;;
+        ice) ;;
+        *) printf 'nat: unknown STUN choice %s\n' "$1" >&2; return 1 ;;
+    esac
+}
+
+# A domain keypair and the ice-server's key directory, in this run's temp dir.
+nat_keygen() {
+    NAT_ICE_PID=
+    NAT_DOMAIN_PID=
+    NAT_DOMAIN_KEY=$TB_TMP/domain.key
+    NAT_KEYS_DIR=$TB_TMP/keys
+    NAT_DOMAIN_ID=$("$KEYGEN_BIN" --keypair "$NAT_DOMAIN_KEY" --keys-dir "$NAT_KEYS_DIR" 2>/dev/null) || return 1
+    [[ -n $NAT_DOMAIN_ID ]]
+}
+
+# Wait until FILE has at least MIN lines matching PATTERN (fixed string), up to SECONDS.
+nat_wait_log() {
+    local file=$1 pattern=$2 seconds=$3 min=${4:-1} n
+    local deadline=$((SECONDS + seconds))
+    while ((SECONDS <= deadline)); do
+        n=$(grep -cF -- "$pattern" "$file" 2>/dev/null || true)
+        ((${n:-0} >= min)) && return 0
+        sleep 0.05
+    done
+    return 1
+}
+
+# ice-server in `ice` on TB_ICE_IP:7337 (extra arguments appended).
+nat_ice_start() {
+    NAT_SEQ=$((NAT_SEQ + 1))
+    NAT_ICE_LOG=$TB_TMP/ice-$NAT_SEQ.log
+    testbed_spawn ice "ice-$NAT_SEQ" "$ICE_SERVER_BIN" --bind "$TB_ICE_IP" --port "$NAT_ICE_PORT" \
+        --keys-dir "$NAT_KEYS_DIR" --http-port 0 "$@"
+    NAT_ICE_PID=$TB_LAST_PID
+    testbed_wait_udp ice "$NAT_ICE_PORT"
+}
+
+# domain-server in `domain` on NAT_DOMAIN_PORT; STUN choice first, extra arguments
+# after.  Returns once the domain says it is registered (ACK from the ice-server).
+nat_domain_start() {
+    local stun=$1
+    shift
+    local stun_args
+    mapfile -t stun_args < <(nat_stun_args "$stun")
+    NAT_SEQ=$((NAT_SEQ + 1))
+    NAT_DOMAIN_LOG=$TB_TMP/domain-$NAT_SEQ.log
+    testbed_spawn domain "domain-$NAT_SEQ" "$DOMAIN_SERVER_BIN" --domain-id "$NAT_DOMAIN_ID" \
+        --keypair "$NAT_DOMAIN_KEY" --ice-server "$TB_ICE_IP:$NAT_ICE_PORT" "${stun_args[@]}" \
+        --port "$NAT_DOMAIN_PORT" "$@"
+    NAT_DOMAIN_PID=$TB_LAST_PID
+    if ! nat_wait_log "$NAT_DOMAIN_LOG" "registered with ice-server" 10; then
+        printf 'nat: domain-server did not register within 10 s; its log:\n' >&2
+        sed 's/^/    /' "$NAT_DOMAIN_LOG" >&2
+        return 1
+    fi
+}
+
+# One interface-stub run in `client` (STUN choice first, extra arguments after:
+# --timeout, --punch-ttl, --keepalive ...).  Sets NAT_STUB_RC (exit code),
+# NAT_STUB_MS (connect time it printed, empty if none), NAT_STUB_VIA
+# (local|public|symmetric), NAT_STUB_OUT (its output, stdout and stderr) and
+# NAT_STUB_WALL_MS (wall time of the whole run).
+nat_stub() {
+    local stun=$1
+    shift
+    local stun_args t0
+    mapfile -t stun_args < <(nat_stun_args "$stun")
+    t0=$(date +%s%N)
+    NAT_STUB_RC=0
+    NAT_STUB_OUT=$(testbed_run_in client "$STUB_BIN" --ice-server "$TB_ICE_IP:$NAT_ICE_PORT" \
+        --domain-id "$NAT_DOMAIN_ID" "${stun_args[@]}" "$@" 2>&1) || NAT_STUB_RC=$?
+    NAT_STUB_WALL_MS=$((($(date +%s%N) - t0) / 1000000))
+    nat_parse_connected "$NAT_STUB_OUT"
+}
+
+# From stub output: NAT_STUB_MS / NAT_STUB_VIA of the first "connected ..." line.
+nat_parse_connected() {
+    local line
+    line=$(grep -m1 '^connected to domain ' <<<"$1" || true)
+    NAT_STUB_MS=
+    NAT_STUB_VIA=
+    if [[ $line =~ via\ ([a-z]+)\ in\ ([0-9.]+)\ ms ]]; then
+        NAT_STUB_VIA=${BASH_REMATCH[1]}
+        NAT_STUB_MS=${BASH_REMATCH[2]%.*}
+    fi
+}
+
+# Median and maximum of the numbers on stdin ("- -" when none).
+nat_stats() {
+    sort -n | awk '{ a[NR] = $1 } END { if (NR == 0) { print "- -"; exit }
+                     print a[int((NR + 1) / 2)], a[NR] }'
+}
+
+# Stop a process started by nat_*_start (by pid) and reap it.
+nat_stop() {
+    if [[ -n ${1:-} ]]; then testbed_stop "$1"; fi
+}

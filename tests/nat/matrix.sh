@@ -1,0 +1,201 @@
+#!/usr/bin/env bash
+# The NAT matrix (issue 5, item 3): for each pair (client's NAT x domain's NAT) start
+# ice-server (in `ice`), domain-server (in `domain`) and interface-stub (in `client`) with
+# the real binaries, and assert the expected outcome of every cell:
+#   connect  20 attempts (MATRIX_ATTEMPTS), no added delay, every one connected
+#   local    as connect, and every connection on the domain's local address (same NAT)
+#   fail     MATRIX_FAIL_ATTEMPTS attempts with --timeout MATRIX_FAIL_TIMEOUT: each ends
+#            with the punch-failed exit code (4) within the timeout (+1 s to exit)
+# Prints one table row per cell; exits 1 when a cell is not as expected, 2 when the
+# testbed cannot be built.  See README.md for the expected-outcome table and its reasons.
+#
+# Usage: matrix.sh BUILD_DIR
+# Env:   MATRIX_ATTEMPTS (20), MATRIX_FAIL_ATTEMPTS (2), MATRIX_FAIL_TIMEOUT (6 s),
+#        MATRIX_TIMEOUT (10 s, for cells that must connect), MATRIX_CELLS (e.g.
+#        "eim/eim none/cgnat": run only these), MATRIX_PUNCH_TTL (passed to both
+#        binaries when set), MATRIX_CGNAT_DOMAIN_TTL (3,3: the domain behind two NATs),
+#        MATRIX_CLIENT_TTL (passed to the stub only when set).
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tests/nat/testbed.sh
+source "$HERE/testbed.sh"
+# shellcheck source=tests/nat/icelib.sh
+source "$HERE/icelib.sh"
+
+BUILD=${1:?usage: matrix.sh BUILD_DIR}
+ATTEMPTS=${MATRIX_ATTEMPTS:-20}
+FAIL_ATTEMPTS=${MATRIX_FAIL_ATTEMPTS:-2}
+FAIL_TIMEOUT=${MATRIX_FAIL_TIMEOUT:-6}
+TIMEOUT=${MATRIX_TIMEOUT:-10}
+CGNAT_DOMAIN_TTL=${MATRIX_CGNAT_DOMAIN_TTL:-3,3}
+CELLS_WANTED=${MATRIX_CELLS:-}
+
+if ! testbed_preflight; then
+    echo "matrix: refused: the NAT testbed cannot be built here" >&2
+    exit 2
+fi
+nat_bins "$BUILD" || exit 2
+
+FAILS=0
+ROWS=()
+STARTED=$SECONDS
+
+wanted() {
+    [[ -z $CELLS_WANTED ]] && return 0
+    [[ " $CELLS_WANTED " == *" $1/$2 "* ]]
+}
+
+row() {
+    local line
+    line=$(printf '%-14s %-7s %-8s %8s %9s %9s %7s  %-28s %s' "$@")
+    ROWS+=("$line")
+    echo "$line"
+}
+
+header() {
+    printf '%-14s %-7s %-8s %8s %9s %9s %7s  %-28s %s\n' cell stun expected attempts successes "median ms" "max ms" via verdict
+}
+
+# Start ice-server and domain-server afresh for a cell (clean registration, no
+# peers from the previous cell).  DOMAIN_TTL empty: the binary's default.
+start_servers() {
+    local stun=$1 domain_ttl=$2 args=()
+    nat_stop "$NAT_DOMAIN_PID"
+    nat_stop "$NAT_ICE_PID"
+    [[ -n $domain_ttl ]] && args=(--punch-ttl "$domain_ttl")
+    nat_ice_start
+    nat_domain_start "$stun" "${args[@]}"
+}
+
+# One cell: CLIENT DOMAIN STUN EXPECT [DOMAIN_TTL]
+cell() {
+    local cmode=$1 dmode=$2 stun=$3 expect=$4 domain_ttl=${5:-${MATRIX_PUNCH_TTL:-}}
+    wanted "$cmode" "$dmode" || return 0
+    local name="$cmode x $dmode" stub_args=() i ok=0 times=() vias=() verdict=PASS detail=""
+    local client_ttl=${MATRIX_CLIENT_TTL:-${MATRIX_PUNCH_TTL:-}}
+    [[ -n $client_ttl ]] && stub_args=(--punch-ttl "$client_ttl")
+    if ! start_servers "$stun" "$domain_ttl"; then
+        row "$name" "$stun" "$expect" 0 0 - - - "FAIL (servers did not start)"
+        FAILS=$((FAILS + 1))
+        return 0
+    fi
+    if [[ $expect == fail ]]; then
+        # attempts in parallel: each must end with exit 4 within the timeout
+        local pids=() outs=() t0 walls=() rc
+        for ((i = 0; i < FAIL_ATTEMPTS; i++)); do
+            outs+=("$TB_TMP/fail.$cmode.$dmode.$i")
+            (
+                t0=$(date +%s%N)
+                rc=0
+                nat_stub "$stun" --timeout "$FAIL_TIMEOUT" "${stub_args[@]}" >/dev/null || true
+                printf '%s %s\n%s\n' "$NAT_STUB_RC" "$NAT_STUB_WALL_MS" "$NAT_STUB_OUT" >"${outs[$i]}"
+            ) &
+            pids+=($!)
+        done
+        for i in "${pids[@]}"; do wait "$i" || true; done
+        local codes=()
+        for ((i = 0; i < FAIL_ATTEMPTS; i++)); do
+            read -r rc wall <"${outs[$i]}"
+            codes+=("$rc")
+            walls+=("$wall")
+            if [[ $rc == 4 && $wall -le $(((FAIL_TIMEOUT + 1) * 1000)) ]]; then
+                ok=$((ok + 1))
+            else
+                detail="exit $rc after $wall ms: $(tail -n 1 "${outs[$i]}")"
+            fi
+        done
+        [[ $ok -eq $FAIL_ATTEMPTS ]] || { verdict="FAIL ($detail)"; FAILS=$((FAILS + 1)); }
+        local stats
+        stats=$(printf '%s\n' "${walls[@]}" | nat_stats)
+        row "$name" "$stun" "fail" "$FAIL_ATTEMPTS" "exit4 $ok" "${stats% *}" "${stats#* }" "(wall ms; exit ${codes[*]})" "$verdict"
+        return 0
+    fi
+    for ((i = 0; i < ATTEMPTS; i++)); do
+        nat_stub "$stun" --timeout "$TIMEOUT" "${stub_args[@]}"
+        if [[ $NAT_STUB_RC -eq 0 && -n $NAT_STUB_MS ]]; then
+            if [[ $expect == local && $NAT_STUB_VIA != local ]]; then
+                detail="attempt $((i + 1)) connected via $NAT_STUB_VIA, not local"
+            else
+                ok=$((ok + 1))
+            fi
+            times+=("$NAT_STUB_MS")
+            vias+=("$NAT_STUB_VIA")
+        else
+            detail="attempt $((i + 1)): exit $NAT_STUB_RC: $(tail -n 1 <<<"$NAT_STUB_OUT")"
+        fi
+    done
+    [[ $ok -eq $ATTEMPTS ]] || { verdict="FAIL ($detail)"; FAILS=$((FAILS + 1)); }
+    local stats via
+    stats=$(printf '%s\n' "${times[@]}" | nat_stats)
+    via=$(printf '%s\n' "${vias[@]}" | sort | uniq -c | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')
+    row "$name" "$stun" "$expect" "$ATTEMPTS" "$ok" "${stats% *}" "${stats#* }" "${via:--}" "$verdict"
+}
+
+any_wanted() {
+    local pair
+    [[ -z $CELLS_WANTED ]] && return 0
+    for pair in "$@"; do [[ " $CELLS_WANTED " == *" $pair "* ]] && return 0; done
+    return 1
+}
+
+echo "== NAT matrix: client NAT x domain NAT, real binaries from $BUILD"
+echo "   connect cells: $ATTEMPTS attempts, --timeout $TIMEOUT s; fail cells: $FAIL_ATTEMPTS attempts, --timeout $FAIL_TIMEOUT s"
+echo "   punch TTL: binaries' default$( [[ -n ${MATRIX_PUNCH_TTL:-} ]] && echo " overridden: $MATRIX_PUNCH_TTL"); domain behind CGNAT: --punch-ttl $CGNAT_DOMAIN_TTL"
+header
+
+# Build 1: separate sites, NAT modes none/eim/sym switched in place on both sides.
+if any_wanted none/none none/eim none/sym eim/none eim/eim eim/sym sym/none sym/eim sym/sym; then
+    testbed_topology eim eim
+    testbed_stun_start
+    nat_keygen
+    for dmode in none eim sym; do
+        testbed_side_nat domain "$dmode"
+        # STUN: coturn where the domain is behind eim or sym, the ice-server's own otherwise
+        stun=coturn
+        [[ $dmode == none ]] && stun=ice
+        for cmode in none eim sym; do
+            testbed_side_nat client "$cmode"
+            expect=connect
+            if [[ $cmode == sym && $dmode != none ]] || [[ $dmode == sym && $cmode != none ]]; then
+                expect=fail
+            fi
+            cell "$cmode" "$dmode" "$stun" "$expect"
+        done
+    done
+    testbed_teardown
+fi
+
+# Build 2: the domain behind carrier-grade NAT (two EIM NATs); the operator of such a
+# host sets --punch-ttl to NATs in front + 1 = 3.  ice-server as STUN.
+if any_wanted none/cgnat eim/cgnat sym/cgnat; then
+    testbed_topology eim cgnat
+    testbed_stun_start
+    nat_keygen
+    for cmode in none eim sym; do
+        testbed_side_nat client "$cmode"
+        expect=connect
+        [[ $cmode == sym ]] && expect=fail
+        cell "$cmode" cgnat ice "$expect" "$CGNAT_DOMAIN_TTL"
+    done
+    testbed_teardown
+fi
+
+# Build 3: both peers behind one router without hairpin: they must meet locally.
+if any_wanted same/same; then
+    testbed_topology same same
+    testbed_stun_start
+    nat_keygen
+    cell same same ice local
+    testbed_teardown
+fi
+
+echo
+echo "== NAT matrix summary ($((SECONDS - STARTED)) s)"
+header
+printf '%s\n' "${ROWS[@]}"
+if [[ $FAILS -gt 0 ]]; then
+    echo "matrix: $FAILS cell(s) not as expected"
+    exit 1
+fi
+echo "matrix: every cell as expected"
