@@ -29,7 +29,7 @@ DomainServer::DomainServer(const Settings &settings, LimitedNodeList *nodeList, 
     connect(_selector, &IceServerSelector::resolutionFinished, this, [this]() {
         if (!_selector->hasCurrent()) {
             QStringList names;
-            for (const IceServerSpec &spec : _selector->servers()) {
+            for (const HostAndPort &spec : _selector->servers()) {
                 names.append(spec.toString());
             }
             fail(Error::IceServerUnresolvable, QStringLiteral("cannot resolve any ice-server (%1)").arg(names.join(QStringLiteral(", "))));

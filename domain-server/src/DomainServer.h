@@ -22,7 +22,7 @@ public:
     struct Settings {
         QUuid domainID;
         QString keypairPath;
-        QList<IceServerSpec> iceServers;
+        QList<HostAndPort> iceServers;
         QString stunServer;              // "HOST[:PORT]"; empty = the current ice-server, which answers STUN
         QUrl metaverseUrl;               // empty = no metaverse: keys are installed by the operator
         DomainGatekeeper::Options gatekeeper;

@@ -4,59 +4,9 @@
 
 #include <QtNetwork/QHostInfo>
 
-bool IceServerSpec::parse(const QString &text, quint16 defaultPort, IceServerSpec *out, QString *errorString) {
-    auto fail = [errorString, &text](const QString &why) {
-        if (errorString) {
-            *errorString = QStringLiteral("bad ice-server \"%1\": %2").arg(text, why);
-        }
-        return false;
-    };
-    const QString trimmed = text.trimmed();
-    QString host = trimmed;
-    QString portText;
-    if (trimmed.startsWith(QLatin1Char('['))) {
-        const int close = trimmed.indexOf(QLatin1Char(']'));
-        if (close < 0) {
-            return fail(QStringLiteral("missing ']'"));
-        }
-        host = trimmed.mid(1, close - 1);
-        const QString rest = trimmed.mid(close + 1);
-        if (!rest.isEmpty()) {
-            if (!rest.startsWith(QLatin1Char(':'))) {
-                return fail(QStringLiteral("expected ':' after ']'"));
-            }
-            portText = rest.mid(1);
-        }
-    } else if (trimmed.count(QLatin1Char(':')) == 1) {
-        const int colon = trimmed.indexOf(QLatin1Char(':'));
-        host = trimmed.left(colon);
-        portText = trimmed.mid(colon + 1);
-    } // two or more colons and no brackets: a bare IPv6 literal
-    if (host.isEmpty()) {
-        return fail(QStringLiteral("no host"));
-    }
-    quint16 port = defaultPort;
-    if (!portText.isNull()) {
-        bool ok = false;
-        const uint value = portText.toUInt(&ok);
-        if (!ok || value == 0 || value > 65535) {
-            return fail(QStringLiteral("port must be 1-65535"));
-        }
-        port = quint16(value);
-    }
-    out->host = host;
-    out->port = port;
-    return true;
-}
-
-QString IceServerSpec::toString() const {
-    return host.contains(QLatin1Char(':')) ? QStringLiteral("[%1]:%2").arg(host).arg(port)
-                                           : QStringLiteral("%1:%2").arg(host).arg(port);
-}
-
-IceServerSelector::IceServerSelector(const QList<IceServerSpec> &servers, QObject *parent)
+IceServerSelector::IceServerSelector(const QList<HostAndPort> &servers, QObject *parent)
     : QObject(parent), _servers(servers) {
-    for (const IceServerSpec &spec : servers) {
+    for (const HostAndPort &spec : servers) {
         _entries.append({ spec, {}, false });
     }
 }

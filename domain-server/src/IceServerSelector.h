@@ -3,6 +3,7 @@
 // and on failover moves to the next address, then the next server, round-robin in configured order.
 #pragma once
 
+#include <HostAndPort.h>
 #include <SockAddr.h>
 
 #include <QtCore/QList>
@@ -11,28 +12,18 @@
 
 class QHostInfo;
 
-struct IceServerSpec {
-    QString host;
-    quint16 port = 0;
-
-    // "host", "host:port", "1.2.3.4:port", "[v6]:port" or a bare IPv6 literal. The port defaults
-    // to defaultPort. Returns false with a reason for an empty host or a bad port.
-    static bool parse(const QString &text, quint16 defaultPort, IceServerSpec *out, QString *errorString = nullptr);
-    QString toString() const;
-};
-
 class IceServerSelector : public QObject {
     Q_OBJECT
 public:
     static constexpr quint16 DefaultIcePort = 7337;
 
-    explicit IceServerSelector(const QList<IceServerSpec> &servers, QObject *parent = nullptr);
+    explicit IceServerSelector(const QList<HostAndPort> &servers, QObject *parent = nullptr);
 
     // Resolves every server name (IP literals need no DNS). resolutionFinished() follows once each
     // server has an answer; the first usable address becomes current as soon as it is known.
     void start();
 
-    const QList<IceServerSpec> &servers() const { return _servers; }
+    const QList<HostAndPort> &servers() const { return _servers; }
     // Every resolved address, in failover order.
     QList<SockAddr> candidates() const;
     bool hasCurrent() const { return _currentIndex >= 0; }
@@ -59,7 +50,7 @@ Q_SIGNALS:
 
 private:
     struct Entry {
-        IceServerSpec spec;
+        HostAndPort spec;
         QList<QHostAddress> addresses;
         bool answered = false;
     };
@@ -75,7 +66,7 @@ private:
     void select(int flatIndex, const QList<Candidate> &list);
 
     QList<Entry> _entries;
-    QList<IceServerSpec> _servers;
+    QList<HostAndPort> _servers;
     int _currentIndex = -1;        // index into flatCandidates()
     SockAddr _currentSocket;
     int _currentServer = -1;

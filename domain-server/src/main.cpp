@@ -104,10 +104,10 @@ int main(int argc, char *argv[]) {
         return usageError(QStringLiteral("at least one --ice-server HOST[:PORT] is required"));
     }
     for (const QString &text : iceServers) {
-        IceServerSpec spec;
         QString why;
-        if (!IceServerSpec::parse(text, IceServerSelector::DefaultIcePort, &spec, &why)) {
-            return usageError(why);
+        const HostAndPort spec = HostAndPort::parse(text, IceServerSelector::DefaultIcePort, &why);
+        if (!spec.isValid()) {
+            return usageError(QStringLiteral("--ice-server: ") + why);
         }
         settings.iceServers.append(spec);
     }

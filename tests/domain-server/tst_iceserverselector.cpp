@@ -29,9 +29,9 @@ private Q_SLOTS:
     void parse() {
         QFETCH(QString, text);
         QFETCH(bool, ok);
-        IceServerSpec spec;
         QString why;
-        QCOMPARE(IceServerSpec::parse(text, IceServerSelector::DefaultIcePort, &spec, &why), ok);
+        const HostAndPort spec = HostAndPort::parse(text, IceServerSelector::DefaultIcePort, &why);
+        QCOMPARE(spec.isValid(), ok);
         if (ok) {
             QTEST(spec.host, "host");
             QTEST(int(spec.port), "port");

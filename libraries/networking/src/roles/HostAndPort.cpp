@@ -32,7 +32,13 @@ QString HostAndPort::toString() const {
     return (v6 ? QLatin1Char('[') + host + QLatin1Char(']') : host) + QLatin1Char(':') + QString::number(port);
 }
 
-HostAndPort HostAndPort::parse(const QString &text, quint16 defaultPort) {
+HostAndPort HostAndPort::parse(const QString &text, quint16 defaultPort, QString *errorString) {
+    auto fail = [errorString, &text](const char *why) {
+        if (errorString) {
+            *errorString = QStringLiteral("bad address \"%1\": %2").arg(text, QLatin1String(why));
+        }
+        return HostAndPort();
+    };
     const QString trimmed = text.trimmed();
     HostAndPort result;
     result.port = defaultPort;
@@ -40,31 +46,37 @@ HostAndPort HostAndPort::parse(const QString &text, quint16 defaultPort) {
     if (trimmed.startsWith(QLatin1Char('['))) {
         const int close = trimmed.indexOf(QLatin1Char(']'));
         if (close < 0) {
-            return {};
+            return fail("missing ']'");
         }
         host = trimmed.mid(1, close - 1);
         const QString rest = trimmed.mid(close + 1);
-        if (!rest.isEmpty() && !(rest.startsWith(QLatin1Char(':')) && parsePort(rest.mid(1), &result.port))) {
-            return {};
+        if (!rest.isEmpty() && !rest.startsWith(QLatin1Char(':'))) {
+            return fail("expected ':' after ']'");
+        }
+        if (!rest.isEmpty() && !parsePort(rest.mid(1), &result.port)) {
+            return fail("port must be 1-65535");
         }
         if (QHostAddress(host).protocol() != QAbstractSocket::IPv6Protocol) {
-            return {};
+            return fail("brackets hold an IPv6 address");
         }
     } else if (trimmed.count(QLatin1Char(':')) == 1) {
         const int colon = trimmed.indexOf(QLatin1Char(':'));
         host = trimmed.left(colon);
         if (!parsePort(trimmed.mid(colon + 1), &result.port)) {
-            return {};
+            return fail("port must be 1-65535");
         }
     } else {
         // A bare name, an IPv4 literal or a bare IPv6 literal (several colons, no port).
         host = trimmed;
         if (host.contains(QLatin1Char(':')) && QHostAddress(host).isNull()) {
-            return {};
+            return fail("not an IPv6 address; write [ADDR]:PORT");
         }
     }
+    if (host.isEmpty()) {
+        return fail("no host");
+    }
     if (!plausibleHost(host)) {
-        return {};
+        return fail("the host has characters no name or address has");
     }
     result.host = host;
     return result;

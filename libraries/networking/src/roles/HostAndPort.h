@@ -11,6 +11,7 @@ struct HostAndPort {
     bool isValid() const { return !host.isEmpty() && port != 0; }
     QString toString() const;
 
-    // Fails (returns an invalid value) for an empty host, a port outside 1..65535 or stray text.
-    static HostAndPort parse(const QString &text, quint16 defaultPort);
+    // Fails (returns an invalid value, and the reason in errorString) for an empty host, a port
+    // outside 1..65535 or stray text.
+    static HostAndPort parse(const QString &text, quint16 defaultPort, QString *errorString = nullptr);
 };
