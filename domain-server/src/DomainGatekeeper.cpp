@@ -81,7 +81,7 @@ void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer me
         state.peer.setPublicSocket(incoming.getPublicSocket());
         state.peer.setLocalSocket(incoming.getLocalSocket());
         state.connected = false;
-        qCDebug(domain_server_ice) << "ICE peer" << id << "introduced again; punching to" << incoming.getPublicSocket()
+        qCDebug(domain_server_ice) << "ICE peer" << id.toString(QUuid::WithoutBraces) << "introduced again; punching to" << incoming.getPublicSocket()
                                    << incoming.getLocalSocket();
         startPunch(state);
         return;
@@ -101,7 +101,7 @@ void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer me
     connect(state->pingTimer.get(), &QTimer::timeout, this, [this, id]() { pingPunchForConnectingPeer(id); });
     _peers.insert(id, state);
     ++_counters.peersAdded;
-    qCDebug(domain_server_ice) << "ICE peer" << id << "introduced; punching to" << incoming.getPublicSocket()
+    qCDebug(domain_server_ice) << "ICE peer" << id.toString(QUuid::WithoutBraces) << "introduced; punching to" << incoming.getPublicSocket()
                                << incoming.getLocalSocket();
     startPunch(*state);
     const auto early = _earlyPings.constFind(id);
@@ -147,7 +147,7 @@ void DomainGatekeeper::pingPunchForConnectingPeer(const QUuid &peerID) {
     }
     const int round = state.peer.getConnectionAttempts();
     if (round >= _options.pingRounds) {
-        qCDebug(domain_server_ice) << "ICE peer" << peerID << "never answered" << round << "ping rounds; dropped";
+        qCDebug(domain_server_ice) << "ICE peer" << peerID.toString(QUuid::WithoutBraces) << "never answered" << round << "ping rounds; dropped";
         ++_counters.peersGaveUp;
         removePeer(peerID, RemovalReason::NoReply);
         return;
@@ -229,7 +229,7 @@ void DomainGatekeeper::answerPing(PeerState &state, PingType type, const SockAdd
     // really is, so the next rounds ping there too.
     const NetworkPeer &peer = state.peer;
     if (sender != peer.getPublicSocket() && sender != peer.getLocalSocket() && sender != peer.getSymmetricSocket()) {
-        qCDebug(domain_server_ice) << "ICE peer" << peer.getUUID() << "pings from unreported socket" << sender
+        qCDebug(domain_server_ice) << "ICE peer" << peer.getUUID().toString(QUuid::WithoutBraces) << "pings from unreported socket" << sender
                                    << "- using it as its symmetric socket";
         state.peer.setSymmetricSocket(sender);
     }
@@ -260,7 +260,7 @@ void DomainGatekeeper::processICEPingReplyPacket(ReceivedMessagePointer message)
         _sweepTimer.start();
     }
     const SockAddr socket = state.peer.getActiveSocket() ? *state.peer.getActiveSocket() : message->getSenderSockAddr();
-    qCInfo(domain_server_ice) << "ICE peer" << reply.value.senderID << "connected at" << socket;
+    qCInfo(domain_server_ice) << "ICE peer" << reply.value.senderID.toString(QUuid::WithoutBraces) << "connected at" << socket;
     Q_EMIT peerConnected(reply.value.senderID, socket);
 }
 
@@ -277,7 +277,7 @@ void DomainGatekeeper::sweepConnectedPeers() {
         }
     }
     for (const QUuid &id : silent) {
-        qCDebug(domain_server_ice) << "connected ICE peer" << id << "fell silent; forgotten";
+        qCDebug(domain_server_ice) << "connected ICE peer" << id.toString(QUuid::WithoutBraces) << "fell silent; forgotten";
         ++_counters.peersExpired;
         removePeer(id, RemovalReason::Silent);
     }

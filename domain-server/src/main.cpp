@@ -4,6 +4,7 @@
 #include "DomainServerLogging.h"
 
 #include <LimitedNodeList.h>
+#include <NetworkLogging.h>
 #include <QUdpSocketTransport.h>
 
 #include <QtCore/QCommandLineParser>
@@ -35,6 +36,7 @@ bool parseCount(const QCommandLineParser &parser, const QString &name, int min, 
 int main(int argc, char *argv[]) {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("domain-server"));
+    installDaemonMessagePattern();
     QCoreApplication::setApplicationVersion(QStringLiteral("0.1"));
 
     const DomainGatekeeper::Options defaults;

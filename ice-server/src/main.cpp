@@ -10,6 +10,7 @@
 #include "SignalWatcher.h"
 #include "StatusHttpServer.h"
 
+#include <NetworkLogging.h>
 #include <NetworkPeer.h>
 #include <QUdpSocketTransport.h>
 
@@ -69,7 +70,7 @@ int main(int argc, char *argv[]) {
     QCoreApplication app(argc, argv);
     QCoreApplication::setApplicationName(QStringLiteral("ice-server"));
     QCoreApplication::setApplicationVersion(QStringLiteral(ICEBREAKER_VERSION));
-    qSetMessagePattern(QStringLiteral("[%{time yyyy-MM-dd hh:mm:ss.zzz}] [%{type}] [%{category}] %{message}"));
+    installDaemonMessagePattern();
 
     QCommandLineParser parser;
     parser.setApplicationDescription(QStringLiteral(
