@@ -9,6 +9,7 @@
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QFile>
+#include <QtCore/QLoggingCategory>
 #include <QtCore/QTemporaryDir>
 
 #include <cstdint>
@@ -32,6 +33,10 @@ struct Harness {
         IceServerSettings settings;
         settings.maxDomains = 64;
         settings.rateLimit.maxSources = 16;
+        // The limiter's code runs for every input but never refuses one: a real limit would turn
+        // all but the first few thousand inputs into early returns.
+        settings.rateLimit.packetsPerSecond = 1e12;
+        settings.rateLimit.burst = 1e12;
         server = new IceServer(&transport, store, settings);
         server->start();
     }
