@@ -28,15 +28,29 @@ run_flavour() {
   cmake --build "$dir" -j"$jobs" 2>&1 | tail -n 3
   [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
   local rc=0
-  ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 600 2>&1 | tee "$dir.ctest.log" || rc=$?
-  summary[$name]="$(grep -E 'tests passed|tests failed' "$dir.ctest.log" | tail -n 1) ($((SECONDS - start)) s)"
+  # Everything but the NAT testbed in parallel; the testbed alone afterwards, verbosely, because
+  # its timing matters and its tables belong in the log.
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 1800 -LE nat 2>&1 | tee "$dir.ctest.log" || rc=$?
+  local counts
+  counts=$(grep -E 'tests passed|tests failed' "$dir.ctest.log" | tail -n 1)
+  # libFuzzer's own count line ("Done N runs in S second(s)") of each fuzz target.
+  grep -hE '^[a-z_]+: Done [0-9]+ runs' "$dir"/Testing/Temporary/LastTest*.log 2>/dev/null | sed 's/^/  libFuzzer /' || true
+  if ctest --test-dir "$dir" -N -L nat | grep -q 'Total Tests: [1-9]'; then
+    ctest --test-dir "$dir" -V -L nat --timeout 1800 2>&1 | tee "$dir.nat.log" || rc=$?
+    counts="$counts; NAT testbed: $(grep -E 'tests passed|tests failed' "$dir.nat.log" | tail -n 1)"
+  fi
+  summary[$name]="$counts ($((SECONDS - start)) s)"
   return $rc
 }
 
 mkdir -p build
 for flavour in "${flavours[@]}"; do
   case $flavour in
-    qt6) run_flavour qt6 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DICEBREAKER_QT_MAJOR=6 || failed=1 ;;
+    qt6)
+      # The NAT testbed needs root (network namespaces, nftables); CI runs as root.
+      nat=OFF
+      if [ "$(id -u)" -eq 0 ]; then nat=ON; else echo "note: not root, so the NAT testbed is not built or run"; fi
+      run_flavour qt6 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DICEBREAKER_QT_MAJOR=6 -DICEBREAKER_NAT_TESTBED=$nat || failed=1 ;;
     qt5) run_flavour qt5 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DICEBREAKER_QT_MAJOR=5 || failed=1 ;;
     sanitize)
       # ASan + UBSan over the whole suite; clang also builds the libFuzzer targets.

@@ -19,6 +19,11 @@ status=$?
 if [ "$status" -ne 0 ]; then
     cat "$log"
 fi
-grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" || echo "run-fuzzer.sh: no 'Done ... runs' line (status $status)"
+name=$(basename "$fuzzer")
+if done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log"); then
+    echo "$name: $done_line"
+else
+    echo "$name: no 'Done ... runs' line (status $status)"
+fi
 rm -f "$log"
 exit "$status"
