@@ -111,6 +111,10 @@ int main(int argc, char *argv[]) {
     const QCommandLineOption negativeTtlOption(QStringLiteral("key-negative-ttl"),
         QStringLiteral("Do not ask again for a domain the metaverse does not know for this many seconds (default 60)."),
         QStringLiteral("S"), QStringLiteral("60"));
+    const QCommandLineOption refetchOption(QStringLiteral("key-refetch-interval"),
+        QStringLiteral("Re-fetch the key of a domain whose heartbeat failed to verify at most once per this many "
+                       "seconds (default 60)."),
+        QStringLiteral("S"), QStringLiteral("60"));
     const QCommandLineOption httpPortOption(QStringLiteral("http-port"),
         QStringLiteral("TCP port of the HTTP endpoint with /status and /metrics (default %1; 0 turns it off).")
             .arg(DefaultHttpPort), QStringLiteral("N"), QString::number(DefaultHttpPort));
@@ -141,7 +145,7 @@ int main(int argc, char *argv[]) {
         QStringLiteral("RULES"));
     for (const QCommandLineOption *option : { &bindOption, &portOption, &keysOption, &rescanOption, &metaverseOption,
                                               &fetchTimeoutOption, &fetchInFlightOption, &fetchRateOption, &keyTtlOption,
-                                              &negativeTtlOption, &httpPortOption, &httpBindOption, &peerTimeoutOption,
+                                              &negativeTtlOption, &refetchOption, &httpPortOption, &httpBindOption, &peerTimeoutOption,
                                               &maxDomainsOption, &rateOption, &burstOption, &sourcesOption,
                                               &bufferOption, &verboseOption, &logRulesOption }) {
         parser.addOption(*option);
@@ -171,6 +175,7 @@ int main(int argc, char *argv[]) {
     fetch.maxPerSecond = double(number(parser, fetchRateOption, 1, 100000, &error));
     fetch.keyTtlMs = int(number(parser, keyTtlOption, 1, 86400 * 7, &error) * 1000);
     fetch.negativeTtlMs = int(number(parser, negativeTtlOption, 0, 86400, &error) * 1000);
+    fetch.refetchAfterFailedVerifyMs = int(number(parser, refetchOption, 1, 86400, &error) * 1000);
     const quint16 httpPort = quint16(number(parser, httpPortOption, 0, 65535, &error));
     settings.peerTimeoutMs = int(number(parser, peerTimeoutOption, 100, 3600000, &error));
     settings.maxDomains = int(number(parser, maxDomainsOption, 1, 100000000, &error));

@@ -38,7 +38,7 @@ private Q_SLOTS:
         for (const char *option : { "--bind", "--port", "--keys-dir", "--metaverse-url", "HIFI_METAVERSE_URL",
                                     "--http-port", "--http-bind", "--peer-timeout", "--rate-limit", "--rate-burst",
                                     "--rate-limit-sources", "--key-fetch-timeout", "--key-fetch-max-in-flight",
-                                    "--key-fetch-per-second", "--key-cache-ttl", "--key-negative-ttl",
+                                    "--key-fetch-per-second", "--key-cache-ttl", "--key-negative-ttl", "--key-refetch-interval",
                                     "--max-domains", "--verbose", "--log-rules", "default 7337", "default 7338",
                                     "default 5000" }) {
             QVERIFY2(help.out.contains(option), option);
