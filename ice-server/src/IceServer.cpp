@@ -45,13 +45,23 @@ void IceServer::processDatagram(const QByteArray &datagram, const SockAddr &send
         qCDebug(ice_server_packets) << "rate limited" << sender;
         return;
     }
+    // Nearly every datagram is a plain heartbeat (each domain sends one a second): read its
+    // payload in place instead of having the receiver copy it into a shared ReceivedMessage. The
+    // receiver would dispatch exactly these bytes (NLPacket::plainPayloadOffset); everything else
+    // (STUN, queries, other forms and types) goes through it.
+    const int offset = NLPacket::plainPayloadOffset(datagram, PacketType::ICEServerHeartbeat);
+    if (offset >= 0) {
+        ++_heartbeatsReadInPlace;
+        processHeartbeat(QByteArray::fromRawData(datagram.constData() + offset, datagram.size() - offset), sender);
+        return;
+    }
     _receiver.handleDatagram(datagram, sender);
 }
 
 void IceServer::processPacket(ReceivedMessagePointer message) {
     switch (message->getType()) {
     case PacketType::ICEServerHeartbeat:
-        processHeartbeat(*message);
+        processHeartbeat(message->getMessage(), message->getSenderSockAddr());
         break;
     case PacketType::ICEServerQuery:
         processQuery(*message);
@@ -67,18 +77,37 @@ void IceServer::send(PacketType type, const QByteArray &payload, const SockAddr 
     }
 }
 
-void IceServer::processHeartbeat(const ReceivedMessage &message) {
-    const SockAddr &sender = message.getSenderSockAddr();
-    const Decoded<IceServerHeartbeat> decoded = IceServerHeartbeat::fromPayload(message.getMessage());
+void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &sender) {
+    // payload may be a view into the datagram: nothing below keeps it beyond this call (PeerTable
+    // stores its own copy).
+    const qint64 now = monotonicMs();
+    const QUuid peekedID = IceServerHeartbeat::peekDomainID(payload);
+    DomainKeyStore::Lookup key;
+    bool keyLooked = false;
+    if (!peekedID.isNull() && _peers.isRepeatFromActive(peekedID, payload, sender)) {
+        // The same bytes as the heartbeat last accepted from this socket: it decodes and verifies
+        // as before, so unless the key changed, the only thing to do is refresh and ACK.
+        key = _keys->lookup(peekedID, now);
+        keyLooked = true;
+        if (key.state == DomainKeyStore::Lookup::Known && _peers.refreshRepeat(peekedID, payload, sender, key.serial, now)) {
+            ++_counts.verifyCacheHits;
+            ++_counts.heartbeatsAcked;
+            qCDebug(ice_server_packets) << "heartbeat" << peekedID << "from" << sender << "repeated";
+            send(PacketType::ICEServerHeartbeatACK, {}, sender);
+            return;
+        }
+    }
+
+    const Decoded<IceServerHeartbeat> decoded = IceServerHeartbeat::fromPayload(payload);
     if (!decoded.ok() || decoded.value.domainID.isNull()) {
         ++_counts.drops[IceServerStats::Malformed];
         qCDebug(ice_server_packets) << "malformed heartbeat from" << sender << wireErrorString(decoded.error);
         return;
     }
     const IceServerHeartbeat &heartbeat = decoded.value;
-    const qint64 now = monotonicMs();
-
-    const DomainKeyStore::Lookup key = _keys->lookup(heartbeat.domainID, now);
+    if (!keyLooked) {
+        key = _keys->lookup(heartbeat.domainID, now);
+    }
     if (key.state != DomainKeyStore::Lookup::Known) {
         // As upstream: Denied while the key is unknown or still being fetched (protocol 3.2).
         ++_counts.deniedNoKey;
@@ -90,8 +119,7 @@ void IceServer::processHeartbeat(const ReceivedMessage &message) {
 
     // A payload byte-identical to one already accepted under this key has a good signature,
     // whoever resends it: skip the RSA verify. The replay rule below still decides what it may do.
-    const PeerTable::Digest digest = PeerTable::digestOf(message.getMessage());
-    if (_peers.isKnownGood(heartbeat.domainID, digest, key.serial)) {
+    if (_peers.isKnownGood(heartbeat.domainID, payload, key.serial)) {
         ++_counts.verifyCacheHits;
     } else {
         ++_counts.rsaVerifies;
@@ -104,7 +132,7 @@ void IceServer::processHeartbeat(const ReceivedMessage &message) {
         }
     }
 
-    const PeerTable::Decision decision = _peers.applyVerifiedHeartbeat(heartbeat, sender, digest, key.serial, now);
+    const PeerTable::Decision decision = _peers.applyVerifiedHeartbeat(heartbeat, sender, payload, key.serial, now);
     qCDebug(ice_server_packets) << "heartbeat" << heartbeat.domainID << "from" << sender << decisionName(decision);
     switch (decision) {
     case PeerTable::Decision::TableFull:
@@ -194,6 +222,7 @@ IceServerStats IceServer::stats() const {
     IceServerStats s = _counts;
     const PacketReceiver::Counters &rx = _receiver.counters();
     s.packetsInByType = rx.receivedByType;
+    s.packetsInByType[size_t(PacketType::ICEServerHeartbeat)] += _heartbeatsReadInPlace;
     for (int type = 0; type < 256; ++type) {
         s.packetsOutByType[size_t(type)] = _sender.sentCount(PacketType(type));
     }

@@ -48,7 +48,7 @@ Q_SIGNALS:
     void peersExpired(int count);
 
 private:
-    void processHeartbeat(const ReceivedMessage &message);
+    void processHeartbeat(const QByteArray &payload, const SockAddr &sender);
     void processQuery(const ReceivedMessage &message);
     void processStun(const QByteArray &datagram, const SockAddr &sender);
     void send(PacketType type, const QByteArray &payload, const SockAddr &destination);
@@ -63,4 +63,5 @@ private:
     PeerTable _peers;
     QTimer _sweepTimer;
     IceServerStats _counts; // the counters this class owns; stats() adds those of its parts
+    quint64 _heartbeatsReadInPlace = 0; // plain heartbeats that bypassed _receiver (counted as its input)
 };

@@ -1,12 +1,13 @@
 #include "PeerTable.h"
 
-#include <QtCore/QCryptographicHash>
-
-#include <cstring>
-
 namespace {
 bool sameIp(const SockAddr &a, const SockAddr &b) {
     return !a.isNull() && !b.isNull() && a.getAddress().isEqual(b.getAddress(), QHostAddress::TolerantConversion);
+}
+
+bool isRepeat(const PeerTable::Peer &peer, const QByteArray &payload, const SockAddr &sender) {
+    const SockAddr *active = peer.peer.getActiveSocket();
+    return active && *active == sender && peer.heartbeat == payload;
 }
 } // namespace
 
@@ -21,25 +22,33 @@ const char *decisionName(PeerTable::Decision decision) {
     return "?";
 }
 
-PeerTable::Digest PeerTable::digestOf(const QByteArray &payload) {
-    Digest digest {};
-    const QByteArray hash = QCryptographicHash::hash(payload, QCryptographicHash::Sha256);
-    std::memcpy(digest.data(), hash.constData(), digest.size());
-    return digest;
-}
-
 const PeerTable::Peer *PeerTable::find(const QUuid &id) const {
     auto it = _peers.constFind(id);
     return it == _peers.constEnd() ? nullptr : &it.value();
 }
 
-bool PeerTable::isKnownGood(const QUuid &id, const Digest &digest, quint64 keySerial) const {
+bool PeerTable::isKnownGood(const QUuid &id, const QByteArray &payload, quint64 keySerial) const {
     const Peer *peer = find(id);
-    return peer && peer->keySerial == keySerial && peer->heartbeatDigest == digest;
+    return peer && peer->keySerial == keySerial && peer->heartbeat == payload;
+}
+
+bool PeerTable::isRepeatFromActive(const QUuid &id, const QByteArray &payload, const SockAddr &sender) const {
+    const Peer *peer = find(id);
+    return peer && isRepeat(*peer, payload, sender);
+}
+
+bool PeerTable::refreshRepeat(const QUuid &id, const QByteArray &payload, const SockAddr &sender, quint64 keySerial,
+                              qint64 nowMs) {
+    auto it = _peers.find(id);
+    if (it == _peers.end() || it->keySerial != keySerial || !isRepeat(*it, payload, sender)) {
+        return false;
+    }
+    it->lastHeardMs = nowMs;
+    return true;
 }
 
 PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &heartbeat, const SockAddr &sender,
-                                                      const Digest &digest, quint64 keySerial, qint64 nowMs) {
+                                                      const QByteArray &payload, quint64 keySerial, qint64 nowMs) {
     auto it = _peers.find(heartbeat.domainID);
     Decision decision;
     if (it == _peers.end()) {
@@ -62,7 +71,7 @@ PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &
     }
 
     Peer &peer = it.value();
-    if (decision != Decision::Refreshed || peer.heartbeatDigest != digest) {
+    if (decision != Decision::Refreshed || peer.heartbeat != payload) {
         // New content (or a new record): store the reported sockets and re-encode what queriers get.
         peer.peer.setPublicSocket(heartbeat.publicSocket);
         peer.peer.setLocalSocket(heartbeat.localSocket);
@@ -71,7 +80,10 @@ PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &
     if (decision != Decision::Refreshed || !peer.peer.getActiveSocket()) {
         peer.peer.activateMatchingOrNewSymmetricSocket(sender);
     }
-    peer.heartbeatDigest = digest;
+    if (peer.heartbeat != payload) {
+        // A deep copy: the caller's payload may be a view into a datagram buffer.
+        peer.heartbeat = QByteArray(payload.constData(), payload.size());
+    }
     peer.keySerial = keySerial;
     peer.lastHeardMs = nowMs;
     return decision;

@@ -23,16 +23,14 @@
 
 #include <QtCore/QHash>
 
-#include <array>
-
 class PeerTable {
 public:
-    using Digest = std::array<char, 32>;
-
     struct Peer {
         NetworkPeer peer;             // ID, reported public and local, symmetric, which is active
         QByteArray peerInformation;   // the ICEServerPeerInformation payload queriers get
-        Digest heartbeatDigest {};    // SHA-256 of the last accepted heartbeat payload
+        // The last accepted heartbeat payload (an owned copy). Compared byte for byte: cheaper
+        // than hashing every heartbeat, and no collision can ever be forged.
+        QByteArray heartbeat;
         quint64 keySerial = 0;        // the key that verified it
         qint64 lastHeardMs = 0;       // last accepted heartbeat
     };
@@ -50,19 +48,28 @@ public:
     const Peer *find(const QUuid &id) const;
     int size() const { return int(_peers.size()); }
 
-    // True when this exact heartbeat payload (by digest) was accepted for the domain under the key
-    // with this serial: its signature is known to be good, whoever resends it.
-    bool isKnownGood(const QUuid &id, const Digest &digest, quint64 keySerial) const;
+    // True when this exact heartbeat payload was accepted for the domain under the key with this
+    // serial: its signature is known to be good, whoever resends it.
+    bool isKnownGood(const QUuid &id, const QByteArray &payload, quint64 keySerial) const;
 
-    // Applies the replay rule above to a heartbeat whose signature is good.
+    // The steady state, every second per domain: the payload is byte-identical to the one last
+    // accepted for its domain and comes from the domain's active socket. Then the only effect of
+    // the full path (decode, verify-cache hit, applyVerifiedHeartbeat: Refreshed, same content)
+    // is the new lastHeard, provided the key is still the one (keySerial) that verified it.
+    bool isRepeatFromActive(const QUuid &id, const QByteArray &payload, const SockAddr &sender) const;
+    // Completes that case: sets lastHeard and returns true when the record still is a repeat from
+    // the active socket verified under keySerial; false (nothing changed) sends the caller down
+    // the full path.
+    bool refreshRepeat(const QUuid &id, const QByteArray &payload, const SockAddr &sender, quint64 keySerial,
+                       qint64 nowMs);
+
+    // Applies the replay rule above to a heartbeat whose signature is good; payload is its bytes.
     Decision applyVerifiedHeartbeat(const IceServerHeartbeat &heartbeat, const SockAddr &sender,
-                                    const Digest &digest, quint64 keySerial, qint64 nowMs);
+                                    const QByteArray &payload, quint64 keySerial, qint64 nowMs);
 
     // Drops domains silent longer than timeoutMs; returns how many.
     int expire(qint64 nowMs, qint64 timeoutMs);
     bool remove(const QUuid &id);
-
-    static Digest digestOf(const QByteArray &payload);
 
 private:
     QHash<QUuid, Peer> _peers;

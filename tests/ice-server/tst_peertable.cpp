@@ -45,12 +45,12 @@ private Q_SLOTS:
         QFETCH(int, expected);
         PeerTable table(10, 2500);
         const IceServerHeartbeat hb = heartbeat(reportedPublic, addr("10.0.0.2", 40102));
-        const PeerTable::Digest digest = PeerTable::digestOf("payload");
+        const QByteArray payload("payload");
         const SockAddr first = addr("198.51.100.7", 50000);
-        QCOMPARE(table.applyVerifiedHeartbeat(hb, first, digest, 1, 1000), PeerTable::Decision::Registered);
+        QCOMPARE(table.applyVerifiedHeartbeat(hb, first, payload, 1, 1000), PeerTable::Decision::Registered);
         QCOMPARE(*table.find(Domain)->peer.getActiveSocket(), first);
 
-        const auto decision = table.applyVerifiedHeartbeat(hb, secondSender, digest, 1, 1000 + silenceMs);
+        const auto decision = table.applyVerifiedHeartbeat(hb, secondSender, payload, 1, 1000 + silenceMs);
         QCOMPARE(int(decision), expected);
         const SockAddr active = *table.find(Domain)->peer.getActiveSocket();
         QCOMPARE(active, expected == int(PeerTable::Decision::Ignored) ? first : secondSender);
@@ -61,16 +61,16 @@ private Q_SLOTS:
     void newContentUpdatesPeerInformation() {
         PeerTable table(10, 2500);
         const SockAddr sender = addr("198.51.100.7", 40102);
-        table.applyVerifiedHeartbeat(heartbeat(sender, addr("10.0.0.2", 1)), sender, PeerTable::digestOf("a"), 1, 0);
+        table.applyVerifiedHeartbeat(heartbeat(sender, addr("10.0.0.2", 1)), sender, QByteArray("a"), 1, 0);
         QCOMPARE(table.find(Domain)->peer.activeSocketKind(), NetworkPeer::ActiveSocket::Public);
-        table.applyVerifiedHeartbeat(heartbeat(sender, addr("10.0.0.3", 1)), sender, PeerTable::digestOf("b"), 1, 10);
+        table.applyVerifiedHeartbeat(heartbeat(sender, addr("10.0.0.3", 1)), sender, QByteArray("b"), 1, 10);
         const PeerTable::Peer *peer = table.find(Domain);
         QCOMPARE(peer->peer.getLocalSocket(), addr("10.0.0.3", 1));
         QCOMPARE(peer->peerInformation, NetworkPeer(Domain, sender, addr("10.0.0.3", 1)).toByteArray());
         QVERIFY(peer->peer.getActiveSocket());
-        QVERIFY(table.isKnownGood(Domain, PeerTable::digestOf("b"), 1));
-        QVERIFY(!table.isKnownGood(Domain, PeerTable::digestOf("b"), 2));
-        QVERIFY(!table.isKnownGood(Domain, PeerTable::digestOf("a"), 1));
+        QVERIFY(table.isKnownGood(Domain, QByteArray("b"), 1));
+        QVERIFY(!table.isKnownGood(Domain, QByteArray("b"), 2));
+        QVERIFY(!table.isKnownGood(Domain, QByteArray("a"), 1));
     }
 
     void expiryAndBound() {
@@ -79,7 +79,7 @@ private Q_SLOTS:
         for (int i = 0; i < 3; ++i) {
             IceServerHeartbeat hb = heartbeat(s, s);
             hb.domainID = QUuid::createUuid();
-            const auto decision = table.applyVerifiedHeartbeat(hb, s, PeerTable::digestOf("x"), 1, i * 1000);
+            const auto decision = table.applyVerifiedHeartbeat(hb, s, QByteArray("x"), 1, i * 1000);
             QCOMPARE(decision, i < 2 ? PeerTable::Decision::Registered : PeerTable::Decision::TableFull);
         }
         QCOMPARE(table.expire(5500, 5000), 1); // the one heard at 0 ms

@@ -58,6 +58,13 @@ Decoded<IceServerHeartbeat> IceServerHeartbeat::fromPayload(const QByteArray &pa
     return finish(in, std::move(hb));
 }
 
+QUuid IceServerHeartbeat::peekDomainID(const QByteArray &payload) {
+    if (payload.size() < 16) {
+        return QUuid();
+    }
+    return QUuid::fromRfc4122(QByteArray::fromRawData(payload.constData(), 16));
+}
+
 QByteArray IceServerQuery::toPayload() const {
     QByteArray out;
     ByteWriter writer(out);

@@ -31,6 +31,9 @@ struct IceServerHeartbeat {
 
     QByteArray toPayload() const;
     static Decoded<IceServerHeartbeat> fromPayload(const QByteArray &payload);
+    // The domain ID from the first 16 bytes without decoding the rest (null when shorter): enough
+    // to find the domain's record before deciding whether a full decode is needed.
+    static QUuid peekDomainID(const QByteArray &payload);
 };
 
 struct IceServerQuery {

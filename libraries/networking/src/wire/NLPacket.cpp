@@ -80,3 +80,19 @@ Decoded<NLPacket> NLPacket::fromDatagram(const QByteArray &datagram) {
     packet.payload = plain.mid(int(in.position()));
     return result;
 }
+
+int NLPacket::plainPayloadOffset(const QByteArray &datagram, PacketType type) {
+    constexpr int offset = 4 + 2; // one UDT word, type and version
+    if (isSourcedPacketType(type) || datagram.size() < offset || datagram.size() > MAX_PACKET_SIZE) {
+        return -1;
+    }
+    const char *data = datagram.constData();
+    const quint32 word = qFromLittleEndian<quint32>(data);
+    if (word & (UdtHeader::ControlBitMask | UdtHeader::MessageBitMask | UdtHeader::ObfuscationMask)) {
+        return -1;
+    }
+    if (quint8(data[4]) != quint8(type) || quint8(data[5]) != versionForPacketType(type)) {
+        return -1;
+    }
+    return offset;
+}

@@ -41,4 +41,11 @@ struct NLPacket {
     // decides what to do with a mismatch (see versionMatches()). For an unknown type the result's
     // value still carries the type byte, so the caller can count it.
     static Decoded<NLPacket> fromDatagram(const QByteArray &datagram);
+
+    // Where the payload starts when the datagram is the plain form of a packet of this non-sourced
+    // type: not a control packet, no message words, not obfuscated, the table's version, at most
+    // MAX_PACKET_SIZE. -1 otherwise (and always for sourced types). For such a datagram
+    // fromDatagram() yields exactly the bytes from there on, so a hot receive path can read the
+    // payload in place and leave everything else to fromDatagram().
+    static int plainPayloadOffset(const QByteArray &datagram, PacketType type);
 };
