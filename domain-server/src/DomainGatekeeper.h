@@ -31,8 +31,9 @@ class DomainGatekeeper : public QObject {
 public:
     struct Options {
         // IP TTL of each punch round's pings, in round order; rounds past the list use the system
-        // default. Empty (or 0 entries) disables priming.
-        QList<int> punchTtls { 2, 3 };
+        // default. Empty (or 0 entries) disables priming. NATs in front of us + 1: the default fits
+        // one NAT; behind carrier-grade NAT an operator sets 3,3 (see PunchTtlSchedule.h).
+        QList<int> punchTtls { 2, 2 };
         int pingIntervalMs = 250;            // UDP_PUNCH_PING_INTERVAL_MS
         int pingRounds = 8;                  // NUM_PEER_PINGS_BEFORE_DELETE
         int maxIcePeers = 128;               // peers held at once, connecting or connected

@@ -63,8 +63,9 @@ int main(int argc, char *argv[]) {
                                                           "the ice-server address published. Default: none."),
           QStringLiteral("URL") },
         { QStringLiteral("punch-ttl"), QStringLiteral("IP TTL of the pings of the first punch rounds, comma-separated "
-                                                      "(0 disables priming). Default: 2,3."),
-          QStringLiteral("LIST"), QStringLiteral("2,3") },
+                                                      "(0 disables priming): NATs in front of this host + 1, so 3,3 behind carrier-grade NAT. "
+                                                      "Default: 2,2."),
+          QStringLiteral("LIST"), QStringLiteral("2,2") },
         { QStringLiteral("max-ice-peers"), QStringLiteral("Most clients held at once while punching or connected. "
                                                           "Default: %1.").arg(defaults.maxIcePeers),
           QStringLiteral("N"), QString::number(defaults.maxIcePeers) },

@@ -311,7 +311,7 @@ void TestNodeList::punchTtlScheduleParsing() {
     QVERIFY(!PunchTtlSchedule::parse(QStringLiteral("2,x"), &schedule));
     QVERIFY(!PunchTtlSchedule::parse(QStringLiteral("256"), &schedule));
     QVERIFY(!PunchTtlSchedule::parse(QStringLiteral("-1"), &schedule));
-    QCOMPARE(PunchTtlSchedule::defaultSchedule().ttls(), (QList<int> { 2, 3 }));
+    QCOMPARE(PunchTtlSchedule::defaultSchedule().ttls(), (QList<int> { 2, 2 }));
 }
 
 QTEST_GUILESS_MAIN(TestNodeList)

@@ -1,7 +1,13 @@
 // The IP TTLs of the first punch rounds ("priming", DESIGN.md "Linux NATs and the first packet"):
 // round i of a punch attempt sends its pings with ttl(i); 0 means the normal TTL. A small TTL opens
 // our own NAT's mapping and dies before the far NAT, so the far NAT keeps its usual mapping free.
-// Operators and the NAT testbed set it as "2,3" (the default); "0" or "" disables priming.
+// The rule (measured on tests/nat): TTL = NATs in front of this host + 1. The default "2,2" fits a
+// host behind one NAT, or none; a host behind carrier-grade NAT (two NATs) needs "3,3". A TTL that
+// reaches the far side's NAT before that side has opened it leaves a stale entry there, so the
+// default does not ramp to 3: with one transit hop (the testbed), "2,3" and "2,2" both connect a
+// single-NAT pair in the third round, and neither connects a CGNAT'd domain without its own "3,3".
+// Two rounds, not one, tolerate 500 ms of start skew between the peers instead of 250 ms.
+// "0" or "" disables priming.
 #pragma once
 
 #include <QtCore/QList>
@@ -12,7 +18,7 @@ public:
     PunchTtlSchedule() = default;
     explicit PunchTtlSchedule(const QList<int> &ttls) : _ttls(ttls) {}
 
-    static PunchTtlSchedule defaultSchedule() { return PunchTtlSchedule({ 2, 3 }); }
+    static PunchTtlSchedule defaultSchedule() { return PunchTtlSchedule({ 2, 2 }); }
     // "2,3" → {2,3}; "0" or "" → no priming. Each entry 0..255. Returns false on anything else.
     static bool parse(const QString &text, PunchTtlSchedule *schedule);
 
