@@ -23,6 +23,8 @@ const char *IceServerStats::dropName(int drop) {
 
 IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings, QObject *parent)
     : QObject(parent), _transport(transport), _keys(keys), _settings(settings), _sender(transport),
+      _ackDatagram(NLPacket::create(PacketType::ICEServerHeartbeatACK).toDatagram()),
+      _deniedDatagram(NLPacket::create(PacketType::ICEServerHeartbeatDenied).toDatagram()),
       _rateLimiter(settings.rateLimit), _peers(settings.maxDomains, settings.effectiveTakeoverSilenceMs()) {
     _receiver.registerListener(PacketType::ICEServerHeartbeat, this, &IceServer::processPacket);
     _receiver.registerListener(PacketType::ICEServerQuery, this, &IceServer::processPacket);
@@ -45,14 +47,20 @@ void IceServer::processDatagram(const QByteArray &datagram, const SockAddr &send
         qCDebug(ice_server_packets) << "rate limited" << sender;
         return;
     }
-    // Nearly every datagram is a plain heartbeat (each domain sends one a second): read its
-    // payload in place instead of having the receiver copy it into a shared ReceivedMessage. The
-    // receiver would dispatch exactly these bytes (NLPacket::plainPayloadOffset); everything else
-    // (STUN, queries, other forms and types) goes through it.
-    const int offset = NLPacket::plainPayloadOffset(datagram, PacketType::ICEServerHeartbeat);
+    // Nearly every datagram is a plain heartbeat (each domain sends one a second) or query: read
+    // the payload in place instead of having the receiver copy it into a shared ReceivedMessage.
+    // The receiver would dispatch exactly these bytes (NLPacket::plainPayloadOffset); everything
+    // else (STUN, other forms and types, wrong versions) goes through it.
+    int offset = NLPacket::plainPayloadOffset(datagram, PacketType::ICEServerHeartbeat);
     if (offset >= 0) {
         ++_heartbeatsReadInPlace;
         processHeartbeat(QByteArray::fromRawData(datagram.constData() + offset, datagram.size() - offset), sender);
+        return;
+    }
+    offset = NLPacket::plainPayloadOffset(datagram, PacketType::ICEServerQuery);
+    if (offset >= 0) {
+        ++_queriesReadInPlace;
+        processQuery(QByteArray::fromRawData(datagram.constData() + offset, datagram.size() - offset), sender);
         return;
     }
     _receiver.handleDatagram(datagram, sender);
@@ -64,7 +72,7 @@ void IceServer::processPacket(ReceivedMessagePointer message) {
         processHeartbeat(message->getMessage(), message->getSenderSockAddr());
         break;
     case PacketType::ICEServerQuery:
-        processQuery(*message);
+        processQuery(message->getMessage(), message->getSenderSockAddr());
         break;
     default:
         break;
@@ -73,6 +81,12 @@ void IceServer::processPacket(ReceivedMessagePointer message) {
 
 void IceServer::send(PacketType type, const QByteArray &payload, const SockAddr &destination) {
     if (!_sender.sendPacket(type, payload, destination)) {
+        ++_counts.drops[IceServerStats::SendFailed];
+    }
+}
+
+void IceServer::sendEncoded(QByteArray &datagram, const SockAddr &destination) {
+    if (!_sender.sendEncoded(datagram, destination)) {
         ++_counts.drops[IceServerStats::SendFailed];
     }
 }
@@ -93,7 +107,7 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
             ++_counts.verifyCacheHits;
             ++_counts.heartbeatsAcked;
             qCDebug(ice_server_packets) << "heartbeat" << peekedID << "from" << sender << "repeated";
-            send(PacketType::ICEServerHeartbeatACK, {}, sender);
+            sendEncoded(_ackDatagram, sender);
             return;
         }
     }
@@ -113,7 +127,7 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
         ++_counts.deniedNoKey;
         qCDebug(ice_server_packets) << "denied" << heartbeat.domainID << "from" << sender << ": no key"
                                     << (key.state == DomainKeyStore::Lookup::Pending ? "yet" : "");
-        send(PacketType::ICEServerHeartbeatDenied, {}, sender);
+        sendEncoded(_deniedDatagram, sender);
         return;
     }
 
@@ -127,7 +141,7 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
             ++_counts.deniedBadSignature;
             _keys->verifyFailed(heartbeat.domainID, now);
             qCDebug(ice_server_packets) << "denied" << heartbeat.domainID << "from" << sender << ": bad signature";
-            send(PacketType::ICEServerHeartbeatDenied, {}, sender);
+            sendEncoded(_deniedDatagram, sender);
             return;
         }
     }
@@ -155,18 +169,18 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
         break;
     }
     ++_counts.heartbeatsAcked;
-    send(PacketType::ICEServerHeartbeatACK, {}, sender);
+    sendEncoded(_ackDatagram, sender);
 }
 
-void IceServer::processQuery(const ReceivedMessage &message) {
-    const SockAddr &sender = message.getSenderSockAddr();
-    const Decoded<IceServerQuery> decoded = IceServerQuery::fromPayload(message.getMessage());
-    if (!decoded.ok()) {
+void IceServer::processQuery(const QByteArray &payload, const SockAddr &sender) {
+    // A layout check instead of a decode: the querier's record is forwarded as received, which is
+    // byte-identical to upstream's re-encode for every payload the decoder accepts (IceServerQuery::scan).
+    const IceServerQuery::Scanned query = IceServerQuery::scan(payload);
+    if (query.error != WireError::NoError) {
         ++_counts.drops[IceServerStats::Malformed];
-        qCDebug(ice_server_packets) << "malformed query from" << sender << wireErrorString(decoded.error);
+        qCDebug(ice_server_packets) << "malformed query from" << sender << wireErrorString(query.error);
         return;
     }
-    const IceServerQuery &query = decoded.value;
     const PeerTable::Peer *domain = _peers.find(query.domainID);
     const SockAddr *domainSocket = domain ? domain->peer.getActiveSocket() : nullptr;
     if (!domainSocket) {
@@ -177,11 +191,11 @@ void IceServer::processQuery(const ReceivedMessage &message) {
     ++_counts.queriesAnswered;
     qCDebug(ice_server_packets) << "query from" << sender << "for" << query.domainID << "-> domain at" << *domainSocket;
     // The domain's record to the querier's observed address, the querier's self-reported record to
-    // the domain (protocol 3.4). The querier's record is re-encoded exactly as upstream does.
+    // the domain (protocol 3.4).
     const SockAddr domainDestination = *domainSocket; // send() may not invalidate it, but be safe
     send(PacketType::ICEServerPeerInformation, domain->peerInformation, sender);
-    const NetworkPeer querier(query.clientID, query.publicSocket, query.localSocket);
-    send(PacketType::ICEServerPeerInformation, querier.toByteArray(), domainDestination);
+    send(PacketType::ICEServerPeerInformation, QByteArray::fromRawData(payload.constData(), query.recordSize),
+         domainDestination);
 }
 
 void IceServer::processStun(const QByteArray &datagram, const SockAddr &sender) {
@@ -223,6 +237,7 @@ IceServerStats IceServer::stats() const {
     const PacketReceiver::Counters &rx = _receiver.counters();
     s.packetsInByType = rx.receivedByType;
     s.packetsInByType[size_t(PacketType::ICEServerHeartbeat)] += _heartbeatsReadInPlace;
+    s.packetsInByType[size_t(PacketType::ICEServerQuery)] += _queriesReadInPlace;
     for (int type = 0; type < 256; ++type) {
         s.packetsOutByType[size_t(type)] = _sender.sentCount(PacketType(type));
     }

@@ -49,9 +49,10 @@ Q_SIGNALS:
 
 private:
     void processHeartbeat(const QByteArray &payload, const SockAddr &sender);
-    void processQuery(const ReceivedMessage &message);
+    void processQuery(const QByteArray &payload, const SockAddr &sender);
     void processStun(const QByteArray &datagram, const SockAddr &sender);
     void send(PacketType type, const QByteArray &payload, const SockAddr &destination);
+    void sendEncoded(QByteArray &datagram, const SockAddr &destination);
     void dropPeer(const QUuid &domainID);
 
     UdpTransport *_transport;
@@ -59,9 +60,14 @@ private:
     IceServerSettings _settings;
     PacketReceiver _receiver;
     PacketSender _sender;
+    // The empty answers, encoded once; the sender stamps each one's sequence number.
+    QByteArray _ackDatagram;
+    QByteArray _deniedDatagram;
     SourceRateLimiter _rateLimiter;
     PeerTable _peers;
     QTimer _sweepTimer;
     IceServerStats _counts; // the counters this class owns; stats() adds those of its parts
-    quint64 _heartbeatsReadInPlace = 0; // plain heartbeats that bypassed _receiver (counted as its input)
+    // Plain heartbeats and queries read in place, bypassing _receiver (stats() counts them as its input).
+    quint64 _heartbeatsReadInPlace = 0;
+    quint64 _queriesReadInPlace = 0;
 };

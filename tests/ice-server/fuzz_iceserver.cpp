@@ -1,6 +1,7 @@
 // libFuzzer target on the ice-server's datagram entry point: IceServer over a FakeTransport with a
 // trusted key for one domain, so heartbeats, queries, STUN and garbage all reach real code paths.
 // The first input byte picks the sender, so the rate limiter and the replay rule see several.
+// Each input also checks the hot path's shortcuts against the full decoders (checkShortcuts).
 #include <DomainKeyStore.h>
 #include <FakeTransport.h>
 #include <IceServer.h>
@@ -13,6 +14,7 @@
 #include <QtCore/QTemporaryDir>
 
 #include <cstdint>
+#include <cstdlib>
 
 namespace {
 struct Harness {
@@ -47,6 +49,35 @@ struct Harness {
     DomainKeyStore *store;
     IceServer *server;
 };
+
+// The server reads plain packets in place and forwards a querier's record as received: both must
+// agree with what fromDatagram() and IceServerQuery::fromPayload() + re-encoding would give.
+void checkShortcuts(const QByteArray &datagram) {
+    for (const PacketType type : { PacketType::ICEServerHeartbeat, PacketType::ICEServerQuery }) {
+        const int offset = NLPacket::plainPayloadOffset(datagram, type);
+        if (offset >= 0) {
+            const Decoded<NLPacket> packet = NLPacket::fromDatagram(datagram);
+            if (!packet.ok() || packet.value.type != type || !packet.value.versionMatches()
+                || packet.value.payload != datagram.mid(offset)) {
+                std::abort();
+            }
+        }
+    }
+    for (const QByteArray &payload : { datagram, datagram.mid(6) }) {
+        const IceServerQuery::Scanned scanned = IceServerQuery::scan(payload);
+        const Decoded<IceServerQuery> decoded = IceServerQuery::fromPayload(payload);
+        if (scanned.error != decoded.error) {
+            std::abort();
+        }
+        if (decoded.ok()) {
+            const IceServerQuery &q = decoded.value;
+            if (scanned.domainID != q.domainID
+                || payload.left(scanned.recordSize) != NetworkPeer(q.clientID, q.publicSocket, q.localSocket).toByteArray()) {
+                std::abort();
+            }
+        }
+    }
+}
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -56,7 +87,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     const quint8 who = data[0];
     const SockAddr sender(QHostAddress(quint32(0x7f000000u | (who & 0x1f))), quint16(40000 + (who >> 5)));
-    harness.server->processDatagram(QByteArray(reinterpret_cast<const char *>(data + 1), int(size - 1)), sender);
+    const QByteArray datagram(reinterpret_cast<const char *>(data + 1), int(size - 1));
+    checkShortcuts(datagram);
+    harness.server->processDatagram(datagram, sender);
     harness.transport.clearSent();
     if ((who & 0xe0) == 0xe0) {
         harness.server->clearInactivePeers();

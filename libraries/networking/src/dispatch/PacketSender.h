@@ -23,6 +23,10 @@ public:
     bool sendPacket(NLPacket packet, const SockAddr &destination, int ttl = 0);
     // Builds a packet of the type at the table's version around the payload and sends it.
     bool sendPacket(PacketType type, const QByteArray &payload, const SockAddr &destination, int ttl = 0);
+    // Sends a packet encoded once and reused, e.g. a server's empty ACK: stamps the destination's
+    // next sequence number into its UDT word and sends it as is. The datagram must be the plain
+    // form (NLPacket::plainPayloadOffset() >= 0); anything else is refused (returns false).
+    bool sendEncoded(QByteArray &datagram, const SockAddr &destination);
 
     quint64 sentCount(PacketType type) const { return _sentByType[quint8(type)]; }
     quint64 failedCount() const { return _failed; }
@@ -32,6 +36,9 @@ public:
     static constexpr int MaxTrackedDestinations = 4096;
 
 private:
+    quint32 nextSequenceNumber(const SockAddr &destination);
+    bool write(const QByteArray &datagram, PacketType type, const SockAddr &destination, int ttl);
+
     UdpTransport *_transport;
     QHash<SockAddr, quint32> _sequenceNumbers;
     std::array<quint64, 256> _sentByType {};

@@ -85,6 +85,22 @@ Decoded<IceServerQuery> IceServerQuery::fromPayload(const QByteArray &payload) {
     return finish(in, std::move(query));
 }
 
+IceServerQuery::Scanned IceServerQuery::scan(const QByteArray &payload) {
+    ByteReader in(payload);
+    Scanned result;
+    in.skip(16);
+    SockAddr::skip(in);
+    SockAddr::skip(in);
+    result.recordSize = int(in.position());
+    result.domainID = decodeUuid(in);
+    if (!in.ok()) {
+        result.error = in.error();
+    } else if (!in.atEnd()) {
+        result.error = WireError::TrailingBytes;
+    }
+    return result;
+}
+
 QByteArray IcePing::toPayload() const {
     QByteArray out = senderID.toRfc4122();
     out.append(char(pingType));

@@ -44,6 +44,17 @@ struct IceServerQuery {
 
     QByteArray toPayload() const;
     static Decoded<IceServerQuery> fromPayload(const QByteArray &payload);
+
+    // The layout check of fromPayload() (same verdict, same error) without building addresses.
+    // On success, the first recordSize bytes ("client | public | local") are byte-identical to
+    // NetworkPeer(clientID, publicSocket, localSocket).toByteArray() of the decoded query, so a
+    // server can forward them as the querier's ICEServerPeerInformation instead of re-encoding.
+    struct Scanned {
+        WireError error = WireError::NoError;
+        int recordSize = 0;
+        QUuid domainID;
+    };
+    static Scanned scan(const QByteArray &payload);
 };
 
 // ICEPing and ICEPingReply share one layout: the sender's own ID and the ping type.

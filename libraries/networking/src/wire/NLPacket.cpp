@@ -91,7 +91,8 @@ int NLPacket::plainPayloadOffset(const QByteArray &datagram, PacketType type) {
     if (word & (UdtHeader::ControlBitMask | UdtHeader::MessageBitMask | UdtHeader::ObfuscationMask)) {
         return -1;
     }
-    if (quint8(data[4]) != quint8(type) || quint8(data[5]) != versionForPacketType(type)) {
+    if (!isKnownPacketType(quint8(type)) || quint8(data[4]) != quint8(type)
+        || quint8(data[5]) != versionForPacketType(type)) {
         return -1;
     }
     return offset;

@@ -153,6 +153,37 @@ SockAddr SockAddr::decode(ByteReader &in) {
     return result;
 }
 
+bool SockAddr::skip(ByteReader &in) {
+    // Mirrors decode() step for step, so the two agree on every input (tests hold them to it).
+    switch (in.readU8()) {
+    case kIPv4:
+        in.skip(4);
+        break;
+    case kIPv6: {
+        if (!in.skip(16)) {
+            break;
+        }
+        const quint32 scopeBytes = in.readU32BE();
+        if (scopeBytes != kNullString) {
+            if (scopeBytes > kMaxScopeIdBytes || (scopeBytes & 1)) {
+                in.fail(scopeBytes > in.remaining() ? WireError::Truncated : WireError::BadAddress);
+                break;
+            }
+            in.skip(scopeBytes);
+        }
+        break;
+    }
+    case kAnyIP:
+    case kUnknown:
+        break;
+    default:
+        in.fail(WireError::BadAddress);
+        break;
+    }
+    in.skip(2); // the port
+    return in.ok();
+}
+
 #if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
 size_t qHash(const SockAddr &addr, size_t seed) noexcept
 #else
