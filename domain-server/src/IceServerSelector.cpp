@@ -11,6 +11,12 @@ IceServerSelector::IceServerSelector(const QList<HostAndPort> &servers, QObject 
     }
 }
 
+IceServerSelector::~IceServerSelector() {
+    for (const int id : qAsConst(_pendingLookups)) {
+        QHostInfo::abortHostLookup(id);
+    }
+}
+
 void IceServerSelector::start() {
     for (int i = 0; i < _entries.size(); ++i) {
         lookUp(i);
@@ -28,10 +34,12 @@ void IceServerSelector::lookUp(int serverIndex) {
         setResolvedAddresses(serverIndex, { literal });
         return;
     }
-    QHostInfo::lookupHost(host, this, [this, serverIndex](const QHostInfo &info) { handleLookup(serverIndex, info); });
+    _pendingLookups.insert(
+        QHostInfo::lookupHost(host, this, [this, serverIndex](const QHostInfo &info) { handleLookup(serverIndex, info); }));
 }
 
 void IceServerSelector::handleLookup(int serverIndex, const QHostInfo &info) {
+    _pendingLookups.remove(info.lookupId());
     if (serverIndex >= _entries.size()) {
         return;
     }
@@ -161,11 +169,7 @@ void IceServerSelector::failCurrent() {
         qCWarning(domain_server_ice) << "every ice-server address has been tried; starting over and refreshing DNS";
         // Refresh names for the next lap; the current lap continues with what is known.
         for (int i = 0; i < _entries.size(); ++i) {
-            QHostAddress literal;
-            if (!literal.setAddress(_entries[i].spec.host)) {
-                QHostInfo::lookupHost(_entries[i].spec.host, this,
-                                      [this, i](const QHostInfo &info) { handleLookup(i, info); });
-            }
+            lookUp(i);
         }
     }
     select(next, list);

@@ -8,6 +8,7 @@
 
 #include <QtCore/QList>
 #include <QtCore/QObject>
+#include <QtCore/QSet>
 #include <QtCore/QString>
 
 class QHostInfo;
@@ -18,6 +19,8 @@ public:
     static constexpr quint16 DefaultIcePort = 7337;
 
     explicit IceServerSelector(const QList<HostAndPort> &servers, QObject *parent = nullptr);
+    // Aborts DNS lookups still under way.
+    ~IceServerSelector() override;
 
     // Resolves every server name (IP literals need no DNS). resolutionFinished() follows once each
     // server has an answer; the first usable address becomes current as soon as it is known.
@@ -27,6 +30,8 @@ public:
     // Every resolved address, in failover order.
     QList<SockAddr> candidates() const;
     bool hasCurrent() const { return _currentIndex >= 0; }
+    // True while a DNS lookup is under way.
+    bool isResolving() const { return !_pendingLookups.isEmpty(); }
     SockAddr current() const;
     // "host:port (address)" of the current choice, for logs.
     QString currentLabel() const;
@@ -71,4 +76,5 @@ private:
     SockAddr _currentSocket;
     int _currentServer = -1;
     bool _finishedReported = false;
+    QSet<int> _pendingLookups;     // QHostInfo lookup IDs
 };
