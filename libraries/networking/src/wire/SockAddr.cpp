@@ -11,27 +11,6 @@ constexpr quint32 kNullString = 0xFFFFFFFFu;
 constexpr quint32 kMaxScopeIdBytes = 64;
 } // namespace
 
-bool SockAddr::isPrivate() const {
-    static const QList<QPair<QHostAddress, int>> privateRanges = {
-        QHostAddress::parseSubnet(QStringLiteral("10.0.0.0/8")),
-        QHostAddress::parseSubnet(QStringLiteral("172.16.0.0/12")),
-        QHostAddress::parseSubnet(QStringLiteral("192.168.0.0/16")),
-        QHostAddress::parseSubnet(QStringLiteral("100.64.0.0/10")),
-        QHostAddress::parseSubnet(QStringLiteral("169.254.0.0/16")),
-        QHostAddress::parseSubnet(QStringLiteral("fc00::/7")),
-        QHostAddress::parseSubnet(QStringLiteral("fe80::/10")),
-    };
-    if (_address.isLoopback()) {
-        return true;
-    }
-    for (const auto &range : privateRanges) {
-        if (_address.isInSubnet(range)) {
-            return true;
-        }
-    }
-    return false;
-}
-
 QString SockAddr::toString() const {
     if (_address.isNull()) {
         return QStringLiteral("null:%1").arg(_port);
@@ -40,39 +19,6 @@ QString SockAddr::toString() const {
         return QStringLiteral("[%1]:%2").arg(_address.toString()).arg(_port);
     }
     return QStringLiteral("%1:%2").arg(_address.toString()).arg(_port);
-}
-
-SockAddr SockAddr::fromString(const QString &text, quint16 defaultPort, bool *ok) {
-    QString host = text.trimmed();
-    quint16 port = defaultPort;
-    bool valid = true;
-    auto parsePort = [&](const QString &s) {
-        bool portOk = false;
-        const uint value = s.toUInt(&portOk);
-        valid = portOk && value > 0 && value <= 65535;
-        port = quint16(value);
-    };
-    if (host.startsWith(QLatin1Char('['))) {
-        const int close = host.indexOf(QLatin1Char(']'));
-        valid = close > 0;
-        if (valid && close + 1 < host.size()) {
-            valid = host.at(close + 1) == QLatin1Char(':');
-            if (valid) {
-                parsePort(host.mid(close + 2));
-            }
-        }
-        host = host.mid(1, close - 1);
-    } else if (host.count(QLatin1Char(':')) == 1) {
-        const int colon = host.indexOf(QLatin1Char(':'));
-        parsePort(host.mid(colon + 1));
-        host = host.left(colon);
-    }
-    QHostAddress address;
-    valid = valid && address.setAddress(host);
-    if (ok) {
-        *ok = valid;
-    }
-    return valid ? SockAddr(address, port) : SockAddr();
 }
 
 void SockAddr::encode(ByteWriter &out) const {

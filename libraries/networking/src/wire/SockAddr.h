@@ -26,12 +26,8 @@ public:
     void setPort(quint16 port) { _port = port; }
 
     bool isNull() const { return _address.isNull(); }
-    // True for loopback, RFC 1918, link-local, CGNAT and IPv6 ULA addresses.
-    bool isPrivate() const;
     // "203.0.113.5:40102" or "[2001:db8::1]:40102"; "null:PORT" for a null address.
     QString toString() const;
-    // Parses "HOST:PORT", "[V6]:PORT" or a bare address (taking defaultPort) without DNS.
-    static SockAddr fromString(const QString &text, quint16 defaultPort, bool *ok = nullptr);
 
     // The wire codec. decode() fails with BadAddress for an unknown protocol byte.
     void encode(ByteWriter &out) const;
