@@ -6,16 +6,6 @@
 #include <cstdio>
 
 namespace {
-QString kindName(NetworkPeer::ActiveSocket kind) {
-    switch (kind) {
-    case NetworkPeer::ActiveSocket::Local: return QStringLiteral("local");
-    case NetworkPeer::ActiveSocket::Public: return QStringLiteral("public");
-    case NetworkPeer::ActiveSocket::Symmetric: return QStringLiteral("symmetric");
-    case NetworkPeer::ActiveSocket::None: break;
-    }
-    return QStringLiteral("unknown");
-}
-
 PingType pingTypeFor(NetworkPeer::ActiveSocket kind) {
     switch (kind) {
     case NetworkPeer::ActiveSocket::Local: return PingType::Local;
@@ -60,7 +50,7 @@ void StubClient::start() {
 
 void StubClient::connected(const SockAddr &socket) {
     _connectDeadline.stop();
-    const QString how = kindName(_handler.getICEPeer().activeSocketKind());
+    const QString how = activeSocketName(_handler.getICEPeer().activeSocketKind());
     _out << (_reconnecting ? "reconnected" : "connected") << " to domain "
          << _options.domainID.toString(QUuid::WithoutBraces) << " at " << socket.toString() << " via " << how << " in "
          << _connectClock.elapsed() << " ms" << Qt::endl;

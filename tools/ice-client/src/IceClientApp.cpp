@@ -9,16 +9,6 @@
 
 namespace {
 constexpr int PAUSE_BETWEEN_CYCLES_MS = 400;
-
-QString kindName(NetworkPeer::ActiveSocket kind) {
-    switch (kind) {
-    case NetworkPeer::ActiveSocket::Local: return QStringLiteral("local");
-    case NetworkPeer::ActiveSocket::Public: return QStringLiteral("public");
-    case NetworkPeer::ActiveSocket::Symmetric: return QStringLiteral("symmetric");
-    case NetworkPeer::ActiveSocket::None: break;
-    }
-    return QStringLiteral("unknown");
-}
 } // namespace
 
 IceClientApp::IceClientApp(const Options &options, QObject *parent)
@@ -97,7 +87,7 @@ void IceClientApp::discovered(const SockAddr &socket) {
     _out << prefix() << "domain " << handler.getPendingDomainID().toString(QUuid::WithoutBraces) << " (public "
          << handler.getICEPeer().getPublicSocket().toString() << ", local "
          << handler.getICEPeer().getLocalSocket().toString() << ") answered at " << socket.toString() << " via "
-         << kindName(handler.getICEPeer().activeSocketKind()) << " in " << _stepClock.elapsed() << " ms" << Qt::endl;
+         << activeSocketName(handler.getICEPeer().activeSocketKind()) << " in " << _stepClock.elapsed() << " ms" << Qt::endl;
     cycleDone();
 }
 

@@ -91,6 +91,16 @@ Decoded<NetworkPeer> NetworkPeer::fromByteArray(const QByteArray &payload) {
     return result;
 }
 
+QString activeSocketName(NetworkPeer::ActiveSocket kind) {
+    switch (kind) {
+    case NetworkPeer::ActiveSocket::Local: return QStringLiteral("local");
+    case NetworkPeer::ActiveSocket::Public: return QStringLiteral("public");
+    case NetworkPeer::ActiveSocket::Symmetric: return QStringLiteral("symmetric");
+    case NetworkPeer::ActiveSocket::None: break;
+    }
+    return QStringLiteral("none");
+}
+
 QDebug operator<<(QDebug debug, const NetworkPeer &peer) {
     QDebugStateSaver saver(debug);
     debug.nospace() << "NetworkPeer(" << peer.getUUID().toString(QUuid::WithoutBraces) << " public "

@@ -73,4 +73,7 @@ private:
 void encodeUuid(ByteWriter &out, const QUuid &uuid);
 QUuid decodeUuid(ByteReader &in);
 
+// "local", "public", "symmetric" or "none": how a peer was reached, for operators' output.
+QString activeSocketName(NetworkPeer::ActiveSocket kind);
+
 QDebug operator<<(QDebug debug, const NetworkPeer &peer);
