@@ -48,13 +48,13 @@ wanted() {
 
 row() {
     local line
-    line=$(printf '%-14s %-7s %-8s %8s %9s %9s %7s  %-28s %s' "$@")
+    line=$(printf '%-14s %-7s %-8s %8s %9s %9s %7s %7s  %-24s %s' "$@")
     ROWS+=("$line")
     echo "$line"
 }
 
 header() {
-    printf '%-14s %-7s %-8s %8s %9s %9s %7s  %-28s %s\n' cell stun expected attempts successes "median ms" "max ms" via verdict
+    printf '%-14s %-7s %-8s %8s %9s %9s %7s %7s  %-24s %s\n' cell stun expected attempts successes "median ms" "max ms" retried via verdict
 }
 
 # Start ice-server and domain-server afresh for a cell (clean registration, no
@@ -76,7 +76,7 @@ cell() {
     local client_ttl=${MATRIX_CLIENT_TTL:-${MATRIX_PUNCH_TTL:-}}
     [[ -n $client_ttl ]] && stub_args=(--punch-ttl "$client_ttl")
     if ! start_servers "$stun" "$domain_ttl"; then
-        row "$name" "$stun" "$expect" 0 0 - - - "FAIL (servers did not start)"
+        row "$name" "$stun" "$expect" 0 0 - - - - "FAIL (servers did not start)"
         FAILS=$((FAILS + 1))
         return 0
     fi
@@ -108,7 +108,7 @@ cell() {
         [[ $ok -eq $FAIL_ATTEMPTS ]] || { verdict="FAIL ($detail)"; FAILS=$((FAILS + 1)); }
         local stats
         stats=$(printf '%s\n' "${walls[@]}" | nat_stats)
-        row "$name" "$stun" "fail" "$FAIL_ATTEMPTS" "exit4 $ok" "${stats% *}" "${stats#* }" "(wall ms; exit ${codes[*]})" "$verdict"
+        row "$name" "$stun" "fail" "$FAIL_ATTEMPTS" "exit4 $ok" "${stats% *}" "${stats#* }" - "(wall ms; exit ${codes[*]})" "$verdict"
         return 0
     fi
     for ((i = 0; i < ATTEMPTS; i++)); do
@@ -126,10 +126,12 @@ cell() {
         fi
     done
     [[ $ok -eq $ATTEMPTS ]] || { verdict="FAIL ($detail)"; FAILS=$((FAILS + 1)); }
-    local stats via
+    local stats via retried
     stats=$(printf '%s\n' "${times[@]}" | nat_stats)
-    via=$(printf '%s\n' "${vias[@]}" | sort | uniq -c | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')
-    row "$name" "$stun" "$expect" "$ATTEMPTS" "$ok" "${stats% *}" "${stats#* }" "${via:--}" "$verdict"
+    # a connect after 2 s needed a second punch attempt (new port, new query)
+    retried=$(printf '%s\n' "${times[@]}" | awk '$1 >= 2000 { n++ } END { print n + 0 }')
+    via=$(printf '%s\n' "${vias[@]}" | grep . | sort | uniq -c | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')
+    row "$name" "$stun" "$expect" "$ATTEMPTS" "$ok" "${stats% *}" "${stats#* }" "$retried" "${via:--}" "$verdict"
 }
 
 any_wanted() {

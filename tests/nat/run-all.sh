@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The whole NAT testbed run (issue 5): selftest, matrix, loss and delay, faults, hostile
+# traffic, with the real binaries from BUILD_DIR.  Prints everything, then a summary.
+# Exit status: 0 when every stage passed; 1 when a stage failed, when the testbed cannot
+# be built here (in CI that is a failure, not a skip), or when anything of ours is left
+# behind afterwards (namespace, process, nft table, temp dir).
+#
+# Usage: run-all.sh BUILD_DIR [STAGE...]      stages: selftest matrix loss faults hostile
+set -uo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BUILD=${1:-}
+if [[ -z $BUILD ]]; then
+    echo "usage: run-all.sh BUILD_DIR [STAGE...]   (BUILD_DIR holds ice-server/, domain-server/, interface-stub/, tools/)" >&2
+    exit 1
+fi
+BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "run-all: no build directory '$1'" >&2; exit 1; }
+shift
+STAGES=("$@")
+[[ ${#STAGES[@]} -gt 0 ]] || STAGES=(selftest matrix loss faults hostile)
+
+# shellcheck source=tests/nat/testbed.sh
+source "$HERE/testbed.sh"
+# shellcheck source=tests/nat/icelib.sh
+source "$HERE/icelib.sh"
+
+if ! testbed_preflight; then
+    echo "run-all: FAIL: the NAT testbed cannot be built on this machine (see the reasons above)." >&2
+    echo "run-all: it needs root, ip netns, veth, nftables, conntrack, ethtool, python3 and coturn;" >&2
+    echo "run-all: this is a failure, not a skip: the NAT tests did not run." >&2
+    exit 1
+fi
+if ! command -v turnserver >/dev/null; then
+    echo "run-all: FAIL: no turnserver (install coturn): the STUN server of the testbed" >&2
+    exit 1
+fi
+nat_bins "$BUILD" || { echo "run-all: FAIL: build the binaries first" >&2; exit 1; }
+
+# What exists before, so that afterwards only what we left behind counts.
+snapshot() {
+    {
+        ip netns list 2>/dev/null | awk '{ print "netns " $1 }'
+        nft list tables 2>/dev/null | sed 's/^/nft /'
+        # processes of our binaries and helpers (by command line; only compared, never killed)
+        ps -eo pid=,args= | grep -F -e "$BUILD/" -e "$HERE/" -e icebreaker-nat. | grep -v -e grep -e "$HERE/run-all.sh" |
+            awk '{ $1 = "proc " $1; print }'
+        find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'icebreaker-nat.*' 2>/dev/null | sed 's/^/tmp /'
+    } | sort
+}
+BEFORE=$(snapshot)
+
+CHILD=
+on_signal() {
+    [[ -n $CHILD ]] && kill -TERM "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
+    echo "run-all: interrupted" >&2
+    exit 130
+}
+trap on_signal INT TERM
+
+declare -A RC=() DUR=()
+STARTED=$SECONDS
+for stage in "${STAGES[@]}"; do
+    case $stage in
+        selftest) cmd=("$HERE/selftest.sh") ;;
+        matrix | loss | faults | hostile) cmd=("$HERE/$stage.sh" "$BUILD") ;;
+        *) echo "run-all: unknown stage '$stage'" >&2; exit 1 ;;
+    esac
+    echo
+    echo "################ $stage ################"
+    t0=$SECONDS
+    "${cmd[@]}" &
+    CHILD=$!
+    wait "$CHILD"
+    RC[$stage]=$?
+    CHILD=
+    DUR[$stage]=$((SECONDS - t0))
+done
+TOTAL=$((SECONDS - STARTED))
+
+sleep 0.2
+AFTER=$(snapshot)
+LEFT=$(comm -13 <(echo "$BEFORE") <(echo "$AFTER"))
+
+echo
+echo "################ summary ################"
+FAILED=0
+for stage in "${STAGES[@]}"; do
+    verdict=PASS
+    case ${RC[$stage]} in
+        0) ;;
+        2) verdict="FAIL (refused: testbed could not be built)"; FAILED=1 ;;
+        *) verdict="FAIL (exit ${RC[$stage]})"; FAILED=1 ;;
+    esac
+    printf '%-9s %5d s  %s\n' "$stage" "${DUR[$stage]}" "$verdict"
+done
+if [[ -n $LEFT ]]; then
+    echo "left behind (FAIL):"
+    sed 's/^/    /' <<<"$LEFT"
+    FAILED=1
+else
+    echo "left behind: nothing (no namespace, process, nft table or temp dir of ours)"
+fi
+printf 'total     %5d s (%d min %02d s)\n' "$TOTAL" $((TOTAL / 60)) $((TOTAL % 60))
+if ((TOTAL >= 600)); then
+    echo "run-all: WARNING: over the 10-minute budget of issue 5"
+fi
+if [[ $FAILED -ne 0 ]]; then
+    echo "run-all: FAIL"
+    exit 1
+fi
+echo "run-all: PASS"
