@@ -130,7 +130,7 @@ cell() {
     stats=$(printf '%s\n' "${times[@]}" | nat_stats)
     # a connect after 2 s needed a second punch attempt (new port, new query)
     retried=$(printf '%s\n' "${times[@]}" | awk '$1 >= 2000 { n++ } END { print n + 0 }')
-    via=$(printf '%s\n' "${vias[@]}" | grep . | sort | uniq -c | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')
+    via=$(printf '%s\n' "${vias[@]}" | { grep . || true; } | sort | uniq -c | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')
     row "$name" "$stun" "$expect" "$ATTEMPTS" "$ok" "${stats% *}" "${stats#* }" "$retried" "${via:--}" "$verdict"
 }
 
