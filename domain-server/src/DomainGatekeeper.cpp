@@ -81,21 +81,35 @@ void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer me
         state.peer.setPublicSocket(incoming.getPublicSocket());
         state.peer.setLocalSocket(incoming.getLocalSocket());
         state.connected = false;
+        state.introducedAtMs = _clock.elapsed();
         qCDebug(domain_server_ice) << "ICE peer" << id.toString(QUuid::WithoutBraces) << "introduced again; punching to" << incoming.getPublicSocket()
                                    << incoming.getLocalSocket();
         startPunch(state);
         return;
     }
 
-    if (_peers.size() >= _options.maxIcePeers) {
+    // Introductions naming one address (a flood with fresh client IDs pointed at a victim) take only
+    // that address's few slots, so they cannot crowd out clients elsewhere.
+    const QHostAddress target = targetAddress(incoming);
+    if (_options.maxConnectingPeersPerTarget > 0 && connectingPeersAt(target) >= _options.maxConnectingPeersPerTarget) {
         ++_counters.peersRejected;
-        logBound(QStringLiteral("ICE peer limit (%1) reached; new peers are refused").arg(_options.maxIcePeers));
+        ++_counters.peersRejectedPerTarget;
+        logBound(QStringLiteral("%1 ICE peers at %2 still punching (the per-address limit); new peers there are refused")
+                     .arg(_options.maxConnectingPeersPerTarget)
+                     .arg(target.toString()));
+        Q_EMIT peerRejected(id);
+        return;
+    }
+    if (_peers.size() >= _options.maxIcePeers && !evictOldestConnectingPeer()) {
+        ++_counters.peersRejected;
+        logBound(QStringLiteral("ICE peer limit (%1) reached, all connected; new peers are refused").arg(_options.maxIcePeers));
         Q_EMIT peerRejected(id);
         return;
     }
 
     auto state = std::make_shared<PeerState>();
     state->peer = NetworkPeer(id, incoming.getPublicSocket(), incoming.getLocalSocket());
+    state->introducedAtMs = _clock.elapsed();
     state->pingTimer = std::make_unique<QTimer>();
     state->pingTimer->setInterval(_options.pingIntervalMs);
     connect(state->pingTimer.get(), &QTimer::timeout, this, [this, id]() { pingPunchForConnectingPeer(id); });
@@ -113,6 +127,39 @@ void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer me
             answerPing(*state, ping.type, ping.sender);
         }
     }
+}
+
+QHostAddress DomainGatekeeper::targetAddress(const NetworkPeer &peer) {
+    return peer.getPublicSocket().isNull() ? peer.getLocalSocket().getAddress() : peer.getPublicSocket().getAddress();
+}
+
+int DomainGatekeeper::connectingPeersAt(const QHostAddress &address) const {
+    int count = 0;
+    for (const auto &state : _peers) {
+        if (!state->connected && targetAddress(state->peer) == address) {
+            ++count;
+        }
+    }
+    return count;
+}
+
+bool DomainGatekeeper::evictOldestConnectingPeer() {
+    QUuid oldest;
+    qint64 oldestAt = 0;
+    for (auto it = _peers.cbegin(); it != _peers.cend(); ++it) {
+        if (!(*it)->connected && (oldest.isNull() || (*it)->introducedAtMs < oldestAt)) {
+            oldest = it.key();
+            oldestAt = (*it)->introducedAtMs;
+        }
+    }
+    if (oldest.isNull()) {
+        return false;
+    }
+    ++_counters.peersEvicted;
+    logBound(QStringLiteral("ICE peer limit (%1) reached; the oldest unconnected peers make room for new ones")
+                 .arg(_options.maxIcePeers));
+    removePeer(oldest, RemovalReason::Evicted);
+    return true;
 }
 
 void DomainGatekeeper::rememberEarlyPing(const QUuid &id, PingType type, const SockAddr &sender) {

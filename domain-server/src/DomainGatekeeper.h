@@ -8,6 +8,10 @@
 // are taken only from our ice-server; a connected peer is kept until it falls silent, so keepalive
 // pings over the punched path are answered; and what one query can make the domain send is bounded
 // (Q5): a cap on concurrent peers, and a budget of datagrams per target IP address per time window.
+// A flood of introductions must not lock real clients out of the peer table: at most a handful of
+// unconnected peers per public IP address are held (a flood aimed at one victim fills only its own
+// slots), and when the table is full a new peer takes the place of the oldest unconnected one
+// (connected peers are never evicted; only when every slot holds one is a new peer refused).
 #pragma once
 
 #include <IcePackets.h>
@@ -37,6 +41,7 @@ public:
         int pingIntervalMs = 250;            // UDP_PUNCH_PING_INTERVAL_MS
         int pingRounds = 8;                  // NUM_PEER_PINGS_BEFORE_DELETE
         int maxIcePeers = 128;               // peers held at once, connecting or connected
+        int maxConnectingPeersPerTarget = 4; // unconnected peers held at once per public IP address
         int maxPingsPerTarget = 128;         // datagrams (pings and replies) per target IP per window
         int pingWindowMs = 10 * 1000;
         int connectedPeerTimeoutMs = 30 * 1000;  // a connected peer silent this long is forgotten
@@ -47,7 +52,9 @@ public:
         quint64 peerInformationIgnored = 0;   // malformed, about ourselves, or not from our ice-server
         quint64 peersAdded = 0;
         quint64 peersRefreshed = 0;
-        quint64 peersRejected = 0;            // the maxIcePeers bound bit
+        quint64 peersRejected = 0;            // a bound bit: maxIcePeers (all connected) or per target
+        quint64 peersRejectedPerTarget = 0;   // of those, the maxConnectingPeersPerTarget bound
+        quint64 peersEvicted = 0;             // unconnected peers dropped to make room for a new one
         quint64 pingsSent = 0;
         quint64 pingRepliesSent = 0;
         quint64 datagramsSuppressed = 0;      // the maxPingsPerTarget bound bit
@@ -58,7 +65,7 @@ public:
         quint64 peersExpired = 0;             // connected, then silent
     };
 
-    enum class RemovalReason { NoReply, Silent, Removed };
+    enum class RemovalReason { NoReply, Silent, Removed, Evicted };
     Q_ENUM(RemovalReason)
 
     DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver,
@@ -103,6 +110,7 @@ private:
         std::unique_ptr<QTimer> pingTimer;
         bool connected = false;
         QElapsedTimer lastHeard;
+        qint64 introducedAtMs = 0;   // first or latest introduction (eviction order)
     };
     // A ping that arrived before the ice-server's introduction of its sender: the client got its
     // PeerInformation first and pinged at once. Answered as soon as the introduction arrives, so
@@ -121,6 +129,9 @@ private:
     };
 
     bool takeBudget(const SockAddr &target);
+    static QHostAddress targetAddress(const NetworkPeer &peer);
+    int connectingPeersAt(const QHostAddress &address) const;
+    bool evictOldestConnectingPeer();
     void answerPing(PeerState &state, PingType type, const SockAddr &sender);
     void rememberEarlyPing(const QUuid &id, PingType type, const SockAddr &sender);
     bool sendIcePacket(PacketType type, PingType pingType, const SockAddr &target, int ttl);

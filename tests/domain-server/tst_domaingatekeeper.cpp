@@ -275,23 +275,105 @@ private Q_SLOTS:
     }
 
     void peerCapBounds() {
+        // The cap holds; when every slot holds a connected peer, a new one is refused.
         FakeNetwork net;
         DomainGatekeeper::Options options = fastOptions();
         options.maxIcePeers = 2;
         options.pingIntervalMs = 3600 * 1000;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
         QSignalSpy rejected(&gatekeeper, &DomainGatekeeper::peerRejected);
-        introduce(net, QUuid::createUuid(), clientPublic, clientLocal);
-        introduce(net, QUuid::createUuid(), sock("203.0.113.6", 1), sock("192.168.1.11", 1));
+        const QUuid first = QUuid::createUuid();
+        const QUuid second = QUuid::createUuid();
+        introduce(net, first, clientPublic, clientLocal);
+        introduce(net, second, sock("203.0.113.6", 1), sock("192.168.1.11", 1));
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);
+        net.inject(PacketType::ICEPingReply, IcePing { first, PingType::Public }.toPayload(), clientPublic);
+        net.inject(PacketType::ICEPingReply, IcePing { second, PingType::Public }.toPayload(), sock("203.0.113.6", 1));
+        QVERIFY(gatekeeper.isConnected(first));
+        QVERIFY(gatekeeper.isConnected(second));
         const QUuid third = QUuid::createUuid();
-        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ICE peer limit \\(2\\) reached")));
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ICE peer limit \\(2\\) reached, all connected")));
         introduce(net, third, sock("203.0.113.7", 1), sock("192.168.1.12", 1));
         QCOMPARE(gatekeeper.icePeerCount(), 2);
+        QVERIFY(!gatekeeper.hasIcePeer(third));
         QCOMPARE(rejected.size(), 1);
         QCOMPARE(rejected.first().first().toUuid(), third);
         QCOMPARE(gatekeeper.counters().peersRejected, quint64(1));
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);   // nothing for the refused peer
+    }
+
+    void fullTableEvictsTheOldestUnconnectedPeer() {
+        // A flood of introductions must not lock real clients out: a new peer takes the place of
+        // the oldest one still punching, never of a connected one.
+        FakeNetwork net;
+        DomainGatekeeper::Options options = fastOptions();
+        options.maxIcePeers = 3;
+        options.pingIntervalMs = 3600 * 1000;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
+        const QUuid connected = QUuid::createUuid();
+        introduce(net, connected, clientPublic, clientLocal);
+        net.inject(PacketType::ICEPingReply, IcePing { connected, PingType::Public }.toPayload(), clientPublic);
+        QVERIFY(gatekeeper.isConnected(connected));
+        const QUuid oldest = QUuid::createUuid();
+        const QUuid younger = QUuid::createUuid();
+        introduce(net, oldest, sock("203.0.113.20", 1), sock("192.168.1.20", 1));
+        QTest::qWait(5);
+        introduce(net, younger, sock("203.0.113.21", 1), sock("192.168.1.21", 1));
+        QTest::qWait(5);
+        const QUuid newcomer = QUuid::createUuid();
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("oldest unconnected peers make room")));
+        introduce(net, newcomer, sock("203.0.113.22", 1), sock("192.168.1.22", 1));
+        QCOMPARE(gatekeeper.icePeerCount(), 3);
+        QVERIFY(gatekeeper.hasIcePeer(connected));
+        QVERIFY(!gatekeeper.hasIcePeer(oldest));
+        QVERIFY(gatekeeper.hasIcePeer(younger));
+        QVERIFY(gatekeeper.hasIcePeer(newcomer));
+        QCOMPARE(gatekeeper.counters().peersEvicted, quint64(1));
+        QCOMPARE(gatekeeper.counters().peersRejected, quint64(0));
+        QCOMPARE(removed.size(), 1);
+        QCOMPARE(removed.first().at(0).toUuid(), oldest);
+        QCOMPARE(removed.first().at(1).value<DomainGatekeeper::RemovalReason>(), DomainGatekeeper::RemovalReason::Evicted);
+    }
+
+    void floodAtOneAddressTakesOnlyItsOwnSlots() {
+        // hostile.sh's flood: many fresh client IDs, all naming one victim. They get a handful of
+        // slots; a real client elsewhere is still taken and punched, and so is the victim's address
+        // again once its peers connected or were dropped.
+        FakeNetwork net;
+        DomainGatekeeper::Options options = fastOptions();
+        options.maxIcePeers = 128;
+        options.maxConnectingPeersPerTarget = 4;
+        options.pingIntervalMs = 3600 * 1000;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        QSignalSpy rejected(&gatekeeper, &DomainGatekeeper::peerRejected);
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("4 ICE peers at 198.18.0.99 still punching")));
+        QList<QUuid> flood;
+        for (quint16 port = 1; port <= 300; ++port) {
+            flood.append(QUuid::createUuid());
+            introduce(net, flood.last(), sock("198.18.0.99", port), sock("198.18.0.99", port));
+        }
+        QCOMPARE(gatekeeper.icePeerCount(), 4);
+        QCOMPARE(rejected.size(), 296);
+        QCOMPARE(gatekeeper.counters().peersRejectedPerTarget, quint64(296));
+        net.transport.clearSent();
+        introduce(net, clientID, clientPublic, clientLocal);
+        QVERIFY(gatekeeper.hasIcePeer(clientID));
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 2);
+        // A re-introduction of a held peer is a refresh, not a new slot.
+        introduce(net, flood.first(), sock("198.18.0.99", 7), sock("198.18.0.99", 7));
+        QCOMPARE(gatekeeper.counters().peersRefreshed, quint64(1));
+        // Slots free up as peers leave.
+        gatekeeper.removeICEPeer(flood.first());
+        const QUuid later = QUuid::createUuid();
+        introduce(net, later, sock("198.18.0.99", 9), sock("198.18.0.99", 9));
+        QVERIFY(gatekeeper.hasIcePeer(later));
+        // A connected peer no longer holds a punching slot.
+        net.inject(PacketType::ICEPingReply, IcePing { later, PingType::Public }.toPayload(), sock("198.18.0.99", 9));
+        QVERIFY(gatekeeper.isConnected(later));
+        const QUuid again = QUuid::createUuid();
+        introduce(net, again, sock("198.18.0.99", 10), sock("198.18.0.99", 10));
+        QVERIFY(gatekeeper.hasIcePeer(again));
     }
 
     void pingBudgetPerTargetAddressBoundsReflection() {
@@ -300,6 +382,7 @@ private Q_SLOTS:
         FakeNetwork net;
         DomainGatekeeper::Options options = fastOptions();
         options.maxPingsPerTarget = 10;
+        options.maxConnectingPeersPerTarget = 0;   // this test is about the ping budget alone
         options.pingWindowMs = 3600 * 1000;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
         QSignalSpy suppressed(&gatekeeper, &DomainGatekeeper::datagramSuppressed);
