@@ -118,7 +118,7 @@ void StubClient::sendKeepalivePing() {
         _reconnecting = true;
         _connectClock.start();
         _connectDeadline.start(_options.timeoutMs);
-        _handler.reconnectThroughIce();
+        _nodeList->reconnectThroughIce();
         return;
     }
     if (_nodeList->sendPingToDomain(pingTypeFor(_handler.getICEPeer().activeSocketKind()))) {

@@ -189,6 +189,16 @@ void NodeList::processICEPingPacket(ReceivedMessagePointer message) {
     _domainHandler.noteDomainPingFrom(sender);
 }
 
+void NodeList::reconnectThroughIce() {
+    stop();
+    const bool rebound = _freshPortOnRetry && _limitedNodeList->rebindToFreshPort();
+    if (!rebound && _limitedNodeList->hasStunServer()) {
+        // Our public socket may have changed with the path: learn it again before the query.
+        _limitedNodeList->startSTUNPublicSocketUpdate();
+    }
+    _domainHandler.reconnectThroughIce();
+}
+
 bool NodeList::sendPingToDomain(PingType pingType) {
     if (!_domainHandler.isSocketDiscovered()) {
         return false;

@@ -52,6 +52,11 @@ public:
     bool sendPingToDomain(PingType pingType = PingType::Agnostic);
     // Stops querying and punching (the DomainHandler keeps its state).
     void stop();
+    // The discovered path died (keepalive unanswered): start over through the ice-server with a
+    // fresh ICE client ID and, when fresh ports are enabled, a fresh local port. A NAT entry keyed
+    // on the old port (e.g. left by our own pings after the far NAT lost its state) would otherwise
+    // keep the path dead: retrying on the same socket never recovers (DESIGN.md).
+    void reconnectThroughIce();
     // Querying or punching right now (a timer will send something).
     bool isActive() const { return _queryTimer.isActive() || _pingTimer.isActive(); }
 
