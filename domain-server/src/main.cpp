@@ -69,6 +69,11 @@ int main(int argc, char *argv[]) {
         { QStringLiteral("max-ice-peers"), QStringLiteral("Most clients held at once while punching or connected. "
                                                           "Default: %1.").arg(defaults.maxIcePeers),
           QStringLiteral("N"), QString::number(defaults.maxIcePeers) },
+        { QStringLiteral("max-punching-peers-per-address"),
+          QStringLiteral("Most clients held at once while punching whose public socket is at one IP address "
+                         "(a flood naming one victim takes only these slots). Default: %1.")
+              .arg(defaults.maxConnectingPeersPerTarget),
+          QStringLiteral("N"), QString::number(defaults.maxConnectingPeersPerTarget) },
         { QStringLiteral("max-pings-per-target"), QStringLiteral("Most ICE pings and replies sent to one IP address "
                                                                  "per %1 s. Default: %2.")
                                                       .arg(defaults.pingWindowMs / 1000).arg(defaults.maxPingsPerTarget),
@@ -130,6 +135,8 @@ int main(int argc, char *argv[]) {
     }
     int timeoutSeconds = 0;
     if (!parseCount(parser, QStringLiteral("max-ice-peers"), 1, &settings.gatekeeper.maxIcePeers)
+        || !parseCount(parser, QStringLiteral("max-punching-peers-per-address"), 1,
+                       &settings.gatekeeper.maxConnectingPeersPerTarget)
         || !parseCount(parser, QStringLiteral("max-pings-per-target"), 1, &settings.gatekeeper.maxPingsPerTarget)
         || !parseCount(parser, QStringLiteral("ice-peer-timeout"), 1, &timeoutSeconds)) {
         return usageError(QStringLiteral("--max-ice-peers, --max-pings-per-target and --ice-peer-timeout want a positive number"));
