@@ -42,7 +42,7 @@ public:
         int pingRounds = 8;                  // NUM_PEER_PINGS_BEFORE_DELETE
         int maxIcePeers = 128;               // peers held at once, connecting or connected
         int maxConnectingPeersPerTarget = 4; // unconnected peers held at once per public IP address
-        int maxPingsPerTarget = 128;         // datagrams (pings and replies) per target IP per window
+        int maxPingsPerTarget = 128;         // pings per target IP per window (replies to pings are 1:1, free)
         int pingWindowMs = 10 * 1000;
         int connectedPeerTimeoutMs = 30 * 1000;  // a connected peer silent this long is forgotten
     };

@@ -74,7 +74,7 @@ int main(int argc, char *argv[]) {
                          "(a flood naming one victim takes only these slots). Default: %1.")
               .arg(defaults.maxConnectingPeersPerTarget),
           QStringLiteral("N"), QString::number(defaults.maxConnectingPeersPerTarget) },
-        { QStringLiteral("max-pings-per-target"), QStringLiteral("Most ICE pings and replies sent to one IP address "
+        { QStringLiteral("max-pings-per-target"), QStringLiteral("Most ICE pings (replies are not counted) sent to one IP address "
                                                                  "per %1 s. Default: %2.")
                                                       .arg(defaults.pingWindowMs / 1000).arg(defaults.maxPingsPerTarget),
           QStringLiteral("N"), QString::number(defaults.maxPingsPerTarget) },

@@ -400,6 +400,32 @@ private Q_SLOTS:
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 2);
     }
 
+    void repliesToPingsAreNotChargedToTheBudget() {
+        // Clients behind one NAT share its public IP: their own handshakes (one reply per ping that
+        // arrived from them) must not use up that IP's budget for the clients after them.
+        FakeNetwork net;
+        DomainGatekeeper::Options options = fastOptions();
+        options.maxPingsPerTarget = 2;
+        options.pingWindowMs = 3600 * 1000;
+        options.pingIntervalMs = 3600 * 1000;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        introduce(net, clientID, clientPublic, clientLocal);   // one ping each to public and local
+        for (int i = 0; i < 5; ++i) {
+            net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
+        }
+        QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 5);
+        QCOMPARE(gatekeeper.counters().datagramsSuppressed, quint64(0));
+        // The budget still bounds pings: one more to the same IP passes, the next is suppressed.
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget for 192.168.1.10")));
+        gatekeeper.pingPunchForConnectingPeer(clientID);
+        gatekeeper.pingPunchForConnectingPeer(clientID);
+        int toPublic = 0;
+        for (const auto &item : net.sentOfType(PacketType::ICEPing)) {
+            toPublic += item.second.destination.getAddress() == clientPublic.getAddress() ? 1 : 0;
+        }
+        QCOMPARE(toPublic, 2);
+    }
+
     void pingBudgetRefillsAfterTheWindow() {
         FakeNetwork net;
         DomainGatekeeper::Options options = fastOptions();
