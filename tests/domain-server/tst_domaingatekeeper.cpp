@@ -381,6 +381,7 @@ private Q_SLOTS:
         // Whatever the ports, the victim's IP gets no more than the budget per window.
         FakeNetwork net;
         DomainGatekeeper::Options options = fastOptions();
+        options.punchTtls = {};   // full-TTL pings only: priming pings are not charged
         options.maxPingsPerTarget = 10;
         options.maxConnectingPeersPerTarget = 0;   // this test is about the ping budget alone
         options.pingWindowMs = 3600 * 1000;
@@ -405,6 +406,7 @@ private Q_SLOTS:
         // arrived from them) must not use up that IP's budget for the clients after them.
         FakeNetwork net;
         DomainGatekeeper::Options options = fastOptions();
+        options.punchTtls = {};   // full-TTL pings only: priming pings are not charged
         options.maxPingsPerTarget = 2;
         options.pingWindowMs = 3600 * 1000;
         options.pingIntervalMs = 3600 * 1000;
@@ -426,9 +428,36 @@ private Q_SLOTS:
         QCOMPARE(toPublic, 2);
     }
 
+    void primingPingsAreNotChargedToTheBudget() {
+        // TTL-2 rounds die before any target: the budget counts only pings that can arrive.
+        FakeNetwork net;
+        DomainGatekeeper::Options options = fastOptions();
+        options.maxPingsPerTarget = 1;
+        options.maxConnectingPeersPerTarget = 0;
+        options.punchTtls = { 2, 2 };
+        options.pingWindowMs = 3600 * 1000;
+        options.pingIntervalMs = 3600 * 1000;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        introduce(net, clientID, clientPublic, clientPublic);      // round 0, TTL 2
+        gatekeeper.pingPunchForConnectingPeer(clientID);           // round 1, TTL 2
+        gatekeeper.pingPunchForConnectingPeer(clientID);           // round 2, full TTL: charged
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 3);
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget for 203.0.113.5")));
+        gatekeeper.pingPunchForConnectingPeer(clientID);           // round 3: over the budget
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 3);
+        // A priming TTL large enough to reach the target is charged like any ping.
+        FakeNetwork net2;
+        options.punchTtls = { 64 };
+        DomainGatekeeper far(domainID, &net2.sender, &net2.receiver, options);
+        introduce(net2, clientID, clientPublic, clientPublic);
+        far.pingPunchForConnectingPeer(clientID);
+        QCOMPARE(net2.sentOfType(PacketType::ICEPing).size(), 1);
+    }
+
     void pingBudgetRefillsAfterTheWindow() {
         FakeNetwork net;
         DomainGatekeeper::Options options = fastOptions();
+        options.punchTtls = {};   // full-TTL pings only: priming pings are not charged
         options.maxPingsPerTarget = 2;
         options.pingWindowMs = 200;
         options.pingIntervalMs = 3600 * 1000;
