@@ -9,9 +9,9 @@
 namespace {
 constexpr int BoundLogIntervalMs = 5000;
 constexpr int MaxTrackedBudgets = 4096;
-// Priming pings with a TTL up to this die inside our own NAT(s) or the first router past them
-// (3: carrier-grade NAT + 1); larger TTLs may reach the target and are charged.
-constexpr int MaxUnchargedPrimingTtl = 3;
+// A ping to a stranger's public socket with a TTL up to this dies at the first router past our own
+// NAT: it cannot reach a victim on the internet. Anything larger may, and is charged.
+constexpr int MaxUnchargedPrimingTtl = 2;
 }
 
 DomainGatekeeper::DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver,
@@ -229,10 +229,12 @@ bool DomainGatekeeper::sendIcePacket(PacketType type, PingType pingType, const S
     // no amplification, so it is not charged. Charging it made every real client behind one NAT
     // spend the shared public IP's budget on its own handshake, so a few clients in a window
     // locked out the next ones (hostile.sh: 2/3, then 0/2 with a budget of 16).
-    // A priming ping (small TTL, e.g. 2) expires at the second router on its way: it opens our own
-    // NAT and reaches no target, so it is not charged either; otherwise each client behind one
-    // public IP spent two rounds of that IP's budget before a single ping could arrive.
-    const bool reachesTarget = ttl <= 0 || ttl > MaxUnchargedPrimingTtl;
+    // A TTL-2 priming ping to a public socket expires at the first router past our NAT: it opens
+    // our mapping and reaches no target, so it is not charged either (otherwise each client behind
+    // one public IP spent two rounds of that IP's budget before a single ping could arrive). Local
+    // sockets are charged whatever the TTL: a stranger's "local" address may be a host on our own
+    // LAN, which a TTL-2 ping does reach (quirk Q5).
+    const bool reachesTarget = pingType != PingType::Public || ttl <= 0 || ttl > MaxUnchargedPrimingTtl;
     if (type != PacketType::ICEPingReply && reachesTarget && !takeBudget(target)) {
         return false;
     }

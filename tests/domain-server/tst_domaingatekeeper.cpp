@@ -428,8 +428,10 @@ private Q_SLOTS:
         QCOMPARE(toPublic, 2);
     }
 
-    void primingPingsAreNotChargedToTheBudget() {
-        // TTL-2 rounds die before any target: the budget counts only pings that can arrive.
+    void primingPingsToPublicSocketsAreNotCharged() {
+        // TTL-2 pings to a public socket die at the first router past our NAT: the budget counts
+        // only pings that can arrive. Pings to a "local" socket can reach our own LAN and are
+        // always charged, so they stop once that address's budget is spent.
         FakeNetwork net;
         DomainGatekeeper::Options options = fastOptions();
         options.maxPingsPerTarget = 1;
@@ -438,16 +440,23 @@ private Q_SLOTS:
         options.pingWindowMs = 3600 * 1000;
         options.pingIntervalMs = 3600 * 1000;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
-        introduce(net, clientID, clientPublic, clientPublic);      // round 0, TTL 2
-        gatekeeper.pingPunchForConnectingPeer(clientID);           // round 1, TTL 2
-        gatekeeper.pingPunchForConnectingPeer(clientID);           // round 2, full TTL: charged
-        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 3);
+        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget for 192.168.1.10")));
+        introduce(net, clientID, clientPublic, clientLocal);      // round 0, TTL 2: local (charged) + public
+        gatekeeper.pingPunchForConnectingPeer(clientID);          // round 1, TTL 2: public only
+        gatekeeper.pingPunchForConnectingPeer(clientID);          // round 2, full TTL: public, charged
+        const auto pings = net.sentOfType(PacketType::ICEPing);
+        QCOMPARE(pings.size(), 4);
+        QCOMPARE(pings[0].second.destination, clientLocal);
+        for (int i = 1; i < 4; ++i) {
+            QCOMPARE(pings[i].second.destination, clientPublic);
+        }
+        QCOMPARE(pings[3].second.ttl, 0);
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget for 203.0.113.5")));
-        gatekeeper.pingPunchForConnectingPeer(clientID);           // round 3: over the budget
-        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 3);
+        gatekeeper.pingPunchForConnectingPeer(clientID);          // round 3: both budgets spent
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);
         // A priming TTL large enough to reach the target is charged like any ping.
         FakeNetwork net2;
-        options.punchTtls = { 64 };
+        options.punchTtls = { 3 };
         DomainGatekeeper far(domainID, &net2.sender, &net2.receiver, options);
         introduce(net2, clientID, clientPublic, clientPublic);
         far.pingPunchForConnectingPeer(clientID);
