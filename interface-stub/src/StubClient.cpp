@@ -31,17 +31,6 @@ StubClient::StubClient(NodeList *nodeList, const Options &options, QObject *pare
     connect(&_keepaliveEnd, &QTimer::timeout, this, &StubClient::keepaliveEnded);
 }
 
-StubClient::ExitCode StubClient::exitCodeFor(DomainHandler::Error error) {
-    switch (error) {
-    case DomainHandler::Error::NoError: return Success;
-    case DomainHandler::Error::IceServerSilent: return IceServerSilent;
-    case DomainHandler::Error::DomainUnknown: return DomainUnknown;
-    case DomainHandler::Error::PunchFailed: return PunchFailed;
-    case DomainHandler::Error::IceServerLookupFailed: return IceServerLookupFailed;
-    }
-    return UsageError;
-}
-
 void StubClient::start() {
     _connectClock.start();
     _connectDeadline.start(_options.timeoutMs);
@@ -56,7 +45,7 @@ void StubClient::connected(const SockAddr &socket) {
          << _connectClock.elapsed() << " ms" << Qt::endl;
     _reconnecting = false;
     if (_options.keepaliveMs <= 0) {
-        finish(Success);
+        finish(IceExitCode::Success);
         return;
     }
     if (_keepaliveExpired) {
@@ -77,7 +66,7 @@ void StubClient::failed(DomainHandler::Error error, const QString &errorString) 
         return;
     }
     _err << "interface-stub: " << DomainHandler::errorName(error) << ": " << errorString << Qt::endl;
-    finish(exitCodeFor(error));
+    finish(IceExitCode::forError(error));
 }
 
 void StubClient::connectTimedOut() {
@@ -156,7 +145,7 @@ void StubClient::keepaliveEnded() {
              << " ms";
     }
     _out << ", paths lost " << _pathsLost << Qt::endl;
-    finish(Success);
+    finish(IceExitCode::Success);
 }
 
 void StubClient::finish(int exitCode) {

@@ -7,6 +7,8 @@
 #include <DomainHandler.h>
 
 #include <QtCore/QElapsedTimer>
+#include <IceExitCode.h>
+
 #include <QtCore/QObject>
 #include <QtCore/QTextStream>
 #include <QtCore/QTimer>
@@ -16,15 +18,6 @@ class NodeList;
 class StubClient : public QObject {
     Q_OBJECT
 public:
-    // Process exit codes, one per way of failing (documented in --help).
-    enum ExitCode {
-        Success = 0,
-        UsageError = 1,
-        IceServerSilent = 2,
-        DomainUnknown = 3,
-        PunchFailed = 4,
-        IceServerLookupFailed = 5
-    };
 
     struct Options {
         QString iceServerHost;
@@ -39,7 +32,6 @@ public:
     StubClient(NodeList *nodeList, const Options &options, QObject *parent = nullptr);
 
     void start();
-    static ExitCode exitCodeFor(DomainHandler::Error error);
 
 Q_SIGNALS:
     void finished(int exitCode);

@@ -15,7 +15,7 @@
 namespace {
 int usageError(const QString &message) {
     QTextStream(stderr) << "interface-stub: " << message << "\n(see interface-stub --help)" << Qt::endl;
-    return StubClient::UsageError;
+    return IceExitCode::UsageError;
 }
 
 bool parseSeconds(const QString &text, double min, double *seconds) {

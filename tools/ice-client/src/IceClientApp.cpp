@@ -31,7 +31,7 @@ void IceClientApp::startCycle() {
         delete _limitedNodeList;
         _limitedNodeList = new LimitedNodeList(quint16(0), this);
         if (!_limitedNodeList->isBound()) {
-            finish(UsageError, _limitedNodeList->errorString());
+            finish(IceExitCode::UsageError, _limitedNodeList->errorString());
             return;
         }
         _nodeList = new NodeList(_limitedNodeList, this);
@@ -65,7 +65,7 @@ void IceClientApp::stunCompleted(bool succeeded) {
         _out << prefix() << "ice-server " << _limitedNodeList->getStunSockAddr().toString()
              << " does not answer STUN; going on without a public socket" << Qt::endl;
     } else if (!succeeded) {
-        finish(StunFailed, QStringLiteral("%1STUN server %2 did not answer (%3 requests)")
+        finish(IceExitCode::StunFailed, QStringLiteral("%1STUN server %2 did not answer (%3 requests)")
                                .arg(prefix(), _limitedNodeList->getStunSockAddr().isNull()
                                                   ? _options.stunHost
                                                   : _limitedNodeList->getStunSockAddr().toString())
@@ -98,19 +98,15 @@ void IceClientApp::failed(DomainHandler::Error error, const QString &errorString
         cycleDone();
         return;
     }
-    switch (error) {
-    case DomainHandler::Error::IceServerSilent: finish(IceServerSilent, prefix() + errorString); break;
-    case DomainHandler::Error::DomainUnknown: finish(DomainUnknown, prefix() + errorString); break;
-    case DomainHandler::Error::PunchFailed: finish(PunchFailed, prefix() + errorString); break;
-    case DomainHandler::Error::IceServerLookupFailed: finish(IceServerLookupFailed, prefix() + errorString); break;
-    case DomainHandler::Error::NoError: break;
+    if (error != DomainHandler::Error::NoError) {
+        finish(IceExitCode::forError(error), prefix() + errorString);
     }
 }
 
 void IceClientApp::cycleDone() {
     if (_cycle >= _options.cycles) {
         _out << "all " << _options.cycles << " cycles succeeded" << Qt::endl;
-        finish(Success);
+        finish(IceExitCode::Success);
         return;
     }
     QTimer::singleShot(PAUSE_BETWEEN_CYCLES_MS, this, &IceClientApp::startCycle);

@@ -7,6 +7,8 @@
 #include <PunchTtlSchedule.h>
 
 #include <QtCore/QElapsedTimer>
+#include <IceExitCode.h>
+
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
 #include <QtCore/QTextStream>
@@ -18,15 +20,6 @@ class NodeList;
 class IceClientApp : public QObject {
     Q_OBJECT
 public:
-    enum ExitCode {
-        Success = 0,
-        UsageError = 1,
-        IceServerSilent = 2,
-        DomainUnknown = 3,
-        PunchFailed = 4,
-        IceServerLookupFailed = 5,
-        StunFailed = 6
-    };
 
     struct Options {
         QString iceServerHost = QStringLiteral("127.0.0.1");

@@ -11,7 +11,7 @@
 namespace {
 int usageError(const QString &message) {
     QTextStream(stderr) << "ice-client: " << message << "\n(see ice-client --help)" << Qt::endl;
-    return IceClientApp::UsageError;
+    return IceExitCode::UsageError;
 }
 } // namespace
 
