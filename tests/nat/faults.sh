@@ -22,13 +22,7 @@ BUILD=${1:?usage: faults.sh BUILD_DIR}
 testbed_preflight || { echo "faults: refused: the NAT testbed cannot be built here" >&2; exit 2; }
 nat_bins "$BUILD" || exit 2
 
-FAILS=0
 STARTED=$SECONDS
-check() {
-    local name=$1 ok=$2 detail=$3 verdict=PASS
-    [[ $ok == yes ]] || { verdict=FAIL; FAILS=$((FAILS + 1)); }
-    printf '%-4s  %-58s  %s\n' "$verdict" "$name" "$detail"
-}
 
 # A new client must connect (3 attempts in a row, each within 10 s).
 clients_connect() {
@@ -42,7 +36,7 @@ clients_connect() {
     done
     local last=none
     [[ ${#times[@]} -gt 0 ]] && last=${times[${#times[@]} - 1]}
-    check "$label" "$([[ $ok -eq $n ]] && echo yes || echo no)" "$ok/$n connected (last: ${last%% via*})"
+    nat_check "$label" "$([[ $ok -eq $n ]] && echo yes || echo no)" "$ok/$n connected (last: ${last%% via*})"
 }
 
 echo "== faults: EIM x EIM, coturn as STUN"
@@ -56,7 +50,7 @@ clients_connect "baseline: new clients connect"
 # ---- 1. ice-server killed and restarted ------------------------------------------
 nat_stop "$NAT_ICE_PID"
 nat_stub coturn --timeout 3
-check "ice-server down: a client exits 2 (ice-server silent)" \
+nat_check "ice-server down: a client exits 2 (ice-server silent)" \
     "$([[ $NAT_STUB_RC -eq 2 ]] && echo yes || echo no)" "exit $NAT_STUB_RC: $(tail -n 1 <<<"$NAT_STUB_OUT")"
 nat_ice_start
 # the new ice-server knows nothing; the domain's next heartbeat (1 s) registers it again
@@ -81,13 +75,13 @@ sed 's/^/      stub: /' "$KA_OUT" | grep -v ' rtt ' || true
 after=$(testbed_mapping dnat "$TB_DOMAIN_IP" "$NAT_DOMAIN_PORT" "$TB_ICE_IP")
 lost=$(grep -m1 '^path lost' "$KA_OUT" || true)
 recon=$(grep -m1 '^reconnected to domain' "$KA_OUT" || true)
-check "flush: client reports the path lost" "$([[ -n $lost ]] && echo yes || echo no)" "${lost:-no 'path lost' line}"
-check "flush: client reconnects through the ice-server" "$([[ -n $recon ]] && echo yes || echo no)" \
+nat_check "flush: client reports the path lost" "$([[ -n $lost ]] && echo yes || echo no)" "${lost:-no 'path lost' line}"
+nat_check "flush: client reconnects through the ice-server" "$([[ -n $recon ]] && echo yes || echo no)" \
     "${recon:-no 'reconnected' line} (exit $KA_RC)"
 replies_after=$(awk '/^reconnected/ { r = 1; next } r && / rtt / { n++ } END { print n + 0 }' "$KA_OUT")
-check "flush: keepalive replies over the new path" "$([[ $replies_after -gt 0 && $KA_RC -eq 0 ]] && echo yes || echo no)" \
+nat_check "flush: keepalive replies over the new path" "$([[ $replies_after -gt 0 && $KA_RC -eq 0 ]] && echo yes || echo no)" \
     "$replies_after replies after reconnecting; $(grep -m1 '^keepalive done' "$KA_OUT" || echo 'no summary')"
-check "flush: domain heartbeats from its new mapping" "$([[ -n $after ]] && echo yes || echo no)" \
+nat_check "flush: domain heartbeats from its new mapping" "$([[ -n $after ]] && echo yes || echo no)" \
     "heartbeat mapping before $before, after ${after:-none} ($((SECONDS - flush_at)) s after the flush)"
 clients_connect "flush: new clients connect"
 
@@ -98,9 +92,9 @@ NAT_DOMAIN_PORT=$((NAT_DOMAIN_PORT + 1))
 nat_domain_start coturn
 clients_connect "domain restarted on port $NAT_DOMAIN_PORT (was $old_port): new clients connect"
 nat_stub coturn --timeout 10
-check "domain restarted: clients reach the new port" \
+nat_check "domain restarted: clients reach the new port" \
     "$([[ $NAT_STUB_RC -eq 0 && $NAT_STUB_OUT == *":$NAT_DOMAIN_PORT via "* ]] && echo yes || echo no)" \
     "$(head -n 1 <<<"$NAT_STUB_OUT")"
 
-echo "faults: $FAILS failure(s) ($((SECONDS - STARTED)) s)"
-[[ $FAILS -eq 0 ]]
+echo "faults: $NAT_FAILS failure(s) ($((SECONDS - STARTED)) s)"
+[[ $NAT_FAILS -eq 0 ]]

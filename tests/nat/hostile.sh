@@ -32,13 +32,7 @@ HOSTILE=("$TB_PYTHON" "$HERE/hostile.py")
 testbed_preflight || { echo "hostile: refused: the NAT testbed cannot be built here" >&2; exit 2; }
 nat_bins "$BUILD" || exit 2
 
-FAILS=0
 STARTED=$SECONDS
-check() {
-    local name=$1 ok=$2 detail=$3 verdict=PASS
-    [[ $ok == yes ]] || { verdict=FAIL; FAILS=$((FAILS + 1)); }
-    printf '%-4s  %-58s  %s\n' "$verdict" "$name" "$detail"
-}
 
 # N clients one after the other; each must connect to the domain's real public socket.
 real_clients() {
@@ -52,7 +46,7 @@ real_clients() {
             where+=("exit $NAT_STUB_RC: $(head -n 1 <<<"$NAT_STUB_OUT")")
         fi
     done
-    check "$label" "$([[ $ok -eq $n ]] && echo yes || echo no)" \
+    nat_check "$label" "$([[ $ok -eq $n ]] && echo yes || echo no)" \
         "$ok/$n connected to $TB_DOMAIN_PUBLIC_IP:$NAT_DOMAIN_PORT (ms: ${where[*]})"
 }
 
@@ -67,7 +61,7 @@ real_clients "baseline: real clients connect" 2
 # ---- 1. heartbeat replay from the attacker's address ------------------------------
 HB=$TB_TMP/heartbeat.bin
 capture=$(testbed_run_in ice "${HOSTILE[@]}" capture --iface eth0 --port "$NAT_ICE_PORT" --type 38 --out "$HB" --timeout 5 || true)
-check "replay: a real heartbeat captured at the ice-server" "$([[ -s $HB ]] && echo yes || echo no)" "${capture:-nothing captured}"
+nat_check "replay: a real heartbeat captured at the ice-server" "$([[ -s $HB ]] && echo yes || echo no)" "${capture:-nothing captured}"
 if [[ -s $HB ]]; then
     testbed_run_in attacker "${HOSTILE[@]}" replay --file "$HB" --to "$TB_ICE_IP:$NAT_ICE_PORT" \
         --bind "$TB_ATTACKER_IP:40000" --count 80 --rate 20 >"$TB_TMP/replay.out" 2>&1 &
@@ -105,11 +99,11 @@ suppressed=$(grep -c "ping budget for $TB_VICTIM_IP" "$NAT_DOMAIN_LOG" || true)
 victim_intros=$(grep -c "introduced; punching to $TB_VICTIM_IP:" "$NAT_DOMAIN_LOG" || true)
 victim_refused=$(grep -c "ICE peers at $TB_VICTIM_IP still punching" "$NAT_DOMAIN_LOG" || true)
 unbounded=$(awk '/flooded/ { print $2 * 8 }' "$TB_TMP/flood.out")
-check "flood: victim receives no more than the domain's bound" "$([[ $received -le $bound ]] && echo yes || echo no)" \
+nat_check "flood: victim receives no more than the domain's bound" "$([[ $received -le $bound ]] && echo yes || echo no)" \
     "victim got $received datagrams in ${observed_s} s; bound $MAX_PINGS per ${WINDOW_S} s window = $bound (unbounded: up to ${unbounded:-?})"
-check "flood: the flood did reach the domain (test not vacuous)" "$([[ ${victim_intros:-0} -gt 0 ]] && echo yes || echo no)" \
+nat_check "flood: the flood did reach the domain (test not vacuous)" "$([[ ${victim_intros:-0} -gt 0 ]] && echo yes || echo no)" \
     "domain took ${victim_intros:-0} introduction(s) naming the victim; logged its per-address limit ${victim_refused:-0} and the victim's ping budget $suppressed time(s) (rate-limited lines); victim got $received"
 real_clients "flood: real clients connect after it" 2
 
-echo "hostile: $FAILS failure(s) ($((SECONDS - STARTED)) s)"
-[[ $FAILS -eq 0 ]]
+echo "hostile: $NAT_FAILS failure(s) ($((SECONDS - STARTED)) s)"
+[[ $NAT_FAILS -eq 0 ]]

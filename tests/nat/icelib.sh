@@ -26,6 +26,15 @@ NAT_STUB_MS=
 NAT_STUB_VIA=
 NAT_STUB_OUT=
 
+# One PASS/FAIL line of a scenario script; a failure is counted in NAT_FAILS, which the script
+# turns into its exit status.  Usage: nat_check NAME yes|no DETAIL
+NAT_FAILS=0
+nat_check() {
+    local name=$1 ok=$2 detail=$3 verdict=PASS
+    [[ $ok == yes ]] || { verdict=FAIL; NAT_FAILS=$((NAT_FAILS + 1)); }
+    printf '%-4s  %-58s  %s\n' "$verdict" "$name" "$detail"
+}
+
 # Where the four binaries are (the build directory given to run-all.sh).
 nat_bins() {
     local dir=$1 missing=()
