@@ -25,8 +25,13 @@ run_flavour() {
   local start=$SECONDS
   cmake -S . -B "$dir" -G Ninja "${launcher[@]}" "$@" >"$dir.configure.log" 2>&1 \
     || { cat "$dir.configure.log"; return 1; }
-  cmake --build "$dir" -j"$jobs" 2>&1 | tail -n 3
-  [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+  # The whole build log on failure, so the compiler's error is in the CI log; one line otherwise.
+  if ! cmake --build "$dir" -j"$jobs" >"$dir.build.log" 2>&1; then
+    cat "$dir.build.log"
+    echo "build of flavour $name failed (log above, also in $dir.build.log)" >&2
+    return 1
+  fi
+  tail -n 1 "$dir.build.log"
   local rc=0
   # Everything but the NAT testbed in parallel; the testbed alone afterwards, verbosely, because
   # its timing matters and its tables belong in the log.
