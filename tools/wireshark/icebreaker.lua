@@ -445,6 +445,7 @@ local function dissect(tvb, pinfo, root)
         tree:add(f.error, "version_mismatch"):set_generated()
         tree:add_proto_expert_info(e.version_mismatch,
             name .. " version " .. version .. ", the table says " .. table_version .. ": payload not decoded")
+        pinfo.cols.info:append(" [version mismatch: expected v" .. table_version .. "]")
         if length > offset then tree:add(f.payload, plain(offset)) end
         return length
     end
