@@ -413,12 +413,15 @@ def main():
     parser.add_argument("--bin-dir")
     parser.add_argument("--workdir")
     args = parser.parse_args()
+    for name in ("lua", "decoder", "bin_dir", "workdir"):
+        if getattr(args, name):
+            setattr(args, name, os.path.abspath(getattr(args, name)))
     with tempfile.TemporaryDirectory(prefix="icebreaker-wireshark-") as tmp:
         args.workdir = args.workdir or tmp
         os.makedirs(args.workdir, exist_ok=True)
         try:
             return synthetic(args) if args.mode == "synthetic" else live(args)
-        except (RuntimeError, subprocess.CalledProcessError) as error:
+        except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
             detail = getattr(error, "stderr", "") or ""
             log(f"FAIL: {error} {detail}")
             for name in ("ice-server", "domain-server", "rogue-domain", "dumpcap"):
