@@ -147,6 +147,12 @@ def check_dashboard(args, server):
         dashboard = json.load(f)
     problems = []
     titles = [p.get("title", "") for p in dashboard.get("panels", [])]
+    ids = [p.get("id") for p in dashboard.get("panels", [])]
+    if len(set(ids)) != len(ids) or None in ids:
+        problems.append(f"panel ids must be present and unique: {ids}")
+    for panel in dashboard.get("panels", []):
+        if not panel.get("targets") or "gridPos" not in panel or "datasource" not in panel:
+            problems.append(f"panel {panel.get('title')!r} lacks targets, gridPos or datasource")
     for wanted in REQUIRED_PANELS:
         if not any(t.startswith(wanted) for t in titles):
             problems.append(f"no panel titled {wanted!r}")

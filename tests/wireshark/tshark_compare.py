@@ -314,12 +314,12 @@ def http_get(url):
 
 
 def metric(text, name, labels=""):
+    """The value of the series `name{labels}` (labels: the exact text between the braces) in a scrape."""
+    series = name + ("{" + labels + "}" if labels else "")
     for line in (text or "").splitlines():
-        if line.startswith(name + ("{" + labels if labels else "")) and not line.startswith("#"):
-            head, value = line.rsplit(" ", 1)
-            if head == name or head.startswith(name + "{"):
-                if not labels or labels in head:
-                    return float(value)
+        head, _, value = line.rpartition(" ")
+        if head == series:
+            return float(value)
     return 0.0
 
 
@@ -364,7 +364,7 @@ def live(args):
                "--keypair", os.path.join(work, "rogue.key"), "--ice-server", ice, "--port", str(rogue_port)], "rogue-domain")
         start([os.path.join(bins, "domain-server/domain-server"), "--domain-id", domain_id,
                "--keypair", os.path.join(work, "domain.key"), "--ice-server", ice, "--port", str(domain_port)], "domain-server")
-        wait_for(lambda: "1" == str(int(metric(http_get(metrics_url), "ice_server_registered_domains"))),
+        wait_for(lambda: metric(http_get(metrics_url), "ice_server_registered_domains") == 1,
                  "the domain to register")
         client = run([os.path.join(bins, "interface-stub/interface-stub"), "--ice-server", ice, "--domain-id", domain_id,
                       "--port", str(client_port), "--keepalive", "2", "--timeout", "15"], env=env, cwd=work)
