@@ -65,7 +65,7 @@ fi
 if ((!dry_run)) && ((${#touched[@]})); then
     long=$(printf '%s\0' "${touched[@]}" | xargs -0 awk 'length($0) > 120 && /docs\/(protocol|design|style)\.md/ \
         { printf "  %s:%d: %d columns\n", FILENAME, FNR, length($0) }')
-    [[ -z $long ]] || { echo "== rewritten lines now over 120 columns (rewrap by hand)"; echo "$long"; }
+    [[ -z $long ]] || { echo "== rewritten lines now over 120 columns (scripts/format.sh rewraps comments; rewrap the rest by hand)"; echo "$long"; }
 fi
 
 echo "== issue/task/item references to reword by hand (a commit message may name an issue; code may not)"
