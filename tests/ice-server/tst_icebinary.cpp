@@ -99,18 +99,11 @@ private Q_SLOTS:
     void configFileErrorsStop_data() {
         QTest::addColumn<QByteArray>("text");
         QTest::addColumn<QString>("message"); // %1: the file
-        QTest::newRow("unknown key") << QByteArray("port = 0
-prot = 1
-") << "ice-server: %1:2: unknown key 'prot'";
-        QTest::newRow("bad value") << QByteArray("# udp
-
-port = 99999
-")
+        QTest::newRow("unknown key") << QByteArray("port = 0\nprot = 1\n") << "ice-server: %1:2: unknown key 'prot'";
+        QTest::newRow("bad value") << QByteArray("# udp\n\nport = 99999\n")
                                    << "ice-server: %1:3: --port wants a whole number from 0 to 65535, not '99999'";
-        QTest::newRow("bad flag") << QByteArray("verbose = yes
-") << "ice-server: %1:1: verbose wants true or false, not 'yes'";
-        QTest::newRow("syntax") << QByteArray("port 7337
-") << "ice-server: %1:1: expected 'key = value', not 'port 7337'";
+        QTest::newRow("bad flag") << QByteArray("verbose = yes\n") << "ice-server: %1:1: verbose wants true or false, not 'yes'";
+        QTest::newRow("syntax") << QByteArray("port 7337\n") << "ice-server: %1:1: expected 'key = value', not 'port 7337'";
     }
     void configFileErrorsStop() {
         QFETCH(QByteArray, text);
@@ -133,16 +126,9 @@ port = 99999
         const quint16 httpPort = freeTcpPort();
         QVERIFY(httpPort != 0);
         const QString keys = dir.filePath(QStringLiteral("keys"));
-        const QString config = writeConfig(dir, "# everything from the file
-bind = 127.0.0.1
-port = 0
-keys-dir = "
-                                                    + keys.toUtf8() + "
-http-port = " + QByteArray::number(httpPort)
-                                                    + "
-http-bind = 127.0.0.1
-verbose = false
-");
+        const QString config = writeConfig(dir, "# everything from the file\nbind = 127.0.0.1\nport = 0\nkeys-dir = "
+                                                    + keys.toUtf8() + "\nhttp-port = " + QByteArray::number(httpPort)
+                                                    + "\nhttp-bind = 127.0.0.1\nverbose = false\n");
         QProcess server;
         server.start(binary(), { QStringLiteral("--config"), config });
         const QByteArray log = waitForLog(&server, "HTTP /status");
@@ -163,12 +149,8 @@ verbose = false
 
     void commandLineWinsOverConfigFile() {
         QTemporaryDir dir;
-        const QString config = writeConfig(dir, "bind = 127.0.0.1
-port = 0
-http-port = 0
-keys-dir = "
-                                                    + dir.filePath(QStringLiteral("from-file")).toUtf8() + "
-");
+        const QString config = writeConfig(dir, "bind = 127.0.0.1\nport = 0\nhttp-port = 0\nkeys-dir = "
+                                                    + dir.filePath(QStringLiteral("from-file")).toUtf8() + "\n");
         const QString keys = dir.filePath(QStringLiteral("from-command-line"));
         QProcess server;
         server.start(binary(), { QStringLiteral("--config"), config, QStringLiteral("--keys-dir"), keys });
