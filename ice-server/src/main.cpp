@@ -54,6 +54,20 @@ bool bindUdp(QUdpSocketTransport *transport, const IceServerOptions &options, QS
     return true;
 }
 
+// What an operator checks first in the journal: where the options, the sockets and the keys are.
+void logStartup(const QString &configPath, const QStringList &listening, const KeyDirectory &directory,
+                const QUrl &metaverse) {
+    if (!configPath.isEmpty()) {
+        qCInfo(ice_server).noquote() << "options from" << configPath << "and the command line";
+    }
+    qCInfo(ice_server).noquote() << "ice-server" << QCoreApplication::applicationVersion() << "listening on UDP"
+                                 << listening.join(QStringLiteral(", "));
+    qCInfo(ice_server).noquote().nospace() << "trusted domain keys in " << directory.path() << " (" << directory.size()
+                                           << " keys; add <domain-uuid>.pem files there, changes apply at once)";
+    qCInfo(ice_server).noquote() << "metaverse key fetching:"
+                                 << (metaverse.isEmpty() ? QStringLiteral("off (directory only)") : metaverse.toString());
+}
+
 // /status and /metrics: refreshed from the server's counters once a second, served over HTTP.
 class Observability {
 public:
@@ -129,15 +143,7 @@ int main(int argc, char *argv[]) {
     IceServer server(&transport, &keys, options.server);
     server.start();
 
-    if (!commandLine.configPath().isEmpty()) {
-        qCInfo(ice_server).noquote() << "options from" << commandLine.configPath() << "and the command line";
-    }
-    qCInfo(ice_server).noquote() << "ice-server" << QCoreApplication::applicationVersion() << "listening on UDP"
-                                 << listening.join(QStringLiteral(", "));
-    qCInfo(ice_server).noquote().nospace() << "trusted domain keys in " << directory.path() << " (" << directory.size()
-                                           << " keys; add <domain-uuid>.pem files there, changes apply at once)";
-    qCInfo(ice_server).noquote() << "metaverse key fetching:"
-                                 << (fetcher ? options.fetch.metaverseUrl.toString() : QStringLiteral("off (directory only)"));
+    logStartup(commandLine.configPath(), listening, directory, fetcher ? options.fetch.metaverseUrl : QUrl());
 
     Observability observability(server, listening);
     if (!observability.start(options, &error)) {
