@@ -230,6 +230,26 @@ private Q_SLOTS:
         }
         QCOMPARE(p.options.keysDir, QStringLiteral("/var/lib/icebreaker/ice-server/keys"));
     }
+
+    // The packaged service keeps its state where the shipped file's keys-dir points, and passes no
+    // options that would override the file.
+    void shippedConfigMatchesTheService() {
+        QFile unit(qEnvironmentVariable("ICEBREAKER_SOURCE_DIR") + QStringLiteral("/ice-server/ice-server.service.in"));
+        QVERIFY2(unit.open(QIODevice::ReadOnly), qPrintable(unit.fileName()));
+        QString stateDirectory, execStart;
+        for (const QString &line : QString::fromUtf8(unit.readAll()).split(QLatin1Char('\n'))) {
+            if (line.startsWith(QLatin1String("StateDirectory="))) {
+                stateDirectory = line.section(QLatin1Char('='), 1);
+            } else if (line.startsWith(QLatin1String("ExecStart="))) {
+                execStart = line.section(QLatin1Char('='), 1);
+            }
+        }
+        const Parsed<IceServerOptions> p = parseIce(
+            { QStringLiteral("--config"), qEnvironmentVariable("ICEBREAKER_SOURCE_DIR") + QStringLiteral("/ice-server/ice-server.conf") });
+        QVERIFY2(p.ok, qPrintable(p.error));
+        QCOMPARE(p.options.keysDir, QStringLiteral("/var/lib/%1/keys").arg(stateDirectory));
+        QVERIFY2(execStart.endsWith(QLatin1String("/ice-server")), qPrintable(execStart));
+    }
 };
 
 QTEST_GUILESS_MAIN(TestIceServerOptions)
