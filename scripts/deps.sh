@@ -3,7 +3,8 @@
 # when everything is already there, so repeated runs cost a second.
 #   ICEBREAKER_DEPS=build   compiler, Qt 6, crypto, metrics, curl (enough to build and run the ice-server
 #                           and the README's demo)
-#   ICEBREAKER_DEPS=test    everything the tests use as well (Qt 5, QCA, clang, coturn, nftables, ...)
+#   ICEBREAKER_DEPS=test    everything the tests use as well (Qt 5, QCA, clang, coturn, nftables, ...,
+#                           and lintian, dpkg-dev, file for the Debian packages)
 
 icebreaker_packages_build=(
   cmake ninja-build g++ ccache pkg-config
@@ -16,6 +17,7 @@ icebreaker_packages_test=(
   qtbase5-dev libqca-qt5-2-dev libqca-qt5-2-plugins
   clang-14 libclang-rt-14-dev
   coturn nftables iproute2 conntrack ethtool procps python3
+  lintian dpkg-dev file adduser
 )
 
 icebreaker_install_deps() {
