@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Icebreaker needs. Sourced by the other scripts; does nothing
 # when everything is already there, so repeated runs cost a second.
-#   ICEBREAKER_DEPS=build   compiler, Qt 6, crypto, metrics, curl (enough to build and run the ice-server
+#   ICEBREAKER_DEPS=build   compiler, Qt 6, crypto, metrics, curl, help2man (enough to build and run the ice-server
 #                           and the README's demo)
 #   ICEBREAKER_DEPS=test    everything the tests use as well (Qt 5, QCA, clang, coturn, nftables, ...,
 #                           and lintian, dpkg-dev, file for the Debian packages)
@@ -10,7 +10,7 @@ icebreaker_packages_build=(
   cmake ninja-build g++ ccache pkg-config
   qt6-base-dev libssl-dev openssl
   prometheus-cpp-dev libcivetweb-dev
-  curl
+  curl help2man
 )
 icebreaker_packages_test=(
   "${icebreaker_packages_build[@]}"

@@ -57,8 +57,8 @@ for flavour in "${flavours[@]}"; do
       # The NAT testbed needs root (network namespaces, nftables); CI runs as root.
       nat=OFF
       if [ "$(id -u)" -eq 0 ]; then nat=ON; else echo "note: not root, so the NAT testbed is not built or run"; fi
-      run_flavour qt6 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DICEBREAKER_QT_MAJOR=6 -DICEBREAKER_NAT_TESTBED=$nat || failed=1 ;;
-    qt5) run_flavour qt5 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DICEBREAKER_QT_MAJOR=5 || failed=1 ;;
+      run_flavour qt6 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DICEBREAKER_QT_MAJOR=6 -DICEBREAKER_MAN_PAGES=ON -DICEBREAKER_NAT_TESTBED=$nat || failed=1 ;;
+    qt5) run_flavour qt5 -DCMAKE_BUILD_TYPE=RelWithDebInfo -DICEBREAKER_QT_MAJOR=5 -DICEBREAKER_MAN_PAGES=ON || failed=1 ;;
     sanitize)
       # ASan + UBSan over the whole suite; clang also builds the libFuzzer targets.
       export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

@@ -82,6 +82,15 @@ class tst_E2eIce : public QObject {
         QTRY_VERIFY_WITH_TIMEOUT(ProcessHarness::count(domain.proc, QStringLiteral("reached us at")) > before, 5000);
     }
 
+    QString writeFile(const QString &name, const QString &text) {
+        const QString path = tmp->filePath(name);
+        QFile file(path);
+        if (!file.open(QIODevice::WriteOnly) || file.write(text.toUtf8()) < 0) {
+            qWarning() << "cannot write" << path;
+        }
+        return path;
+    }
+
     static QString registeredWith(const QString &iceServer) {
         return QStringLiteral("registered with ice-server %1").arg(iceServer);
     }
@@ -163,6 +172,32 @@ private Q_SLOTS:
         // Registration means the heartbeat carried a public socket learned from the ice-server's STUN.
         expectClientConnects(ice, domain);
         expectClientConnects(ice, domain);   // and again: a second client, same domain
+    }
+
+    // Both daemons configured by nothing but their config files, as the packaged services run.
+    void daemonsRunFromTheirConfigFilesAlone() {
+        const QString keysDir = tmp->filePath(QStringLiteral("keys"));
+        const QString keypair = tmp->filePath(QStringLiteral("domain.key"));
+        const QUuid id = makeDomainKey(keysDir, keypair);
+        QVERIFY(!id.isNull());
+        const quint16 icePort = ProcessHarness::freeUdpPort();
+        const QString ice = hostPort(QHostAddress::LocalHost, icePort);
+        const QString iceConfig = writeFile(QStringLiteral("ice-server.conf"),
+            QStringLiteral("# ice-server for this test\nbind = 127.0.0.1\nport = %1\nkeys-dir = %2\nhttp-port = 0\n")
+                .arg(icePort).arg(keysDir));
+        harness.start(QStringLiteral("ice-server"), iceServerBin, { QStringLiteral("--config"), iceConfig });
+        QVERIFY2(ProcessHarness::waitForStun(SockAddr(QHostAddress::LocalHost, icePort), 10000), "ice-server is not up");
+
+        Domain domain;
+        domain.id = id;
+        domain.keypair = keypair;
+        domain.port = ProcessHarness::freeUdpPort(QHostAddress::AnyIPv4);
+        const QString domainConfig = writeFile(QStringLiteral("domain-server.conf"),
+            QStringLiteral("domain-id = %1\nkeypair = %2\nice-server = %3\nport = %4\nverbose = false\n")
+                .arg(id.toString(QUuid::WithoutBraces), keypair, ice).arg(domain.port));
+        domain.proc = harness.start(QStringLiteral("domain-server"), domainServerBin, { QStringLiteral("--config"), domainConfig });
+        QTRY_VERIFY_WITH_TIMEOUT(ProcessHarness::output(domain.proc).contains(registeredWith(ice)), 15000);
+        expectClientConnects(ice, domain);
     }
 
     void domainReRegistersAfterIceServerRestart() {

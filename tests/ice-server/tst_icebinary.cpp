@@ -1,6 +1,6 @@
 // The ice-server binary as an operator meets it: --help lists every option, bad input exits
 // non-zero with a clear message, start-up says where it listens and where keys go, /status
-// answers, and SIGTERM ends it cleanly.
+// answers, SIGTERM ends it cleanly, and a config file alone is enough to run it.
 #include <QtCore/QProcess>
 #include <QtCore/QTemporaryDir>
 #include <QtNetwork/QNetworkAccessManager>
@@ -18,6 +18,32 @@ struct Run {
     QByteArray out;
     QByteArray err;
 };
+
+quint16 freeTcpPort() {
+    QTcpServer probe;
+    return probe.listen(QHostAddress::LocalHost, 0) ? probe.serverPort() : 0;
+}
+
+QString writeConfig(const QTemporaryDir &dir, const QByteArray &text) {
+    const QString path = dir.filePath(QStringLiteral("ice-server.conf"));
+    QFile file(path);
+    if (!file.open(QIODevice::WriteOnly) || file.write(text) != text.size()) {
+        qFatal("cannot write %s", qPrintable(path));
+    }
+    return path;
+}
+
+// Waits until the server's log contains marker; returns the log so far.
+QByteArray waitForLog(QProcess *server, const QByteArray &marker) {
+    QByteArray log;
+    QElapsedTimer clock;
+    clock.start();
+    while (!log.contains(marker) && clock.elapsed() < 10000 && server->state() != QProcess::NotRunning) {
+        server->waitForReadyRead(200);
+        log += server->readAllStandardError();
+    }
+    return log + server->readAllStandardError();
+}
 
 Run run(const QStringList &arguments) {
     QProcess process;
@@ -61,6 +87,79 @@ private Q_SLOTS:
         const Run bad = run(arguments);
         QVERIFY(bad.exitCode != 0);
         QVERIFY2(bad.err.contains(message), bad.err.constData());
+    }
+
+    void helpSaysWhereTheConfigFileIs() {
+        const Run help = run({ QStringLiteral("--help") });
+        QCOMPARE(help.exitCode, 0);
+        QVERIFY(help.out.contains("--config <FILE>"));
+        QVERIFY2(help.out.simplified().contains("/icebreaker/ice-server.conf, when it exists."), help.out.constData());
+    }
+
+    void configFileErrorsStop_data() {
+        QTest::addColumn<QByteArray>("text");
+        QTest::addColumn<QString>("message"); // %1: the file
+        QTest::newRow("unknown key") << QByteArray("port = 0\nprot = 1\n") << "ice-server: %1:2: unknown key 'prot'";
+        QTest::newRow("bad value") << QByteArray("# udp\n\nport = 99999\n")
+                                   << "ice-server: %1:3: --port wants a whole number from 0 to 65535, not '99999'";
+        QTest::newRow("bad flag") << QByteArray("verbose = yes\n") << "ice-server: %1:1: verbose wants true or false, not 'yes'";
+        QTest::newRow("syntax") << QByteArray("port 7337\n") << "ice-server: %1:1: expected 'key = value', not 'port 7337'";
+    }
+    void configFileErrorsStop() {
+        QFETCH(QByteArray, text);
+        QFETCH(QString, message);
+        QTemporaryDir dir;
+        const QString path = writeConfig(dir, text);
+        const Run bad = run({ QStringLiteral("--config"), path });
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY2(bad.err.contains(message.arg(path).toUtf8()), bad.err.constData());
+    }
+
+    void missingConfigFileStops() {
+        const Run bad = run({ QStringLiteral("--config"), QStringLiteral("/nonexistent/ice-server.conf") });
+        QCOMPARE(bad.exitCode, 2);
+        QVERIFY2(bad.err.contains("cannot read config file /nonexistent/ice-server.conf"), bad.err.constData());
+    }
+
+    void runsFromConfigFileOnly() {
+        QTemporaryDir dir;
+        const quint16 httpPort = freeTcpPort();
+        QVERIFY(httpPort != 0);
+        const QString keys = dir.filePath(QStringLiteral("keys"));
+        const QString config = writeConfig(dir, "# everything from the file\nbind = 127.0.0.1\nport = 0\nkeys-dir = "
+                                                    + keys.toUtf8() + "\nhttp-port = " + QByteArray::number(httpPort)
+                                                    + "\nhttp-bind = 127.0.0.1\nverbose = false\n");
+        QProcess server;
+        server.start(binary(), { QStringLiteral("--config"), config });
+        const QByteArray log = waitForLog(&server, "HTTP /status");
+        QVERIFY2(log.contains("HTTP /status and /metrics on 127.0.0.1:" + QByteArray::number(httpPort)), log.constData());
+        QVERIFY2(log.contains("options from " + config.toUtf8()), log.constData());
+        QVERIFY2(log.contains("listening on UDP 127.0.0.1:"), log.constData());
+        QVERIFY2(log.contains("trusted domain keys in " + keys.toUtf8()), log.constData());
+
+        QNetworkAccessManager network;
+        QNetworkReply *reply = network.get(QNetworkRequest(QUrl(QStringLiteral("http://127.0.0.1:%1/status").arg(httpPort))));
+        QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 5000);
+        QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
+        delete reply;
+        server.terminate();
+        QVERIFY(server.waitForFinished(10000));
+        QCOMPARE(server.exitCode(), 0);
+    }
+
+    void commandLineWinsOverConfigFile() {
+        QTemporaryDir dir;
+        const QString config = writeConfig(dir, "bind = 127.0.0.1\nport = 0\nhttp-port = 0\nkeys-dir = "
+                                                    + dir.filePath(QStringLiteral("from-file")).toUtf8() + "\n");
+        const QString keys = dir.filePath(QStringLiteral("from-command-line"));
+        QProcess server;
+        server.start(binary(), { QStringLiteral("--config"), config, QStringLiteral("--keys-dir"), keys });
+        const QByteArray log = waitForLog(&server, "HTTP endpoint off");
+        QVERIFY2(log.contains("trusted domain keys in " + keys.toUtf8()), log.constData());
+        QVERIFY(!QDir(dir.filePath(QStringLiteral("from-file"))).exists());
+        server.terminate();
+        QVERIFY(server.waitForFinished(10000));
+        QCOMPARE(server.exitCode(), 0);
     }
 
     void startsReportsAndStopsOnSigterm() {

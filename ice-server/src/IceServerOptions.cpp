@@ -1,0 +1,154 @@
+#include "IceServerOptions.h"
+
+#include <CommandLine.h>
+
+#include <QtCore/QDir>
+#include <QtCore/QStandardPaths>
+
+namespace {
+QCommandLineOption option(const QStringList &names, const QString &description, const QString &valueName = QString(),
+                          const QString &defaultValue = QString()) {
+    return QCommandLineOption(names, description, valueName, defaultValue);
+}
+QCommandLineOption option(const char *name, const QString &description, const QString &valueName = QString(),
+                          const QString &defaultValue = QString()) {
+    return option(QStringList { QLatin1String(name) }, description, valueName, defaultValue);
+}
+} // namespace
+
+QString IceServerOptions::defaultKeysDir() {
+    const QString state = qEnvironmentVariable("STATE_DIRECTORY").section(QLatin1Char(':'), 0, 0);
+    if (!state.isEmpty()) {
+        return QDir(state).filePath(QStringLiteral("keys"));
+    }
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation))
+        .filePath(QStringLiteral("icebreaker/ice-server/keys"));
+}
+
+QString IceServerOptions::loggingRules() const {
+    QString rules = verbose
+        ? QStringLiteral("hifi.*.debug=true\nhifi.ice-server.packets.debug=true\nhifi.networking.packets.debug=true")
+        : QStringLiteral("hifi.*.debug=false");
+    if (!logRules.isEmpty()) {
+        rules += QLatin1Char('\n') + QString(logRules).replace(QLatin1Char(';'), QLatin1Char('\n'));
+    }
+    return rules;
+}
+
+void IceServerOptions::declare(CommandLine *commandLine, const QString &defaultConfigPath) {
+    const IceServerOptions defaults;
+    CommandLine &cl = *commandLine;
+    cl.setDescription(QStringLiteral(
+        "Icebreaker ice-server: the public rendezvous point of Overte/High Fidelity ICE (NAT traversal).\n"
+        "Domains register with signed heartbeats; clients query a domain ID and both sides learn each\n"
+        "other's sockets. Also answers STUN binding requests on the same port."));
+    cl.setUsageError(2, QStringLiteral("Try 'ice-server --help'."));
+    // Qt's addVersionOption() takes -v, which operators expect to mean verbose.
+    cl.addVersionOption({ QStringLiteral("version") });
+    cl.addConfigFileOption(defaultConfigPath);
+    cl.addOption(option("bind",
+        QStringLiteral("UDP address to listen on; repeat for several (default: all IPv4 addresses, plus all IPv6 "
+                       "addresses when the host has IPv6)."), QStringLiteral("ADDR")), CommandLine::Occurs::Repeatable);
+    cl.addOption(option("port", QStringLiteral("UDP port (default %1; 0 picks a free one).").arg(DefaultPort),
+        QStringLiteral("N"), QString::number(DefaultPort)));
+    cl.addOption(option("keys-dir",
+        QStringLiteral("Directory of trusted domain public keys, one file per domain named <domain-uuid> "
+                       "(optionally .pem/.der/.pub), PEM, DER or base64; created when missing; changes apply "
+                       "without a restart (default: %1).").arg(defaults.keysDir), QStringLiteral("DIR"),
+        defaults.keysDir));
+    cl.addOption(option("keys-rescan",
+        QStringLiteral("Also rescan the key directory every MS milliseconds, for file systems that do not report "
+                       "changes (default 30000; 0 = only on change)."), QStringLiteral("MS"), QStringLiteral("30000")));
+    cl.addOption(option("metaverse-url",
+        QStringLiteral("Fetch keys the directory does not have from this metaverse server "
+                       "(GET /api/v1/domains/<id>/public_key). Default: the HIFI_METAVERSE_URL environment "
+                       "variable; unset = directory only."), QStringLiteral("URL")));
+    cl.addOption(option("key-fetch-timeout", QStringLiteral("Abort a key fetch after MS milliseconds (default 5000)."),
+        QStringLiteral("MS"), QStringLiteral("5000")));
+    cl.addOption(option("key-fetch-max-in-flight", QStringLiteral("Key fetches at once (default 16)."),
+        QStringLiteral("N"), QStringLiteral("16")));
+    cl.addOption(option("key-fetch-per-second", QStringLiteral("New key fetches per second (default 10)."),
+        QStringLiteral("N"), QStringLiteral("10")));
+    cl.addOption(option("key-cache-ttl",
+        QStringLiteral("Keep a fetched key this many seconds, whether or not its domain is silent (default 3600)."),
+        QStringLiteral("S"), QStringLiteral("3600")));
+    cl.addOption(option("key-negative-ttl",
+        QStringLiteral("Do not ask again for a domain the metaverse does not know for this many seconds (default 60)."),
+        QStringLiteral("S"), QStringLiteral("60")));
+    cl.addOption(option("key-refetch-interval",
+        QStringLiteral("Re-fetch the key of a domain whose heartbeat failed to verify at most once per this many "
+                       "seconds (default 60)."), QStringLiteral("S"), QStringLiteral("60")));
+    cl.addOption(option("http-port",
+        QStringLiteral("TCP port of the HTTP endpoint with /status and /metrics (default %1; 0 turns it off).")
+            .arg(DefaultHttpPort), QStringLiteral("N"), QString::number(DefaultHttpPort)));
+    cl.addOption(option("http-bind",
+        QStringLiteral("Address of the HTTP endpoint (default 127.0.0.1; use 0.0.0.0 to let a remote Prometheus "
+                       "scrape it)."), QStringLiteral("ADDR"), QStringLiteral("127.0.0.1")));
+    cl.addOption(option("peer-timeout",
+        QStringLiteral("Drop a domain after MS milliseconds without an accepted heartbeat (default 5000)."),
+        QStringLiteral("MS"), QStringLiteral("5000")));
+    cl.addOption(option("max-domains", QStringLiteral("Registered domains at most (default 250000)."),
+        QStringLiteral("N"), QStringLiteral("250000")));
+    cl.addOption(option("rate-limit",
+        QStringLiteral("Packets per second allowed from one source IP address, all types together "
+                       "(default 50; 0 turns rate limiting off)."), QStringLiteral("PPS"), QStringLiteral("50")));
+    cl.addOption(option("rate-burst",
+        QStringLiteral("Packets a source IP may send at once before its rate applies (default 100)."),
+        QStringLiteral("N"), QStringLiteral("100")));
+    cl.addOption(option("rate-limit-sources",
+        QStringLiteral("Source addresses tracked by the rate limiter; the least recently seen is forgotten "
+                       "first (default 65536)."), QStringLiteral("N"), QStringLiteral("65536")));
+    cl.addOption(option("receive-buffer",
+        QStringLiteral("Kernel UDP receive buffer in bytes (default 4194304; the kernel may cap it at "
+                       "net.core.rmem_max)."), QStringLiteral("BYTES"), QStringLiteral("4194304")));
+    cl.addOption(option({ QStringLiteral("v"), QStringLiteral("verbose") },
+        QStringLiteral("Log every packet (category hifi.ice-server.packets) and debug messages.")));
+    cl.addOption(option("log-rules",
+        QStringLiteral("Qt logging rules, e.g. \"hifi.ice-server.debug=true\" (QT_LOGGING_RULES also works)."),
+        QStringLiteral("RULES")));
+}
+
+bool IceServerOptions::read(CommandLine *commandLine, IceServerOptions *options) {
+    CommandLine &cl = *commandLine;
+    IceServerOptions &o = *options;
+    o.port = quint16(cl.number(QStringLiteral("port"), 0, 65535));
+    o.keysDir = cl.value(QStringLiteral("keys-dir"));
+    o.keysRescanMs = cl.milliseconds(QStringLiteral("keys-rescan"), 0, 86400000);
+    o.fetch.timeoutMs = cl.milliseconds(QStringLiteral("key-fetch-timeout"), 100, 600000);
+    o.fetch.maxInFlight = int(cl.number(QStringLiteral("key-fetch-max-in-flight"), 1, 10000));
+    o.fetch.maxPerSecond = double(cl.number(QStringLiteral("key-fetch-per-second"), 1, 100000));
+    o.fetch.keyTtlMs = cl.seconds(QStringLiteral("key-cache-ttl"), 1, 86400 * 7);
+    o.fetch.negativeTtlMs = cl.seconds(QStringLiteral("key-negative-ttl"), 0, 86400);
+    o.fetch.refetchAfterFailedVerifyMs = cl.seconds(QStringLiteral("key-refetch-interval"), 1, 86400);
+    o.httpPort = quint16(cl.number(QStringLiteral("http-port"), 0, 65535));
+    o.httpBind = cl.value(QStringLiteral("http-bind"));
+    o.server.peerTimeoutMs = cl.milliseconds(QStringLiteral("peer-timeout"), 100, 3600000);
+    o.server.maxDomains = int(cl.number(QStringLiteral("max-domains"), 1, 100000000));
+    o.server.rateLimit.packetsPerSecond = double(cl.number(QStringLiteral("rate-limit"), 0, 100000000));
+    o.server.rateLimit.burst = double(cl.number(QStringLiteral("rate-burst"), 1, 100000000));
+    o.server.rateLimit.maxSources = int(cl.number(QStringLiteral("rate-limit-sources"), 1, 100000000));
+    o.receiveBufferBytes = int(cl.number(QStringLiteral("receive-buffer"), 0, 1 << 30));
+    o.verbose = cl.flag(QStringLiteral("verbose"));
+    o.logRules = cl.value(QStringLiteral("log-rules"));
+
+    if (cl.isSet(QStringLiteral("metaverse-url"))) {
+        o.fetch.metaverseUrl = cl.httpUrl(QStringLiteral("metaverse-url"),
+                                          QStringLiteral("--metaverse-url wants an http(s) URL, not '%1'"));
+    } else if (const QString fromEnvironment = qEnvironmentVariable("HIFI_METAVERSE_URL"); !fromEnvironment.isEmpty()) {
+        o.fetch.metaverseUrl = QUrl(fromEnvironment, QUrl::StrictMode);
+        if (!o.fetch.metaverseUrl.isValid() || !o.fetch.metaverseUrl.scheme().startsWith(QLatin1String("http"))) {
+            cl.fail(QStringLiteral("HIFI_METAVERSE_URL wants an http(s) URL, not '%1'").arg(fromEnvironment));
+        }
+    }
+
+    o.bind.clear();
+    const QStringList bind = cl.values(QStringLiteral("bind"));
+    for (int i = 0; i < bind.size(); ++i) {
+        QHostAddress address;
+        if (!address.setAddress(bind.at(i))) {
+            cl.reject(QStringLiteral("bind"), QStringLiteral("--bind wants an IP address, not '%1'").arg(bind.at(i)), i);
+        }
+        o.bind.append(address);
+    }
+    return !cl.hasError();
+}
