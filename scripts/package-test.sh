@@ -114,7 +114,7 @@ for page in ice-server domain-server interface-stub ice-client ice-keygen ice-be
 done
 [ "$(stat -c %U:%G "$keys")" = icebreaker:icebreaker ] || fail "$keys is not owned by icebreaker"
 [ -f /lib/systemd/system/ice-server.service ] || fail "no systemd unit"
-grep -q "^ExecStart=/usr/bin/ice-server " /lib/systemd/system/ice-server.service \
+grep -qE "^ExecStart=/usr/bin/ice-server( |$)" /lib/systemd/system/ice-server.service \
   || fail "the unit's ExecStart does not name /usr/bin/ice-server"
 if command -v systemd-analyze >/dev/null; then
   systemd-analyze verify /lib/systemd/system/ice-server.service 2>&1 | grep -v 'network-online.target' || true
