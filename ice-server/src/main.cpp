@@ -143,7 +143,7 @@ int main(int argc, char *argv[]) {
     IceServer server(&transport, &keys, options.server);
     server.start();
 
-    logStartup(commandLine.configPath(), listening, directory, fetcher ? options.fetch.metaverseUrl : QUrl());
+    logStartup(commandLine.configPath(), listening, directory, options.fetch.metaverseUrl);
 
     Observability observability(server, listening);
     if (!observability.start(options, &error)) {

@@ -175,6 +175,9 @@ private Q_SLOTS:
 
     void earlyOutcomes() {
         QCOMPARE(parseSample({ QStringLiteral("--help") }).outcome, CommandLine::Outcome::ShowHelp);
+        QCOMPARE(parseSample({ QStringLiteral("--help-all") }).outcome, CommandLine::Outcome::ShowHelp);
+        QCOMPARE(parseSample({ QStringLiteral("-h"), QStringLiteral("--count"), QStringLiteral("99") }).outcome,
+                 CommandLine::Outcome::ShowHelp); // help before any validation
         QCOMPARE(parseSample({ QStringLiteral("--version") }).outcome, CommandLine::Outcome::ShowVersion);
         QCOMPARE(parseSample({ QStringLiteral("--count"), QStringLiteral("1") }).outcome, CommandLine::Outcome::Run);
     }

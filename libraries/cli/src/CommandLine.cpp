@@ -57,7 +57,8 @@ CommandLine::Outcome CommandLine::parse(const QStringList &arguments) {
         _errorString = _parser.errorText();
         return _outcome;
     }
-    if (_parser.isSet(QStringLiteral("help"))) {
+    // Qt adds --help-all beside --help; a core application has no Qt options to add, so both show help.
+    if (_parser.isSet(QStringLiteral("help")) || _parser.isSet(QStringLiteral("help-all"))) {
         return _outcome = Outcome::ShowHelp;
     }
     if (!_versionNames.isEmpty() && _parser.isSet(_versionNames.constLast())) {
