@@ -4,7 +4,8 @@
 #   ICEBREAKER_DEPS=build   compiler, Qt 6, crypto, metrics, curl, help2man (enough to build and run the ice-server
 #                           and the README's demo)
 #   ICEBREAKER_DEPS=test    everything the tests use as well (Qt 5, QCA, clang, coturn, nftables, tshark for
-#                           the Wireshark dissector, prometheus for promtool, ...)
+#                           the Wireshark dissector, prometheus for promtool, lintian, dpkg-dev, file for
+#                           the Debian packages, ...)
 
 icebreaker_packages_build=(
   cmake ninja-build g++ ccache pkg-config
@@ -18,6 +19,7 @@ icebreaker_packages_test=(
   clang-14 libclang-rt-14-dev
   coturn nftables iproute2 conntrack ethtool procps python3
   tshark prometheus
+  lintian dpkg-dev file adduser
 )
 
 icebreaker_install_deps() {

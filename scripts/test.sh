@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The one test command: installs what it needs, builds the Qt 6, Qt 5 and sanitizer flavours and
-# runs every test of each (the sanitizer flavour also runs the fuzzers). Exits non-zero on any
-# failure. Usage: scripts/test.sh [qt6|qt5|sanitize ...]   (default: all three)
+# runs every test of each (the sanitizer flavour also runs the fuzzers), then, as root, builds the
+# Debian packages and checks them installed (scripts/package-test.sh). Exits non-zero on any
+# failure. Usage: scripts/test.sh [qt6|qt5|sanitize|packages ...]   (default: all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -9,7 +10,8 @@ icebreaker_install_deps test
 
 jobs=$(nproc)
 flavours=("$@")
-[ ${#flavours[@]} -gt 0 ] || flavours=(qt6 qt5 sanitize)
+explicit=${#flavours[@]}
+[ ${#flavours[@]} -gt 0 ] || flavours=(qt6 qt5 sanitize packages)
 
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
@@ -63,7 +65,21 @@ for flavour in "${flavours[@]}"; do
       export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
       CC=clang-14 CXX=clang++-14 run_flavour sanitize -DCMAKE_BUILD_TYPE=Debug -DICEBREAKER_QT_MAJOR=6 \
         -DICEBREAKER_SANITIZE=ON -DICEBREAKER_BUILD_FUZZERS=ON || failed=1 ;;
-    *) echo "unknown flavour '$flavour' (qt6, qt5, sanitize)" >&2; exit 2 ;;
+    packages)
+      # Installs and purges the packages on this machine, so root only; its last line is the summary.
+      if [ "$(id -u)" -ne 0 ]; then
+        summary[packages]="not run: needs root (dpkg -i)"
+        [ "$explicit" -eq 0 ] || failed=1
+        continue
+      fi
+      echo
+      echo "================ flavour packages ================"
+      start=$SECONDS
+      rc=0
+      scripts/package-test.sh 2>&1 | tee build/packages.log || rc=$?
+      summary[packages]="$(tail -n 1 build/packages.log | sed 's/^packages: //') ($((SECONDS - start)) s)"
+      [ $rc -eq 0 ] || { summary[packages]="FAILED: ${summary[packages]}"; failed=1; } ;;
+    *) echo "unknown flavour '$flavour' (qt6, qt5, sanitize, packages)" >&2; exit 2 ;;
   esac
 done
 
