@@ -31,7 +31,7 @@ public:
     // A UDP port free on loopback right now (bound, read, released).
     static quint16 freePort() {
         QUdpSocket socket;
-        return socket.bind(QHostAddress::LocalHost, 0) ? socket.localPort() : 0;
+        return socket.bind(QHostAddress(QHostAddress::LocalHost), 0) ? socket.localPort() : 0;
     }
 
     // Starts turnserver with the loopback relay options plus extra (credentials, lifetimes).
@@ -77,7 +77,7 @@ public:
 private:
     bool waitForStun(int timeoutMs) {
         QUdpSocket socket;
-        if (!socket.bind(QHostAddress::LocalHost, 0)) {
+        if (!socket.bind(QHostAddress(QHostAddress::LocalHost), 0)) {
             return false;
         }
         QElapsedTimer clock;

@@ -9,6 +9,11 @@
 
 #include <QtTest/QtTest>
 
+// Qt 6 declares QHostAddress as a metatype (permissionCreated() carries one); Qt 5 does not.
+#if QT_VERSION < QT_VERSION_CHECK(6, 0, 0)
+Q_DECLARE_METATYPE(QHostAddress)
+#endif
+
 #include <memory>
 
 namespace {
