@@ -1,5 +1,6 @@
 // libFuzzer target for everything that reads bytes off the ICE socket: the UDT/NL header, every
-// ICE payload codec, NetworkPeer and STUN. Any input may be rejected; whatever is accepted must
+// ICE payload codec, NetworkPeer, STUN and TURN (messages, MESSAGE-INTEGRITY, FINGERPRINT,
+// ChannelData). Any input may be rejected; whatever is accepted must
 // re-encode to the bytes it came from (the invariants live in tests/wire/WireInvariants.h and are
 // shared with tst_wiremalformed). A violated invariant aborts so libFuzzer keeps the input.
 #include "WireInvariants.h"

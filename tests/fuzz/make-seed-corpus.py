@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes the fuzz_datagram seed corpus: the golden datagrams of tests/wire (overte-ice.md 2.5 and
-section 6, RFC 5769's mapped addresses) as one small binary file each. Re-run after adding a
+section 6, RFC 5769's mapped addresses, the TURN messages of tst_turnmessage) as one small binary file each. Re-run after adding a
 golden packet:  python3 tests/fuzz/make-seed-corpus.py tests/fuzz/corpus/datagram"""
 import pathlib
 import sys
@@ -44,6 +44,23 @@ SEEDS = {
     "stun-rfc5769-ipv6": stun("0101", RFC_TXID, SOFTWARE + RFC_XOR_V6),
     "stun-mapped-address": stun("0101", TXID, "000100080001 9ca6 cb007105"),
     "stun-unpadded-software": stun("0101", TXID, "80220005 6162636465000000" + XOR_V4),
+    # TURN (tests/wire/tst_turnmessage.cpp golden rows, signed with MD5("u:R:p")).
+    "turn-allocate-unauth": stun("0003", TXID, "00190004 11000000 80280004 7d6c71a7"),
+    "turn-allocate-401": stun("0113", TXID, "00150007 6e6f6e63652d3100 00140001 52000000"
+                              "00090010 00000401 556e617574686f72697a6564 80280004 933769b6"),
+    "turn-allocate-auth": stun("0003", TXID, "00060001 75000000 00150007 6e6f6e63652d3100 00140001 52000000"
+                               "00190004 11000000 00080014 2913cba29d6933e3fdee7b37400ab99e7770076c 80280004 410a78d4"),
+    "turn-allocate-success": stun("0103", TXID, "000d0004 00000258 00160008 0001e11aea12d543 00200008 0001bdb4e721c045"
+                                  "00080014 741ff2619a295d33b6c20e0fc80cd20f4ec45b0d 80280004 02df4a7e"),
+    "turn-refresh-lifetime0": stun("0004", TXID, "00060001 75000000 00150007 6e6f6e63652d3100 00140001 52000000"
+                                   "000d0004 00000000 00080014 d2fcd8e252f97dfea2a94bea93c9d2dd49917599 80280004 c81113a2"),
+    "turn-create-permission": stun("0008", TXID, "00120008 00012112e112a643"),
+    "turn-channel-bind": stun("0009", TXID, "000c0004 40010000 00120008 0001a147e112a643"),
+    "turn-send-indication": stun("0016", TXID, "00120008 0001a147e112a643 00130005 68656c6c6f000000"),
+    "turn-data-indication": stun("0017", TXID, "00120008 0001a147e112a643 00130005 68656c6c6f000000"),
+    "turn-stale-nonce": stun("0114", TXID, "00150007 6e6f6e63652d3200 00140001 52000000 0009000f 00000426 5374616c65204e6f6e636500"),
+    "turn-channel-data": "40000005 68656c6c6f000000",
+    "turn-channel-data-unpadded": "4fff0005 68656c6c6f",
 }
 
 

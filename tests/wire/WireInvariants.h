@@ -7,6 +7,7 @@
 #include <NLPacket.h>
 #include <NetworkPeer.h>
 #include <StunMessage.h>
+#include <TurnMessage.h>
 
 #include <QtCore/QString>
 
@@ -107,6 +108,64 @@ inline void checkStun(const QByteArray &datagram, Report &r) {
     }
 }
 
+// Every field TURN decoding keeps (the trailer flags aside: they describe the bytes, not the message).
+inline bool sameTurn(const TurnMessage &a, const TurnMessage &b) {
+    if (a.peerAddresses.size() != b.peerAddresses.size()) {
+        return false;
+    }
+    for (int i = 0; i < a.peerAddresses.size(); ++i) {
+        if (!sameSockAddr(a.peerAddresses[i], b.peerAddresses[i])) {
+            return false;
+        }
+    }
+    return a.method == b.method && a.messageClass == b.messageClass && a.transactionId == b.transactionId
+        && a.software == b.software && a.username == b.username && a.realm == b.realm && a.nonce == b.nonce
+        && a.errorCode == b.errorCode && a.errorReason == b.errorReason && a.requestedTransport == b.requestedTransport
+        && a.lifetime == b.lifetime && a.channelNumber == b.channelNumber && sameSockAddr(a.relayedAddress, b.relayedAddress)
+        && sameSockAddr(a.mappedAddress, b.mappedAddress) && a.data == b.data && a.otherAttributes == b.otherAttributes;
+}
+
+// TURN on the same bytes: what decodes survives encode (with and without trailers) and decode;
+// the trailer checks and ChannelData never misbehave on anything.
+inline void checkTurn(const QByteArray &datagram, Report &r) {
+    const auto turn = TurnMessage::decode(datagram);
+    if (datagram.size() >= StunMessage::HeaderSize && (turn.error == WireError::NotStun) == StunMessage::looksLikeStun(datagram)) {
+        r.violation = QStringLiteral("TurnMessage::decode and looksLikeStun disagree");
+        return;
+    }
+    if (turn.ok()) {
+        ++r.accepted;
+        const TurnMessage &m = turn.value;
+        const auto plain = TurnMessage::decode(m.encode());
+        if (!plain.ok() || !sameTurn(plain.value, m) || plain.value.hasIntegrity || plain.value.hasFingerprint) {
+            r.violation = QStringLiteral("a decoded TURN message does not survive encode and decode");
+            return;
+        }
+        const QByteArray key = TurnMessage::longTermKey("user", "realm", "password");
+        const QByteArray signedBytes = m.encode(key, true);
+        const auto again = TurnMessage::decode(signedBytes);
+        if (!again.ok() || !sameTurn(again.value, m) || !again.value.hasIntegrity || !again.value.hasFingerprint
+            || !TurnMessage::checkIntegrity(signedBytes, key) || !TurnMessage::checkFingerprint(signedBytes)) {
+            r.violation = QStringLiteral("a signed TURN message does not verify or decode to itself");
+            return;
+        }
+    }
+    // Both must cope with any bytes; a random input passing the CRC is a 1 in 2^32 event.
+    TurnMessage::checkIntegrity(datagram, QByteArray("key"));
+    TurnMessage::checkFingerprint(datagram);
+
+    const auto channel = ChannelData::decode(datagram);
+    if (channel.ok()) {
+        ++r.accepted;
+        const QByteArray encoded = channel.value.encode();
+        const int unpadded = ChannelData::HeaderSize + channel.value.payload.size();
+        if (turnFraming(datagram) != TurnFraming::ChannelData || encoded.left(unpadded) != datagram.left(unpadded)
+            || encoded.size() % 4 != 0 || datagram.size() - unpadded > 3) {
+            r.violation = QStringLiteral("a ChannelData frame does not re-encode to its header and payload");
+        }
+    }
+}
+
 inline Report check(const QByteArray &datagram) {
     Report r;
     const auto nl = NLPacket::fromDatagram(datagram);
@@ -141,6 +200,9 @@ inline Report check(const QByteArray &datagram) {
     checkPayload(datagram, r);
     if (r.violation.isEmpty()) {
         checkStun(datagram, r);
+    }
+    if (r.violation.isEmpty()) {
+        checkTurn(datagram, r);
     }
     return r;
 }

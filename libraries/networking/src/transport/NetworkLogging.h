@@ -7,6 +7,7 @@
 Q_DECLARE_LOGGING_CATEGORY(networking)
 Q_DECLARE_LOGGING_CATEGORY(networking_packets)
 Q_DECLARE_LOGGING_CATEGORY(networking_ice)
+Q_DECLARE_LOGGING_CATEGORY(networking_turn)
 
 // The log line format of Icebreaker's daemons: time, level and category before each message, so an
 // operator can grep by category and correlate with packet captures. QT_MESSAGE_PATTERN overrides it.

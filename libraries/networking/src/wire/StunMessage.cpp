@@ -19,8 +19,10 @@ QByteArray xorKey(const QByteArray &transactionId) {
     return key;
 }
 
-void encodeAddress(ByteWriter &out, quint16 attribute, const SockAddr &addr, const QByteArray &transactionId) {
-    const bool xored = attribute == StunMessage::XorMappedAddress;
+} // namespace
+
+void StunMessage::encodeAddressAttribute(ByteWriter &out, quint16 attribute, const SockAddr &addr,
+                                         const QByteArray &transactionId, bool xored) {
     const bool v6 = addr.getAddress().protocol() == QAbstractSocket::IPv6Protocol;
     out.writeU16BE(attribute);
     out.writeU16BE(v6 ? 20 : 8);
@@ -39,7 +41,7 @@ void encodeAddress(ByteWriter &out, quint16 attribute, const SockAddr &addr, con
     }
 }
 
-SockAddr decodeAddress(ByteReader &attr, bool xored, const QByteArray &transactionId) {
+SockAddr StunMessage::decodeAddressValue(ByteReader &attr, bool xored, const QByteArray &transactionId) {
     attr.readU8(); // reserved
     const quint8 family = attr.readU8();
     quint16 port = attr.readU16BE();
@@ -65,7 +67,6 @@ SockAddr decodeAddress(ByteReader &attr, bool xored, const QByteArray &transacti
     }
     return attr.ok() ? SockAddr(address, port) : SockAddr();
 }
-} // namespace
 
 StunMessage StunMessage::bindingRequest() {
     StunMessage message;
@@ -87,10 +88,10 @@ QByteArray StunMessage::encode() const {
     QByteArray attributes;
     ByteWriter attrWriter(attributes);
     if (!xorMappedAddress.isNull()) {
-        encodeAddress(attrWriter, XorMappedAddress, xorMappedAddress, transactionId);
+        encodeAddressAttribute(attrWriter, XorMappedAddress, xorMappedAddress, transactionId, true);
     }
     if (!mappedAddress.isNull()) {
-        encodeAddress(attrWriter, MappedAddress, mappedAddress, transactionId);
+        encodeAddressAttribute(attrWriter, MappedAddress, mappedAddress, transactionId, false);
     }
     QByteArray out;
     out.reserve(HeaderSize + attributes.size());
@@ -140,7 +141,7 @@ Decoded<StunMessage> StunMessage::decode(const QByteArray &datagram) {
         }
         ByteReader attr(in.current(), attrLength);
         if (attrType == XorMappedAddress || attrType == MappedAddress) {
-            const SockAddr addr = decodeAddress(attr, attrType == XorMappedAddress, message.transactionId);
+            const SockAddr addr = decodeAddressValue(attr, attrType == XorMappedAddress, message.transactionId);
             if (!attr.ok()) {
                 return Result::failure(attr.error());
             }

@@ -46,4 +46,10 @@ public:
 
     // Decodes a binding success response for the given request and returns the mapped socket.
     static Decoded<SockAddr> parseBindingResponse(const QByteArray &datagram, const QByteArray &expectedTransactionId);
+
+    // The address attribute codec, shared with TurnMessage (XOR-PEER-ADDRESS, XOR-RELAYED-ADDRESS):
+    // writes one whole attribute (header and value), or reads one value already cut to its length.
+    static void encodeAddressAttribute(ByteWriter &out, quint16 attribute, const SockAddr &addr,
+                                       const QByteArray &transactionId, bool xored);
+    static SockAddr decodeAddressValue(ByteReader &value, bool xored, const QByteArray &transactionId);
 };
