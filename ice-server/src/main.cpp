@@ -12,7 +12,7 @@
 
 #include <NetworkLogging.h>
 #include <NetworkPeer.h>
-#include <QUdpSocketTransport.h>
+#include <SocketTransport.h>
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
@@ -138,6 +138,9 @@ int main(int argc, char *argv[]) {
     const QCommandLineOption bufferOption(QStringLiteral("receive-buffer"),
         QStringLiteral("Kernel UDP receive buffer in bytes (default 4194304; the kernel may cap it at "
                        "net.core.rmem_max)."), QStringLiteral("BYTES"), QStringLiteral("4194304"));
+    const QCommandLineOption transportOption(QStringLiteral("transport"),
+        QStringLiteral("UDP socket implementation: native (Linux: recvmmsg/sendmmsg batches), qt (QUdpSocket) or "
+                       "auto (native where available; default)."), QStringLiteral("KIND"), QStringLiteral("auto"));
     const QCommandLineOption verboseOption(QStringList { QStringLiteral("v"), QStringLiteral("verbose") },
         QStringLiteral("Log every packet (category hifi.ice-server.packets) and debug messages."));
     const QCommandLineOption logRulesOption(QStringLiteral("log-rules"),
@@ -147,7 +150,7 @@ int main(int argc, char *argv[]) {
                                               &fetchTimeoutOption, &fetchInFlightOption, &fetchRateOption, &keyTtlOption,
                                               &negativeTtlOption, &refetchOption, &httpPortOption, &httpBindOption, &peerTimeoutOption,
                                               &maxDomainsOption, &rateOption, &burstOption, &sourcesOption,
-                                              &bufferOption, &verboseOption, &logRulesOption }) {
+                                              &bufferOption, &transportOption, &verboseOption, &logRulesOption }) {
         parser.addOption(*option);
     }
 
@@ -183,6 +186,11 @@ int main(int argc, char *argv[]) {
     settings.rateLimit.burst = double(number(parser, burstOption, 1, 100000000, &error));
     settings.rateLimit.maxSources = int(number(parser, sourcesOption, 1, 100000000, &error));
     const int receiveBuffer = int(number(parser, bufferOption, 0, 1 << 30, &error));
+    bool knownTransport = false;
+    const TransportKind transportKind = parseTransportKind(parser.value(transportOption), &knownTransport);
+    if (!knownTransport) {
+        error = QStringLiteral("--transport wants auto, qt or native, not '%1'").arg(parser.value(transportOption));
+    }
     if (!error.isEmpty()) {
         return fail(error + QStringLiteral("\nTry 'ice-server --help'."), 2);
     }
@@ -204,7 +212,7 @@ int main(int argc, char *argv[]) {
     QLoggingCategory::setFilterRules(rules);
 
     // UDP first: without it there is nothing to serve.
-    QUdpSocketTransport transport;
+    const std::unique_ptr<SocketTransport> transport = makeSocketTransport(transportKind);
     QList<QHostAddress> addresses;
     const bool explicitBind = parser.isSet(bindOption);
     for (const QString &text : parser.values(bindOption)) {
@@ -221,18 +229,18 @@ int main(int argc, char *argv[]) {
         }
     }
     for (const QHostAddress &address : qAsConst(addresses)) {
-        if (!transport.bind(address, port)) {
+        if (!transport->bind(address, port)) {
             if (explicitBind || address.protocol() == QAbstractSocket::IPv4Protocol) {
-                return fail(transport.errorString());
+                return fail(transport->errorString());
             }
-            qCWarning(ice_server) << "IPv6 unavailable, serving IPv4 only:" << transport.errorString();
+            qCWarning(ice_server) << "IPv6 unavailable, serving IPv4 only:" << transport->errorString();
         }
     }
     if (receiveBuffer > 0) {
-        transport.setReceiveBufferSize(receiveBuffer);
+        transport->setReceiveBufferSize(receiveBuffer);
     }
     QStringList listening;
-    for (const SockAddr &socket : transport.boundSockets()) {
+    for (const SockAddr &socket : transport->boundSockets()) {
         listening.append(socket.toString());
     }
 
@@ -245,11 +253,12 @@ int main(int argc, char *argv[]) {
         fetcher = new MetaverseKeyFetcher(fetch, &app);
     }
     DomainKeyStore keys(&directory, fetcher, fetch);
-    IceServer server(&transport, &keys, settings);
+    IceServer server(transport.get(), &keys, settings);
     server.start();
 
     qCInfo(ice_server).noquote() << "ice-server" << QCoreApplication::applicationVersion() << "listening on UDP"
                                  << listening.join(QStringLiteral(", "));
+    qCInfo(ice_server).noquote() << "UDP transport:" << transport->metaObject()->className();
     qCInfo(ice_server).noquote().nospace() << "trusted domain keys in " << directory.path() << " (" << directory.size()
                                            << " keys; add <domain-uuid>.pem files there, changes apply at once)";
     qCInfo(ice_server).noquote() << "metaverse key fetching:"
