@@ -265,7 +265,7 @@ bool NativeUdpTransport::bind(const QHostAddress &address, quint16 port) {
         socket->local = SockAddr(QHostAddress(bound.v6.sin6_addr.s6_addr), ntohs(bound.v6.sin6_port));
     }
     socket->pending.reserve(BatchSize);
-    socket->notifier = std::make_unique<QSocketNotifier>(socket->fd, QSocketNotifier::Read);
+    socket->notifier = std::make_unique<QSocketNotifier>(socket->fd, QSocketNotifier::Read, this); // moves with us
     Socket *raw = socket.get();
     connect(socket->notifier.get(), &QSocketNotifier::activated, this, [this, raw] { readPending(raw); });
     _sockets.push_back(std::move(socket));
