@@ -16,6 +16,9 @@
 #include <memory>
 
 Q_DECLARE_METATYPE(TransportKind)
+#if QT_VERSION < QT_VERSION_CHECK(6, 0, 0)
+Q_DECLARE_METATYPE(QHostAddress) // Qt 6 declares it itself
+#endif
 
 namespace {
 const QHostAddress V4(QHostAddress::LocalHost);
