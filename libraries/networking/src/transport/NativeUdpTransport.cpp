@@ -30,7 +30,7 @@ QString systemError(int error) {
 // dual-stack IPv6 socket goes as an IPv4-mapped address). False if the family cannot reach it.
 bool toSocketAddress(const SockAddr &destination, int family, SocketAddress *out, socklen_t *length) {
     const QHostAddress &address = destination.getAddress();
-    bool isV4 = address.protocol() == QAbstractSocket::IPv4Protocol;
+    const bool isV4 = address.protocol() == QAbstractSocket::IPv4Protocol;
     std::memset(out, 0, sizeof(*out));
     if (family == AF_INET) {
         if (!isV4) {
@@ -64,7 +64,7 @@ bool toSocketAddress(const SockAddr &destination, int family, SocketAddress *out
 }
 
 // One int control message: the TTL or hop limit of this datagram.
-void setTtl(msghdr *header, char *buffer, int family, bool destinationIsV4, int ttl) {
+void setTtl(msghdr *header, char *buffer, bool destinationIsV4, int ttl) {
     header->msg_control = buffer;
     header->msg_controllen = CMSG_SPACE(sizeof(int));
     cmsghdr *message = CMSG_FIRSTHDR(header);
@@ -73,7 +73,6 @@ void setTtl(msghdr *header, char *buffer, int family, bool destinationIsV4, int 
     message->cmsg_type = destinationIsV4 ? IP_TTL : IPV6_HOPLIMIT;
     message->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(message), &ttl, sizeof(int));
-    Q_UNUSED(family);
 }
 
 bool isMappedV4(const in6_addr &address) {
@@ -345,8 +344,7 @@ qint64 NativeUdpTransport::writeDatagram(const QByteArray &datagram, const SockA
     header.msg_iovlen = 1;
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
     if (ttl > 0) {
-        setTtl(&header, control, socket->family, destination.getAddress().protocol() == QAbstractSocket::IPv4Protocol,
-               ttl);
+        setTtl(&header, control, destination.getAddress().protocol() == QAbstractSocket::IPv4Protocol, ttl);
     }
     ssize_t sent;
     do {
@@ -379,7 +377,7 @@ void NativeUdpTransport::flush(Socket &socket) {
         header.msg_iovlen = 1;
         if (out.ttl > 0) {
             const bool toV4 = out.to.any.sa_family == AF_INET || isMappedV4(out.to.v6.sin6_addr);
-            setTtl(&header, control[i], socket.family, toV4, out.ttl);
+            setTtl(&header, control[i], toV4, out.ttl);
         }
     }
     int done = 0;
