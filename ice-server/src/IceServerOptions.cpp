@@ -101,6 +101,9 @@ void IceServerOptions::declare(CommandLine *commandLine, const QString &defaultC
     cl.addOption(option("receive-buffer",
         QStringLiteral("Kernel UDP receive buffer in bytes (default 4194304; the kernel may cap it at "
                        "net.core.rmem_max)."), QStringLiteral("BYTES"), QStringLiteral("4194304")));
+    cl.addOption(option("transport",
+        QStringLiteral("UDP socket implementation: native (Linux: recvmmsg/sendmmsg batches), qt (QUdpSocket) or "
+                       "auto (native where available; default)."), QStringLiteral("KIND"), QStringLiteral("auto")));
     cl.addOption(option({ QStringLiteral("v"), QStringLiteral("verbose") },
         QStringLiteral("Log every packet (category hifi.ice-server.packets) and debug messages.")));
     cl.addOption(option("log-rules",
@@ -128,6 +131,11 @@ bool IceServerOptions::read(CommandLine *commandLine, IceServerOptions *options)
     o.server.rateLimit.burst = double(cl.number(QStringLiteral("rate-burst"), 1, 100000000));
     o.server.rateLimit.maxSources = int(cl.number(QStringLiteral("rate-limit-sources"), 1, 100000000));
     o.receiveBufferBytes = int(cl.number(QStringLiteral("receive-buffer"), 0, 1 << 30));
+    bool knownTransport = false;
+    o.transport = parseTransportKind(cl.value(QStringLiteral("transport")), &knownTransport);
+    if (!knownTransport) {
+        cl.fail(QStringLiteral("--transport wants auto, qt or native, not '%1'").arg(cl.value(QStringLiteral("transport"))));
+    }
     o.verbose = cl.flag(QStringLiteral("verbose"));
     o.logRules = cl.value(QStringLiteral("log-rules"));
 

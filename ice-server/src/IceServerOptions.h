@@ -5,6 +5,8 @@
 
 #include "IceServerSettings.h"
 
+#include <SocketTransport.h>
+
 #include <QtCore/QList>
 #include <QtNetwork/QHostAddress>
 
@@ -23,6 +25,7 @@ struct IceServerOptions {
     quint16 httpPort = DefaultHttpPort; // 0: no HTTP endpoint
     QString httpBind = QStringLiteral("127.0.0.1");
     int receiveBufferBytes = 4194304; // 0: leave the kernel's default
+    TransportKind transport = TransportKind::Auto;
     bool verbose = false;
     QString logRules;           // extra Qt logging rules, ';' or newline separated
 

@@ -14,7 +14,7 @@
 #include <CommandLine.h>
 #include <NetworkLogging.h>
 #include <NetworkPeer.h>
-#include <QUdpSocketTransport.h>
+#include <SocketTransport.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QTimer>
@@ -31,7 +31,7 @@ bool hostHasIpv6() {
 }
 
 // Binds every address asked for (or the wildcard ones); a missing IPv6 wildcard is only a warning.
-bool bindUdp(QUdpSocketTransport *transport, const IceServerOptions &options, QString *error) {
+bool bindUdp(SocketTransport *transport, const IceServerOptions &options, QString *error) {
     QList<QHostAddress> addresses = options.bind;
     if (addresses.isEmpty()) {
         addresses.append(QHostAddress(QHostAddress::AnyIPv4));
@@ -125,12 +125,12 @@ int main(int argc, char *argv[]) {
     QLoggingCategory::setFilterRules(options.loggingRules());
 
     QString error; // UDP first: without it there is nothing to serve.
-    QUdpSocketTransport transport;
-    if (!bindUdp(&transport, options, &error)) {
+    const std::unique_ptr<SocketTransport> transport = makeSocketTransport(options.transport);
+    if (!bindUdp(transport.get(), options, &error)) {
         return CommandLine::printError(error);
     }
     QStringList listening;
-    for (const SockAddr &socket : transport.boundSockets()) {
+    for (const SockAddr &socket : transport->boundSockets()) {
         listening.append(socket.toString());
     }
     KeyDirectory directory(options.keysDir, options.keysRescanMs);
@@ -140,10 +140,11 @@ int main(int argc, char *argv[]) {
     MetaverseKeyFetcher *fetcher = options.fetch.metaverseUrl.isEmpty() ? nullptr
                                                                         : new MetaverseKeyFetcher(options.fetch, &app);
     DomainKeyStore keys(&directory, fetcher, options.fetch);
-    IceServer server(&transport, &keys, options.server);
+    IceServer server(transport.get(), &keys, options.server);
     server.start();
 
     logStartup(commandLine.configPath(), listening, directory, options.fetch.metaverseUrl);
+    qCInfo(ice_server).noquote() << "UDP transport:" << transport->metaObject()->className();
 
     Observability observability(server, listening);
     if (!observability.start(options, &error)) {

@@ -28,7 +28,7 @@ QVariant field(const IceServerOptions &o, const QString &name) {
         { "http-bind", o.httpBind }, { "peer-timeout", o.server.peerTimeoutMs }, { "max-domains", o.server.maxDomains },
         { "rate-limit", o.server.rateLimit.packetsPerSecond }, { "rate-burst", o.server.rateLimit.burst },
         { "rate-limit-sources", o.server.rateLimit.maxSources }, { "receive-buffer", o.receiveBufferBytes },
-        { "verbose", o.verbose }, { "log-rules", o.logRules }, { "bind", bind.join(QLatin1Char(' ')) },
+        { "transport", transportKindName(o.transport) }, { "verbose", o.verbose }, { "log-rules", o.logRules }, { "bind", bind.join(QLatin1Char(' ')) },
     };
     if (!fields.contains(name)) {
         qFatal("no field %s", qPrintable(name));
@@ -38,8 +38,8 @@ QVariant field(const IceServerOptions &o, const QString &name) {
 const QStringList AllFields { "port", "keys-dir", "keys-rescan", "metaverse-url", "key-fetch-timeout",
                               "key-fetch-max-in-flight", "key-fetch-per-second", "key-cache-ttl", "key-negative-ttl",
                               "key-refetch-interval", "http-port", "http-bind", "peer-timeout", "max-domains",
-                              "rate-limit", "rate-burst", "rate-limit-sources", "receive-buffer", "verbose",
-                              "log-rules", "bind" };
+                              "rate-limit", "rate-burst", "rate-limit-sources", "receive-buffer", "transport",
+                              "verbose", "log-rules", "bind" };
 } // namespace
 
 class TestIceServerOptions : public QObject {
@@ -93,6 +93,10 @@ private Q_SLOTS:
         QTest::newRow("sources") << QStringList { "--rate-limit-sources", "9" } << "rate-limit-sources" << QVariant(9);
         QTest::newRow("buffer max") << QStringList { "--receive-buffer", "1073741824" } << "receive-buffer"
                                     << QVariant(1 << 30);
+        QTest::newRow("transport qt") << QStringList { "--transport", "qt" } << "transport"
+                                      << QVariant(transportKindName(TransportKind::Qt));
+        QTest::newRow("transport native") << QStringList { "--transport", "native" } << "transport"
+                                          << QVariant(transportKindName(TransportKind::Native));
         QTest::newRow("verbose -v") << QStringList { "-v" } << "verbose" << QVariant(true);
         QTest::newRow("log rules") << QStringList { "--log-rules", "a=true;b=false" } << "log-rules" << QVariant("a=true;b=false");
         QTest::newRow("metaverse") << QStringList { "--metaverse-url", "https://mv.example.org" } << "metaverse-url"
@@ -138,6 +142,8 @@ private Q_SLOTS:
                                  << "--rate-limit-sources wants a whole number from 1 to 100000000, not '0'";
         QTest::newRow("buffer") << QStringList { "--receive-buffer", "1073741825" }
                                 << "--receive-buffer wants a whole number from 0 to 1073741824, not '1073741825'";
+        QTest::newRow("transport") << QStringList { "--transport", "fast" }
+                                   << "--transport wants auto, qt or native, not 'fast'";
         QTest::newRow("bind name") << QStringList { "--bind", "example.org" } << "--bind wants an IP address, not 'example.org'";
         QTest::newRow("metaverse scheme") << QStringList { "--metaverse-url", "ftp://x" }
                                           << "--metaverse-url wants an http(s) URL, not 'ftp://x'";

@@ -5,7 +5,7 @@
 #include <DomainKeyStore.h>
 #include <IceServer.h>
 #include <KeyDirectory.h>
-#include <QUdpSocketTransport.h>
+#include <SocketTransport.h>
 #include <StunMessage.h>
 
 #include <QtCore/QTemporaryDir>
@@ -30,18 +30,18 @@ const QByteArray ClientRecordHex = "112233445566778899aabbccddeeff00" "00cb00710
 // One ice-server on loopback with a key directory, optionally IPv6 too.
 struct Server {
     explicit Server(IceServerSettings settings = {}, bool ipv6 = false) {
-        transport.bind(QHostAddress::LocalHost, 0);
+        transport->bind(QHostAddress::LocalHost, 0);
         if (ipv6) {
-            haveIpv6 = transport.bind(QHostAddress::LocalHostIPv6, 0);
+            haveIpv6 = transport->bind(QHostAddress::LocalHostIPv6, 0);
         }
         directory.reset(new KeyDirectory(keysDir.path(), 0));
         directory->start();
         keys.reset(new DomainKeyStore(directory.data(), nullptr, KeyFetchSettings()));
-        server.reset(new IceServer(&transport, keys.data(), settings));
+        server.reset(new IceServer(transport.get(), keys.data(), settings));
         server->start();
     }
-    SockAddr address() const { return SockAddr(QHostAddress::LocalHost, transport.localPort()); }
-    SockAddr address6() const { return SockAddr(QHostAddress::LocalHostIPv6, transport.localPort()); }
+    SockAddr address() const { return SockAddr(QHostAddress::LocalHost, transport->localPort()); }
+    SockAddr address6() const { return SockAddr(QHostAddress::LocalHostIPv6, transport->localPort()); }
     QString keyPath(const QUuid &id) const { return keysDir.filePath(id.toString(QUuid::WithoutBraces) + ".pem"); }
     bool trust(const QUuid &id, const RsaPrivateKey &key) {
         if (!writeFile(keyPath(id), key.publicKey().toPem())) {
@@ -60,7 +60,8 @@ struct Server {
     quint64 drops(IceServerStats::Drop reason) const { return server->stats().drops[reason]; }
 
     QTemporaryDir keysDir;
-    QUdpSocketTransport transport;
+    // What the ice-server binary uses: the native transport on Linux, QUdpSocket elsewhere.
+    const std::unique_ptr<SocketTransport> transport = makeSocketTransport();
     bool haveIpv6 = false;
     QScopedPointer<KeyDirectory> directory;
     QScopedPointer<DomainKeyStore> keys;

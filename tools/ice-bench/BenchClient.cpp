@@ -3,20 +3,19 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
-#include <unordered_map>
 
 #include <arpa/inet.h>
-#include <cerrno>
-#include <fcntl.h>
-#include <sys/epoll.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 namespace {
-using Clock = std::chrono::steady_clock;
+constexpr int Batch = 64;
+constexpr int MaxDatagram = 2048;
 
 qint64 nowNs() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 int makeSocket() {
@@ -30,7 +29,30 @@ int makeSocket() {
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer));
     return fd;
 }
+
+// Reused receive storage: recvmmsg fills up to Batch datagrams per call.
+struct ReceiveBuffers {
+    char data[Batch][MaxDatagram];
+    iovec vectors[Batch];
+    mmsghdr headers[Batch];
+    ReceiveBuffers() {
+        for (int i = 0; i < Batch; ++i) {
+            vectors[i] = { data[i], MaxDatagram };
+            headers[i] = {};
+            headers[i].msg_hdr.msg_iov = &vectors[i];
+            headers[i].msg_hdr.msg_iovlen = 1;
+        }
+    }
+};
+ReceiveBuffers receiveBuffers;
 } // namespace
+
+struct BenchClient::Socket {
+    int fd = -1;
+    int index = 0; // within its set
+    quint64 counter = 0;
+    std::deque<qint64> inFlight; // send times, oldest first
+};
 
 double percentile(std::vector<quint32> &sample, double p) {
     if (sample.empty()) {
@@ -41,196 +63,203 @@ double percentile(std::vector<quint32> &sample, double p) {
     return double(sample[index]);
 }
 
-BenchClient::BenchClient(const sockaddr_in &server, int socketsPerSet) : _server(server), _count(socketsPerSet) {
-    _epoll = ::epoll_create1(EPOLL_CLOEXEC);
+BenchClient::BenchClient(const sockaddr_in &server, int socketsPerSet)
+    : _server(server), _count(socketsPerSet), _sockets(size_t(2 * socketsPerSet)) {
     for (int i = 0; i < 2 * _count; ++i) {
-        const int fd = makeSocket();
-        (i < _count ? _domainSockets : _querySockets).push_back(fd);
-        epoll_event event {};
-        event.events = EPOLLIN;
-        event.data.u32 = quint32(i);
-        ::epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, &event);
+        _sockets[size_t(i)].fd = makeSocket();
+        _sockets[size_t(i)].index = i % _count;
     }
 }
 
 BenchClient::~BenchClient() {
-    for (int fd : _domainSockets) {
-        ::close(fd);
+    for (const Socket &socket : _sockets) {
+        ::close(socket.fd);
     }
-    for (int fd : _querySockets) {
-        ::close(fd);
-    }
-    ::close(_epoll);
 }
 
-int BenchClient::drainOne(int fd, char *buffer, int size) {
-    const ssize_t n = ::recv(fd, buffer, size_t(size), 0);
-    return n < 0 ? -1 : int(n);
-}
-
-BenchResult BenchClient::closedLoop(const std::function<const QByteArray &(int, quint64)> &next, bool useQuerySockets,
-                                    double seconds, int timeoutMs) {
-    std::vector<int> &sockets = useQuerySockets ? _querySockets : _domainSockets;
-    const int offset = useQuerySockets ? _count : 0;
-    std::vector<qint64> sentAt(size_t(_count), 0);
-    std::vector<quint64> counter(size_t(_count), 0);
-    std::vector<quint32> latencies;
-    latencies.reserve(1 << 20);
-    BenchResult result;
-    char buffer[2048];
-
-    auto send = [&](int s) {
-        const QByteArray &datagram = next(s, counter[size_t(s)]++);
-        ::sendto(sockets[size_t(s)], datagram.constData(), size_t(datagram.size()), 0,
-                 reinterpret_cast<const sockaddr *>(&_server), sizeof(_server));
-        sentAt[size_t(s)] = nowNs();
-        ++result.sent;
-    };
-    const qint64 start = nowNs();
-    const qint64 end = start + qint64(seconds * 1e9);
-    for (int s = 0; s < _count; ++s) {
-        send(s);
-    }
-    epoll_event events[256];
-    qint64 lastTimeoutScan = start;
-    for (;;) {
-        const qint64 now = nowNs();
-        if (now >= end) {
-            break;
+void BenchClient::send(Socket &socket, const Next &next, int count, qint64 now) {
+    mmsghdr headers[Batch];
+    iovec vectors[Batch];
+    while (count > 0) {
+        const int n = std::min(count, Batch);
+        for (int i = 0; i < n; ++i) {
+            const QByteArray &datagram = next(socket.index, socket.counter++);
+            vectors[i] = { const_cast<char *>(datagram.constData()), size_t(datagram.size()) };
+            headers[i] = {};
+            headers[i].msg_hdr.msg_name = &_server;
+            headers[i].msg_hdr.msg_namelen = sizeof(_server);
+            headers[i].msg_hdr.msg_iov = &vectors[i];
+            headers[i].msg_hdr.msg_iovlen = 1;
         }
-        const int ready = ::epoll_wait(_epoll, events, 256, 1);
-        for (int e = 0; e < ready; ++e) {
-            const int index = int(events[e].data.u32) - offset;
-            if (index < 0 || index >= _count) {
-                // The other set (e.g. peer information sent to the domains): count and discard.
-                const int fd = int(events[e].data.u32) < _count ? _domainSockets[events[e].data.u32]
-                                                                : _querySockets[events[e].data.u32 - quint32(_count)];
-                while (drainOne(fd, buffer, sizeof(buffer)) >= 0) {
-                    ++result.other;
-                }
+        const int sent = ::sendmmsg(socket.fd, headers, unsigned(n), 0);
+        for (int i = 0; i < std::max(sent, 0); ++i) {
+            socket.inFlight.push_back(now);
+        }
+        if (sent < n) {
+            return; // send buffer full: the caller sees fewer in flight
+        }
+        count -= n;
+    }
+}
+
+int BenchClient::receive(int i, bool own, BenchResult &result, std::vector<quint32> &latencies) {
+    Socket &socket = _sockets[size_t(i)];
+    int answered = 0;
+    for (;;) {
+        const int n = ::recvmmsg(socket.fd, receiveBuffers.headers, Batch, MSG_DONTWAIT, nullptr);
+        if (n <= 0) {
+            return answered;
+        }
+        const qint64 now = nowNs();
+        for (int k = 0; k < n; ++k) {
+            if (!own) {
+                ++result.other;
                 continue;
             }
-            while (drainOne(sockets[size_t(index)], buffer, sizeof(buffer)) >= 0) {
-                if (sentAt[size_t(index)] == 0) {
-                    continue; // a late answer to a request already counted lost
-                }
-                const qint64 t = nowNs();
-                latencies.push_back(quint32(std::min<qint64>((t - sentAt[size_t(index)]) / 1000, UINT32_MAX)));
-                ++result.completed;
-                if (buffer[4] == 0x3c) {
-                    ++result.denied;
-                }
-                sentAt[size_t(index)] = 0;
-                if (t < end) {
-                    send(index);
-                }
+            if (socket.inFlight.empty()) {
+                continue; // a late answer to a request already counted lost
+            }
+            latencies.push_back(quint32(std::min<qint64>((now - socket.inFlight.front()) / 1000, UINT32_MAX)));
+            socket.inFlight.pop_front();
+            ++result.completed;
+            ++answered;
+            const char *data = receiveBuffers.data[k];
+            if (receiveBuffers.headers[k].msg_len >= 6 && data[4] == 0x3c) {
+                ++result.denied; // ICEServerHeartbeatDenied's type byte
             }
         }
-        if (now - lastTimeoutScan > 10'000'000) {
-            lastTimeoutScan = now;
-            for (int s = 0; s < _count; ++s) {
-                if (sentAt[size_t(s)] != 0 && now - sentAt[size_t(s)] > qint64(timeoutMs) * 1'000'000) {
-                    ++result.lost;
-                    sentAt[size_t(s)] = 0;
-                    send(s);
-                }
+        if (n < Batch) {
+            return answered;
+        }
+    }
+}
+
+void BenchClient::drain(int ms) {
+    std::vector<pollfd> fds;
+    for (const Socket &socket : _sockets) {
+        fds.push_back({ socket.fd, POLLIN, 0 });
+    }
+    BenchResult ignored;
+    std::vector<quint32> none;
+    const qint64 end = nowNs() + qint64(ms) * 1'000'000;
+    while (nowNs() < end) {
+        if (::poll(fds.data(), nfds_t(fds.size()), 20) > 0) {
+            for (size_t i = 0; i < _sockets.size(); ++i) {
+                receive(int(i), false, ignored, none);
+            }
+        }
+    }
+    for (Socket &socket : _sockets) {
+        socket.inFlight.clear();
+    }
+}
+
+BenchResult BenchClient::closedLoop(const Next &next, Set set, double seconds, int window, int timeoutMs) {
+    const int first = set == DomainSockets ? 0 : _count;
+    BenchResult result;
+    std::vector<quint32> latencies;
+    latencies.reserve(1 << 22);
+    std::vector<pollfd> fds;
+    for (const Socket &socket : _sockets) {
+        fds.push_back({ socket.fd, POLLIN, 0 });
+    }
+    const qint64 start = nowNs();
+    const qint64 end = start + qint64(seconds * 1e9);
+    for (int s = first; s < first + _count; ++s) {
+        send(_sockets[size_t(s)], next, window, start);
+        result.sent += _sockets[size_t(s)].inFlight.size();
+    }
+    qint64 now = start;
+    while ((now = nowNs()) < end) {
+        if (::poll(fds.data(), nfds_t(fds.size()), 1) <= 0) {
+            continue;
+        }
+        for (int i = 0; i < 2 * _count; ++i) {
+            if (!(fds[size_t(i)].revents & POLLIN)) {
+                continue;
+            }
+            const bool own = i >= first && i < first + _count;
+            Socket &socket = _sockets[size_t(i)];
+            const int answered = receive(i, own, result, latencies);
+            if (own) {
+                const size_t before = socket.inFlight.size();
+                send(socket, next, answered, nowNs());
+                result.sent += socket.inFlight.size() - before;
+            }
+        }
+        for (int s = first; s < first + _count; ++s) {
+            Socket &socket = _sockets[size_t(s)];
+            if (!socket.inFlight.empty() && now - socket.inFlight.front() > qint64(timeoutMs) * 1'000'000) {
+                result.lost += socket.inFlight.size(); // the server dropped them: start the window again
+                socket.inFlight.clear();
+                send(socket, next, window, now);
+                result.sent += socket.inFlight.size();
             }
         }
     }
     result.seconds = double(nowNs() - start) / 1e9;
     result.p50Us = percentile(latencies, 0.50);
     result.p99Us = percentile(latencies, 0.99);
-    // Drain what is still in flight so the next phase starts clean.
-    const qint64 drainEnd = nowNs() + 300'000'000;
-    while (nowNs() < drainEnd) {
-        const int ready = ::epoll_wait(_epoll, events, 256, 20);
-        for (int e = 0; e < ready; ++e) {
-            const quint32 i = events[e].data.u32;
-            const int fd = i < quint32(_count) ? _domainSockets[i] : _querySockets[i - quint32(_count)];
-            while (drainOne(fd, buffer, sizeof(buffer)) >= 0) {
-            }
-        }
-    }
+    drain(300);
     return result;
 }
 
-BenchClient::Paced BenchClient::paced(const QList<QByteArray> &heartbeats, double heartbeatsPerSecond,
-                                      const std::function<const QByteArray &(quint64)> &query, double queriesPerSecond,
-                                      double seconds, double drainSeconds) {
-    Paced result;
-    std::vector<std::deque<qint64>> pending(size_t(2 * _count));
-    std::vector<quint32> hbLatencies, queryLatencies;
-    char buffer[2048];
-    quint64 hbSent = 0, querySent = 0;
+BenchResult BenchClient::paced(const Next &next, Set set, double rate, double seconds, double drainSeconds) {
+    const int first = set == DomainSockets ? 0 : _count;
+    BenchResult result;
+    std::vector<quint32> latencies;
+    latencies.reserve(size_t(rate * seconds) + 1024);
+    std::vector<pollfd> fds;
+    for (const Socket &socket : _sockets) {
+        fds.push_back({ socket.fd, POLLIN, 0 });
+    }
     const qint64 start = nowNs();
     const qint64 end = start + qint64(seconds * 1e9);
     const qint64 stop = end + qint64(drainSeconds * 1e9);
-    epoll_event events[256];
-    for (;;) {
-        const qint64 now = nowNs();
-        if (now >= stop) {
-            break;
-        }
+    const timespec tick { 0, 100'000 };
+    quint64 due = 0;
+    qint64 now;
+    while ((now = nowNs()) < stop) {
         if (now < end) {
-            const double elapsed = double(now - start) / 1e9;
-            const auto hbDue = quint64(elapsed * heartbeatsPerSecond);
-            for (; hbSent < hbDue; ++hbSent) {
-                const int domain = int(hbSent % quint64(heartbeats.size()));
-                const int s = domain % _count;
-                const QByteArray &datagram = heartbeats[domain];
-                if (::sendto(_domainSockets[size_t(s)], datagram.constData(), size_t(datagram.size()), 0,
-                             reinterpret_cast<const sockaddr *>(&_server), sizeof(_server)) > 0) {
-                    pending[size_t(s)].push_back(nowNs());
-                }
+            const auto target = quint64(double(now - start) / 1e9 * rate);
+            // Round-robin: datagram k leaves from socket k % count, so each socket gets its share.
+            const auto upTo = [this](quint64 k, int s) { return (k + quint64(_count) - 1 - quint64(s)) / quint64(_count); };
+            for (int s = 0; s < _count; ++s) {
+                Socket &socket = _sockets[size_t(first + s)];
+                const size_t before = socket.inFlight.size();
+                send(socket, next, int(upTo(target, s) - upTo(due, s)), now);
+                result.sent += socket.inFlight.size() - before;
             }
-            const auto queryDue = quint64(elapsed * queriesPerSecond);
-            for (; querySent < queryDue; ++querySent) {
-                const int s = int(querySent % quint64(_count));
-                const QByteArray &datagram = query(querySent);
-                if (::sendto(_querySockets[size_t(s)], datagram.constData(), size_t(datagram.size()), 0,
-                             reinterpret_cast<const sockaddr *>(&_server), sizeof(_server)) > 0) {
-                    pending[size_t(_count + s)].push_back(nowNs());
-                }
-            }
+            due = target;
         }
-        // 1 ms granularity: at 100k/s about 100 sends go out per wake-up, and the client does not spin.
-        const int ready = ::epoll_wait(_epoll, events, 256, 1);
-        for (int e = 0; e < ready; ++e) {
-            const quint32 i = events[e].data.u32;
-            const bool isQuery = i >= quint32(_count);
-            const int fd = isQuery ? _querySockets[i - quint32(_count)] : _domainSockets[i];
-            int n;
-            while ((n = drainOne(fd, buffer, sizeof(buffer))) >= 0) {
-                if (n < 6) {
-                    continue;
-                }
-                const quint8 type = quint8(buffer[4]);
-                if (!isQuery && type == 0x16) {
-                    ++result.queries.other; // the client's record, delivered to the domain
-                    continue;
-                }
-                std::deque<qint64> &queue = pending[i];
-                BenchResult &r = isQuery ? result.queries : result.heartbeats;
-                if (queue.empty()) {
-                    continue;
-                }
-                (isQuery ? queryLatencies : hbLatencies).push_back(quint32((nowNs() - queue.front()) / 1000));
-                queue.pop_front();
-                ++r.completed;
-                if (type == 0x3c) {
-                    ++r.denied;
+        if (::ppoll(fds.data(), nfds_t(fds.size()), &tick, nullptr) > 0) {
+            for (int i = 0; i < 2 * _count; ++i) {
+                if (fds[size_t(i)].revents & POLLIN) {
+                    receive(i, i >= first && i < first + _count, result, latencies);
                 }
             }
         }
     }
-    result.heartbeats.seconds = result.queries.seconds = seconds;
-    result.heartbeats.sent = hbSent;
-    result.queries.sent = querySent;
-    result.heartbeats.lost = hbSent - result.heartbeats.completed;
-    result.queries.lost = querySent - result.queries.completed;
-    result.heartbeats.p50Us = percentile(hbLatencies, 0.5);
-    result.heartbeats.p99Us = percentile(hbLatencies, 0.99);
-    result.queries.p50Us = percentile(queryLatencies, 0.5);
-    result.queries.p99Us = percentile(queryLatencies, 0.99);
+    result.seconds = seconds;
+    result.lost = result.sent - result.completed;
+    result.p50Us = percentile(latencies, 0.50);
+    result.p99Us = percentile(latencies, 0.99);
+    drain(100);
     return result;
+}
+
+bool BenchClient::answers(const QByteArray &datagram, int timeoutMs) {
+    const qint64 end = nowNs() + qint64(timeoutMs) * 1'000'000;
+    Socket &socket = _sockets[size_t(_count)];
+    pollfd fd { socket.fd, POLLIN, 0 };
+    char buffer[MaxDatagram];
+    while (nowNs() < end) {
+        ::sendto(socket.fd, datagram.constData(), size_t(datagram.size()), 0,
+                 reinterpret_cast<const sockaddr *>(&_server), sizeof(_server));
+        if (::poll(&fd, 1, 100) > 0 && ::recv(socket.fd, buffer, sizeof(buffer), 0) >= 0) {
+            drain(50);
+            return true;
+        }
+    }
+    return false;
 }

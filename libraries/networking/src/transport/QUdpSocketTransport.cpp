@@ -5,7 +5,7 @@
 #include <QtCore/QVariant>
 #include <QtNetwork/QNetworkDatagram>
 
-QUdpSocketTransport::QUdpSocketTransport(QObject *parent) : UdpTransport(parent) {}
+QUdpSocketTransport::QUdpSocketTransport(QObject *parent) : SocketTransport(parent) {}
 
 QUdpSocketTransport::~QUdpSocketTransport() = default;
 
@@ -28,7 +28,14 @@ bool QUdpSocketTransport::bind(const QHostAddress &address, quint16 port) {
 }
 
 void QUdpSocketTransport::close() {
-    qDeleteAll(_sockets);
+    // A receiver may close us from its slot, inside the socket's readyRead: close the sockets now
+    // (the port is free at once) and delete them when control is back in the event loop.
+    ++_generation;
+    for (QUdpSocket *socket : qAsConst(_sockets)) {
+        socket->disconnect(this);
+        socket->close();
+        socket->deleteLater();
+    }
     _sockets.clear();
 }
 
@@ -51,6 +58,12 @@ SockAddr QUdpSocketTransport::localSocket() const {
 void QUdpSocketTransport::setReceiveBufferSize(int bytes) {
     for (QUdpSocket *socket : qAsConst(_sockets)) {
         socket->setSocketOption(QAbstractSocket::ReceiveBufferSizeSocketOption, bytes);
+    }
+}
+
+void QUdpSocketTransport::setSendBufferSize(int bytes) {
+    for (QUdpSocket *socket : qAsConst(_sockets)) {
+        socket->setSocketOption(QAbstractSocket::SendBufferSizeSocketOption, bytes);
     }
 }
 
@@ -83,6 +96,7 @@ qint64 QUdpSocketTransport::writeDatagram(const QByteArray &datagram, const Sock
 void QUdpSocketTransport::readPending(QUdpSocket *socket) {
     // Bound the work per readyRead so one flooded socket cannot starve timers and other sockets.
     int received = 0;
+    const quint64 generation = _generation;
     for (int budget = 256; budget > 0 && socket->hasPendingDatagrams(); --budget) {
         const QNetworkDatagram datagram = socket->receiveDatagram();
         if (!datagram.isValid()) {
@@ -96,6 +110,9 @@ void QUdpSocketTransport::readPending(QUdpSocket *socket) {
             sender = QHostAddress(v4);
         }
         Q_EMIT datagramReceived(datagram.data(), SockAddr(sender, quint16(datagram.senderPort())));
+        if (generation != _generation) {
+            return; // closed by a receiver
+        }
     }
     if (received == 0) {
         // A stale read notification (the socket was drained since the poll) made QUdpSocket emit
@@ -107,6 +124,10 @@ void QUdpSocketTransport::readPending(QUdpSocket *socket) {
         socket->readDatagram(&none, 0);
     }
     if (socket->hasPendingDatagrams()) {
-        QMetaObject::invokeMethod(this, [this, socket] { readPending(socket); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(this, [this, socket] {
+            if (_sockets.contains(socket)) { // not closed meanwhile
+                readPending(socket);
+            }
+        }, Qt::QueuedConnection);
     }
 }

@@ -1,40 +1,35 @@
-// UdpTransport over one or more QUdpSockets sharing a port: one per bound address, so a daemon can
-// listen on IPv4 and IPv6 at once. A datagram goes out of the socket whose family matches its
-// destination.
+// SocketTransport over one or more QUdpSockets sharing a port: one per bound address, so a daemon
+// can listen on IPv4 and IPv6 at once. A datagram goes out of the socket whose family matches its
+// destination. The portable transport, and the reference the native one is tested against.
 #pragma once
 
-#include "UdpTransport.h"
+#include "SocketTransport.h"
 
-#include <QtCore/QList>
 #include <QtNetwork/QUdpSocket>
 
-class QUdpSocketTransport : public UdpTransport {
+class QUdpSocketTransport : public SocketTransport {
     Q_OBJECT
 public:
     explicit QUdpSocketTransport(QObject *parent = nullptr);
     ~QUdpSocketTransport() override;
 
-    // Binds one more socket. Port 0 picks one for the first socket; later sockets reuse it when
-    // given 0, so every address listens on the same port. On failure errorString() says why.
-    bool bind(const QHostAddress &address, quint16 port = 0);
-    // Closes all sockets (e.g. to move to a fresh local port after a stale NAT mapping).
-    void close();
+    bool bind(const QHostAddress &address, quint16 port = 0) override;
+    void close() override;
 
-    bool isBound() const { return !_sockets.isEmpty(); }
-    quint16 localPort() const;
-    QList<SockAddr> boundSockets() const;
-    QString errorString() const { return _errorString; }
+    bool isBound() const override { return !_sockets.isEmpty(); }
+    quint16 localPort() const override;
+    QList<SockAddr> boundSockets() const override;
 
     qint64 writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl = 0) override;
     SockAddr localSocket() const override;
 
-    // Kernel receive buffer size for every socket; a busy daemon wants more than the default.
-    void setReceiveBufferSize(int bytes);
+    void setReceiveBufferSize(int bytes) override;
+    void setSendBufferSize(int bytes) override;
 
 private:
     void readPending(QUdpSocket *socket);
     QUdpSocket *socketFor(const QHostAddress &destination) const;
 
     QList<QUdpSocket *> _sockets;
-    QString _errorString;
+    quint64 _generation = 0; // bumped by close(), so a read loop notices its socket is gone
 };

@@ -1,0 +1,52 @@
+#include "SocketTransport.h"
+
+#include "QUdpSocketTransport.h"
+#ifdef Q_OS_LINUX
+#include "NativeUdpTransport.h"
+#endif
+
+TransportKind parseTransportKind(const QString &text, bool *ok) {
+    *ok = true;
+    if (text == QLatin1String("auto")) {
+        return TransportKind::Auto;
+    }
+    if (text == QLatin1String("qt")) {
+        return TransportKind::Qt;
+    }
+    if (text == QLatin1String("native")) {
+        return TransportKind::Native;
+    }
+    *ok = false;
+    return TransportKind::Auto;
+}
+
+QString transportKindName(TransportKind kind) {
+    switch (kind) {
+    case TransportKind::Qt:
+        return QStringLiteral("qt");
+    case TransportKind::Native:
+        return QStringLiteral("native");
+    case TransportKind::Auto:
+        break;
+    }
+    return QStringLiteral("auto");
+}
+
+bool nativeTransportAvailable() {
+#ifdef Q_OS_LINUX
+    return true;
+#else
+    return false;
+#endif
+}
+
+std::unique_ptr<SocketTransport> makeSocketTransport(TransportKind kind, QObject *parent) {
+#ifdef Q_OS_LINUX
+    if (kind != TransportKind::Qt) {
+        return std::make_unique<NativeUdpTransport>(parent);
+    }
+#else
+    Q_UNUSED(kind);
+#endif
+    return std::make_unique<QUdpSocketTransport>(parent);
+}

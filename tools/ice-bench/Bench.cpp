@@ -1,0 +1,230 @@
+#include "Bench.h"
+
+#include "BenchClient.h"
+#include "Process.h"
+#include "Workload.h"
+
+#include <StunMessage.h>
+
+#include <QtCore/QList>
+#include <QtCore/QMap>
+#include <QtCore/QTemporaryDir>
+
+#include <arpa/inet.h>
+#include <cstdio>
+#include <thread>
+
+namespace {
+sockaddr_in loopback(quint16 port) {
+    sockaddr_in address {};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(port);
+    return address;
+}
+
+// The three request kinds and the socket set each comes from.
+struct Feed {
+    const char *name;
+    BenchClient::Next next;
+    BenchClient::Set set;
+};
+
+class Run {
+public:
+    Run(const BenchOptions &options, const Workload &work) : _options(options), _work(work), _client(loopback(0), options.sockets) {
+        for (int i = 0; i < 4096; ++i) {
+            _queries.append(Workload::query(QUuid::createUuid(), work.domainIDs[(i * 7919) % options.domains]));
+        }
+        for (int i = 0; i < 256; ++i) {
+            _stun.append(StunMessage::bindingRequest().encode());
+        }
+        // Socket s heartbeats only for its own domains (s, s + sockets, ...), as a domain keeps its socket.
+        const int sockets = options.sockets;
+        const int perSocket = options.domains / sockets;
+        _feeds = {
+            { "heartbeat", [this, sockets, perSocket](int s, quint64 n) -> const QByteArray & {
+                  return _work.heartbeats[s + sockets * int(n % quint64(perSocket))];
+              }, BenchClient::DomainSockets },
+            { "query", [this](int s, quint64 n) -> const QByteArray & {
+                  return _queries[int((quint64(s) * 131 + n) % quint64(_queries.size()))];
+              }, BenchClient::QuerySockets },
+            { "stun", [this](int s, quint64 n) -> const QByteArray & {
+                  return _stun[int((quint64(s) * 31 + n) % quint64(_stun.size()))];
+              }, BenchClient::QuerySockets },
+        };
+    }
+
+    bool echo();
+    bool server(const QString &transport, const QString &keysDir);
+    bool coturn();
+    void summary() const;
+
+private:
+    // Saturation: closed loop; prints and records the rate and the target's CPU per answer.
+    BenchResult saturate(const QString &target, const Feed &feed, qint64 pid);
+    // Open loop at a share of the saturation rate: latency and loss.
+    void latency(const QString &target, const Feed &feed, qint64 pid, double rate, int percent);
+    void print(const QString &target, const QString &what, const BenchResult &r, double cpu) ;
+
+    const BenchOptions &_options;
+    const Workload &_work;
+    BenchClient _client;
+    QList<QByteArray> _queries, _stun;
+    QList<Feed> _feeds;
+    QMap<QString, BenchResult> _saturated; // "target/feed"
+    QMap<QString, double> _cpuUs;          // CPU-µs per answer, "target/feed"
+};
+
+void Run::print(const QString &target, const QString &what, const BenchResult &r, double cpu) {
+    const double cpuUs = r.completed ? cpu * 1e6 / double(r.completed) : 0;
+    std::printf("  %-26s %9.0f /s  lost %6llu (%.3f%%)  p50 %6.0f us  p99 %7.0f us  CPU %3.0f%%  %5.2f CPU-us/answer%s\n",
+                qPrintable(target + QLatin1Char(' ') + what), r.rate(), (unsigned long long)r.lost,
+                r.sent ? 100.0 * double(r.lost) / double(r.sent) : 0.0, r.p50Us, r.p99Us,
+                100.0 * cpu / r.seconds, cpuUs, r.denied ? " DENIED" : "");
+    // One line per figure for scripts (medians over repeated runs).
+    std::printf("result %s %s rate=%.0f lost=%llu sent=%llu p50=%.0f p99=%.0f cpu_us=%.3f\n", qPrintable(target),
+                qPrintable(what), r.rate(), (unsigned long long)r.lost, (unsigned long long)r.sent, r.p50Us, r.p99Us, cpuUs);
+    std::fflush(stdout);
+}
+
+BenchResult Run::saturate(const QString &target, const Feed &feed, qint64 pid) {
+    const double cpu0 = cpuSeconds(pid);
+    const BenchResult r = _client.closedLoop(feed.next, feed.set, _options.saturateSeconds, _options.window);
+    const double cpu = cpuSeconds(pid) - cpu0;
+    print(target, QLatin1String(feed.name), r, cpu);
+    const QString key = target + QLatin1Char('/') + QLatin1String(feed.name);
+    _saturated[key] = r;
+    _cpuUs[key] = r.completed ? cpu * 1e6 / double(r.completed) : 0;
+    return r;
+}
+
+void Run::latency(const QString &target, const Feed &feed, qint64 pid, double rate, int percent) {
+    const double cpu0 = cpuSeconds(pid);
+    const BenchResult r = _client.paced(feed.next, feed.set, rate * percent / 100.0, _options.latencySeconds);
+    print(target, QStringLiteral("%1@%2%").arg(QLatin1String(feed.name)).arg(percent), r, cpuSeconds(pid) - cpu0);
+}
+
+bool Run::echo() {
+    Spawned echo;
+    if (!echo.start(_options.echoPath, { QStringLiteral("0") },
+                    QRegularExpression(QStringLiteral("listening on UDP 127\\.0\\.0\\.1:(\\d+)")), 10000)) {
+        return false;
+    }
+    _client.setServer(loopback(echo.port));
+    std::printf("C echo (recvmmsg/sendmmsg, one core), same sizes as each request kind:\n");
+    for (const Feed &feed : _feeds) {
+        saturate(QStringLiteral("echo"), feed, echo.pid());
+    }
+    return true;
+}
+
+bool Run::server(const QString &transport, const QString &keysDir) {
+    Spawned server;
+    // Rate limiting off (all traffic comes from 127.0.0.1); a long peer timeout keeps the domains
+    // registered through the saturation runs, in which they do not heartbeat at 1 Hz.
+    if (!server.start(_options.serverPath,
+                      { "--bind", "127.0.0.1", "--port", "0", "--http-port", "0", "--keys-dir", keysDir,
+                        "--keys-rescan", "0", "--rate-limit", "0", "--peer-timeout", "60000", "--max-domains",
+                        QString::number(_options.domains + 1000), "--receive-buffer", "8388608", "--transport", transport },
+                      QRegularExpression(QStringLiteral("listening on UDP 127\\.0\\.0\\.1:(\\d+)")), 120000)) {
+        return false;
+    }
+    const QString target = QStringLiteral("ice-server/") + transport;
+    _client.setServer(loopback(server.port));
+    std::printf("%s (pid %lld), RSS at start %.1f MiB:\n", qPrintable(target), server.pid(), rssMiB(server.pid()));
+    // Registration: every domain once, paced at 20,000/s (each costs one RSA verify).
+    const double seconds = qMax(1.0, _options.domains / 20000.0);
+    const double cpu0 = cpuSeconds(server.pid());
+    const BenchResult reg = _client.paced(_feeds[0].next, BenchClient::DomainSockets, _options.domains / seconds, seconds, 1.0);
+    print(target, QStringLiteral("register"), reg, cpuSeconds(server.pid()) - cpu0);
+    std::printf("  RSS with %d domains registered: %.1f MiB\n", _options.domains, rssMiB(server.pid()));
+    QList<double> rates;
+    for (const Feed &feed : _feeds) {
+        rates.append(saturate(target, feed, server.pid()).rate());
+    }
+    for (int i = 0; i < _feeds.size(); ++i) {
+        for (int percent : { 50, 90 }) {
+            latency(target, _feeds[i], server.pid(), rates[i], percent);
+        }
+    }
+    return true;
+}
+
+bool Run::coturn() {
+    Spawned turn;
+    const quint16 port = freeUdpPort();
+    if (!turn.start(_options.turnserverPath,
+                    { "--stun-only", "-n", "--no-cli", "-L", "127.0.0.1", "--listening-port", QString::number(port),
+                      "--log-file", "stdout", "--no-tls", "--no-dtls" },
+                    QRegularExpression(), 0)) {
+        return false;
+    }
+    _client.setServer(loopback(port));
+    if (!_client.answers(_stun.first(), 10000)) {
+        std::fprintf(stderr, "ice-bench: coturn does not answer STUN on 127.0.0.1:%u\n", port);
+        return false;
+    }
+    std::printf("coturn STUN (turnserver --stun-only, its default UDP threads: one per core):\n");
+    const BenchResult r = saturate(QStringLiteral("coturn"), _feeds[2], turn.pid());
+    for (int percent : { 50, 90 }) {
+        latency(QStringLiteral("coturn"), _feeds[2], turn.pid(), r.rate(), percent);
+    }
+    return true;
+}
+
+void Run::summary() const {
+    auto rate = [this](const QString &key) { return _saturated.value(key).rate(); };
+    std::printf("summary (ratios from this run):\n");
+    for (const QString &transport : _options.transports) {
+        const QString t = QStringLiteral("ice-server/") + transport;
+        std::printf("  %-18s heartbeats %5.1f%% of echo (goal >= 80%%), queries %5.1f%% (goal >= 50%%), "
+                    "STUN %5.1f%% of echo", qPrintable(t), 100 * rate(t + "/heartbeat") / rate("echo/heartbeat"),
+                    100 * rate(t + "/query") / rate("echo/query"), 100 * rate(t + "/stun") / rate("echo/stun"));
+        if (rate("coturn/stun") > 0) {
+            std::printf(", STUN %.2f x coturn (goal >= 1.2)", rate(t + "/stun") / rate("coturn/stun"));
+        }
+        std::printf("\n  %-18s CPU-us per answer: heartbeat %.2f, query %.2f, STUN %.2f (echo %.2f / %.2f / %.2f)\n", "",
+                    _cpuUs.value(t + "/heartbeat"), _cpuUs.value(t + "/query"), _cpuUs.value(t + "/stun"),
+                    _cpuUs.value("echo/heartbeat"), _cpuUs.value("echo/query"), _cpuUs.value("echo/stun"));
+    }
+}
+} // namespace
+
+int runBench(const BenchOptions &options) {
+    Workload work;
+    QString error;
+    if (!work.prepare(options.domains, options.signThreads, &error)) {
+        std::fprintf(stderr, "ice-bench: %s\n", qPrintable(error));
+        return 1;
+    }
+    std::printf("ice-bench: %d domains, %d client sockets per set, %d in flight per socket when saturating, "
+                "%u CPUs shared by client and server\n", options.domains, options.sockets, options.window,
+                std::thread::hardware_concurrency());
+    QTemporaryDir keys;
+    // QDir::removeRecursively takes minutes for 100k files; rm -rf takes a second.
+    keys.setAutoRemove(false);
+    struct RemoveKeys {
+        QString path;
+        ~RemoveKeys() { QProcess::execute(QStringLiteral("rm"), { QStringLiteral("-rf"), path }); }
+    } removeKeys { keys.path() };
+    std::fprintf(stderr, "ice-bench: writing %d key files...\n", options.domains);
+    if (!work.writeKeyFiles(keys.path(), &error)) {
+        std::fprintf(stderr, "ice-bench: %s\n", qPrintable(error));
+        return 1;
+    }
+    Run run(options, work);
+    if (!run.echo()) {
+        return 1;
+    }
+    for (const QString &transport : options.transports) {
+        if (!run.server(transport, keys.path())) {
+            return 1;
+        }
+    }
+    if (!options.turnserverPath.isEmpty() && !run.coturn()) {
+        return 1;
+    }
+    run.summary();
+    return 0;
+}

@@ -1,0 +1,90 @@
+#include "Process.h"
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QFile>
+#include <QtCore/QThread>
+
+#include <arpa/inet.h>
+#include <cstdio>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+bool Spawned::start(const QString &program, const QStringList &args, const QRegularExpression &listening,
+                    int timeoutMs) {
+    // The log goes to a file: ice-bench runs no event loop, so a pipe would fill and block the daemon.
+    const QString logPath = logDir.filePath(QStringLiteral("log"));
+    process.setStandardOutputFile(QProcess::nullDevice());
+    process.setStandardErrorFile(logPath);
+    process.start(program, args);
+    if (!process.waitForStarted(5000)) {
+        std::fprintf(stderr, "ice-bench: cannot start %s\n", qPrintable(program));
+        return false;
+    }
+    if (listening.pattern().isEmpty()) {
+        return true;
+    }
+    QByteArray log;
+    QElapsedTimer timer;
+    timer.start();
+    while (timer.elapsed() < timeoutMs && process.state() == QProcess::Running) {
+        QThread::msleep(50);
+        QFile file(logPath);
+        if (file.open(QIODevice::ReadOnly)) {
+            log = file.readAll();
+        }
+        const QRegularExpressionMatch match = listening.match(QString::fromUtf8(log));
+        if (match.hasMatch()) {
+            port = quint16(match.captured(1).toUInt());
+            return true;
+        }
+    }
+    std::fprintf(stderr, "ice-bench: %s did not start:\n%s\n", qPrintable(program), log.constData());
+    return false;
+}
+
+Spawned::~Spawned() {
+    if (process.state() == QProcess::Running) {
+        process.terminate();
+        if (!process.waitForFinished(10000)) {
+            process.kill();
+            process.waitForFinished(2000);
+        }
+    }
+}
+
+double cpuSeconds(qint64 pid) {
+    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+    if (!stat.open(QIODevice::ReadOnly)) {
+        return -1;
+    }
+    const QByteArray text = stat.readAll();
+    // Fields after "(comm) ": state is field 3, utime 14 and stime 15 (proc(5)).
+    const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
+    return (fields.value(11).toDouble() + fields.value(12).toDouble()) / double(sysconf(_SC_CLK_TCK));
+}
+
+double rssMiB(qint64 pid) {
+    QFile status(QStringLiteral("/proc/%1/status").arg(pid));
+    if (!status.open(QIODevice::ReadOnly)) {
+        return -1;
+    }
+    for (const QByteArray &line : status.readAll().split('\n')) {
+        if (line.startsWith("VmRSS:")) {
+            return line.mid(6).trimmed().split(' ').value(0).toDouble() / 1024.0;
+        }
+    }
+    return -1;
+}
+
+quint16 freeUdpPort() {
+    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+    sockaddr_in address {};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    ::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof(address));
+    ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env python3
+"""Medians over repeated ice-bench runs: reads the "result" lines of each output file given and
+prints, per target and request kind, the median of every figure and the ratios the goals use."""
+import re
+import statistics
+import sys
+from collections import defaultdict
+
+figures = defaultdict(lambda: defaultdict(list))
+for path in sys.argv[1:]:
+    with open(path) as f:
+        for line in f:
+            if line.startswith("result "):
+                _, target, what, *pairs = line.split()
+                for pair in pairs:
+                    key, value = pair.split("=")
+                    figures[(target, what)][key].append(float(value))
+
+def median(target, what, key):
+    values = figures.get((target, what), {}).get(key)
+    return statistics.median(values) if values else float("nan")
+
+print(f"{'target':<20} {'kind':<14} {'rate/s':>9} {'lost':>8} {'p50 us':>7} {'p99 us':>8} {'CPU-us':>7}  (medians of {len(sys.argv) - 1} runs)")
+for (target, what) in figures:
+    print(f"{target:<20} {what:<14} {median(target, what, 'rate'):9.0f} {median(target, what, 'lost'):8.0f}"
+          f" {median(target, what, 'p50'):7.0f} {median(target, what, 'p99'):8.0f} {median(target, what, 'cpu_us'):7.2f}")
+
+# Ratios per run, then their median (a ratio is only meaningful within one run).
+def ratios(target, what, reference, reference_what):
+    mine = figures.get((target, what), {}).get("rate", [])
+    theirs = figures.get((reference, reference_what), {}).get("rate", [])
+    return [a / b for a, b in zip(mine, theirs) if b > 0]
+
+for target in sorted({t for t, _ in figures if t.startswith("ice-server/")}):
+    for what, reference in (("heartbeat", "echo"), ("query", "echo"), ("stun", "echo"), ("stun", "coturn")):
+        values = ratios(target, what, reference, what)
+        if values:
+            print(f"{target} {what} / {reference} {what}: median {statistics.median(values):.3f}"
+                  f" (runs: {', '.join(f'{v:.3f}' for v in values)})")
