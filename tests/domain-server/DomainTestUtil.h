@@ -1,6 +1,6 @@
 // Helpers shared by the domain-server component suites: a fake network (FakeTransport with a
 // receiver and sender attached), datagram builders for what an ice-server or client would send,
-// and decoders for what the domain sent.
+// and decoders for what the domain sent. The sample IDs and sockets are SampleValues.h's.
 #pragma once
 
 #include <FakeTransport.h>
@@ -8,11 +8,12 @@
 #include <NLPacket.h>
 #include <PacketReceiver.h>
 #include <PacketSender.h>
+#include <SampleValues.h>
 
 #include <QtTest/QtTest>
 
 struct FakeNetwork {
-    FakeTransport transport { SockAddr(QHostAddress(QStringLiteral("10.0.0.2")), 40102) };
+    FakeTransport transport { samples::domainLocal() };
     PacketReceiver receiver;
     PacketSender sender { &transport };
 

@@ -9,11 +9,11 @@
 class tst_DomainGatekeeper : public QObject {
     Q_OBJECT
 
-    const QUuid domainID { QStringLiteral("6ba7b810-9dad-11d1-80b4-00c04fd430c8") };
-    const QUuid clientID { QStringLiteral("11223344-5566-7788-99aa-bbccddeeff00") };
-    const SockAddr iceServer = sock("192.0.2.1", 7337);
-    const SockAddr clientPublic = sock("203.0.113.5", 40102);
-    const SockAddr clientLocal = sock("192.168.1.10", 40102);
+    const QUuid domainID = samples::domainID();
+    const QUuid clientID = samples::clientID();
+    const SockAddr iceServer = samples::iceServer();
+    const SockAddr clientPublic = samples::clientPublic();
+    const SockAddr clientLocal = samples::clientLocal();
 
     static DomainGatekeeper::Options fastOptions() {
         DomainGatekeeper::Options options;

@@ -42,10 +42,7 @@ void LimitedNodeList::init() {
 }
 
 bool LimitedNodeList::isBound() const {
-    if (auto *udp = qobject_cast<QUdpSocketTransport *>(_transport)) {
-        return udp->isBound();
-    }
-    return _transport && !_transport->localSocket().isNull();
+    return _transport && _transport->isBound();
 }
 
 quint16 LimitedNodeList::getLocalPort() const {
@@ -237,29 +234,18 @@ void LimitedNodeList::updateLocalSocket() {
 }
 
 bool LimitedNodeList::rebindToFreshPort() {
-    auto *udp = qobject_cast<QUdpSocketTransport *>(_transport);
-    if (!udp) {
-        qCDebug(networking) << "this transport cannot move to a fresh port";
+    if (!_transport) {
         return false;
     }
-    QList<QHostAddress> addresses;
-    for (const SockAddr &socket : udp->boundSockets()) {
-        addresses.append(socket.getAddress());
+    const quint16 oldPort = getLocalPort();
+    if (!_transport->rebindToFreshPort()) {
+        _errorString = _transport->errorString();
+        qCWarning(networking) << "rebind failed:" << _errorString;
+        return false;
     }
-    if (addresses.isEmpty()) {
-        addresses.append(QHostAddress(QHostAddress::AnyIPv4));
-    }
-    const quint16 oldPort = udp->localPort();
-    udp->close();
-    for (const QHostAddress &address : qAsConst(addresses)) {
-        if (!udp->bind(address, 0)) {
-            _errorString = udp->errorString();
-            qCWarning(networking) << "rebind failed:" << _errorString;
-            return false;
-        }
-    }
-    qCInfo(networking) << "moved from local port" << oldPort << "to" << udp->localPort();
-    Q_EMIT transportRebound(udp->localPort());
+    const quint16 newPort = getLocalPort();
+    qCInfo(networking) << "moved from local port" << oldPort << "to" << newPort;
+    Q_EMIT transportRebound(newPort);
     updateLocalSocket();
     setPublicSockAddr(SockAddr());
     if (_stunRunning) {

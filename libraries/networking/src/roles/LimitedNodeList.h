@@ -74,8 +74,7 @@ public:
 
     // Closes the socket and binds a fresh random port, to escape a stale NAT mapping after a failed
     // punch. The public socket is then unknown until STUN runs again (restarted here when it was
-    // configured). Works for the transport this class created or any QUdpSocketTransport; returns
-    // false (and changes nothing) for other transports.
+    // configured). False when the transport could not bind again (errorString() says why).
     bool rebindToFreshPort();
 
     // ---- ICE packets ----

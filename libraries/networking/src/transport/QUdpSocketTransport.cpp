@@ -32,6 +32,23 @@ void QUdpSocketTransport::close() {
     _sockets.clear();
 }
 
+bool QUdpSocketTransport::rebindToFreshPort() {
+    QList<QHostAddress> addresses;
+    for (const SockAddr &socket : boundSockets()) {
+        addresses.append(socket.getAddress());
+    }
+    if (addresses.isEmpty()) {
+        addresses.append(QHostAddress(QHostAddress::AnyIPv4));
+    }
+    close();
+    for (const QHostAddress &address : qAsConst(addresses)) {
+        if (!bind(address, 0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 quint16 QUdpSocketTransport::localPort() const {
     return _sockets.isEmpty() ? 0 : _sockets.first()->localPort();
 }

@@ -20,10 +20,13 @@ public:
     // Closes all sockets (e.g. to move to a fresh local port after a stale NAT mapping).
     void close();
 
-    bool isBound() const { return !_sockets.isEmpty(); }
+    bool isBound() const override { return !_sockets.isEmpty(); }
+    // Closes every socket and binds the same addresses again on one new random port (0.0.0.0 when
+    // nothing was bound).
+    bool rebindToFreshPort() override;
     quint16 localPort() const;
     QList<SockAddr> boundSockets() const;
-    QString errorString() const { return _errorString; }
+    QString errorString() const override { return _errorString; }
 
     qint64 writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl = 0) override;
     SockAddr localSocket() const override;
