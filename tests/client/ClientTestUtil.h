@@ -4,7 +4,7 @@
 
 #include <FakeTransport.h>
 #include <IcePackets.h>
-#include <NLPacket.h>
+#include <NLDatagram.h>
 #include <StunMessage.h>
 
 #include <QtCore/QUuid>
@@ -23,7 +23,7 @@ inline SockAddr domainLocal() { return SockAddr(QHostAddress(QStringLiteral("10.
 inline SockAddr iceServer() { return SockAddr(QHostAddress(QStringLiteral("192.0.2.1")), 7337); }
 
 inline QByteArray datagram(PacketType type, const QByteArray &payload) {
-    return NLPacket::create(type, payload).toDatagram();
+    return NLDatagram::create(type, payload).toDatagram();
 }
 
 // The sent datagrams that decode as the type, in order.
@@ -33,7 +33,7 @@ inline QList<FakeTransport::Sent> sentOfType(const FakeTransport &transport, Pac
         if (StunMessage::looksLikeStun(sent.datagram)) {
             continue;
         }
-        const Decoded<NLPacket> packet = NLPacket::fromDatagram(sent.datagram);
+        const Decoded<NLDatagram> packet = NLDatagram::fromDatagram(sent.datagram);
         if (packet.ok() && packet.value.type == type) {
             out.append(sent);
         }
@@ -52,7 +52,7 @@ inline QList<FakeTransport::Sent> sentStun(const FakeTransport &transport) {
 }
 
 inline QByteArray payloadOf(const QByteArray &datagram) {
-    return NLPacket::fromDatagram(datagram).value.payload;
+    return NLDatagram::fromDatagram(datagram).value.payload;
 }
 
 } // namespace client_test
