@@ -4,7 +4,7 @@
 
 #include <FakeTransport.h>
 #include <IcePackets.h>
-#include <NLPacket.h>
+#include <NLDatagram.h>
 #include <SampleValues.h>
 #include <StunMessage.h>
 
@@ -17,7 +17,7 @@ inline QByteArray hex(const char *text) { return QByteArray::fromHex(QByteArray(
 using namespace samples;
 
 inline QByteArray datagram(PacketType type, const QByteArray &payload) {
-    return NLPacket::create(type, payload).toDatagram();
+    return NLDatagram::create(type, payload).toDatagram();
 }
 
 // The sent datagrams that decode as the type, in order.
@@ -27,7 +27,7 @@ inline QList<FakeTransport::Sent> sentOfType(const FakeTransport &transport, Pac
         if (StunMessage::looksLikeStun(sent.datagram)) {
             continue;
         }
-        const Decoded<NLPacket> packet = NLPacket::fromDatagram(sent.datagram);
+        const Decoded<NLDatagram> packet = NLDatagram::fromDatagram(sent.datagram);
         if (packet.ok() && packet.value.type == type) {
             out.append(sent);
         }
@@ -46,7 +46,7 @@ inline QList<FakeTransport::Sent> sentStun(const FakeTransport &transport) {
 }
 
 inline QByteArray payloadOf(const QByteArray &datagram) {
-    return NLPacket::fromDatagram(datagram).value.payload;
+    return NLDatagram::fromDatagram(datagram).value.payload;
 }
 
 } // namespace client_test

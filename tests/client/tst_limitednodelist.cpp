@@ -240,11 +240,11 @@ void TestLimitedNodeList::peerQueryIsByteExact() {
 
 void TestLimitedNodeList::icePingAndReplyPackets() {
     // protocol/overte-ice.md 2.5: ICEPing (Public, client ID) and the domain's reply.
-    const NLPacket ping = LimitedNodeList::constructICEPingPacket(PingType::Public, clientID());
+    const NLDatagram ping = LimitedNodeList::constructICEPingPacket(PingType::Public, clientID());
     QCOMPARE(ping.toDatagram().mid(4).toHex(' '), hex("2712 112233445566778899aabbccddeeff00 02").toHex(' '));
 
-    const ReceivedMessage received(NLPacket::fromDatagram(ping.toDatagram()).value, clientPublic());
-    const NLPacket reply = LimitedNodeList::constructICEPingReplyPacket(received, domainID());
+    const ReceivedMessage received(NLDatagram::fromDatagram(ping.toDatagram()).value, clientPublic());
+    const NLDatagram reply = LimitedNodeList::constructICEPingReplyPacket(received, domainID());
     QCOMPARE(reply.toDatagram().mid(4).toHex(' '), hex("2811 6ba7b8109dad11d180b400c04fd430c8 02").toHex(' '));
 
     IcePing local;

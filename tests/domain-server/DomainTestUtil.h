@@ -5,7 +5,7 @@
 
 #include <FakeTransport.h>
 #include <IcePackets.h>
-#include <NLPacket.h>
+#include <NLDatagram.h>
 #include <PacketReceiver.h>
 #include <PacketSender.h>
 #include <SampleValues.h>
@@ -20,14 +20,14 @@ struct FakeNetwork {
     FakeNetwork() { receiver.attach(&transport); }
 
     void inject(PacketType type, const QByteArray &payload, const SockAddr &from) {
-        transport.inject(NLPacket::create(type, payload).toDatagram(), from);
+        transport.inject(NLDatagram::create(type, payload).toDatagram(), from);
     }
 
     // The sent datagrams of one type, decoded.
-    QList<std::pair<NLPacket, FakeTransport::Sent>> sentOfType(PacketType type) const {
-        QList<std::pair<NLPacket, FakeTransport::Sent>> out;
+    QList<std::pair<NLDatagram, FakeTransport::Sent>> sentOfType(PacketType type) const {
+        QList<std::pair<NLDatagram, FakeTransport::Sent>> out;
         for (const FakeTransport::Sent &sent : transport.sent()) {
-            const Decoded<NLPacket> packet = NLPacket::fromDatagram(sent.datagram);
+            const Decoded<NLDatagram> packet = NLDatagram::fromDatagram(sent.datagram);
             if (packet.ok() && packet.value.type == type) {
                 out.append({ packet.value, sent });
             }

@@ -25,7 +25,7 @@ class tst_DomainGatekeeper : public QObject {
         net.inject(PacketType::ICEServerPeerInformation, NetworkPeer(id, pub, local).toByteArray(), iceServer);
     }
 
-    static QList<IcePing> decodePings(const QList<std::pair<NLPacket, FakeTransport::Sent>> &sent) {
+    static QList<IcePing> decodePings(const QList<std::pair<NLDatagram, FakeTransport::Sent>> &sent) {
         QList<IcePing> out;
         for (const auto &item : sent) {
             out.append(IcePing::fromPayload(item.first.payload).value);

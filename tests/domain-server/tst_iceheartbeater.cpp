@@ -38,7 +38,7 @@ private Q_SLOTS:
         setUp(net, hb);
 
         const auto sent = net.sentOfType(PacketType::ICEServerHeartbeat);
-        const NLPacket &packet = sent.first().first;
+        const NLDatagram &packet = sent.first().first;
         QCOMPARE(sent.first().second.destination, iceServer);
         QCOMPARE(packet.version, PacketVersion(18));
         QCOMPARE(packet.totalHeaderSize(), 6);

@@ -256,7 +256,7 @@ bool LimitedNodeList::rebindToFreshPort() {
 
 // ---- ICE packets ----
 
-bool LimitedNodeList::sendPacket(const NLPacket &packet, const SockAddr &destination, int ttl) {
+bool LimitedNodeList::sendPacket(const NLDatagram &packet, const SockAddr &destination, int ttl) {
     return _packetSender.sendPacket(packet, destination, ttl);
 }
 
@@ -269,27 +269,27 @@ bool LimitedNodeList::sendPeerQueryToIceServer(const SockAddr &iceServerSockAddr
     query.domainID = peerID;
     qCDebug(networking_ice) << "ICEServerQuery for" << peerID << "to" << iceServerSockAddr << "as" << clientID
                             << "public" << _publicSockAddr << "local" << _localSockAddr;
-    return sendPacket(NLPacket::create(PacketType::ICEServerQuery, query.toPayload()), iceServerSockAddr);
+    return sendPacket(NLDatagram::create(PacketType::ICEServerQuery, query.toPayload()), iceServerSockAddr);
 }
 
-NLPacket LimitedNodeList::constructICEPingPacket(PingType pingType, const QUuid &iceID) {
+NLDatagram LimitedNodeList::constructICEPingPacket(PingType pingType, const QUuid &iceID) {
     IcePing ping;
     ping.senderID = iceID;
     ping.pingType = pingType;
-    return NLPacket::create(PacketType::ICEPing, ping.toPayload());
+    return NLDatagram::create(PacketType::ICEPing, ping.toPayload());
 }
 
-NLPacket LimitedNodeList::constructICEPingReplyPacket(const IcePing &ping, const QUuid &replierID) {
+NLDatagram LimitedNodeList::constructICEPingReplyPacket(const IcePing &ping, const QUuid &replierID) {
     IcePingReply reply;
     reply.senderID = replierID;
     reply.pingType = ping.pingType;
-    return NLPacket::create(PacketType::ICEPingReply, reply.toPayload());
+    return NLDatagram::create(PacketType::ICEPingReply, reply.toPayload());
 }
 
-NLPacket LimitedNodeList::constructICEPingReplyPacket(const ReceivedMessage &message, const QUuid &replierID) {
+NLDatagram LimitedNodeList::constructICEPingReplyPacket(const ReceivedMessage &message, const QUuid &replierID) {
     const Decoded<IcePing> ping = IcePing::fromPayload(message.getMessage());
     if (!ping.ok()) {
-        return NLPacket::create(PacketType::ICEPingReply);
+        return NLDatagram::create(PacketType::ICEPingReply);
     }
     return constructICEPingReplyPacket(ping.value, replierID);
 }
