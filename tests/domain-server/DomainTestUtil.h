@@ -3,6 +3,7 @@
 // and decoders for what the domain sent. The sample IDs and sockets are SampleValues.h's.
 #pragma once
 
+#include <FakeClock.h>
 #include <FakeTransport.h>
 #include <IcePackets.h>
 #include <NLDatagram.h>
@@ -13,6 +14,7 @@
 #include <QtTest/QtTest>
 
 struct FakeNetwork {
+    FakeClock clock;   // for the roles a test constructs on this network
     FakeTransport transport { samples::domainLocal() };
     PacketReceiver receiver;
     PacketSender sender { &transport };
