@@ -12,6 +12,7 @@
 #include <PacketHeaders.h>
 
 #include <QtCore/QHash>
+#include <QtCore/QMetaType>
 #include <QtCore/QUuid>
 #include <QtNetwork/QHostAddress>
 
@@ -96,3 +97,5 @@ private:
     qint64 _lastBoundLogMs = 0;
     quint64 _boundHitsSinceLog = 0;
 };
+
+Q_DECLARE_METATYPE(IceAdmission::PeerDecision)
