@@ -7,6 +7,10 @@
 #include <PacketSender.h>
 
 namespace {
+// Connected peers are checked for silence four times per timeout, within these bounds.
+constexpr int MinSweepIntervalMs = 20;
+constexpr int MaxSweepIntervalMs = 1000;
+
 IceAdmission::Limits admissionLimits(const DomainGatekeeper::Options &options) {
     IceAdmission::Limits limits;
     limits.maxIcePeers = options.maxIcePeers;
@@ -32,7 +36,7 @@ DomainGatekeeper::DomainGatekeeper(const QUuid &domainID, PacketSender *sender, 
         receiver->registerListener(PacketType::ICEPing, this, &DomainGatekeeper::processICEPingPacket);
         receiver->registerListener(PacketType::ICEPingReply, this, &DomainGatekeeper::processICEPingReplyPacket);
     }
-    _sweepTimer->setInterval(qBound(20, _options.connectedPeerTimeoutMs / 4, 1000));
+    _sweepTimer->setInterval(qBound(MinSweepIntervalMs, _options.connectedPeerTimeoutMs / 4, MaxSweepIntervalMs));
     connect(_sweepTimer, &ClockTimer::timeout, this, &DomainGatekeeper::sweepConnectedPeers);
 }
 
