@@ -68,7 +68,8 @@ public:
     enum class RemovalReason { NoReply, Silent, Removed, Evicted };
     Q_ENUM(RemovalReason)
 
-    // Punch timers and timestamps run on clock; the system clock unless given one (tests).
+    // Punch timers and timestamps run on clock; the system clock unless given one (tests), which
+    // must outlive the gatekeeper.
     DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver,
                      const Options &options, MonotonicClock &clock, QObject *parent = nullptr);
     DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver,

@@ -32,7 +32,8 @@ public:
     static constexpr int DEFAULT_MAX_PUNCH_ATTEMPTS = 3;
 
     // Registers for ICEServerPeerInformation, ICEPing and ICEPingReply on the node list's receiver.
-    // Its query and punch timers run on clock (the system clock unless a test passes its own).
+    // Its query and punch timers run on clock (the system clock unless a test passes its own; it
+    // must outlive this object).
     explicit NodeList(LimitedNodeList *limitedNodeList, QObject *parent = nullptr);
     NodeList(LimitedNodeList *limitedNodeList, MonotonicClock &clock, QObject *parent = nullptr);
 
