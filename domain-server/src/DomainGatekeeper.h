@@ -1,27 +1,27 @@
 // The domain's side of the ping-punch (protocol 4.4): for every client the ice-server introduces it
-// pings the client's local and public sockets (and the source its pings really come from) every
-// 250 ms for 8 rounds, answers pings only from peers it knows, and activates the socket a reply
-// arrives from. The first rounds are "priming" rounds sent with a small IP TTL (DESIGN.md, "Linux
-// NATs and the first packet").
+// sends a punch round (PunchRound: the client's local and public sockets, and the source its pings
+// really come from) every 250 ms for 8 rounds, answers pings only from peers it knows, and
+// activates the socket a reply arrives from. The first rounds are "priming" rounds sent with a
+// small IP TTL (DESIGN.md, "Linux NATs and the first packet").
 //
 // Unlike upstream: a known peer's sockets are refreshed by a new introduction (Q13); introductions
 // are taken only from our ice-server; a connected peer is kept until it falls silent, so keepalive
 // pings over the punched path are answered; and what one query can make the domain send is bounded
-// (Q5): a cap on concurrent peers, and a budget of datagrams per target IP address per time window.
-// A flood of introductions must not lock real clients out of the peer table: at most a handful of
-// unconnected peers per public IP address are held (a flood aimed at one victim fills only its own
-// slots), and when the table is full a new peer takes the place of the oldest unconnected one
-// (connected peers are never evicted; only when every slot holds one is a new peer refused).
+// (Q5): IceAdmission holds those bounds (peer slots per address and in all, ping budgets per
+// target address). Timers and timestamps run on an injectable MonotonicClock.
 #pragma once
 
+#include "IceAdmission.h"
+
 #include <IcePackets.h>
+#include <MonotonicClock.h>
+#include <PunchRound.h>
+#include <PunchTtlSchedule.h>
 #include <ReceivedMessage.h>
 
-#include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
 #include <QtCore/QList>
 #include <QtCore/QObject>
-#include <QtCore/QTimer>
 #include <QtCore/QUuid>
 
 #include <functional>
@@ -37,9 +37,9 @@ public:
         // IP TTL of each punch round's pings, in round order; rounds past the list use the system
         // default. Empty (or 0 entries) disables priming. NATs in front of us + 1: the default fits
         // one NAT; behind carrier-grade NAT an operator sets 3,3 (see PunchTtlSchedule.h).
-        QList<int> punchTtls { 2, 2 };
-        int pingIntervalMs = 250;            // UDP_PUNCH_PING_INTERVAL_MS
-        int pingRounds = 8;                  // NUM_PEER_PINGS_BEFORE_DELETE
+        PunchTtlSchedule punchTtls = PunchTtlSchedule::defaultSchedule();
+        int pingIntervalMs = PunchRound::IntervalMs;        // UDP_PUNCH_PING_INTERVAL_MS
+        int pingRounds = PunchRound::RoundsPerAttempt;      // NUM_PEER_PINGS_BEFORE_DELETE
         int maxIcePeers = 128;               // peers held at once, connecting or connected
         int maxConnectingPeersPerTarget = 4; // unconnected peers held at once per public IP address
         int maxPingsPerTarget = 128;         // pings per target IP per window (replies to pings are 1:1, free)
@@ -68,8 +68,13 @@ public:
     enum class RemovalReason { NoReply, Silent, Removed, Evicted };
     Q_ENUM(RemovalReason)
 
+    // Punch timers and timestamps run on clock; the system clock unless given one (tests), which
+    // must outlive the gatekeeper.
     DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver,
-                     const Options &options, QObject *parent = nullptr);
+                     const Options &options, MonotonicClock &clock, QObject *parent = nullptr);
+    DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver,
+                     const Options &options, QObject *parent = nullptr)
+        : DomainGatekeeper(domainID, sender, receiver, options, MonotonicClock::system(), parent) {}
     DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver, QObject *parent = nullptr)
         : DomainGatekeeper(domainID, sender, receiver, Options(), parent) {}
     ~DomainGatekeeper() override;
@@ -86,8 +91,8 @@ public:
     NetworkPeer icePeer(const QUuid &peerID) const;
     bool isConnected(const QUuid &peerID) const;
 
-    // Parses "2,3" into a TTL schedule; "0" or "" gives none. False for anything else.
-    static bool parsePunchTtls(const QString &text, QList<int> *out);
+    // The --punch-ttl option: PunchTtlSchedule::parse, the one parser of TTL lists.
+    static bool parsePunchTtls(const QString &text, PunchTtlSchedule *out) { return PunchTtlSchedule::parse(text, out); }
 
 public Q_SLOTS:
     void processICEPeerInformationPacket(ReceivedMessagePointer message);
@@ -107,49 +112,29 @@ Q_SIGNALS:
 private:
     struct PeerState {
         NetworkPeer peer;
-        std::unique_ptr<QTimer> pingTimer;
+        std::unique_ptr<ClockTimer> pingTimer;
         bool connected = false;
-        QElapsedTimer lastHeard;
+        qint64 lastHeardMs = 0;
         qint64 introducedAtMs = 0;   // first or latest introduction (eviction order)
     };
-    // A ping that arrived before the ice-server's introduction of its sender: the client got its
-    // PeerInformation first and pinged at once. Answered as soon as the introduction arrives, so
-    // the race does not cost the client a 250 ms round.
-    struct EarlyPing {
-        SockAddr sender;
-        PingType type = PingType::Agnostic;
-        qint64 atMs = 0;
-    };
-    static constexpr int EarlyPingMemoryMs = 2000;
-    static constexpr int MaxEarlyPings = 256;
 
-    struct Budget {
-        qint64 windowStart = 0;
-        int used = 0;
-    };
-
-    bool takeBudget(const SockAddr &target);
-    static QHostAddress targetAddress(const NetworkPeer &peer);
+    void admitNewPeer(const NetworkPeer &incoming);
     int connectingPeersAt(const QHostAddress &address) const;
+    int connectingPeerCount() const;
     bool evictOldestConnectingPeer();
     void answerPing(PeerState &state, PingType type, const SockAddr &sender);
-    void rememberEarlyPing(const QUuid &id, PingType type, const SockAddr &sender);
     bool sendIcePacket(PacketType type, PingType pingType, const SockAddr &target, int ttl);
     void startPunch(PeerState &state);
     void sweepConnectedPeers();
     void removePeer(const QUuid &peerID, RemovalReason reason);
-    void logBound(const QString &what);
 
     QUuid _domainID;
     PacketSender *_sender;
     Options _options;
+    MonotonicClock &_clock;
+    IceAdmission _admission;
     Counters _counters;
     std::function<bool(const SockAddr &)> _iceServerFilter;
     QHash<QUuid, std::shared_ptr<PeerState>> _peers;
-    QHash<QHostAddress, Budget> _budgets;
-    QHash<QUuid, EarlyPing> _earlyPings;
-    QElapsedTimer _clock;
-    qint64 _lastBoundLog = -1;
-    quint64 _boundHitsSinceLog = 0;
-    QTimer _sweepTimer;
+    ClockTimer *_sweepTimer;   // a child of this
 };

@@ -23,8 +23,8 @@ const char *IceServerStats::dropName(int drop) {
 
 IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings, QObject *parent)
     : QObject(parent), _transport(transport), _keys(keys), _settings(settings), _sender(transport),
-      _ackDatagram(NLPacket::create(PacketType::ICEServerHeartbeatACK).toDatagram()),
-      _deniedDatagram(NLPacket::create(PacketType::ICEServerHeartbeatDenied).toDatagram()),
+      _ackDatagram(NLDatagram::create(PacketType::ICEServerHeartbeatACK).toDatagram()),
+      _deniedDatagram(NLDatagram::create(PacketType::ICEServerHeartbeatDenied).toDatagram()),
       _rateLimiter(settings.rateLimit), _peers(settings.maxDomains, settings.effectiveTakeoverSilenceMs()) {
     _receiver.registerListener(PacketType::ICEServerHeartbeat, this, &IceServer::processPacket);
     _receiver.registerListener(PacketType::ICEServerQuery, this, &IceServer::processPacket);
@@ -49,15 +49,15 @@ void IceServer::processDatagram(const QByteArray &datagram, const SockAddr &send
     }
     // Nearly every datagram is a plain heartbeat (each domain sends one a second) or query: read
     // the payload in place instead of having the receiver copy it into a shared ReceivedMessage.
-    // The receiver would dispatch exactly these bytes (NLPacket::plainPayloadOffset); everything
+    // The receiver would dispatch exactly these bytes (NLDatagram::plainPayloadOffset); everything
     // else (STUN, other forms and types, wrong versions) goes through it.
-    int offset = NLPacket::plainPayloadOffset(datagram, PacketType::ICEServerHeartbeat);
+    int offset = NLDatagram::plainPayloadOffset(datagram, PacketType::ICEServerHeartbeat);
     if (offset >= 0) {
         ++_heartbeatsReadInPlace;
         processHeartbeat(QByteArray::fromRawData(datagram.constData() + offset, datagram.size() - offset), sender);
         return;
     }
-    offset = NLPacket::plainPayloadOffset(datagram, PacketType::ICEServerQuery);
+    offset = NLDatagram::plainPayloadOffset(datagram, PacketType::ICEServerQuery);
     if (offset >= 0) {
         ++_queriesReadInPlace;
         processQuery(QByteArray::fromRawData(datagram.constData() + offset, datagram.size() - offset), sender);

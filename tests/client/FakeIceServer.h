@@ -42,7 +42,7 @@ public:
                 }
                 continue;
             }
-            const Decoded<NLPacket> packet = NLPacket::fromDatagram(in.data());
+            const Decoded<NLDatagram> packet = NLDatagram::fromDatagram(in.data());
             if (!packet.ok() || packet.value.type != PacketType::ICEServerQuery) {
                 continue;
             }
@@ -59,7 +59,7 @@ public:
     void readDomain() {
         while (domain.hasPendingDatagrams()) {
             const QNetworkDatagram in = domain.receiveDatagram();
-            const Decoded<NLPacket> packet = NLPacket::fromDatagram(in.data());
+            const Decoded<NLDatagram> packet = NLDatagram::fromDatagram(in.data());
             if (!packet.ok() || packet.value.type != PacketType::ICEPing) {
                 continue;
             }

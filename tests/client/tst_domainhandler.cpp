@@ -11,7 +11,7 @@ using namespace client_test;
 
 namespace {
 ReceivedMessagePointer message(PacketType type, const QByteArray &payload, const SockAddr &sender) {
-    return ReceivedMessagePointer::create(NLPacket::create(type, payload), sender);
+    return ReceivedMessagePointer::create(NLDatagram::create(type, payload), sender);
 }
 
 ReceivedMessagePointer peerInformation(const QUuid &id, const SockAddr &sender = iceServer()) {

@@ -5,6 +5,7 @@
 #include <LimitedNodeList.h>
 #include <QUdpSocketTransport.h>
 
+#include <QtCore/QRegularExpression>
 #include <QtNetwork/QNetworkDatagram>
 #include <QtNetwork/QUdpSocket>
 #include <QtTest/QSignalSpy>
@@ -40,7 +41,8 @@ private Q_SLOTS:
     void peerQueryIsByteExact();
     void icePingAndReplyPackets();
     void rebindMovesToFreshPort();
-    void rebindRefusedForFakeTransport();
+    void rebindOverTheTransportInterface();
+    void rebindFailureIsReported();
 };
 
 void TestLimitedNodeList::stunRequestAndResponse() {
@@ -238,11 +240,11 @@ void TestLimitedNodeList::peerQueryIsByteExact() {
 
 void TestLimitedNodeList::icePingAndReplyPackets() {
     // protocol/overte-ice.md 2.5: ICEPing (Public, client ID) and the domain's reply.
-    const NLPacket ping = LimitedNodeList::constructICEPingPacket(PingType::Public, clientID());
+    const NLDatagram ping = LimitedNodeList::constructICEPingPacket(PingType::Public, clientID());
     QCOMPARE(ping.toDatagram().mid(4).toHex(' '), hex("2712 112233445566778899aabbccddeeff00 02").toHex(' '));
 
-    const ReceivedMessage received(NLPacket::fromDatagram(ping.toDatagram()).value, clientPublic());
-    const NLPacket reply = LimitedNodeList::constructICEPingReplyPacket(received, domainID());
+    const ReceivedMessage received(NLDatagram::fromDatagram(ping.toDatagram()).value, clientPublic());
+    const NLDatagram reply = LimitedNodeList::constructICEPingReplyPacket(received, domainID());
     QCOMPARE(reply.toDatagram().mid(4).toHex(' '), hex("2811 6ba7b8109dad11d180b400c04fd430c8 02").toHex(' '));
 
     IcePing local;
@@ -275,13 +277,42 @@ void TestLimitedNodeList::rebindMovesToFreshPort() {
     QTRY_COMPARE_WITH_TIMEOUT(stunSpy.count(), 1, 5000);
 }
 
-void TestLimitedNodeList::rebindRefusedForFakeTransport() {
-    FakeTransport transport;
+void TestLimitedNodeList::rebindOverTheTransportInterface() {
+    // Any transport can move (no cast to the socket class): the public socket is forgotten and a
+    // running STUN discovery starts over from the new port.
+    FakeTransport transport(clientLocal());
+    transport.setNextPort(50999);
     LimitedNodeList nodeList(&transport);
+    nodeList.setStunServer(QStringLiteral("192.0.2.50:3478"));
+    nodeList.startSTUNPublicSocketUpdate();
+    transport.inject(answer(lastTransactionId(transport), clientPublic()), stunServer);
+    QCOMPARE(nodeList.getPublicSockAddr(), clientPublic());
+    transport.clearSent();
+
     QSignalSpy reboundSpy(&nodeList, &LimitedNodeList::transportRebound);
+    QSignalSpy localSpy(&nodeList, &LimitedNodeList::localSockAddrChanged);
+    QVERIFY(nodeList.rebindToFreshPort());
+    QCOMPARE(transport.rebindCount(), 1);
+    QCOMPARE(reboundSpy.count(), 1);
+    QCOMPARE(reboundSpy.first().first().value<quint16>(), quint16(50999));
+    QCOMPARE(localSpy.count(), 1);
+    QCOMPARE(nodeList.getLocalSockAddr(), SockAddr(clientLocal().getAddress(), 50999));
+    QVERIFY(nodeList.getPublicSockAddr().isNull());
+    QVERIFY(!nodeList.hasCompletedInitialSTUN());
+    QCOMPARE(sentStun(transport).size(), 1);
+}
+
+void TestLimitedNodeList::rebindFailureIsReported() {
+    FakeTransport transport;
+    transport.setRebindError(QStringLiteral("no ports left"));
+    LimitedNodeList nodeList(&transport);
+    QVERIFY(nodeList.isBound());
+    QSignalSpy reboundSpy(&nodeList, &LimitedNodeList::transportRebound);
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("rebind failed.*no ports left")));
     QVERIFY(!nodeList.rebindToFreshPort());
     QCOMPARE(reboundSpy.count(), 0);
-    QCOMPARE(nodeList.getLocalPort(), quint16(40102));
+    QCOMPARE(nodeList.errorString(), QStringLiteral("no ports left"));
+    QVERIFY(!nodeList.isBound());
 }
 
 QTEST_GUILESS_MAIN(TestLimitedNodeList)

@@ -1,11 +1,13 @@
-// NodeList over FakeTransport: the query it sends and how often, the punch rounds and their TTL
-// schedule, giving up with the right reason, and which pings it answers.
+// NodeList over FakeTransport on a FakeClock: the query it sends and how often, the punch rounds and
+// their TTL schedule, the fresh-port retry, giving up with the right reason, and which pings it
+// answers. Time only moves when a test advances the clock, so every timing is checked exactly.
 #include "ClientTestUtil.h"
 
+#include <FakeClock.h>
 #include <LimitedNodeList.h>
 #include <NodeList.h>
 
-#include <QtCore/QElapsedTimer>
+#include <QtCore/QRegularExpression>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -14,11 +16,15 @@ using namespace client_test;
 namespace {
 const SockAddr stunServer(QHostAddress(QStringLiteral("192.0.2.50")), 3478);
 
+constexpr int Round = NodeList::UDP_PUNCH_PING_INTERVAL_MS;
+constexpr int RoundsPerAttempt = NodeList::NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET;
+
 // A client at clientLocal() with no STUN server: its first query goes out at once.
 struct Client {
+    FakeClock clock;
     FakeTransport transport { clientLocal() };
     LimitedNodeList limitedNodeList { &transport };
-    NodeList nodeList { &limitedNodeList };
+    NodeList nodeList { &limitedNodeList, clock };
     DomainHandler &handler = nodeList.getDomainHandler();
 
     void connectToDomain() {
@@ -58,6 +64,8 @@ private Q_SLOTS:
     void domainUnknownWhenIceServerAnswers();
     void pingRoundsFollowTtlSchedule();
     void attemptEndsAfterEightRoundsWithFreshQuery();
+    void freshPortRetryQueriesFromTheNewPortAfterStun();
+    void failedRebindRetriesOnTheOldSocket();
     void punchFailedAfterMaxAttempts();
     void noPrimingWhenScheduleDisabled();
     void answersOnlyPendingDomainPings();
@@ -111,19 +119,18 @@ void TestNodeList::requeryCadenceAndIceServerSilent() {
     Client client;
     client.nodeList.setMaxUnansweredQueries(3);
     QList<qint64> sentAt;
-    QElapsedTimer clock;
-    clock.start();
-    connect(&client.nodeList, &NodeList::iceServerQuerySent, this, [&] { sentAt.append(clock.elapsed()); });
+    connect(&client.nodeList, &NodeList::iceServerQuerySent, this, [&] { sentAt.append(client.clock.nowMs()); });
     QSignalSpy errorSpy(&client.handler, &DomainHandler::errorOccurred);
+    const qint64 start = client.clock.nowMs();
     client.connectToDomain();
 
-    QTRY_COMPARE_WITH_TIMEOUT(errorSpy.count(), 1, 10000);
+    // A query at once and one per second; the check after the third finds it unanswered.
+    client.clock.advance(3 * NodeList::DOMAIN_SERVER_CHECK_IN_MSECS - 1);
+    QCOMPARE(errorSpy.count(), 0);
+    client.clock.advance(1);
+    QCOMPARE(errorSpy.count(), 1);
     QCOMPARE(errorSpy.first().first().value<DomainHandler::Error>(), DomainHandler::Error::IceServerSilent);
-    QCOMPARE(sentAt.size(), 3);
-    for (int i = 1; i < sentAt.size(); ++i) {
-        const qint64 gap = sentAt.at(i) - sentAt.at(i - 1);
-        QVERIFY2(gap >= 900 && gap <= 2000, qPrintable(QStringLiteral("gap %1 ms").arg(gap)));
-    }
+    QCOMPARE(sentAt, (QList<qint64> { start, start + 1000, start + 2000 }));
     // Every query of one attempt carries the same client ID and the pending domain.
     const auto queries = client.queries();
     QCOMPARE(queries.size(), 3);
@@ -133,6 +140,8 @@ void TestNodeList::requeryCadenceAndIceServerSilent() {
     }
     // Given up: no timer left to send anything.
     QVERIFY(!client.nodeList.isActive());
+    client.clock.advance(60 * 1000);
+    QCOMPARE(client.queries().size(), 3);
 }
 
 void TestNodeList::domainUnknownWhenIceServerAnswers() {
@@ -148,7 +157,8 @@ void TestNodeList::domainUnknownWhenIceServerAnswers() {
     client.transport.inject(StunMessage::bindingSuccess(txid, clientPublic()).encode(), iceServer());
     QVERIFY(client.handler.wasIceServerHeardFrom());
 
-    QTRY_COMPARE_WITH_TIMEOUT(errorSpy.count(), 1, 10000);
+    client.clock.advance(2 * NodeList::DOMAIN_SERVER_CHECK_IN_MSECS);
+    QCOMPARE(errorSpy.count(), 1);
     QCOMPARE(errorSpy.first().first().value<DomainHandler::Error>(), DomainHandler::Error::DomainUnknown);
     QVERIFY(client.handler.errorString().contains(domainID().toString(QUuid::WithoutBraces)));
     // Once heard from, no further probes.
@@ -171,8 +181,14 @@ void TestNodeList::pingRoundsFollowTtlSchedule() {
     QCOMPARE(payloadOf(pings.at(0).datagram), id + hex("01"));
     QCOMPARE(payloadOf(pings.at(1).datagram), id + hex("02"));
 
-    QTRY_COMPARE_WITH_TIMEOUT(sentOfType(client.transport, PacketType::ICEPing).size(), 16, 5000);
+    // One round per 250 ms: round 7 at 1750 ms.
+    client.clock.advance(Round - 1);
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 2);
+    client.clock.advance(1);
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 4);
+    client.clock.advance((RoundsPerAttempt - 2) * Round);
     pings = sentOfType(client.transport, PacketType::ICEPing);
+    QCOMPARE(pings.size(), 16);
     QList<int> ttls;
     for (const auto &sent : pings) {
         ttls.append(sent.ttl);
@@ -184,25 +200,84 @@ void TestNodeList::pingRoundsFollowTtlSchedule() {
 
 void TestNodeList::attemptEndsAfterEightRoundsWithFreshQuery() {
     Client client;
-    client.nodeList.setUseFreshPortOnRetry(true); // a FakeTransport cannot rebind; the attempt goes on
     QSignalSpy failedSpy(&client.nodeList, &NodeList::punchAttemptFailed);
     client.connectToDomain();
     const QUuid firstID = client.handler.getICEClientID();
     client.transport.clearSent();
-    QElapsedTimer clock;
-    clock.start();
     client.injectPeerInformation();
 
-    QTRY_COMPARE_WITH_TIMEOUT(failedSpy.count(), 1, 5000);
-    // 8 rounds at 250 ms: the attempt ends at about 2 s.
-    QVERIFY2(clock.elapsed() >= 1900, qPrintable(QString::number(clock.elapsed())));
+    // 8 rounds at 250 ms: the tick after the eighth round ends the attempt, at 2 s.
+    client.clock.advance(RoundsPerAttempt * Round - 1);
+    QCOMPARE(failedSpy.count(), 0);
+    client.clock.advance(1);
+    QCOMPARE(failedSpy.count(), 1);
     QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 16);
     QVERIFY(!client.handler.hasIcePeerInformation());
-    // A new attempt: a new ICE client ID and a new query at once.
+    // A new attempt: a new ICE client ID and a new query at once, from the same port.
     const auto queries = client.queries();
     QCOMPARE(queries.size(), 1);
     QVERIFY(client.handler.getICEClientID() != firstID);
     QCOMPARE(queries.first().clientID, client.handler.getICEClientID());
+    QCOMPARE(queries.first().localSocket, clientLocal());
+    QCOMPARE(client.transport.rebindCount(), 0);
+}
+
+void TestNodeList::freshPortRetryQueriesFromTheNewPortAfterStun() {
+    // With fresh ports, a failed attempt moves the socket; the old public socket belonged to the
+    // old port, so the next query waits for STUN to learn the new one.
+    Client client;
+    client.nodeList.setUseFreshPortOnRetry(true);
+    client.transport.setNextPort(50999);
+    client.limitedNodeList.setStunServer(stunServer.getAddress().toString(), stunServer.getPort());
+    client.limitedNodeList.startSTUNPublicSocketUpdate();
+    client.transport.inject(StunMessage::bindingSuccess(StunMessage::decode(sentStun(client.transport).last().datagram)
+                                                            .value.transactionId,
+                                                        clientPublic())
+                                .encode(),
+                            stunServer);
+    client.connectToDomain();
+    QCOMPARE(client.queries().size(), 1);
+    client.injectPeerInformation();
+    QSignalSpy failedSpy(&client.nodeList, &NodeList::punchAttemptFailed);
+    QSignalSpy reboundSpy(&client.limitedNodeList, &LimitedNodeList::transportRebound);
+    client.transport.clearSent();
+
+    client.clock.advance(RoundsPerAttempt * Round);
+    QCOMPARE(failedSpy.count(), 1);
+    QCOMPARE(client.transport.rebindCount(), 1);
+    QCOMPARE(reboundSpy.count(), 1);
+    QCOMPARE(client.limitedNodeList.getLocalSockAddr(), SockAddr(clientLocal().getAddress(), 50999));
+    // No query yet: STUN runs again from the new port first.
+    QCOMPARE(client.queries().size(), 0);
+    const auto stun = sentStun(client.transport);
+    QCOMPARE(stun.size(), 1);
+    const SockAddr newPublic(clientPublic().getAddress(), 61234);
+    client.transport.inject(StunMessage::bindingSuccess(StunMessage::decode(stun.first().datagram).value.transactionId,
+                                                        newPublic)
+                                .encode(),
+                            stunServer);
+    const auto queries = client.queries();
+    QCOMPARE(queries.size(), 1);
+    QCOMPARE(queries.first().publicSocket, newPublic);
+    QCOMPARE(queries.first().localSocket, SockAddr(clientLocal().getAddress(), 50999));
+}
+
+void TestNodeList::failedRebindRetriesOnTheOldSocket() {
+    // A rebind that fails is not fatal here: the next attempt goes out through what is left (the
+    // caller sees the transport's error on LimitedNodeList).
+    Client client;
+    client.nodeList.setUseFreshPortOnRetry(true);
+    client.transport.setRebindError(QStringLiteral("no ports left"));
+    QSignalSpy failedSpy(&client.nodeList, &NodeList::punchAttemptFailed);
+    client.connectToDomain();
+    client.injectPeerInformation();
+    client.transport.clearSent();
+    QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("rebind failed.*no ports left")));
+    client.clock.advance(RoundsPerAttempt * Round);
+    QCOMPARE(failedSpy.count(), 1);
+    QCOMPARE(client.transport.rebindCount(), 1);
+    QCOMPARE(client.limitedNodeList.errorString(), QStringLiteral("no ports left"));
+    QCOMPARE(client.queries().size(), 1);
 }
 
 void TestNodeList::punchFailedAfterMaxAttempts() {
@@ -211,7 +286,8 @@ void TestNodeList::punchFailedAfterMaxAttempts() {
     QSignalSpy errorSpy(&client.handler, &DomainHandler::errorOccurred);
     client.connectToDomain();
     client.injectPeerInformation();
-    QTRY_COMPARE_WITH_TIMEOUT(errorSpy.count(), 1, 5000);
+    client.clock.advance(RoundsPerAttempt * Round);
+    QCOMPARE(errorSpy.count(), 1);
     QCOMPARE(errorSpy.first().first().value<DomainHandler::Error>(), DomainHandler::Error::PunchFailed);
     QCOMPARE(client.handler.diagnose(), DomainHandler::Error::PunchFailed);
     QVERIFY(!client.nodeList.isActive());
@@ -264,10 +340,11 @@ void TestNodeList::domainPingFromUnreportedAddressBecomesSymmetric() {
     QCOMPARE(client.handler.getICEPeer().getSymmetricSocket(), symmetric);
     client.transport.clearSent();
 
-    // The next round pings the symmetric socket too, with the normal TTL.
-    QTRY_VERIFY_WITH_TIMEOUT(!sentOfType(client.transport, PacketType::ICEPing).isEmpty(), 2000);
+    // The next round (a priming one) pings the symmetric socket too, with the normal TTL.
+    client.clock.advance(Round);
     const auto pings = sentOfType(client.transport, PacketType::ICEPing);
     QCOMPARE(pings.size(), 3);
+    QCOMPARE(pings.at(0).ttl, 2);
     QCOMPARE(pings.at(2).destination, symmetric);
     QCOMPARE(pings.at(2).ttl, 0);
     QCOMPARE(payloadOf(pings.at(2).datagram).right(1), hex("03"));

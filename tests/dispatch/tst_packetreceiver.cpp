@@ -34,7 +34,7 @@ QByteArray pingDatagram(PacketVersion version = versionForPacketType(PacketType:
     IcePing ping;
     ping.senderID = QUuid(QStringLiteral("{11223344-5566-7788-99aa-bbccddeeff00}"));
     ping.pingType = PingType::Public;
-    NLPacket packet = NLPacket::create(PacketType::ICEPing, ping.toPayload());
+    NLDatagram packet = NLDatagram::create(PacketType::ICEPing, ping.toPayload());
     packet.version = version;
     return packet.toDatagram();
 }

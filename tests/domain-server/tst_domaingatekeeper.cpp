@@ -1,6 +1,8 @@
 // DomainGatekeeper: the domain's ping-punch (protocol 4.4) with our differences: priming TTLs,
 // refreshed sockets for a known peer (Q13), replies only to known peers from any source (Q2),
-// connected peers kept for keepalives, introductions only from the ice-server, and the Q5 bounds.
+// connected peers kept for keepalives, introductions only from the ice-server, and the Q5 bounds
+// as the gatekeeper applies them (their boundaries: tst_iceadmission). Every gatekeeper runs on the
+// network's FakeClock, so rounds and timeouts happen exactly when the test advances time.
 #include "DomainTestUtil.h"
 
 #include <DomainGatekeeper.h>
@@ -9,23 +11,21 @@
 class tst_DomainGatekeeper : public QObject {
     Q_OBJECT
 
-    const QUuid domainID { QStringLiteral("6ba7b810-9dad-11d1-80b4-00c04fd430c8") };
-    const QUuid clientID { QStringLiteral("11223344-5566-7788-99aa-bbccddeeff00") };
-    const SockAddr iceServer = sock("192.0.2.1", 7337);
-    const SockAddr clientPublic = sock("203.0.113.5", 40102);
-    const SockAddr clientLocal = sock("192.168.1.10", 40102);
+    const QUuid domainID = samples::domainID();
+    const QUuid clientID = samples::clientID();
+    const SockAddr iceServer = samples::iceServer();
+    const SockAddr clientPublic = samples::clientPublic();
+    const SockAddr clientLocal = samples::clientLocal();
 
-    static DomainGatekeeper::Options fastOptions() {
-        DomainGatekeeper::Options options;
-        options.pingIntervalMs = 10;
-        return options;
-    }
+    static constexpr int Round = PunchRound::IntervalMs;
+
+    static DomainGatekeeper::Options defaults() { return DomainGatekeeper::Options(); }
 
     void introduce(FakeNetwork &net, const QUuid &id, const SockAddr &pub, const SockAddr &local) {
         net.inject(PacketType::ICEServerPeerInformation, NetworkPeer(id, pub, local).toByteArray(), iceServer);
     }
 
-    static QList<IcePing> decodePings(const QList<std::pair<NLPacket, FakeTransport::Sent>> &sent) {
+    static QList<IcePing> decodePings(const QList<std::pair<NLDatagram, FakeTransport::Sent>> &sent) {
         QList<IcePing> out;
         for (const auto &item : sent) {
             out.append(IcePing::fromPayload(item.first.payload).value);
@@ -49,23 +49,23 @@ private Q_SLOTS:
     }
     void parsePunchTtls() {
         QFETCH(QString, text);
-        QList<int> ttls { 99 };
+        PunchTtlSchedule ttls { 99 };
         QTEST(DomainGatekeeper::parsePunchTtls(text, &ttls), "ok");
         if (QTest::currentDataTag() != QByteArray("garbage") && QTest::currentDataTag() != QByteArray("too big") &&
             QTest::currentDataTag() != QByteArray("negative")) {
-            QTEST(ttls, "ttls");
+            QTEST(ttls.ttls(), "ttls");
         }
     }
 
     // Both sides prime with the same default (tests/nat/README.md: measured there).
     void defaultPunchTtlsMatchTheClients() {
-        QCOMPARE(DomainGatekeeper::Options().punchTtls, (QList<int> { 2, 2 }));
-        QCOMPARE(DomainGatekeeper::Options().punchTtls, PunchTtlSchedule::defaultSchedule().ttls());
+        QCOMPARE(DomainGatekeeper::Options().punchTtls.ttls(), (QList<int> { 2, 2 }));
+        QVERIFY(DomainGatekeeper::Options().punchTtls == PunchTtlSchedule::defaultSchedule());
     }
 
     void eightRoundsWithPrimingTtlsThenDrop() {
         FakeNetwork net;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, defaults(), net.clock);
         QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
         introduce(net, clientID, clientPublic, clientLocal);
         // Round 0 goes out at once: local then public, both primed with TTL 2.
@@ -74,7 +74,8 @@ private Q_SLOTS:
         QCOMPARE(pings[0].second.destination, clientLocal);
         QCOMPARE(pings[1].second.destination, clientPublic);
 
-        QTRY_COMPARE_WITH_TIMEOUT(removed.size(), 1, 5000);
+        net.clock.advance(8 * Round);
+        QCOMPARE(removed.size(), 1);
         QCOMPARE(removed.first().at(1).value<DomainGatekeeper::RemovalReason>(), DomainGatekeeper::RemovalReason::NoReply);
         QVERIFY(!gatekeeper.hasIcePeer(clientID));
         pings = net.sentOfType(PacketType::ICEPing);
@@ -92,23 +93,30 @@ private Q_SLOTS:
 
     void defaultTimingIs250MsRounds() {
         FakeNetwork net;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver);
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, defaults(), net.clock);
         QCOMPARE(gatekeeper.options().pingIntervalMs, 250);
         QCOMPARE(gatekeeper.options().pingRounds, 8);
-        QElapsedTimer clock;
-        clock.start();
         QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
         introduce(net, clientID, clientPublic, clientLocal);
-        QTRY_COMPARE_WITH_TIMEOUT(removed.size(), 1, 5000);
-        QVERIFY2(clock.elapsed() >= 1900, qPrintable(QString::number(clock.elapsed())));
+        // Round 0 at once, round 7 at 1750 ms; the tick at 2000 ms finds 8 rounds sent: dropped.
+        net.clock.advance(Round - 1);
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 2);
+        net.clock.advance(1);
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);
+        net.clock.advance(7 * Round - 1);
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 16);
+        QCOMPARE(removed.size(), 0);
+        net.clock.advance(1);
+        QCOMPARE(removed.size(), 1);
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 16);
+        QCOMPARE(net.clock.activeTimerCount(), 0);
     }
 
     void samePublicAndLocalGetOnePingPerRound() {
         FakeNetwork net;
-        DomainGatekeeper::Options options = fastOptions();
+        DomainGatekeeper::Options options = defaults();
         options.punchTtls = {};
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         introduce(net, clientID, clientLocal, clientLocal);
         const auto pings = net.sentOfType(PacketType::ICEPing);
         QCOMPARE(pings.size(), 1);
@@ -117,7 +125,7 @@ private Q_SLOTS:
 
     void answersOnlyKnownPeersAndLearnsTheirSymmetricSocket() {
         FakeNetwork net;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, defaults(), net.clock);
         const SockAddr stranger = sock("198.18.0.1", 5000);
         net.inject(PacketType::ICEPing, IcePing { QUuid::createUuid(), PingType::Public }.toPayload(), stranger);
         QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 0);
@@ -136,15 +144,20 @@ private Q_SLOTS:
         QCOMPARE(reply.pingType, PingType::Public);
         QCOMPARE(gatekeeper.icePeer(clientID).getSymmetricSocket(), observed);
 
-        // The next round pings the observed socket as well.
+        // The next round (round 1, still priming) pings the observed socket as well, at full TTL:
+        // the client's own ping came from there, so nothing stale can be left by reaching it
+        // (PunchRound.h); the reported sockets keep the priming TTL.
         net.transport.clearSent();
         gatekeeper.pingPunchForConnectingPeer(clientID);
-        QList<SockAddr> destinations;
-        for (const auto &ping : net.sentOfType(PacketType::ICEPing)) {
-            destinations.append(ping.second.destination);
-        }
-        QVERIFY(destinations.contains(observed));
-        QCOMPARE(destinations.size(), 3);
+        const auto round1 = net.sentOfType(PacketType::ICEPing);
+        QCOMPARE(round1.size(), 3);
+        QCOMPARE(round1[0].second.destination, clientLocal);
+        QCOMPARE(round1[0].second.ttl, 2);
+        QCOMPARE(round1[1].second.destination, clientPublic);
+        QCOMPARE(round1[1].second.ttl, 2);
+        QCOMPARE(round1[2].second.destination, observed);
+        QCOMPARE(round1[2].second.ttl, 0);
+        QCOMPARE(IcePing::fromPayload(round1[2].first.payload).value.pingType, PingType::Symmetric);
 
         // A malformed ping is dropped, not answered.
         net.transport.clearSent();
@@ -156,7 +169,7 @@ private Q_SLOTS:
         // The ice-server answers the client first; the client pings at once, and its ping can
         // reach us before our copy of the introduction. It must not cost the client a round.
         FakeNetwork net;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, defaults(), net.clock);
         net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Local }.toPayload(), clientLocal);
         QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 0);
         introduce(net, clientID, clientPublic, clientLocal);
@@ -172,7 +185,7 @@ private Q_SLOTS:
 
     void replyActivatesThePeerAndStopsPinging() {
         FakeNetwork net;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, defaults(), net.clock);
         QSignalSpy connected(&gatekeeper, &DomainGatekeeper::peerConnected);
         introduce(net, clientID, clientPublic, clientLocal);
         net.inject(PacketType::ICEPingReply, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
@@ -183,7 +196,7 @@ private Q_SLOTS:
         QCOMPARE(gatekeeper.icePeer(clientID).activeSocketKind(), NetworkPeer::ActiveSocket::Public);
 
         const int pingsSoFar = net.sentOfType(PacketType::ICEPing).size();
-        QTest::qWait(100);   // ten ping intervals: none may go out once connected
+        net.clock.advance(10 * Round);   // ten rounds' time: no ping may go out once connected
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), pingsSoFar);
         net.inject(PacketType::ICEPingReply, IcePing { clientID, PingType::Local }.toPayload(), clientLocal);
         QCOMPARE(connected.size(), 1);   // already connected: no second signal
@@ -195,7 +208,7 @@ private Q_SLOTS:
 
     void replyFromUnreportedSocketActivatesItAsSymmetric() {
         FakeNetwork net;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, defaults(), net.clock);
         QSignalSpy connected(&gatekeeper, &DomainGatekeeper::peerConnected);
         introduce(net, clientID, clientPublic, clientLocal);
         const SockAddr observed = sock("203.0.113.5", 61001);
@@ -207,34 +220,38 @@ private Q_SLOTS:
 
     void connectedPeerAnswersKeepalivesThenExpires() {
         FakeNetwork net;
-        DomainGatekeeper::Options options = fastOptions();
+        DomainGatekeeper::Options options = defaults();
         options.connectedPeerTimeoutMs = 300;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
         introduce(net, clientID, clientPublic, clientLocal);
         net.inject(PacketType::ICEPingReply, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
 
-        // Keepalives over the punched path, well past the 8 x 10 ms punch: answered, and they keep
+        // Keepalives over the punched path, well past the 8-round punch: answered, and they keep
         // the peer alive beyond its silence timeout.
-        for (int i = 0; i < 5; ++i) {
-            QTest::qWait(100);
+        for (int i = 0; i < 25; ++i) {
+            net.clock.advance(100);
             net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
         }
-        QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 5);
+        QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 25);
         QCOMPARE(removed.size(), 0);
 
-        QTRY_COMPARE_WITH_TIMEOUT(removed.size(), 1, 3000);
+        // Silent from now: still held 299 ms later; gone at the first sweep (every 300/4 ms) after 300.
+        net.clock.advance(options.connectedPeerTimeoutMs - 1);
+        QCOMPARE(removed.size(), 0);
+        net.clock.advance(options.connectedPeerTimeoutMs / 4 + 1);
+        QCOMPARE(removed.size(), 1);
         QCOMPARE(removed.first().at(1).value<DomainGatekeeper::RemovalReason>(), DomainGatekeeper::RemovalReason::Silent);
         net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
-        QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 5);
+        QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 25);
         QCOMPARE(gatekeeper.counters().peersExpired, quint64(1));
     }
 
     void knownPeerIsRefreshedAndPunchedAfresh() {
         FakeNetwork net;
-        DomainGatekeeper::Options options = fastOptions();
+        DomainGatekeeper::Options options = defaults();
         options.pingIntervalMs = 3600 * 1000;   // rounds driven by hand
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         introduce(net, clientID, clientPublic, clientLocal);
         gatekeeper.pingPunchForConnectingPeer(clientID);
         gatekeeper.pingPunchForConnectingPeer(clientID);
@@ -258,7 +275,7 @@ private Q_SLOTS:
 
     void introductionsOnlyFromTheIceServer() {
         FakeNetwork net;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, fastOptions());
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, defaults(), net.clock);
         gatekeeper.setIceServerFilter([this](const SockAddr &sender) { return sender.getAddress() == iceServer.getAddress(); });
         net.inject(PacketType::ICEServerPeerInformation, NetworkPeer(clientID, clientPublic, clientLocal).toByteArray(),
                    sock("198.18.0.1", 7337));
@@ -277,10 +294,10 @@ private Q_SLOTS:
     void peerCapBounds() {
         // The cap holds; when every slot holds a connected peer, a new one is refused.
         FakeNetwork net;
-        DomainGatekeeper::Options options = fastOptions();
+        DomainGatekeeper::Options options = defaults();
         options.maxIcePeers = 2;
         options.pingIntervalMs = 3600 * 1000;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QSignalSpy rejected(&gatekeeper, &DomainGatekeeper::peerRejected);
         const QUuid first = QUuid::createUuid();
         const QUuid second = QUuid::createUuid();
@@ -306,10 +323,10 @@ private Q_SLOTS:
         // A flood of introductions must not lock real clients out: a new peer takes the place of
         // the oldest one still punching, never of a connected one.
         FakeNetwork net;
-        DomainGatekeeper::Options options = fastOptions();
+        DomainGatekeeper::Options options = defaults();
         options.maxIcePeers = 3;
         options.pingIntervalMs = 3600 * 1000;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
         const QUuid connected = QUuid::createUuid();
         introduce(net, connected, clientPublic, clientLocal);
@@ -318,9 +335,9 @@ private Q_SLOTS:
         const QUuid oldest = QUuid::createUuid();
         const QUuid younger = QUuid::createUuid();
         introduce(net, oldest, sock("203.0.113.20", 1), sock("192.168.1.20", 1));
-        QTest::qWait(5);
+        net.clock.advance(1);
         introduce(net, younger, sock("203.0.113.21", 1), sock("192.168.1.21", 1));
-        QTest::qWait(5);
+        net.clock.advance(1);
         const QUuid newcomer = QUuid::createUuid();
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("oldest unconnected peers make room")));
         introduce(net, newcomer, sock("203.0.113.22", 1), sock("192.168.1.22", 1));
@@ -341,11 +358,11 @@ private Q_SLOTS:
         // slots; a real client elsewhere is still taken and punched, and so is the victim's address
         // again once its peers connected or were dropped.
         FakeNetwork net;
-        DomainGatekeeper::Options options = fastOptions();
+        DomainGatekeeper::Options options = defaults();
         options.maxIcePeers = 128;
         options.maxConnectingPeersPerTarget = 4;
         options.pingIntervalMs = 3600 * 1000;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QSignalSpy rejected(&gatekeeper, &DomainGatekeeper::peerRejected);
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("4 ICE peers at 198.18.0.99 still punching")));
         QList<QUuid> flood;
@@ -380,12 +397,12 @@ private Q_SLOTS:
         // Q5: a stranger sends many queries, each with a fresh client ID, all naming one victim.
         // Whatever the ports, the victim's IP gets no more than the budget per window.
         FakeNetwork net;
-        DomainGatekeeper::Options options = fastOptions();
+        DomainGatekeeper::Options options = defaults();
         options.punchTtls = {};   // full-TTL pings only: priming pings are not charged
         options.maxPingsPerTarget = 10;
         options.maxConnectingPeersPerTarget = 0;   // this test is about the ping budget alone
         options.pingWindowMs = 3600 * 1000;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QSignalSpy suppressed(&gatekeeper, &DomainGatekeeper::datagramSuppressed);
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget for 198.18.0.99")));
         for (quint16 port = 1; port <= 20; ++port) {
@@ -405,12 +422,12 @@ private Q_SLOTS:
         // Clients behind one NAT share its public IP: their own handshakes (one reply per ping that
         // arrived from them) must not use up that IP's budget for the clients after them.
         FakeNetwork net;
-        DomainGatekeeper::Options options = fastOptions();
+        DomainGatekeeper::Options options = defaults();
         options.punchTtls = {};   // full-TTL pings only: priming pings are not charged
         options.maxPingsPerTarget = 2;
         options.pingWindowMs = 3600 * 1000;
         options.pingIntervalMs = 3600 * 1000;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         introduce(net, clientID, clientPublic, clientLocal);   // one ping each to public and local
         for (int i = 0; i < 5; ++i) {
             net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
@@ -433,13 +450,13 @@ private Q_SLOTS:
         // only pings that can arrive. Pings to a "local" socket can reach our own LAN and are
         // always charged, so they stop once that address's budget is spent.
         FakeNetwork net;
-        DomainGatekeeper::Options options = fastOptions();
+        DomainGatekeeper::Options options = defaults();
         options.maxPingsPerTarget = 1;
         options.maxConnectingPeersPerTarget = 0;
         options.punchTtls = { 2, 2 };
         options.pingWindowMs = 3600 * 1000;
         options.pingIntervalMs = 3600 * 1000;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget for 192.168.1.10")));
         introduce(net, clientID, clientPublic, clientLocal);      // round 0, TTL 2: local (charged) + public
         gatekeeper.pingPunchForConnectingPeer(clientID);          // round 1, TTL 2: public only
@@ -457,7 +474,7 @@ private Q_SLOTS:
         // A priming TTL large enough to reach the target is charged like any ping.
         FakeNetwork net2;
         options.punchTtls = { 3 };
-        DomainGatekeeper far(domainID, &net2.sender, &net2.receiver, options);
+        DomainGatekeeper far(domainID, &net2.sender, &net2.receiver, options, net2.clock);
         introduce(net2, clientID, clientPublic, clientPublic);
         far.pingPunchForConnectingPeer(clientID);
         QCOMPARE(net2.sentOfType(PacketType::ICEPing).size(), 1);
@@ -465,19 +482,22 @@ private Q_SLOTS:
 
     void pingBudgetRefillsAfterTheWindow() {
         FakeNetwork net;
-        DomainGatekeeper::Options options = fastOptions();
+        DomainGatekeeper::Options options = defaults();
         options.punchTtls = {};   // full-TTL pings only: priming pings are not charged
         options.maxPingsPerTarget = 2;
         options.pingWindowMs = 200;
         options.pingIntervalMs = 3600 * 1000;
-        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options);
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         introduce(net, clientID, clientPublic, clientLocal);
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget")));
         gatekeeper.pingPunchForConnectingPeer(clientID);   // local and public share nothing: both pass
         gatekeeper.pingPunchForConnectingPeer(clientID);
         gatekeeper.pingPunchForConnectingPeer(clientID);
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);   // 2 per address
-        QTest::qWait(250);
+        net.clock.advance(options.pingWindowMs - 1);                // the window still runs
+        gatekeeper.pingPunchForConnectingPeer(clientID);
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);
+        net.clock.advance(1);                                       // a new window: both budgets refill
         gatekeeper.pingPunchForConnectingPeer(clientID);
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 6);
     }

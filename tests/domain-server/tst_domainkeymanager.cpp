@@ -16,7 +16,7 @@
 class tst_DomainKeyManager : public QObject {
     Q_OBJECT
 
-    const QUuid domainID { QStringLiteral("6ba7b810-9dad-11d1-80b4-00c04fd430c8") };
+    const QUuid domainID = samples::domainID();
 
     static RsaPublicKey publicKeyFile(const QString &path) {
         QFile file(path);
@@ -166,7 +166,7 @@ private Q_SLOTS:
     void fourDenialsLeadToAHeartbeatSignedWithANewKey() {
         QTemporaryDir dir;
         FakeNetwork net;
-        const SockAddr iceServer = sock("192.0.2.1", 7337);
+        const SockAddr iceServer = samples::iceServer();
         DomainKeyManager keys(domainID, dir.filePath(QStringLiteral("domain.key")));
         QVERIFY(keys.loadOrCreate());
         const RsaPrivateKey old = keys.privateKey();
@@ -174,7 +174,7 @@ private Q_SLOTS:
         connect(&hb, &IceHeartbeater::keypairRegenerationNeeded, &keys, &DomainKeyManager::generateNewDomainKeypair);
         connect(&keys, &DomainKeyManager::newKeypair, &hb, &IceHeartbeater::setPrivateKey);
         hb.setPrivateKey(old);
-        hb.setSockets(sock("198.51.100.7", 40102), sock("10.0.0.2", 40102));
+        hb.setSockets(samples::domainPublic(), samples::domainLocal());
         hb.setIceServer(iceServer);
         hb.start(3600 * 1000);
 

@@ -8,10 +8,10 @@
 class tst_IceHeartbeater : public QObject {
     Q_OBJECT
 
-    const QUuid domainID { QStringLiteral("6ba7b810-9dad-11d1-80b4-00c04fd430c8") };
-    const SockAddr iceServer = sock("192.0.2.1", 7337);
-    const SockAddr publicSocket = sock("198.51.100.7", 40102);
-    const SockAddr localSocket = sock("10.0.0.2", 40102);
+    const QUuid domainID = samples::domainID();
+    const SockAddr iceServer = samples::iceServer();
+    const SockAddr publicSocket = samples::domainPublic();
+    const SockAddr localSocket = samples::domainLocal();
     RsaPrivateKey key;
     RsaPrivateKey otherKey;
 
@@ -38,7 +38,7 @@ private Q_SLOTS:
         setUp(net, hb);
 
         const auto sent = net.sentOfType(PacketType::ICEServerHeartbeat);
-        const NLPacket &packet = sent.first().first;
+        const NLDatagram &packet = sent.first().first;
         QCOMPARE(sent.first().second.destination, iceServer);
         QCOMPARE(packet.version, PacketVersion(18));
         QCOMPARE(packet.totalHeaderSize(), 6);

@@ -4,7 +4,7 @@
 
 #include <CryptoBackend.h>
 #include <IcePackets.h>
-#include <NLPacket.h>
+#include <NLDatagram.h>
 #include <RsaPrivateKey.h>
 
 #include <QtCore/QDir>
@@ -33,7 +33,7 @@ inline const RsaPrivateKey &testKey(int index) {
 }
 
 inline QByteArray datagram(PacketType type, const QByteArray &payload, quint32 sequence = 1) {
-    NLPacket packet = NLPacket::create(type, payload);
+    NLDatagram packet = NLDatagram::create(type, payload);
     packet.udt.sequenceNumber = sequence;
     return packet.toDatagram();
 }

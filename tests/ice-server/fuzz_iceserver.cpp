@@ -54,9 +54,9 @@ struct Harness {
 // agree with what fromDatagram() and IceServerQuery::fromPayload() + re-encoding would give.
 void checkShortcuts(const QByteArray &datagram) {
     for (const PacketType type : { PacketType::ICEServerHeartbeat, PacketType::ICEServerQuery }) {
-        const int offset = NLPacket::plainPayloadOffset(datagram, type);
+        const int offset = NLDatagram::plainPayloadOffset(datagram, type);
         if (offset >= 0) {
-            const Decoded<NLPacket> packet = NLPacket::fromDatagram(datagram);
+            const Decoded<NLDatagram> packet = NLDatagram::fromDatagram(datagram);
             if (!packet.ok() || packet.value.type != type || !packet.value.versionMatches()
                 || packet.value.payload != datagram.mid(offset)) {
                 std::abort();

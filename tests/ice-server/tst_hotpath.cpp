@@ -3,7 +3,7 @@
 // agree with the full decoders on every input; these properties check it over the fuzzer's seed
 // corpus, the protocol's worked examples, and every truncation and many byte mutations of them.
 #include <IcePackets.h>
-#include <NLPacket.h>
+#include <NLDatagram.h>
 
 #include <QtCore/QDir>
 #include <QtCore/QFile>
@@ -123,12 +123,12 @@ private Q_SLOTS:
         for (const QByteArray &datagram : datagrams) {
             for (const PacketType type : { PacketType::ICEServerHeartbeat, PacketType::ICEServerQuery,
                                            PacketType::ICEServerHeartbeatACK, PacketType::ICEPing }) {
-                const int offset = NLPacket::plainPayloadOffset(datagram, type);
+                const int offset = NLDatagram::plainPayloadOffset(datagram, type);
                 if (offset < 0) {
                     continue;
                 }
                 ++plain;
-                const Decoded<NLPacket> decoded = NLPacket::fromDatagram(datagram);
+                const Decoded<NLDatagram> decoded = NLDatagram::fromDatagram(datagram);
                 QVERIFY(decoded.ok());
                 QCOMPARE(decoded.value.type, type);
                 QVERIFY(decoded.value.versionMatches());
@@ -137,14 +137,14 @@ private Q_SLOTS:
         }
         QVERIFY(plain > 10);
         // What it refuses: obfuscated, message words, control bit, wrong version, oversized.
-        QCOMPARE(NLPacket::plainPayloadOffset(hex("01000008 2612"), PacketType::ICEServerHeartbeat), -1);
-        QCOMPARE(NLPacket::plainPayloadOffset(hex("01000020 00000000 00000000 2612"), PacketType::ICEServerHeartbeat), -1);
-        QCOMPARE(NLPacket::plainPayloadOffset(hex("01000080 2612"), PacketType::ICEServerHeartbeat), -1);
-        QCOMPARE(NLPacket::plainPayloadOffset(hex("01000000 2611"), PacketType::ICEServerHeartbeat), -1);
-        QCOMPARE(NLPacket::plainPayloadOffset(QByteArray(MAX_PACKET_SIZE + 1, '\0').replace(4, 2, hex("2612")),
+        QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000008 2612"), PacketType::ICEServerHeartbeat), -1);
+        QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000020 00000000 00000000 2612"), PacketType::ICEServerHeartbeat), -1);
+        QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000080 2612"), PacketType::ICEServerHeartbeat), -1);
+        QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000000 2611"), PacketType::ICEServerHeartbeat), -1);
+        QCOMPARE(NLDatagram::plainPayloadOffset(QByteArray(MAX_PACKET_SIZE + 1, '\0').replace(4, 2, hex("2612")),
                                               PacketType::ICEServerHeartbeat), -1);
-        QCOMPARE(NLPacket::plainPayloadOffset(hex("01000000 2612"), PacketType::ICEServerHeartbeat), 6);
-        QCOMPARE(NLPacket::plainPayloadOffset(hex("01000040 2612"), PacketType::ICEServerHeartbeat), 6); // reliable bit
+        QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000000 2612"), PacketType::ICEServerHeartbeat), 6);
+        QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000040 2612"), PacketType::ICEServerHeartbeat), 6); // reliable bit
     }
 
     void peekDomainID() {

@@ -3,6 +3,7 @@
 // never produced by the code under test.
 #pragma once
 
+#include <SampleValues.h>
 #include <SockAddr.h>
 
 #include <QtCore/QByteArray>
@@ -15,12 +16,12 @@ inline QByteArray hex(const char *text) {
     return QByteArray::fromHex(QByteArray(text)); // fromHex skips the spaces
 }
 
-inline QUuid clientID() { return QUuid(QStringLiteral("{11223344-5566-7788-99aa-bbccddeeff00}")); }
-inline QUuid domainID() { return QUuid(QStringLiteral("{6ba7b810-9dad-11d1-80b4-00c04fd430c8}")); }
-inline SockAddr clientPublic() { return SockAddr(QHostAddress(QStringLiteral("203.0.113.5")), 40102); }
-inline SockAddr clientLocal() { return SockAddr(QHostAddress(QStringLiteral("192.168.1.10")), 40102); }
-inline SockAddr domainPublic() { return SockAddr(QHostAddress(QStringLiteral("198.51.100.7")), 40102); }
-inline SockAddr domainLocal() { return SockAddr(QHostAddress(QStringLiteral("10.0.0.2")), 40102); }
+using samples::clientID;
+using samples::clientLocal;
+using samples::clientPublic;
+using samples::domainID;
+using samples::domainLocal;
+using samples::domainPublic;
 
 // A stand-in for an RSA-2048 signature: 256 bytes counting 00, 01, ... ff.
 inline QByteArray signature256() {

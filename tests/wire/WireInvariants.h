@@ -4,7 +4,7 @@
 #pragma once
 
 #include <IcePackets.h>
-#include <NLPacket.h>
+#include <NLDatagram.h>
 #include <NetworkPeer.h>
 #include <StunMessage.h>
 #include <TurnMessage.h>
@@ -168,7 +168,7 @@ inline void checkTurn(const QByteArray &datagram, Report &r) {
 
 inline Report check(const QByteArray &datagram) {
     Report r;
-    const auto nl = NLPacket::fromDatagram(datagram);
+    const auto nl = NLDatagram::fromDatagram(datagram);
     if (datagram.size() > MAX_PACKET_SIZE && nl.error != WireError::Oversized) {
         r.violation = QStringLiteral("an oversized datagram was not rejected as Oversized");
         return r;
@@ -179,13 +179,13 @@ inline Report check(const QByteArray &datagram) {
     }
     if (nl.ok()) {
         ++r.accepted;
-        const NLPacket &p = nl.value;
+        const NLDatagram &p = nl.value;
         if (p.toDatagram() != datagram) {
-            r.violation = QStringLiteral("NLPacket does not re-encode to its datagram");
+            r.violation = QStringLiteral("NLDatagram does not re-encode to its datagram");
             return r;
         }
         if (p.totalHeaderSize() + p.payload.size() != datagram.size()) {
-            r.violation = QStringLiteral("NLPacket header size rule disagrees with the payload it kept");
+            r.violation = QStringLiteral("NLDatagram header size rule disagrees with the payload it kept");
             return r;
         }
         // The demultiplexing rule of the socket: no ICE-shaped datagram (M=0) may pass for STUN.

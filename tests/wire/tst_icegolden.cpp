@@ -5,7 +5,7 @@
 #include "WireInvariants.h"
 
 #include <IcePackets.h>
-#include <NLPacket.h>
+#include <NLDatagram.h>
 
 #include <QtTest/QtTest>
 
@@ -23,7 +23,7 @@ SockAddr v6(const char *ip, quint16 port, const QString &scope = QString()) {
 }
 
 QByteArray datagramFor(PacketType type, quint32 sequenceNumber, const QByteArray &payload) {
-    NLPacket packet = NLPacket::create(type, payload);
+    NLDatagram packet = NLDatagram::create(type, payload);
     packet.udt.sequenceNumber = sequenceNumber;
     return packet.toDatagram();
 }
@@ -121,7 +121,7 @@ void tst_IceGolden::packetTypeTable() {
     QCOMPARE(int(versionForPacketType(type)), version);
     QCOMPARE(isSourcedPacketType(type), sourced);
     QCOMPARE(isVerifiedPacketType(type), verified);
-    QCOMPARE(NLPacket::localHeaderSize(type), headerSize);
+    QCOMPARE(NLDatagram::localHeaderSize(type), headerSize);
 
     // The type is listed by allPacketTypes(), and debug output names it.
     bool listed = false;
@@ -134,12 +134,12 @@ void tst_IceGolden::packetTypeTable() {
     QCOMPARE(debugText.trimmed(), QStringLiteral("%1(%2)").arg(QString::fromLatin1(name)).arg(number));
 
     // A packet created for the type carries the table's version and the header the rule gives.
-    const NLPacket packet = NLPacket::create(type);
+    const NLDatagram packet = NLDatagram::create(type);
     QCOMPARE(int(packet.version), version);
     QVERIFY(packet.versionMatches());
     QCOMPARE(packet.totalHeaderSize(), 4 + headerSize);
     QCOMPARE(int(packet.toDatagram().size()), 4 + headerSize);
-    const auto decoded = NLPacket::fromDatagram(packet.toDatagram());
+    const auto decoded = NLDatagram::fromDatagram(packet.toDatagram());
     QVERIFY2(decoded.ok(), qPrintable(wireErrorString(decoded.error)));
     QCOMPARE(int(decoded.value.type), number);
     QVERIFY(decoded.value.versionMatches());
@@ -163,13 +163,13 @@ void tst_IceGolden::packetTypeTableRejectsOtherBytes() {
 // DomainListRequest is the one sourced type: a 2-byte little-endian local ID follows the version,
 // and no hash because it is on the non-verified list.
 void tst_IceGolden::sourcedHeader() {
-    NLPacket packet = NLPacket::create(PacketType::DomainListRequest, QByteArray("\xaa\xbb", 2));
+    NLDatagram packet = NLDatagram::create(PacketType::DomainListRequest, QByteArray("\xaa\xbb", 2));
     packet.udt.sequenceNumber = 1;
     packet.sourceID = 0x1234;
     const QByteArray expected = hex("01 00 00 00  0d 17  34 12  aa bb");
     QCOMPARE(packet.toDatagram().toHex(' '), expected.toHex(' '));
 
-    const auto decoded = NLPacket::fromDatagram(expected);
+    const auto decoded = NLDatagram::fromDatagram(expected);
     QVERIFY2(decoded.ok(), qPrintable(wireErrorString(decoded.error)));
     QCOMPARE(decoded.value.type, PacketType::DomainListRequest);
     QCOMPARE(decoded.value.sourceID, quint16(0x1234));
@@ -224,7 +224,7 @@ void tst_IceGolden::query() {
     const IceServerQuery query { clientID, publicSocket, localSocket, domainID };
     QCOMPARE(datagramFor(PacketType::ICEServerQuery, sequenceNumber, query.toPayload()).toHex(' '), datagram.toHex(' '));
 
-    const auto packet = NLPacket::fromDatagram(datagram);
+    const auto packet = NLDatagram::fromDatagram(datagram);
     QVERIFY2(packet.ok(), qPrintable(wireErrorString(packet.error)));
     QCOMPARE(packet.value.type, PacketType::ICEServerQuery);
     QVERIFY(packet.value.versionMatches());
@@ -269,7 +269,7 @@ void tst_IceGolden::ping() {
     QCOMPARE(int(ping.toPayload().size()), IcePing::PayloadSize);
     QCOMPARE(datagramFor(PacketType(type), sequenceNumber, ping.toPayload()).toHex(' '), datagram.toHex(' '));
 
-    const auto packet = NLPacket::fromDatagram(datagram);
+    const auto packet = NLDatagram::fromDatagram(datagram);
     QVERIFY2(packet.ok(), qPrintable(wireErrorString(packet.error)));
     QCOMPARE(int(packet.value.type), type);
     QVERIFY(packet.value.versionMatches());
@@ -312,7 +312,7 @@ void tst_IceGolden::peerInformation() {
 
     QCOMPARE(datagramFor(PacketType::ICEServerPeerInformation, 1, peer.toByteArray()).toHex(' '), datagram.toHex(' '));
 
-    const auto packet = NLPacket::fromDatagram(datagram);
+    const auto packet = NLDatagram::fromDatagram(datagram);
     QVERIFY2(packet.ok(), qPrintable(wireErrorString(packet.error)));
     QCOMPARE(packet.value.type, PacketType::ICEServerPeerInformation);
     QVERIFY(packet.value.versionMatches());
@@ -364,7 +364,7 @@ void tst_IceGolden::heartbeat() {
     const QByteArray payload = datagram.mid(6);
     QCOMPARE(IceServerHeartbeat::signedPlaintext(hb.domainID, publicSocket, localSocket), payload.left(plaintextSize));
 
-    const auto packet = NLPacket::fromDatagram(datagram);
+    const auto packet = NLDatagram::fromDatagram(datagram);
     QVERIFY2(packet.ok(), qPrintable(wireErrorString(packet.error)));
     QCOMPARE(packet.value.type, PacketType::ICEServerHeartbeat);
     QVERIFY(packet.value.versionMatches());
@@ -412,7 +412,7 @@ void tst_IceGolden::emptyPayload() {
     QFETCH(QByteArray, datagram);
 
     QCOMPARE(datagramFor(PacketType(type), sequenceNumber, QByteArray()).toHex(' '), datagram.toHex(' '));
-    const auto packet = NLPacket::fromDatagram(datagram);
+    const auto packet = NLDatagram::fromDatagram(datagram);
     QVERIFY2(packet.ok(), qPrintable(wireErrorString(packet.error)));
     QCOMPARE(int(packet.value.type), type);
     QVERIFY(packet.value.versionMatches());
@@ -457,7 +457,7 @@ void tst_IceGolden::udtHeader() {
     QFETCH(quint32, sequenceNumber);
     QFETCH(QByteArray, datagram);
 
-    NLPacket packet = NLPacket::create(PacketType::ICEServerHeartbeatACK);
+    NLDatagram packet = NLDatagram::create(PacketType::ICEServerHeartbeatACK);
     packet.udt.reliable = reliable;
     packet.udt.message = message;
     packet.udt.messagePosition = UdtHeader::MessagePosition(position);
@@ -467,7 +467,7 @@ void tst_IceGolden::udtHeader() {
     QCOMPARE(packet.udt.size(), message ? 12 : 4);
     QCOMPARE(packet.toDatagram().toHex(' '), datagram.toHex(' '));
 
-    const auto decoded = NLPacket::fromDatagram(datagram);
+    const auto decoded = NLDatagram::fromDatagram(datagram);
     QVERIFY2(decoded.ok(), qPrintable(wireErrorString(decoded.error)));
     QVERIFY(decoded.value.udt == packet.udt);
     QCOMPARE(decoded.value.udt.sequenceNumber, sequenceNumber);
@@ -504,7 +504,7 @@ void tst_IceGolden::obfuscation() {
     QFETCH(QByteArray, plain);
     QFETCH(QByteArray, obfuscated);
 
-    const auto original = NLPacket::fromDatagram(plain);
+    const auto original = NLDatagram::fromDatagram(plain);
     QVERIFY2(original.ok(), qPrintable(wireErrorString(original.error)));
     const int udtSize = original.value.udt.size();
     if (obfuscated.isEmpty()) {
@@ -512,11 +512,11 @@ void tst_IceGolden::obfuscation() {
     }
     QCOMPARE(obfuscateByHand(plain, level, udtSize).toHex(' '), obfuscated.toHex(' ')); // the oracle agrees with the hand rows
 
-    NLPacket packet = original.value;
+    NLDatagram packet = original.value;
     packet.udt.obfuscationLevel = quint8(level);
     QCOMPARE(packet.toDatagram().toHex(' '), obfuscated.toHex(' '));
 
-    const auto decoded = NLPacket::fromDatagram(obfuscated);
+    const auto decoded = NLDatagram::fromDatagram(obfuscated);
     QVERIFY2(decoded.ok(), qPrintable(wireErrorString(decoded.error)));
     QCOMPARE(int(decoded.value.udt.obfuscationLevel), level);
     QCOMPARE(decoded.value.type, original.value.type);

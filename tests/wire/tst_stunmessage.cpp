@@ -299,8 +299,8 @@ void tst_StunMessage::looksLikeStun_data() {
         QTest::addRow("ICE %s", example.name) << example.bytes << false;
         // The same datagrams obfuscated: a receiver still has to tell them from STUN.
         for (int level = 1; level <= 3; ++level) {
-            const auto packet = NLPacket::fromDatagram(example.bytes);
-            NLPacket obfuscated = packet.value;
+            const auto packet = NLDatagram::fromDatagram(example.bytes);
+            NLDatagram obfuscated = packet.value;
             obfuscated.udt.obfuscationLevel = quint8(level);
             QTest::addRow("ICE %s level %d", example.name, level) << obfuscated.toDatagram() << false;
         }
@@ -312,14 +312,14 @@ void tst_StunMessage::looksLikeStun() {
     QFETCH(bool, isStun);
     QCOMPARE(StunMessage::looksLikeStun(datagram), isStun);
     if (!isStun) {
-        QVERIFY(NLPacket::fromDatagram(datagram).ok());
+        QVERIFY(NLDatagram::fromDatagram(datagram).ok());
         QCOMPARE(StunMessage::decode(datagram).error, datagram.size() < 20 ? WireError::Truncated : WireError::NotStun);
     }
 }
 
 // A STUN response whose length's low byte has bit 5 set reads as a UDT word with M=1, and with
 // the right transaction ID byte it is a well-formed NL packet. So a receiver must ask
-// looksLikeStun() before NLPacket::fromDatagram() (PacketReceiver does), never the other way round.
+// looksLikeStun() before NLDatagram::fromDatagram() (PacketReceiver does), never the other way round.
 void tst_StunMessage::stunMustBeTestedFirst() {
     // Length 0x34: word 0x34000101 = M=1, obfuscation 2. The NL type byte is txid[4] ^ 0x61 ("adraribs").
     const QByteArray txid = hex("00 00 00 00 46 76 00 00 00 00 00 00");
@@ -331,7 +331,7 @@ void tst_StunMessage::stunMustBeTestedFirst() {
     QVERIFY2(mapped.ok(), errorName(mapped.error));
     QVERIFY(sameSockAddr(mapped.value, addr("203.0.113.5", 40102)));
 
-    const auto packet = NLPacket::fromDatagram(datagram);
+    const auto packet = NLDatagram::fromDatagram(datagram);
     QVERIFY(packet.ok());
     QVERIFY(packet.value.udt.message);
     QCOMPARE(int(packet.value.udt.obfuscationLevel), 2);

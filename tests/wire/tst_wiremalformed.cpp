@@ -5,7 +5,7 @@
 #include "WireInvariants.h"
 
 #include <IcePackets.h>
-#include <NLPacket.h>
+#include <NLDatagram.h>
 
 #include <QtCore/QRandomGenerator>
 #include <QtTest/QtTest>
@@ -16,7 +16,7 @@ namespace {
 
 // What a receiver does with a datagram: the NL header, then the payload codec of its type.
 WireError decodeDatagram(const QByteArray &datagram) {
-    const auto packet = NLPacket::fromDatagram(datagram);
+    const auto packet = NLDatagram::fromDatagram(datagram);
     if (!packet.ok()) {
         return packet.error;
     }
@@ -138,7 +138,7 @@ void tst_WireMalformed::versionMismatch() {
     for (const quint8 version : { quint8(0), quint8(good - 1), quint8(good + 1), quint8(0xff) }) {
         QByteArray bad = datagram;
         bad[5] = char(version);
-        const auto packet = NLPacket::fromDatagram(bad);
+        const auto packet = NLDatagram::fromDatagram(bad);
         QVERIFY2(packet.ok(), errorName(packet.error));
         QCOMPARE(packet.value.version, version);
         QVERIFY(!packet.value.versionMatches());
@@ -263,18 +263,18 @@ void tst_WireMalformed::oversizedDatagram() {
     // MAX_PACKET_SIZE is the largest datagram; one byte more is refused before any parsing.
     QByteArray largest = golden::heartbeatAck() + QByteArray(MAX_PACKET_SIZE - 6, '\0');
     QCOMPARE(int(largest.size()), 1392);
-    const auto atLimit = NLPacket::fromDatagram(largest);
+    const auto atLimit = NLDatagram::fromDatagram(largest);
     QVERIFY(atLimit.ok());
     QCOMPARE(int(atLimit.value.payload.size()), MAX_PACKET_SIZE - 6);
     QCOMPARE(checkEmptyPayload(atLimit.value.payload), WireError::TrailingBytes);
 
-    QCOMPARE(NLPacket::fromDatagram(largest + '\0').error, WireError::Oversized);
+    QCOMPARE(NLDatagram::fromDatagram(largest + '\0').error, WireError::Oversized);
     QByteArray bigHeartbeat = golden::heartbeat();
     bigHeartbeat.append(QByteArray(MAX_PACKET_SIZE + 1 - bigHeartbeat.size(), 'x'));
-    QCOMPARE(NLPacket::fromDatagram(bigHeartbeat).error, WireError::Oversized);
-    QCOMPARE(NLPacket::fromDatagram(QByteArray(65507, '\0')).error, WireError::Oversized);
+    QCOMPARE(NLDatagram::fromDatagram(bigHeartbeat).error, WireError::Oversized);
+    QCOMPARE(NLDatagram::fromDatagram(QByteArray(65507, '\0')).error, WireError::Oversized);
     // Oversized wins over a control bit: the size is checked first.
-    QCOMPARE(NLPacket::fromDatagram(QByteArray(2000, '\xff')).error, WireError::Oversized);
+    QCOMPARE(NLDatagram::fromDatagram(QByteArray(2000, '\xff')).error, WireError::Oversized);
 }
 
 void tst_WireMalformed::controlPacket_data() {
@@ -287,7 +287,7 @@ void tst_WireMalformed::controlPacket_data() {
 
 void tst_WireMalformed::controlPacket() {
     QFETCH(QByteArray, datagram);
-    QCOMPARE(NLPacket::fromDatagram(datagram).error, WireError::ControlPacket);
+    QCOMPARE(NLDatagram::fromDatagram(datagram).error, WireError::ControlPacket);
     QCOMPARE(decodeDatagram(datagram), WireError::ControlPacket);
 }
 
@@ -299,18 +299,18 @@ void tst_WireMalformed::unknownType() {
         }
         ++unknown;
         const QByteArray datagram = hex("01 00 00 00") + char(byte) + hex("11 aa bb");
-        const auto packet = NLPacket::fromDatagram(datagram);
+        const auto packet = NLDatagram::fromDatagram(datagram);
         QCOMPARE(packet.error, WireError::UnknownType);
         QCOMPARE(int(packet.value.type), byte); // kept so the caller can count it
         QCOMPARE(int(packet.value.version), 0x11);
         QCOMPARE(int(packet.value.udt.sequenceNumber), 1);
         // Without its version byte the header itself is cut short.
-        QCOMPARE(NLPacket::fromDatagram(datagram.left(5)).error, WireError::Truncated);
+        QCOMPARE(NLDatagram::fromDatagram(datagram.left(5)).error, WireError::Truncated);
     }
     QCOMPARE(unknown, 256 - packetTypeTableSize());
 
     // Under obfuscation the type is read after de-obfuscation: STUN's 0x21 XOR the level-1 key byte.
-    const auto obfuscated = NLPacket::fromDatagram(hex("01 00 00 08") + char(0x21 ^ 0x74) + char(0x11 ^ 0x65));
+    const auto obfuscated = NLDatagram::fromDatagram(hex("01 00 00 08") + char(0x21 ^ 0x74) + char(0x11 ^ 0x65));
     QCOMPARE(obfuscated.error, WireError::UnknownType);
     QCOMPARE(int(obfuscated.value.type), 0x21);
     QCOMPARE(int(obfuscated.value.version), 0x11);
@@ -371,7 +371,7 @@ void tst_WireMalformed::garbage() {
                                 .arg(run)
                                 .arg(report.violation, QString::fromLatin1(datagram.toHex()))));
         accepted += report.accepted > 0 ? 1 : 0;
-        nlAccepted += NLPacket::fromDatagram(datagram).ok() ? 1 : 0;
+        nlAccepted += NLDatagram::fromDatagram(datagram).ok() ? 1 : 0;
     }
     qInfo("garbage: %d of %d inputs accepted by some decoder, %d as NL packets", accepted, runs, nlAccepted);
     // The mutations must reach the payload codecs, or the run proves nothing about them.

@@ -2,7 +2,7 @@
 
 #include <CryptoBackend.h>
 #include <IcePackets.h>
-#include <NLPacket.h>
+#include <NLDatagram.h>
 
 #include <QtCore/QDataStream>
 #include <QtCore/QDir>
@@ -19,7 +19,7 @@ const SockAddr Reported(QHostAddress(QHostAddress::LocalHost), 40102);
 constexpr quint32 CacheMagic = 0x1ceb0001;
 
 QByteArray datagram(PacketType type, const QByteArray &payload) {
-    NLPacket packet = NLPacket::create(type, payload);
+    NLDatagram packet = NLDatagram::create(type, payload);
     packet.udt.sequenceNumber = 1;
     return packet.toDatagram();
 }

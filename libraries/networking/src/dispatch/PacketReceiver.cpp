@@ -79,7 +79,7 @@ void PacketReceiver::handleDatagram(const QByteArray &datagram, const SockAddr &
         return;
     }
 
-    Decoded<NLPacket> decoded = NLPacket::fromDatagram(datagram);
+    Decoded<NLDatagram> decoded = NLDatagram::fromDatagram(datagram);
     const quint8 typeByte = quint8(decoded.value.type);
     if (decoded.error == WireError::UnknownType) {
         if (!_unknownTypeLogged.test(typeByte)) {

@@ -26,7 +26,7 @@ bool PacketSender::write(const QByteArray &datagram, PacketType type, const Sock
     return true;
 }
 
-bool PacketSender::sendPacket(NLPacket packet, const SockAddr &destination, int ttl) {
+bool PacketSender::sendPacket(NLDatagram packet, const SockAddr &destination, int ttl) {
     if (!_transport) {
         return false;
     }
@@ -36,7 +36,7 @@ bool PacketSender::sendPacket(NLPacket packet, const SockAddr &destination, int 
 
 bool PacketSender::sendEncoded(QByteArray &datagram, const SockAddr &destination) {
     const PacketType type = datagram.size() > 4 ? PacketType(quint8(datagram.at(4))) : PacketType(0);
-    if (!_transport || NLPacket::plainPayloadOffset(datagram, type) < 0) {
+    if (!_transport || NLDatagram::plainPayloadOffset(datagram, type) < 0) {
         return false;
     }
     char *word = datagram.data();
@@ -46,5 +46,5 @@ bool PacketSender::sendEncoded(QByteArray &datagram, const SockAddr &destination
 }
 
 bool PacketSender::sendPacket(PacketType type, const QByteArray &payload, const SockAddr &destination, int ttl) {
-    return sendPacket(NLPacket::create(type, payload), destination, ttl);
+    return sendPacket(NLDatagram::create(type, payload), destination, ttl);
 }

@@ -2,7 +2,7 @@
 // destination, starting at 1, and counts what went out by type.
 #pragma once
 
-#include <NLPacket.h>
+#include <NLDatagram.h>
 #include <SockAddr.h>
 
 #include <QtCore/QHash>
@@ -20,12 +20,12 @@ public:
 
     // Stamps the next sequence number for the destination and sends. ttl > 0 sets the IP TTL of
     // this datagram only. Returns false when the transport refused it.
-    bool sendPacket(NLPacket packet, const SockAddr &destination, int ttl = 0);
+    bool sendPacket(NLDatagram packet, const SockAddr &destination, int ttl = 0);
     // Builds a packet of the type at the table's version around the payload and sends it.
     bool sendPacket(PacketType type, const QByteArray &payload, const SockAddr &destination, int ttl = 0);
     // Sends a packet encoded once and reused, e.g. a server's empty ACK: stamps the destination's
     // next sequence number into its UDT word and sends it as is. The datagram must be the plain
-    // form (NLPacket::plainPayloadOffset() >= 0); anything else is refused (returns false).
+    // form (NLDatagram::plainPayloadOffset() >= 0); anything else is refused (returns false).
     bool sendEncoded(QByteArray &datagram, const SockAddr &destination);
 
     quint64 sentCount(PacketType type) const { return _sentByType[quint8(type)]; }

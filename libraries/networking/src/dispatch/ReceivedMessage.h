@@ -2,14 +2,14 @@
 // Shared by pointer (as in Overte) so a packet can cross threads without copying the payload.
 #pragma once
 
-#include <NLPacket.h>
+#include <NLDatagram.h>
 #include <SockAddr.h>
 
 #include <QtCore/QSharedPointer>
 
 class ReceivedMessage {
 public:
-    ReceivedMessage(NLPacket packet, const SockAddr &sender) : _packet(std::move(packet)), _sender(sender) {}
+    ReceivedMessage(NLDatagram packet, const SockAddr &sender) : _packet(std::move(packet)), _sender(sender) {}
 
     PacketType getType() const { return _packet.type; }
     PacketVersion getVersion() const { return _packet.version; }
@@ -17,10 +17,10 @@ public:
     const QByteArray &getMessage() const { return _packet.payload; }
     int getSize() const { return int(_packet.payload.size()); }
     const SockAddr &getSenderSockAddr() const { return _sender; }
-    const NLPacket &getPacket() const { return _packet; }
+    const NLDatagram &getPacket() const { return _packet; }
 
 private:
-    NLPacket _packet;
+    NLDatagram _packet;
     SockAddr _sender;
 };
 

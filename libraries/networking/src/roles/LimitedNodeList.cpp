@@ -42,10 +42,7 @@ void LimitedNodeList::init() {
 }
 
 bool LimitedNodeList::isBound() const {
-    if (auto *udp = qobject_cast<QUdpSocketTransport *>(_transport)) {
-        return udp->isBound();
-    }
-    return _transport && !_transport->localSocket().isNull();
+    return _transport && _transport->isBound();
 }
 
 quint16 LimitedNodeList::getLocalPort() const {
@@ -237,29 +234,18 @@ void LimitedNodeList::updateLocalSocket() {
 }
 
 bool LimitedNodeList::rebindToFreshPort() {
-    auto *udp = qobject_cast<QUdpSocketTransport *>(_transport);
-    if (!udp) {
-        qCDebug(networking) << "this transport cannot move to a fresh port";
+    if (!_transport) {
         return false;
     }
-    QList<QHostAddress> addresses;
-    for (const SockAddr &socket : udp->boundSockets()) {
-        addresses.append(socket.getAddress());
+    const quint16 oldPort = getLocalPort();
+    if (!_transport->rebindToFreshPort()) {
+        _errorString = _transport->errorString();
+        qCWarning(networking) << "rebind failed:" << _errorString;
+        return false;
     }
-    if (addresses.isEmpty()) {
-        addresses.append(QHostAddress(QHostAddress::AnyIPv4));
-    }
-    const quint16 oldPort = udp->localPort();
-    udp->close();
-    for (const QHostAddress &address : qAsConst(addresses)) {
-        if (!udp->bind(address, 0)) {
-            _errorString = udp->errorString();
-            qCWarning(networking) << "rebind failed:" << _errorString;
-            return false;
-        }
-    }
-    qCInfo(networking) << "moved from local port" << oldPort << "to" << udp->localPort();
-    Q_EMIT transportRebound(udp->localPort());
+    const quint16 newPort = getLocalPort();
+    qCInfo(networking) << "moved from local port" << oldPort << "to" << newPort;
+    Q_EMIT transportRebound(newPort);
     updateLocalSocket();
     setPublicSockAddr(SockAddr());
     if (_stunRunning) {
@@ -270,7 +256,7 @@ bool LimitedNodeList::rebindToFreshPort() {
 
 // ---- ICE packets ----
 
-bool LimitedNodeList::sendPacket(const NLPacket &packet, const SockAddr &destination, int ttl) {
+bool LimitedNodeList::sendPacket(const NLDatagram &packet, const SockAddr &destination, int ttl) {
     return _packetSender.sendPacket(packet, destination, ttl);
 }
 
@@ -283,27 +269,27 @@ bool LimitedNodeList::sendPeerQueryToIceServer(const SockAddr &iceServerSockAddr
     query.domainID = peerID;
     qCDebug(networking_ice) << "ICEServerQuery for" << peerID << "to" << iceServerSockAddr << "as" << clientID
                             << "public" << _publicSockAddr << "local" << _localSockAddr;
-    return sendPacket(NLPacket::create(PacketType::ICEServerQuery, query.toPayload()), iceServerSockAddr);
+    return sendPacket(NLDatagram::create(PacketType::ICEServerQuery, query.toPayload()), iceServerSockAddr);
 }
 
-NLPacket LimitedNodeList::constructICEPingPacket(PingType pingType, const QUuid &iceID) {
+NLDatagram LimitedNodeList::constructICEPingPacket(PingType pingType, const QUuid &iceID) {
     IcePing ping;
     ping.senderID = iceID;
     ping.pingType = pingType;
-    return NLPacket::create(PacketType::ICEPing, ping.toPayload());
+    return NLDatagram::create(PacketType::ICEPing, ping.toPayload());
 }
 
-NLPacket LimitedNodeList::constructICEPingReplyPacket(const IcePing &ping, const QUuid &replierID) {
+NLDatagram LimitedNodeList::constructICEPingReplyPacket(const IcePing &ping, const QUuid &replierID) {
     IcePingReply reply;
     reply.senderID = replierID;
     reply.pingType = ping.pingType;
-    return NLPacket::create(PacketType::ICEPingReply, reply.toPayload());
+    return NLDatagram::create(PacketType::ICEPingReply, reply.toPayload());
 }
 
-NLPacket LimitedNodeList::constructICEPingReplyPacket(const ReceivedMessage &message, const QUuid &replierID) {
+NLDatagram LimitedNodeList::constructICEPingReplyPacket(const ReceivedMessage &message, const QUuid &replierID) {
     const Decoded<IcePing> ping = IcePing::fromPayload(message.getMessage());
     if (!ping.ok()) {
-        return NLPacket::create(PacketType::ICEPingReply);
+        return NLDatagram::create(PacketType::ICEPingReply);
     }
     return constructICEPingReplyPacket(ping.value, replierID);
 }

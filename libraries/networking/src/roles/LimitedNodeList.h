@@ -9,7 +9,7 @@
 #pragma once
 
 #include <IcePackets.h>
-#include <NLPacket.h>
+#include <NLDatagram.h>
 #include <PacketReceiver.h>
 #include <PacketSender.h>
 #include <SockAddr.h>
@@ -74,20 +74,19 @@ public:
 
     // Closes the socket and binds a fresh random port, to escape a stale NAT mapping after a failed
     // punch. The public socket is then unknown until STUN runs again (restarted here when it was
-    // configured). Works for the transport this class created or any QUdpSocketTransport; returns
-    // false (and changes nothing) for other transports.
+    // configured). False when the transport could not bind again (errorString() says why).
     bool rebindToFreshPort();
 
     // ---- ICE packets ----
-    bool sendPacket(const NLPacket &packet, const SockAddr &destination, int ttl = 0);
+    bool sendPacket(const NLDatagram &packet, const SockAddr &destination, int ttl = 0);
     // ICEServerQuery(clientID, our public, our local, peerID) to the ice-server (section 3.3).
     bool sendPeerQueryToIceServer(const SockAddr &iceServerSockAddr, const QUuid &clientID, const QUuid &peerID);
     // ICEPing: our ICE ID and the ping type (section 3.5).
-    static NLPacket constructICEPingPacket(PingType pingType, const QUuid &iceID);
+    static NLDatagram constructICEPingPacket(PingType pingType, const QUuid &iceID);
     // ICEPingReply: the replier's own ID and the ping type copied from the ping (section 3.6).
-    static NLPacket constructICEPingReplyPacket(const IcePing &ping, const QUuid &replierID);
+    static NLDatagram constructICEPingReplyPacket(const IcePing &ping, const QUuid &replierID);
     // The same from a received ICEPing; a malformed ping gives a packet with an empty payload.
-    static NLPacket constructICEPingReplyPacket(const ReceivedMessage &message, const QUuid &replierID);
+    static NLDatagram constructICEPingReplyPacket(const ReceivedMessage &message, const QUuid &replierID);
 
 Q_SIGNALS:
     void publicSockAddrChanged(const SockAddr &publicSockAddr);

@@ -7,7 +7,14 @@
 #include <UdpTransport.h>
 
 NodeList::NodeList(LimitedNodeList *limitedNodeList, QObject *parent)
-    : QObject(parent), _limitedNodeList(limitedNodeList), _domainHandler(this) {
+    : NodeList(limitedNodeList, MonotonicClock::system(), parent) {}
+
+NodeList::NodeList(LimitedNodeList *limitedNodeList, MonotonicClock &clock, QObject *parent)
+    : QObject(parent),
+      _limitedNodeList(limitedNodeList),
+      _domainHandler(this),
+      _queryTimer(clock.createTimer(this)),
+      _pingTimer(clock.createTimer(this)) {
     PacketReceiver &receiver = _limitedNodeList->getPacketReceiver();
     receiver.registerListener(PacketType::ICEServerPeerInformation, &_domainHandler,
                               &DomainHandler::processICEResponsePacket);
@@ -18,10 +25,10 @@ NodeList::NodeList(LimitedNodeList *limitedNodeList, QObject *parent)
     connect(_limitedNodeList->getTransport(), &UdpTransport::datagramReceived, this,
             [this](const QByteArray &, const SockAddr &sender) { _domainHandler.noteDatagramFrom(sender); });
 
-    _queryTimer.setInterval(DOMAIN_SERVER_CHECK_IN_MSECS);
-    connect(&_queryTimer, &QTimer::timeout, this, &NodeList::queryTimerFired);
-    _pingTimer.setInterval(UDP_PUNCH_PING_INTERVAL_MS);
-    connect(&_pingTimer, &QTimer::timeout, this, &NodeList::pingPunchForDomainServer);
+    _queryTimer->setInterval(DOMAIN_SERVER_CHECK_IN_MSECS);
+    connect(_queryTimer, &ClockTimer::timeout, this, &NodeList::queryTimerFired);
+    _pingTimer->setInterval(UDP_PUNCH_PING_INTERVAL_MS);
+    connect(_pingTimer, &ClockTimer::timeout, this, &NodeList::pingPunchForDomainServer);
 
     connect(&_domainHandler, &DomainHandler::iceSocketAndIDReceived, this, &NodeList::startAttempt);
     connect(&_domainHandler, &DomainHandler::icePeerSocketsReceived, this, &NodeList::startPunching);
@@ -36,8 +43,8 @@ NodeList::NodeList(LimitedNodeList *limitedNodeList, QObject *parent)
 }
 
 void NodeList::stop() {
-    _queryTimer.stop();
-    _pingTimer.stop();
+    _queryTimer->stop();
+    _pingTimer->stop();
     _queryWaitingForStun = false;
 }
 
@@ -56,8 +63,8 @@ void NodeList::handleICEConnectionToDomainServer() {
         return;
     }
     _domainHandler.getICEPeer().resetConnectionAttempts();
-    if (!_queryTimer.isActive()) {
-        _queryTimer.start();
+    if (!_queryTimer->isActive()) {
+        _queryTimer->start();
     }
     // Wait for our public socket before the first query (upstream may send it null, and a domain
     // told only our null public socket pings just the local one). The query timer bounds the wait.
@@ -70,7 +77,7 @@ void NodeList::handleICEConnectionToDomainServer() {
 
 void NodeList::queryTimerFired() {
     if (_domainHandler.isSocketDiscovered() || _domainHandler.hasIcePeerInformation()) {
-        _queryTimer.stop();
+        _queryTimer->stop();
         return;
     }
     _queryWaitingForStun = false;
@@ -109,17 +116,17 @@ void NodeList::sendIceServerQuery() {
 }
 
 void NodeList::startPunching() {
-    _queryTimer.stop();
+    _queryTimer->stop();
     _queryWaitingForStun = false;
     _unansweredQueries = 0;
     _domainHandler.getICEPeer().resetConnectionAttempts();
-    _pingTimer.start();
+    _pingTimer->start();
     pingPunchForDomainServer();
 }
 
 void NodeList::pingPunchForDomainServer() {
     if (_domainHandler.isSocketDiscovered() || !_domainHandler.hasIcePeerInformation()) {
-        _pingTimer.stop();
+        _pingTimer->stop();
         return;
     }
     NetworkPeer &peer = _domainHandler.getICEPeer();
@@ -128,19 +135,9 @@ void NodeList::pingPunchForDomainServer() {
         endPunchAttempt();
         return;
     }
-    const int ttl = _punchTtlSchedule.ttlForRound(attempts % NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET);
-    const SockAddr local = peer.getLocalSocket();
-    const SockAddr publicSocket = peer.getPublicSocket();
-    const SockAddr symmetric = peer.getSymmetricSocket();
-    if (!local.isNull()) {
-        sendPing(local, PingType::Local, ttl);
-    }
-    if (!publicSocket.isNull() && publicSocket != local) {
-        sendPing(publicSocket, PingType::Public, ttl);
-    }
-    // Learned from the domain's own pings, so its NAT already lets us in: no priming needed.
-    if (!symmetric.isNull() && symmetric != local && symmetric != publicSocket) {
-        sendPing(symmetric, PingType::Symmetric, 0);
+    const int round = attempts % NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET;
+    for (const PunchRound::Ping &ping : PunchRound::pings(peer, round, _punchTtlSchedule)) {
+        sendPing(ping.destination, ping.type, ping.ttl);
     }
     peer.incrementConnectionAttempts();
 }
@@ -151,7 +148,7 @@ void NodeList::sendPing(const SockAddr &destination, PingType type, int ttl) {
 }
 
 void NodeList::endPunchAttempt() {
-    _pingTimer.stop();
+    _pingTimer->stop();
     ++_failedPunchAttempts;
     qCInfo(networking_ice) << "punch attempt" << _failedPunchAttempts << "to domain"
                            << _domainHandler.getPendingDomainID() << "got no reply";

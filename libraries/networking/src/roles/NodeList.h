@@ -3,9 +3,9 @@
 // DomainHandler (owned) for what is known about the domain (protocol/overte-ice.md 4.3).
 //
 // Timing as upstream: queries about every second until peer information arrives; then 250 ms punch
-// rounds, each pinging the domain's local and public sockets (and its symmetric one once seen); after
-// 8 unanswered rounds the attempt ends: soft reset, a fresh ICE client ID, optionally a fresh local
-// port, a new STUN run and a new query. Unlike upstream it gives up: after maxUnansweredQueries
+// rounds (PunchRound, shared with the domain's side), each pinging the domain's local and public
+// sockets (and its symmetric one once seen); after 8 unanswered rounds the attempt ends: soft reset,
+// a fresh ICE client ID, optionally a fresh local port, a new STUN run and a new query. Unlike upstream it gives up: after maxUnansweredQueries
 // queries with no peer information (DomainHandler::IceServerSilent or DomainUnknown) or after
 // maxPunchAttempts failed attempts (PunchFailed). The first rounds of each attempt are sent with the
 // small TTLs of the priming schedule (see PunchTtlSchedule). It answers only pings that carry the ID
@@ -13,10 +13,12 @@
 #pragma once
 
 #include "DomainHandler.h"
+#include "PunchRound.h"
 #include "PunchTtlSchedule.h"
 
+#include <MonotonicClock.h>
+
 #include <QtCore/QObject>
-#include <QtCore/QTimer>
 
 class LimitedNodeList;
 
@@ -24,13 +26,16 @@ class NodeList : public QObject {
     Q_OBJECT
 public:
     static constexpr int DOMAIN_SERVER_CHECK_IN_MSECS = 1000;
-    static constexpr int UDP_PUNCH_PING_INTERVAL_MS = 250;
-    static constexpr int NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET = 8;
+    static constexpr int UDP_PUNCH_PING_INTERVAL_MS = PunchRound::IntervalMs;
+    static constexpr int NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET = PunchRound::RoundsPerAttempt;
     static constexpr int DEFAULT_MAX_UNANSWERED_QUERIES = 10;
     static constexpr int DEFAULT_MAX_PUNCH_ATTEMPTS = 3;
 
     // Registers for ICEServerPeerInformation, ICEPing and ICEPingReply on the node list's receiver.
+    // Its query and punch timers run on clock (the system clock unless a test passes its own; it
+    // must outlive this object).
     explicit NodeList(LimitedNodeList *limitedNodeList, QObject *parent = nullptr);
+    NodeList(LimitedNodeList *limitedNodeList, MonotonicClock &clock, QObject *parent = nullptr);
 
     LimitedNodeList *getLimitedNodeList() const { return _limitedNodeList; }
     DomainHandler &getDomainHandler() { return _domainHandler; }
@@ -58,7 +63,7 @@ public:
     // keep the path dead: retrying on the same socket never recovers (DESIGN.md).
     void reconnectThroughIce();
     // Querying or punching right now (a timer will send something).
-    bool isActive() const { return _queryTimer.isActive() || _pingTimer.isActive(); }
+    bool isActive() const { return _queryTimer->isActive() || _pingTimer->isActive(); }
 
 public Q_SLOTS:
     // Queries the ice-server for the pending domain unless its sockets are known (upstream's name).
@@ -88,8 +93,8 @@ private:
     int _maxUnansweredQueries = DEFAULT_MAX_UNANSWERED_QUERIES;
     int _maxPunchAttempts = DEFAULT_MAX_PUNCH_ATTEMPTS;
 
-    QTimer _queryTimer;
-    QTimer _pingTimer;
+    ClockTimer *_queryTimer;   // children of this
+    ClockTimer *_pingTimer;
     bool _queryWaitingForStun = false;
     int _unansweredQueries = 0;
     int _queriesSent = 0;

@@ -13,13 +13,17 @@
 #include <QtCore/QList>
 #include <QtCore/QString>
 
+#include <initializer_list>
+
 class PunchTtlSchedule {
 public:
     PunchTtlSchedule() = default;
     explicit PunchTtlSchedule(const QList<int> &ttls) : _ttls(ttls) {}
+    PunchTtlSchedule(std::initializer_list<int> ttls) : _ttls(ttls) {}
 
     static PunchTtlSchedule defaultSchedule() { return PunchTtlSchedule({ 2, 2 }); }
     // "2,3" → {2,3}; "0" or "" → no priming. Each entry 0..255. Returns false on anything else.
+    // The one parser of TTL lists: the client's and the domain's --punch-ttl both use it.
     static bool parse(const QString &text, PunchTtlSchedule *schedule);
 
     // The TTL for a round of an attempt (0-based); 0 = the system default.
@@ -27,6 +31,9 @@ public:
     const QList<int> &ttls() const { return _ttls; }
     bool isPriming() const;
     QString toString() const;
+
+    friend bool operator==(const PunchTtlSchedule &a, const PunchTtlSchedule &b) { return a._ttls == b._ttls; }
+    friend bool operator!=(const PunchTtlSchedule &a, const PunchTtlSchedule &b) { return !(a == b); }
 
 private:
     QList<int> _ttls;

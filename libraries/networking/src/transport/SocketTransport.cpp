@@ -5,6 +5,23 @@
 #include "NativeUdpTransport.h"
 #endif
 
+bool SocketTransport::rebindToFreshPort() {
+    QList<QHostAddress> addresses;
+    for (const SockAddr &socket : boundSockets()) {
+        addresses.append(socket.getAddress());
+    }
+    if (addresses.isEmpty()) {
+        addresses.append(QHostAddress(QHostAddress::AnyIPv4));
+    }
+    close();
+    for (const QHostAddress &address : qAsConst(addresses)) {
+        if (!bind(address, 0)) {
+            return false;
+        }
+    }
+    return true;
+}
+
 TransportKind parseTransportKind(const QString &text, bool *ok) {
     *ok = true;
     if (text == QLatin1String("auto")) {

@@ -24,10 +24,12 @@ public:
     // Closes all sockets (e.g. to move to a fresh local port after a stale NAT mapping).
     virtual void close() = 0;
 
-    virtual bool isBound() const = 0;
     virtual quint16 localPort() const = 0;
     virtual QList<SockAddr> boundSockets() const = 0;
-    QString errorString() const { return _errorString; }
+    QString errorString() const override { return _errorString; }
+    // Closes every socket and binds the same addresses again on one new random port (0.0.0.0 when
+    // nothing was bound).
+    bool rebindToFreshPort() override;
 
     // Kernel buffer sizes for every bound socket; a busy daemon wants more than the default. The
     // kernel may cap them (net.core.rmem_max / wmem_max).

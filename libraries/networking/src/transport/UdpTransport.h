@@ -1,6 +1,6 @@
 // The seam between the protocol and the network: send a datagram, get told when one arrives.
-// Roles talk to this interface only, so tests and fuzzers drive them with FakeTransport and no
-// socket; QUdpSocketTransport is the real one.
+// Roles talk to this interface only, so tests and fuzzers drive them with a fake (tests/common) and
+// no socket; QUdpSocketTransport is the real one.
 #pragma once
 
 #include <SockAddr.h>
@@ -17,6 +17,14 @@ public:
     virtual qint64 writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl = 0) = 0;
     // Where this transport receives, for reporting our local socket. Null before binding.
     virtual SockAddr localSocket() const = 0;
+    // Whether datagrams can be sent and received (a socket is bound).
+    virtual bool isBound() const = 0;
+    // Moves to a fresh random local port on the same addresses: a NAT entry keyed on the old port
+    // (a stale mapping after a failed punch) no longer matters. On failure the transport may be
+    // unbound and errorString() says why.
+    virtual bool rebindToFreshPort() = 0;
+    // Why the last bind or rebind failed; empty when none did.
+    virtual QString errorString() const { return QString(); }
 
 Q_SIGNALS:
     // One received datagram and its observed sender (IPv4-mapped IPv6 senders come as IPv4).

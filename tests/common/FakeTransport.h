@@ -1,8 +1,9 @@
 // An in-memory UdpTransport for tests and fuzzers: records what is sent and lets a test inject
-// received datagrams, so roles can be driven without sockets or timing.
+// received datagrams, so roles can be driven without sockets or timing. It can also "move" to a
+// fresh port (or be told to fail at it), so the fresh-port retry is testable without a socket.
 #pragma once
 
-#include "UdpTransport.h"
+#include <UdpTransport.h>
 
 #include <QtCore/QList>
 
@@ -25,6 +26,25 @@ public:
     }
     SockAddr localSocket() const override { return _local; }
     void setLocalSocket(const SockAddr &local) { _local = local; }
+    bool isBound() const override { return !_local.isNull(); }
+
+    // Moves to the next port (old port + 1 unless setNextPort() chose one), or fails as told.
+    bool rebindToFreshPort() override {
+        ++_rebinds;
+        if (!_rebindError.isEmpty()) {
+            _local = SockAddr();
+            return false;
+        }
+        const quint16 port = _nextPort ? _nextPort : quint16(_local.getPort() + 1);
+        _nextPort = 0;
+        _local = SockAddr(_local.isNull() ? QHostAddress(QHostAddress::AnyIPv4) : _local.getAddress(), port);
+        return true;
+    }
+    QString errorString() const override { return _rebindError; }
+    void setNextPort(quint16 port) { _nextPort = port; }
+    // A non-empty error makes every rebind fail with it (and leaves the transport unbound).
+    void setRebindError(const QString &error) { _rebindError = error; }
+    int rebindCount() const { return _rebinds; }
 
     // Delivers a datagram as if it had arrived from sender.
     void inject(const QByteArray &datagram, const SockAddr &sender) { Q_EMIT datagramReceived(datagram, sender); }
@@ -39,4 +59,7 @@ Q_SIGNALS:
 private:
     SockAddr _local;
     QList<Sent> _sent;
+    quint16 _nextPort = 0;
+    QString _rebindError;
+    int _rebinds = 0;
 };

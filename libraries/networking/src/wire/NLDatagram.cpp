@@ -1,7 +1,7 @@
-#include "NLPacket.h"
+#include "NLDatagram.h"
 
-NLPacket NLPacket::create(PacketType type, const QByteArray &payload) {
-    NLPacket packet;
+NLDatagram NLDatagram::create(PacketType type, const QByteArray &payload) {
+    NLDatagram packet;
     packet.type = type;
     packet.version = versionForPacketType(type);
     packet.payload = payload;
@@ -11,13 +11,13 @@ NLPacket NLPacket::create(PacketType type, const QByteArray &payload) {
     return packet;
 }
 
-int NLPacket::localHeaderSize(PacketType type) {
+int NLDatagram::localHeaderSize(PacketType type) {
     const bool sourced = isSourcedPacketType(type);
     const bool verified = isVerifiedPacketType(type);
     return 2 + (sourced ? NUM_BYTES_LOCALID : 0) + (sourced && verified ? NUM_BYTES_MD5_HASH : 0);
 }
 
-QByteArray NLPacket::toDatagram() const {
+QByteArray NLDatagram::toDatagram() const {
     QByteArray out;
     out.reserve(totalHeaderSize() + payload.size());
     ByteWriter writer(out);
@@ -38,8 +38,8 @@ QByteArray NLPacket::toDatagram() const {
     return out;
 }
 
-Decoded<NLPacket> NLPacket::fromDatagram(const QByteArray &datagram) {
-    using Result = Decoded<NLPacket>;
+Decoded<NLDatagram> NLDatagram::fromDatagram(const QByteArray &datagram) {
+    using Result = Decoded<NLDatagram>;
     if (datagram.size() > MAX_PACKET_SIZE) {
         return Result::failure(WireError::Oversized);
     }
@@ -56,7 +56,7 @@ Decoded<NLPacket> NLPacket::fromDatagram(const QByteArray &datagram) {
     ByteReader in(plain);
     in.skip(std::size_t(udt.value.size()));
     Result result;
-    NLPacket &packet = result.value;
+    NLDatagram &packet = result.value;
     packet.udt = udt.value;
     const quint8 typeByte = in.readU8();
     packet.version = in.readU8();
@@ -81,7 +81,7 @@ Decoded<NLPacket> NLPacket::fromDatagram(const QByteArray &datagram) {
     return result;
 }
 
-int NLPacket::plainPayloadOffset(const QByteArray &datagram, PacketType type) {
+int NLDatagram::plainPayloadOffset(const QByteArray &datagram, PacketType type) {
     constexpr int offset = 4 + 2; // one UDT word, type and version
     if (isSourcedPacketType(type) || datagram.size() < offset || datagram.size() > MAX_PACKET_SIZE) {
         return -1;

@@ -17,7 +17,7 @@ constexpr int MAX_PACKET_SIZE = 1392;
 constexpr int NUM_BYTES_LOCALID = 2;
 constexpr int NUM_BYTES_MD5_HASH = 16;
 
-struct NLPacket {
+struct NLDatagram {
     UdtHeader udt;
     PacketType type = PacketType::ICEServerHeartbeatACK;
     PacketVersion version = 0;
@@ -26,7 +26,7 @@ struct NLPacket {
     QByteArray payload;
 
     // A packet of the type at the table's version, unreliable, sequence 0 until the sender stamps it.
-    static NLPacket create(PacketType type, const QByteArray &payload = {});
+    static NLDatagram create(PacketType type, const QByteArray &payload = {});
 
     // NL header bytes for the type: 2, 4 or 20.
     static int localHeaderSize(PacketType type);
@@ -40,7 +40,7 @@ struct NLPacket {
     // Decodes and de-obfuscates a datagram. The version is decoded, not checked: the receiver
     // decides what to do with a mismatch (see versionMatches()). For an unknown type the result's
     // value still carries the type byte, so the caller can count it.
-    static Decoded<NLPacket> fromDatagram(const QByteArray &datagram);
+    static Decoded<NLDatagram> fromDatagram(const QByteArray &datagram);
 
     // Where the payload starts when the datagram is the plain form of a packet of this non-sourced
     // type: not a control packet, no message words, not obfuscated, the table's version, at most

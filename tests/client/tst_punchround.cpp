@@ -1,0 +1,92 @@
+// PunchRound, the round both sides send: which sockets, in which order, with which TTL, and the
+// one decision about the symmetric socket (full TTL even in a priming round).
+#include <PunchRound.h>
+#include <SampleValues.h>
+
+#include <QtTest/QTest>
+
+class TestPunchRound : public QObject {
+    Q_OBJECT
+
+    static QList<SockAddr> destinations(const QList<PunchRound::Ping> &pings) {
+        QList<SockAddr> out;
+        for (const PunchRound::Ping &ping : pings) {
+            out.append(ping.destination);
+        }
+        return out;
+    }
+    static QList<int> ttls(const QList<PunchRound::Ping> &pings) {
+        QList<int> out;
+        for (const PunchRound::Ping &ping : pings) {
+            out.append(ping.ttl);
+        }
+        return out;
+    }
+
+private Q_SLOTS:
+    void localThenPublicWithTheRoundsTtl_data() {
+        QTest::addColumn<int>("round");
+        QTest::addColumn<int>("ttl");
+        QTest::newRow("round 0 primes") << 0 << 2;
+        QTest::newRow("round 1 primes") << 1 << 3;
+        QTest::newRow("round 2 full TTL") << 2 << 0;
+        QTest::newRow("round 7 full TTL") << 7 << 0;
+    }
+    void localThenPublicWithTheRoundsTtl() {
+        QFETCH(int, round);
+        QFETCH(int, ttl);
+        const NetworkPeer peer(samples::domainID(), samples::domainPublic(), samples::domainLocal());
+        const QList<PunchRound::Ping> pings = PunchRound::pings(peer, round, PunchTtlSchedule { 2, 3 });
+        QCOMPARE(destinations(pings), (QList<SockAddr> { samples::domainLocal(), samples::domainPublic() }));
+        QCOMPARE(ttls(pings), (QList<int> { ttl, ttl }));
+        QCOMPARE(pings[0].type, PingType::Local);
+        QCOMPARE(pings[1].type, PingType::Public);
+    }
+
+    void symmetricSocketAlwaysAtFullTtl() {
+        NetworkPeer peer(samples::clientID(), samples::clientPublic(), samples::clientLocal());
+        const SockAddr symmetric(samples::clientPublic().getAddress(), 61000);
+        peer.setSymmetricSocket(symmetric);
+        for (int round = 0; round < PunchRound::RoundsPerAttempt; ++round) {
+            const QList<PunchRound::Ping> pings = PunchRound::pings(peer, round, PunchTtlSchedule::defaultSchedule());
+            QCOMPARE(pings.size(), 3);
+            QCOMPARE(pings[2].destination, symmetric);
+            QCOMPARE(pings[2].type, PingType::Symmetric);
+            QCOMPARE(pings[2].ttl, 0);
+            QCOMPARE(pings[0].ttl, round < 2 ? 2 : 0);
+        }
+    }
+
+    void eachUsableSocketOnce_data() {
+        QTest::addColumn<SockAddr>("publicSocket");
+        QTest::addColumn<SockAddr>("localSocket");
+        QTest::addColumn<SockAddr>("symmetricSocket");
+        QTest::addColumn<QList<SockAddr>>("expected");
+        const SockAddr pub = samples::clientPublic();
+        const SockAddr local = samples::clientLocal();
+        const SockAddr sym(pub.getAddress(), 61000);
+        QTest::newRow("all three") << pub << local << sym << QList<SockAddr> { local, pub, sym };
+        QTest::newRow("public == local (LAN, loopback)") << local << local << SockAddr() << QList<SockAddr> { local };
+        QTest::newRow("symmetric == public") << pub << local << pub << QList<SockAddr> { local, pub };
+        QTest::newRow("no public (STUN failed)") << SockAddr() << local << SockAddr() << QList<SockAddr> { local };
+        QTest::newRow("port 0 is no socket") << SockAddr(pub.getAddress(), 0) << local << SockAddr()
+                                             << QList<SockAddr> { local };
+        QTest::newRow("nothing known") << SockAddr() << SockAddr() << SockAddr() << QList<SockAddr> {};
+    }
+    void eachUsableSocketOnce() {
+        QFETCH(SockAddr, publicSocket);
+        QFETCH(SockAddr, localSocket);
+        QFETCH(SockAddr, symmetricSocket);
+        NetworkPeer peer(samples::clientID(), publicSocket, localSocket);
+        peer.setSymmetricSocket(symmetricSocket);
+        QTEST(destinations(PunchRound::pings(peer, 0, PunchTtlSchedule())), "expected");
+    }
+
+    void noPrimingWithAnEmptySchedule() {
+        const NetworkPeer peer(samples::domainID(), samples::domainPublic(), samples::domainLocal());
+        QCOMPARE(ttls(PunchRound::pings(peer, 0, PunchTtlSchedule())), (QList<int> { 0, 0 }));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPunchRound)
+#include "tst_punchround.moc"
