@@ -260,6 +260,7 @@ void ClusterRegistry::sendWrite(const QUuid &id, Owned &owned, qint64 nowMs, boo
                                  {domainKey(id), _options.nodeId.toUtf8(), record.encodeData(), QByteArray::number(leaseMs),
                                   _options.keyPrefix + "alive:", writeData ? "w" : "t"},
                                  [this, id, version, nowMs](const RedisReply &reply) {
+        --_writesInFlight;
         auto it = _owned.find(id);
         if (it == _owned.end()) {
             return; // unpublished meanwhile
@@ -298,6 +299,7 @@ void ClusterRegistry::sendWrite(const QUuid &id, Owned &owned, qint64 nowMs, boo
         }
     });
     if (sent) {
+        ++_writesInFlight;
         owned.inFlight = true;
         owned.lastAttemptMs = nowMs;
         ++_counters.writes;

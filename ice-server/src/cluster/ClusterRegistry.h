@@ -99,6 +99,7 @@ public:
     Counters counters() const;
     const Options &options() const { return _options; }
     int ownedCount() const { return int(_owned.size()); }
+    int writesInFlight() const { return _writesInFlight; }
     int negativeCacheSize() const { return int(_negative.size()); }
     QByteArray domainKey(const QUuid &domainId) const;
     QByteArray nodeChannel(const QString &nodeId) const;
@@ -166,6 +167,7 @@ private:
     QHash<QUuid, Owned> _owned;
     QList<QUuid> _republishQueue;
     qint64 _lastNowMs = 0; // the caller's clock, as last seen
+    int _writesInFlight = 0;
 
     QHash<QUuid, std::vector<LookupCallback>> _pendingLookups;
     QHash<QUuid, qint64> _negative;          // domain -> expiry (caller clock)

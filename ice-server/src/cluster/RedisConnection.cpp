@@ -57,6 +57,12 @@ void RedisConnection::open() {
     if (_wanted) {
         return;
     }
+    if (!_options.url.isValid()) {
+        _error = Error::BadUrl;
+        _errorString = QStringLiteral("invalid Redis URL: ") + _options.url.errorString();
+        qCWarning(ice_cluster).noquote() << _errorString;
+        return;
+    }
     _wanted = true;
     _failuresInARow = 0;
     startConnect();

@@ -5,6 +5,7 @@
 // host names resolve through QHostInfo, connect is non-blocking, replies arrive on this thread.
 // A connection is either a command connection or, after subscribe(), a subscriber (Redis's rule:
 // a subscribed connection sends nothing but (UN)SUBSCRIBE), so pub/sub needs a second instance.
+// Never delete it from inside one of its callbacks or signals (use deleteLater()).
 #pragma once
 
 #include "RedisReply.h"
@@ -29,6 +30,7 @@ public:
     Q_ENUM(State)
     enum class Error {
         NoError,
+        BadUrl,         // options.url is not valid (nothing is tried)
         HostNotFound,   // the name did not resolve
         ConnectFailed,  // TCP connect refused or failed
         AuthFailed,     // AUTH rejected (wrong password, unknown user)
