@@ -22,8 +22,10 @@ const SockAddr kPublic(QHostAddress(QStringLiteral("203.0.113.5")), 40102);
 const SockAddr kLocal(QHostAddress(QStringLiteral("192.168.1.20")), 40102);
 const QByteArray kFingerprint = QByteArray::fromHex("a1b2c3d4e5f60718");
 
-std::unique_ptr<ClusterRegistry> makeNode(const RedisTestServer &server, const QString &node, int peerTimeoutMs = 5000) {
+std::unique_ptr<ClusterRegistry> makeNode(const RedisTestServer &server, const QString &node, int peerTimeoutMs = 5000,
+                                          int maxNegativeEntries = 100000) {
     ClusterRegistry::Options options;
+    options.maxNegativeEntries = maxNegativeEntries;
     options.url = RedisUrl::parse(server.url());
     options.nodeId = node;
     options.peerTimeoutMs = peerTimeoutMs;
@@ -58,6 +60,7 @@ private Q_SLOTS:
     void publishedAtOneNodeFoundAtAnother();
     void steadyHeartbeatsCostFewCommands();
     void unknownDomainsCannotFloodRedis();
+    void foreignRecordsAreInputToo();
     void forwardBetweenNodes();
     void liveOwnerIsNeverOverwritten();
     void redisRestartRepublishes();
@@ -173,11 +176,41 @@ void TestClusterRegistry::unknownDomainsCannotFloodRedis() {
     QCOMPARE(b->counters().lookupsSent, quint64(2));
     QCOMPARE(server.commandCalls(QStringLiteral("evalsha")) + server.commandCalls(QStringLiteral("eval")), quint64(2));
 
-    // Many distinct unknown IDs: the cache stays bounded.
+    // Many distinct unknown IDs: each costs one lookup, the cache stays bounded.
+    auto small = makeNode(server, QStringLiteral("node-c"), 5000, 50);
+    QTRY_VERIFY_WITH_TIMEOUT(small->isHealthy(), 5000);
     for (int i = 0; i < 300; ++i) {
-        lookupNow(*b, QUuid::createUuid(), 20000);
+        QCOMPARE(lookupNow(*small, QUuid::createUuid(), 20000).status, Status::NotFound);
     }
-    QVERIFY(b->negativeCacheSize() <= 301);
+    QCOMPARE(small->counters().lookupsSent, quint64(300));
+    QCOMPARE(small->negativeCacheSize(), 50);
+}
+
+void TestClusterRegistry::foreignRecordsAreInputToo() {
+    RedisTestServer server;
+    QVERIFY(server.start());
+    auto b = makeNode(server, QStringLiteral("node-b"));
+    QTRY_VERIFY_WITH_TIMEOUT(b->isHealthy(), 5000);
+    const QString key = QString::fromLatin1(b->domainKey(kDomain));
+    const QList<QStringList> garbage{
+        {"HSET", key, "o", "node-a", "e", "1", "d", "garbage"},
+        {"HSET", key, "o", "node-a", "e", "x", "d", ""},
+        {"HSET", key, "o", "node-a", "d", QString::fromLatin1(QByteArray(5000, 'z'))},
+    };
+    server.cli({"SET", "icebreaker:alive:node-a", "1"});
+    for (const QStringList &command : garbage) {
+        server.cli({"DEL", key});
+        server.cli(command);
+        const auto result = lookupNow(*b, kDomain, 0);
+        QVERIFY2(result.status == Status::Unavailable, qPrintable(command.join(QLatin1Char(' '))));
+    }
+    // A key of the wrong type: the script's error reply is an answer, not a crash.
+    server.cli({"DEL", key});
+    server.cli({"SET", key, "not a hash"});
+    QCOMPARE(lookupNow(*b, kDomain, 0).status, Status::Unavailable);
+    b->publish(kDomain, kPublic, kLocal, kFingerprint, 0);
+    QTRY_COMPARE_WITH_TIMEOUT(b->counters().writeErrors, quint64(1), 5000);
+    QVERIFY(b->isHealthy());
 }
 
 void TestClusterRegistry::forwardBetweenNodes() {
@@ -302,6 +335,7 @@ void TestClusterRegistry::redisRestartRepublishes() {
         QCOMPARE(found.record.ownerNode, QStringLiteral("node-a"));
     }
     QVERIFY(a->counters().republished >= 4);
+    QVERIFY(a->counters().redisErrors >= 2); // both connections lost, plus refused reconnects
 }
 
 void TestClusterRegistry::pausedRedisBlocksNothing() {

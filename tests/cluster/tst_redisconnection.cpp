@@ -5,6 +5,7 @@
 
 #include <cluster/RedisConnection.h>
 
+#include <QtCore/QLoggingCategory>
 #include <QtCore/QTimer>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -14,6 +15,16 @@
 using redistest::RedisTestServer;
 
 namespace {
+
+// Everything logged while a test runs, to prove a password never reaches the log.
+QStringList g_log;
+QtMessageHandler g_previousHandler = nullptr;
+void captureLog(QtMsgType type, const QMessageLogContext &context, const QString &message) {
+    g_log << message;
+    if (g_previousHandler) {
+        g_previousHandler(type, context, message);
+    }
+}
 
 RedisConnection::Options optionsFor(const QString &url, int timeoutMs = 2000) {
     RedisConnection::Options options;
@@ -105,6 +116,12 @@ void TestRedisConnection::auth() {
     QFETCH(QString, mentions);
     RedisTestServer server({requirePass, aclUser, aclPassword});
     QVERIFY(server.start());
+    g_log.clear();
+    g_previousHandler = qInstallMessageHandler(captureLog);
+    struct Restore {
+        ~Restore() { qInstallMessageHandler(g_previousHandler); }
+    } restore;
+    QLoggingCategory::setFilterRules(QStringLiteral("hifi.ice-server.cluster.debug=true"));
     RedisConnection connection(optionsFor(server.url(userInfo)));
     connection.open();
     if (connects) {
@@ -117,9 +134,14 @@ void TestRedisConnection::auth() {
     QTRY_COMPARE_WITH_TIMEOUT(connection.error(), RedisConnection::Error::AuthFailed, 5000);
     QCOMPARE(connection.state() == RedisConnection::State::Connected, false);
     QVERIFY2(connection.errorString().contains(mentions), qPrintable(connection.errorString()));
+    QTRY_VERIFY_WITH_TIMEOUT(connection.counters().failures >= 2, 5000); // a retry, logged at debug level
     const QString password = userInfo.mid(userInfo.indexOf(QLatin1Char(':')) + 1);
     if (!password.isEmpty()) {
         QVERIFY2(!connection.errorString().contains(password), qPrintable(connection.errorString()));
+        QVERIFY(!g_log.isEmpty());
+        for (const QString &line : qAsConst(g_log)) {
+            QVERIFY2(!line.contains(password), qPrintable(line));
+        }
     }
 }
 
