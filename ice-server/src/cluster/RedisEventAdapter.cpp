@@ -44,29 +44,39 @@ void RedisEventAdapter::retire(QSocketNotifier *&notifier) {
     }
 }
 
+// hiredis asks for writability around every burst of commands: the notifiers are made once and
+// toggled, not re-created per command.
 void RedisEventAdapter::addRead(void *self) {
     auto *a = static_cast<RedisEventAdapter *>(self);
-    if (a && a->_ctx && !a->_read) {
-        a->_read = a->makeNotifier(QSocketNotifier::Read);
+    if (a && a->_ctx) {
+        if (!a->_read) {
+            a->_read = a->makeNotifier(QSocketNotifier::Read);
+        }
+        a->_read->setEnabled(true);
     }
 }
 
 void RedisEventAdapter::delRead(void *self) {
-    if (auto *a = static_cast<RedisEventAdapter *>(self)) {
-        retire(a->_read);
+    auto *a = static_cast<RedisEventAdapter *>(self);
+    if (a && a->_read) {
+        a->_read->setEnabled(false);
     }
 }
 
 void RedisEventAdapter::addWrite(void *self) {
     auto *a = static_cast<RedisEventAdapter *>(self);
-    if (a && a->_ctx && !a->_write) {
-        a->_write = a->makeNotifier(QSocketNotifier::Write);
+    if (a && a->_ctx) {
+        if (!a->_write) {
+            a->_write = a->makeNotifier(QSocketNotifier::Write);
+        }
+        a->_write->setEnabled(true);
     }
 }
 
 void RedisEventAdapter::delWrite(void *self) {
-    if (auto *a = static_cast<RedisEventAdapter *>(self)) {
-        retire(a->_write);
+    auto *a = static_cast<RedisEventAdapter *>(self);
+    if (a && a->_write) {
+        a->_write->setEnabled(false);
     }
 }
 
