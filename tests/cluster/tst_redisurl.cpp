@@ -4,6 +4,8 @@
 
 #include <QtTest/QTest>
 
+Q_DECLARE_METATYPE(RedisUrl::Error)
+
 class TestRedisUrl : public QObject {
     Q_OBJECT
 private Q_SLOTS:
