@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages Icebreaker needs. Sourced by the other scripts; does nothing
 # when everything is already there, so repeated runs cost a second.
-#   ICEBREAKER_DEPS=build   compiler, Qt 6, crypto, metrics, curl, help2man (enough to build and run the ice-server
-#                           and the README's demo)
+#   ICEBREAKER_DEPS=build   compiler, Qt 6, crypto, metrics, hiredis, curl, help2man (enough to build and run
+#                           the ice-server and the README's demo)
 #   ICEBREAKER_DEPS=test    everything the tests use as well (Qt 5, QCA, clang, coturn, nftables, tshark for
-#                           the Wireshark dissector, prometheus for promtool, lintian, dpkg-dev, file for
-#                           the Debian packages, ...)
+#                           the Wireshark dissector, prometheus for promtool, redis-server for the cluster
+#                           tests, lintian, dpkg-dev, file for the Debian packages, ...)
 
 icebreaker_packages_build=(
   cmake ninja-build g++ ccache pkg-config
   qt6-base-dev libssl-dev openssl
-  prometheus-cpp-dev libcivetweb-dev
+  prometheus-cpp-dev libcivetweb-dev libhiredis-dev
   curl help2man
 )
 icebreaker_packages_test=(
@@ -18,7 +18,7 @@ icebreaker_packages_test=(
   qtbase5-dev libqca-qt5-2-dev libqca-qt5-2-plugins
   clang-14 libclang-rt-14-dev
   coturn nftables iproute2 conntrack ethtool procps python3
-  tshark prometheus
+  tshark prometheus redis-server
   lintian dpkg-dev file adduser
 )
 
