@@ -86,7 +86,7 @@ bool DomainServerOptions::read(CommandLine *commandLine, DomainServerOptions *op
                                     QStringLiteral("--metaverse-url \"%1\" is not an http(s) URL"));
     }
     options->port = quint16(cl.number(QStringLiteral("port"), 0, 65535, QStringLiteral("--port must be 0-65535")));
-    if (!DomainGatekeeper::parsePunchTtls(cl.value(QStringLiteral("punch-ttl")), &s.gatekeeper.punchTtls)) {
+    if (!PunchTtlSchedule::parse(cl.value(QStringLiteral("punch-ttl")), &s.gatekeeper.punchTtls)) {
         cl.reject(QStringLiteral("punch-ttl"), QStringLiteral("--punch-ttl wants TTLs 1-255 separated by commas, or 0"));
     }
     const QString countMessage =

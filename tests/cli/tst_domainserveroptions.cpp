@@ -27,7 +27,7 @@ QVariant field(const DomainServerOptions &o, const QString &name) {
         ice.append(server.toString());
     }
     QStringList ttls;
-    for (int ttl : o.server.gatekeeper.punchTtls) {
+    for (int ttl : o.server.gatekeeper.punchTtls.ttls()) {
         ttls.append(QString::number(ttl));
     }
     const QHash<QString, QVariant> fields {

@@ -5,10 +5,10 @@
 // Input (stdin or a file): `tshark -T fields -e frame.number -e udp.payload` lines, "NUMBER<TAB>HEX".
 // Output: a JSON array of { "frame": N, "stun": bool, "fields": {name: value}, "expert": [names] }.
 // The layout walk (which fields exist for which datagram) follows the dissector's documented
-// behaviour; every value comes from UdtHeader, NLPacket, IcePackets, NetworkPeer and SockAddr.
+// behaviour; every value comes from UdtHeader, NLDatagram, IcePackets, NetworkPeer and SockAddr.
 
 #include <IcePackets.h>
-#include <NLPacket.h>
+#include <NLDatagram.h>
 #include <StunMessage.h>
 
 #include <QtCore/QCoreApplication>
@@ -220,7 +220,7 @@ void Decoder::decode(const QByteArray &datagram) {
     applyObfuscation(plain, h.size(), h.obfuscationLevel);
     const int nlStart = h.size();
 
-    const Decoded<NLPacket> packet = NLPacket::fromDatagram(datagram);
+    const Decoded<NLDatagram> packet = NLDatagram::fromDatagram(datagram);
     if (plain.size() < nlStart + 2) {
         fail(packet.error, plain, nlStart, "icebreaker.malformed");
         return;
@@ -235,13 +235,13 @@ void Decoder::decode(const QByteArray &datagram) {
     const PacketType type = PacketType(typeByte);
     set(QStringLiteral("icebreaker.type_name"), QString::fromLatin1(packetTypeName(type)));
     set(QStringLiteral("icebreaker.expected_version"), number(versionForPacketType(type)));
-    set(QStringLiteral("icebreaker.header_size"), number(NLPacket::localHeaderSize(type)));
+    set(QStringLiteral("icebreaker.header_size"), number(NLDatagram::localHeaderSize(type)));
     if (!packet.ok()) {
         // Only a sourced header cut short gets here.
         fail(packet.error, plain, nlStart + 2, "icebreaker.malformed");
         return;
     }
-    const NLPacket &p = packet.value;
+    const NLDatagram &p = packet.value;
     if (isSourcedPacketType(type)) {
         set(QStringLiteral("icebreaker.source_id"), number(p.sourceID));
         if (isVerifiedPacketType(type)) {
