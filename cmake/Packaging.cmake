@@ -102,7 +102,7 @@ set(CPACK_DEBIAN_TOOLS_PACKAGE_CONTROL_EXTRA ${_pkg_dir}/tools/conffiles)
 
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libicebreaker-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)
-# The library is static, so its users link what it links: Qt, OpenSSL (and QCA on Qt 5).
+# The libraries are static, so their users link what they link: Qt, OpenSSL (and QCA on Qt 5).
 if(ICEBREAKER_QT_MAJOR EQUAL 5)
   set(_dev_depends "qtbase5-dev, libssl-dev")
   if(ICEBREAKER_HAVE_QCA)
@@ -111,6 +111,8 @@ if(ICEBREAKER_QT_MAJOR EQUAL 5)
 else()
   set(_dev_depends "qt6-base-dev, libssl-dev")
 endif()
+# Icebreaker::iceserver (static too) links the metrics, HTTP and Redis client libraries.
+string(APPEND _dev_depends ", prometheus-cpp-dev, libcivetweb-dev, libhiredis-dev, pkg-config")
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS "${_dev_depends}")
 set(CPACK_DEBIAN_DEV_DESCRIPTION "Overte ICE networking library for Qt (development files)
 The Icebreaker networking library: wire codecs, crypto, UDP transport,

@@ -22,12 +22,17 @@ const char *IceServerStats::dropName(int drop) {
 }
 
 IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings, QObject *parent)
-    : QObject(parent), _transport(transport), _keys(keys), _settings(settings), _sender(transport),
+    : IceServer(transport, keys, settings, Clock(), nullptr, parent) {}
+
+IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings, Clock clock,
+                     CryptoBackend *crypto, QObject *parent)
+    : QObject(parent), _transport(transport), _keys(keys), _clock(clock ? std::move(clock) : Clock(&monotonicMs)),
+      _crypto(crypto ? crypto : CryptoBackend::defaultBackend()), _settings(settings), _sender(transport),
       _ackDatagram(NLDatagram::create(PacketType::ICEServerHeartbeatACK).toDatagram()),
       _deniedDatagram(NLDatagram::create(PacketType::ICEServerHeartbeatDenied).toDatagram()),
       _rateLimiter(settings.rateLimit), _peers(settings.maxDomains, settings.effectiveTakeoverSilenceMs()) {
-    _receiver.registerListener(PacketType::ICEServerHeartbeat, this, &IceServer::processPacket);
-    _receiver.registerListener(PacketType::ICEServerQuery, this, &IceServer::processPacket);
+    _receiver.registerDirectListener(PacketType::ICEServerHeartbeat, this, &IceServer::processPacketView);
+    _receiver.registerDirectListener(PacketType::ICEServerQuery, this, &IceServer::processPacketView);
     connect(&_receiver, &PacketReceiver::stunDatagramReceived, this, &IceServer::processStun);
     connect(_keys, &DomainKeyStore::keyRevoked, this, &IceServer::dropPeer);
     _sweepTimer.setInterval(_settings.sweepIntervalMs);
@@ -42,37 +47,21 @@ void IceServer::start() {
 void IceServer::processDatagram(const QByteArray &datagram, const SockAddr &sender) {
     ++_counts.datagramsIn;
     // The limit comes before any decoding, so a flood costs a hash lookup per datagram.
-    if (!_rateLimiter.allow(sender.getAddress(), monotonicMs())) {
+    if (!_rateLimiter.allow(sender.getAddress(), _clock())) {
         ++_counts.drops[IceServerStats::RateLimited];
         qCDebug(ice_server_packets) << "rate limited" << sender;
-        return;
-    }
-    // Nearly every datagram is a plain heartbeat (each domain sends one a second) or query: read
-    // the payload in place instead of having the receiver copy it into a shared ReceivedMessage.
-    // The receiver would dispatch exactly these bytes (NLDatagram::plainPayloadOffset); everything
-    // else (STUN, other forms and types, wrong versions) goes through it.
-    int offset = NLDatagram::plainPayloadOffset(datagram, PacketType::ICEServerHeartbeat);
-    if (offset >= 0) {
-        ++_heartbeatsReadInPlace;
-        processHeartbeat(QByteArray::fromRawData(datagram.constData() + offset, datagram.size() - offset), sender);
-        return;
-    }
-    offset = NLDatagram::plainPayloadOffset(datagram, PacketType::ICEServerQuery);
-    if (offset >= 0) {
-        ++_queriesReadInPlace;
-        processQuery(QByteArray::fromRawData(datagram.constData() + offset, datagram.size() - offset), sender);
         return;
     }
     _receiver.handleDatagram(datagram, sender);
 }
 
-void IceServer::processPacket(ReceivedMessagePointer message) {
-    switch (message->getType()) {
+void IceServer::processPacketView(const PacketReceiver::PacketView &packet) {
+    switch (packet.type) {
     case PacketType::ICEServerHeartbeat:
-        processHeartbeat(message->getMessage(), message->getSenderSockAddr());
+        processHeartbeat(packet.payload, packet.sender);
         break;
     case PacketType::ICEServerQuery:
-        processQuery(message->getMessage(), message->getSenderSockAddr());
+        processQuery(packet.payload, packet.sender);
         break;
     default:
         break;
@@ -94,7 +83,7 @@ void IceServer::sendEncoded(QByteArray &datagram, const SockAddr &destination) {
 void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &sender) {
     // payload may be a view into the datagram: nothing below keeps it beyond this call (PeerTable
     // stores its own copy).
-    const qint64 now = monotonicMs();
+    const qint64 now = _clock();
     const QUuid peekedID = IceServerHeartbeat::peekDomainID(payload);
     DomainKeyStore::Lookup key;
     bool keyLooked = false;
@@ -137,7 +126,7 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
         ++_counts.verifyCacheHits;
     } else {
         ++_counts.rsaVerifies;
-        if (!CryptoBackend::defaultBackend()->verify(key.key, heartbeat.plaintext, heartbeat.signature)) {
+        if (!_crypto->verify(key.key, heartbeat.plaintext, heartbeat.signature)) {
             ++_counts.deniedBadSignature;
             _keys->verifyFailed(heartbeat.domainID, now);
             qCDebug(ice_server_packets) << "denied" << heartbeat.domainID << "from" << sender << ": bad signature";
@@ -224,7 +213,7 @@ void IceServer::dropPeer(const QUuid &domainID) {
 
 void IceServer::clearInactivePeers() {
     const int before = _peers.size();
-    const int removed = _peers.expire(monotonicMs(), _settings.peerTimeoutMs);
+    const int removed = _peers.expire(_clock(), _settings.peerTimeoutMs);
     if (removed > 0) {
         _counts.expirations += quint64(removed);
         qCDebug(ice_server) << removed << "of" << before << "domains expired";
@@ -236,8 +225,6 @@ IceServerStats IceServer::stats() const {
     IceServerStats s = _counts;
     const PacketReceiver::Counters &rx = _receiver.counters();
     s.packetsInByType = rx.receivedByType;
-    s.packetsInByType[size_t(PacketType::ICEServerHeartbeat)] += _heartbeatsReadInPlace;
-    s.packetsInByType[size_t(PacketType::ICEServerQuery)] += _queriesReadInPlace;
     for (int type = 0; type < 256; ++type) {
         s.packetsOutByType[size_t(type)] = _sender.sentCount(PacketType(type));
     }

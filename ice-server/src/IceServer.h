@@ -1,8 +1,10 @@
 // The ice-server role (Overte's IceServer, protocol 4.2): keeps signed domain registrations and
 // answers queries so a client and a domain learn each other's sockets. A QObject with its
-// dependencies passed in: the transport it listens on and the key store. Per datagram:
-//   processDatagram -> per-source rate limit -> PacketReceiver (decode, version check) ->
-//   processPacket -> heartbeat (verify, replay rule in PeerTable, ACK/Denied) or query (two
+// dependencies passed in: the transport it listens on, the key store, and (defaults for
+// production) a monotonic clock and a crypto backend. Per datagram:
+//   processDatagram -> per-source rate limit -> PacketReceiver (decode, version check; heartbeats
+//   and queries reach their direct listeners as a view of the payload, no copy) ->
+//   heartbeat (verify, replay rule in PeerTable, ACK/Denied) or query (two
 //   ICEServerPeerInformation packets); STUN binding requests are answered on the same port.
 #pragma once
 
@@ -18,21 +20,30 @@
 #include <QtCore/QObject>
 #include <QtCore/QTimer>
 
+#include <functional>
+
+class CryptoBackend;
 class UdpTransport;
 
 class IceServer : public QObject {
     Q_OBJECT
 public:
+    // Milliseconds of a monotonic clock (monotonicMs() in production).
+    using Clock = std::function<qint64()>;
+
     IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings = {},
               QObject *parent = nullptr);
+    // crypto is not owned; nullptr or an empty clock take the production defaults.
+    IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings, Clock clock,
+              CryptoBackend *crypto, QObject *parent = nullptr);
 
     // Connects to the transport and starts the expiry sweep.
     void start();
 
     // The datagram entry point (what the transport feeds, and what the fuzzer drives).
     void processDatagram(const QByteArray &datagram, const SockAddr &sender);
-    // Overte's name: handles one decoded ICEServerHeartbeat or ICEServerQuery.
-    void processPacket(ReceivedMessagePointer message);
+    // The receiver's direct listeners for ICEServerHeartbeat and ICEServerQuery.
+    void processPacketView(const PacketReceiver::PacketView &packet);
 
     const PeerTable &peers() const { return _peers; }
     const IceServerSettings &settings() const { return _settings; }
@@ -57,6 +68,8 @@ private:
 
     UdpTransport *_transport;
     DomainKeyStore *_keys;
+    Clock _clock;
+    CryptoBackend *_crypto;
     IceServerSettings _settings;
     PacketReceiver _receiver;
     PacketSender _sender;
@@ -67,7 +80,4 @@ private:
     PeerTable _peers;
     QTimer _sweepTimer;
     IceServerStats _counts; // the counters this class owns; stats() adds those of its parts
-    // Plain heartbeats and queries read in place, bypassing _receiver (stats() counts them as its input).
-    quint64 _heartbeatsReadInPlace = 0;
-    quint64 _queriesReadInPlace = 0;
 };

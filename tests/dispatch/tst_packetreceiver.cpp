@@ -6,6 +6,7 @@
 #include <StunMessage.h>
 
 #include <QtCore/QRegularExpression>
+#include <QtCore/QSemaphore>
 #include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -26,6 +27,36 @@ public:
 
 Q_SIGNALS:
     void handled();
+};
+
+class DirectListener : public QObject {
+    Q_OBJECT
+public:
+    QList<PacketType> types;
+    QList<PacketVersion> versions;
+    QList<SockAddr> senders;
+    QList<QByteArray> payloads;
+    QList<QThread *> threads;
+
+    void handle(const PacketReceiver::PacketView &packet) {
+        types.append(packet.type);
+        versions.append(packet.version);
+        senders.append(packet.sender);
+        payloads.append(QByteArray(packet.payload.constData(), packet.payload.size())); // a copy: the view dies
+        threads.append(QThread::currentThread());
+    }
+};
+
+class SourcedListener : public QObject {
+    Q_OBJECT
+public:
+    QList<PacketType> types;
+    int nullNodes = 0;
+
+    void handle(QSharedPointer<ReceivedMessage> message, SharedNodePointer node) {
+        types.append(message->getType());
+        nullNodes += node.isNull() ? 1 : 0;
+    }
 };
 
 const SockAddr kSender(QHostAddress(QStringLiteral("203.0.113.5")), 40102);
@@ -197,15 +228,133 @@ private Q_SLOTS:
         worker.start();
         auto *listener = new Listener;
         listener->moveToThread(&worker);
+        // Counted outside the listener, which is gone by the time a wrong call would run.
+        static QAtomicInt calls;
+        calls.storeRelaxed(0);
+        QObject::connect(listener, &Listener::handled, listener, [] { calls.ref(); }, Qt::DirectConnection);
         receiver.registerListener(PacketType::ICEPing, listener, &Listener::handle);
-        // Block the worker so the queued call is still pending when the listener dies.
-        QMetaObject::invokeMethod(listener, [] { QThread::msleep(200); }, Qt::QueuedConnection);
+
+        // Hold the worker inside an event, queue the delivery behind it, then (still on the worker,
+        // the listener's own thread) delete the listener before releasing the worker's loop.
+        QSemaphore holding;
+        QSemaphore release;
+        QMetaObject::invokeMethod(listener, [&holding, &release, listener] {
+            holding.release();
+            release.acquire();
+            delete listener;
+        }, Qt::QueuedConnection);
+        QVERIFY(holding.tryAcquire(1, 5000));
         transport.inject(pingDatagram(), kSender);
-        listener->deleteLater();
+        QCOMPARE(receiver.counters().dispatched, quint64(1)); // queued, not yet delivered
+        release.release();
+
+        // A later event on the worker runs only after everything queued before it.
+        QSemaphore drained;
+        QObject context;
+        context.moveToThread(&worker);
+        QMetaObject::invokeMethod(&context, [&drained] { drained.release(); }, Qt::QueuedConnection);
+        QVERIFY(drained.tryAcquire(1, 5000));
         worker.quit();
         QVERIFY(worker.wait(5000));
-        QCOMPARE(receiver.counters().dispatched, quint64(1));
+        QCOMPARE(calls.loadRelaxed(), 0);
         QVERIFY(!receiver.hasListener(PacketType::ICEPing));
+    }
+
+    void directListenerGetsAViewOnItsThread_data() {
+        QTest::addColumn<bool>("plainForm");
+        QTest::newRow("plain, read in place") << true;
+        QTest::newRow("obfuscated, decoded first") << false;
+    }
+
+    void directListenerGetsAViewOnItsThread() {
+        QFETCH(bool, plainForm);
+        FakeTransport transport;
+        PacketReceiver receiver;
+        receiver.attach(&transport);
+        DirectListener listener;
+        QVERIFY(receiver.registerDirectListener(PacketType::ICEPing, &listener, &DirectListener::handle));
+        QVERIFY(receiver.hasListener(PacketType::ICEPing));
+
+        IcePing ping;
+        ping.senderID = QUuid::createUuid();
+        ping.pingType = PingType::Local;
+        NLDatagram packet = NLDatagram::create(PacketType::ICEPing, ping.toPayload());
+        if (!plainForm) {
+            packet.udt.obfuscationLevel = 2;
+        }
+        transport.inject(packet.toDatagram(), kSender);
+
+        QCOMPARE(listener.types, QList<PacketType>({ PacketType::ICEPing }));
+        QCOMPARE(listener.versions, QList<PacketVersion>({ versionForPacketType(PacketType::ICEPing) }));
+        QCOMPARE(listener.senders, QList<SockAddr>({ kSender }));
+        QCOMPARE(listener.payloads, QList<QByteArray>({ ping.toPayload() }));
+        QCOMPARE(listener.threads, QList<QThread *>({ QThread::currentThread() }));
+        QCOMPARE(receiver.counters().dispatched, quint64(1));
+        QCOMPARE(receiver.counters().receivedByType[size_t(PacketType::ICEPing)], quint64(1));
+    }
+
+    void directListenerStillGetsVersionChecks() {
+        FakeTransport transport;
+        PacketReceiver receiver;
+        receiver.attach(&transport);
+        DirectListener listener;
+        receiver.registerDirectListener(PacketType::ICEPing, &listener, &DirectListener::handle);
+        transport.inject(pingDatagram(versionForPacketType(PacketType::ICEPing) + 1), kSender);
+        transport.inject(pingDatagram().left(5), kSender);
+        QVERIFY(listener.types.isEmpty());
+        QCOMPARE(receiver.counters().dropped[size_t(PacketReceiver::DropReason::VersionMismatch)], quint64(1));
+        QCOMPARE(receiver.counters().dropped[size_t(PacketReceiver::DropReason::Malformed)], quint64(1));
+    }
+
+    void directListenerOnAnotherThreadIsRefused() {
+        PacketReceiver receiver;
+        QThread worker;
+        DirectListener listener;
+        listener.moveToThread(&worker);
+        QVERIFY(!receiver.registerDirectListener(PacketType::ICEPing, &listener, &DirectListener::handle));
+        QVERIFY(!receiver.hasListener(PacketType::ICEPing));
+    }
+
+    void destroyedDirectListenerDropsOut() {
+        FakeTransport transport;
+        PacketReceiver receiver;
+        receiver.attach(&transport);
+        auto *listener = new DirectListener;
+        receiver.registerDirectListener(PacketType::ICEPing, listener, &DirectListener::handle);
+        delete listener;
+        transport.inject(pingDatagram(), kSender);
+        QCOMPARE(receiver.counters().dropped[size_t(PacketReceiver::DropReason::NoListener)], quint64(1));
+        QCOMPARE(receiver.counters().dispatched, quint64(0));
+    }
+
+    void upstreamListenerReferences() {
+        FakeTransport transport;
+        PacketReceiver receiver;
+        receiver.attach(&transport);
+        Listener unsourced;
+        SourcedListener sourced;
+        QVERIFY(receiver.registerListener(PacketType::ICEPing,
+                                          PacketReceiver::makeUnsourcedListenerReference<Listener>(&unsourced, &Listener::handle)));
+        QVERIFY(receiver.registerListenerForTypes({ PacketType::ICEPingReply, PacketType::ICEServerPeerInformation },
+                                                  PacketReceiver::makeSourcedListenerReference<SourcedListener>(
+                                                      &sourced, &SourcedListener::handle)));
+        QVERIFY(!receiver.registerListenerForTypes({ PacketType::ICEPingReply, PacketType(200) },
+                                                   PacketReceiver::makeUnsourcedListenerReference<Listener>(
+                                                       &unsourced, &Listener::handle)));
+        QVERIFY(!receiver.registerListener(PacketType::ICEPing, PacketReceiver::ListenerReferencePointer()));
+
+        transport.inject(pingDatagram(), kSender);
+        NLDatagram reply = NLDatagram::create(PacketType::ICEPingReply, IcePing { QUuid::createUuid(), PingType::Public }.toPayload());
+        transport.inject(reply.toDatagram(), kSender);
+        QCOMPARE(unsourced.messages.size(), 1);
+        QCOMPARE(unsourced.messages.first()->getType(), PacketType::ICEPing);
+        QCOMPARE(sourced.types, QList<PacketType>({ PacketType::ICEPingReply }));
+        QCOMPARE(sourced.nullNodes, 1); // ICE packets carry no node
+
+        receiver.unregisterListener(&sourced);
+        QVERIFY(!receiver.hasListener(PacketType::ICEPingReply));
+        QVERIFY(!receiver.hasListener(PacketType::ICEServerPeerInformation));
+        QVERIFY(receiver.hasListener(PacketType::ICEPing));
     }
 
     void senderStampsPerDestinationSequenceNumbers() {

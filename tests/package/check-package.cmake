@@ -1,4 +1,5 @@
 # Script mode: install the build tree, build the consumer against the installed package, run it.
+# RUN names the consumer's executables to run, separated by '|' (default: consumer).
 file(REMOVE_RECURSE ${WORK_DIR})
 set(prefix ${WORK_DIR}/prefix)
 function(run)
@@ -17,4 +18,10 @@ run(${CMAKE_COMMAND} -S ${CONSUMER_SOURCE} -B ${WORK_DIR}/build -G Ninja
     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_CXX_COMPILER=${CXX}
     -DCMAKE_CXX_FLAGS=${flags} -DCMAKE_EXE_LINKER_FLAGS=${flags})
 run(${CMAKE_COMMAND} --build ${WORK_DIR}/build)
-run(${WORK_DIR}/build/consumer)
+if(NOT RUN)
+  set(RUN consumer)
+endif()
+string(REPLACE "|" ";" executables "${RUN}")
+foreach(executable IN LISTS executables)
+  run(${WORK_DIR}/build/${executable})
+endforeach()

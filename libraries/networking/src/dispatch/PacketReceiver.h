@@ -4,26 +4,67 @@
 // drops out by itself: each is held as a QPointer.
 //
 // STUN datagrams are not Overte packets; they are handed to the stunDatagramReceived() signal.
+//
+// Three ways to listen, one dispatch path:
+//  - upstream's: a ListenerReference made by makeUnsourcedListenerReference() or
+//    makeSourcedListenerReference(), passed to registerListener() or registerListenerForTypes();
+//  - ours: registerListener(type, object, &T::method) with the same ReceivedMessagePointer method;
+//  - direct: registerDirectListener(type, object, &T::method) for a hot path. The method gets a
+//    PacketView (type, version, sender, the payload as a view into the datagram) synchronously and
+//    nothing is allocated per packet; the view is valid only during the call. A direct listener
+//    must live on the receiver's thread: registration refuses any other.
 #pragma once
 
 #include "ReceivedMessage.h"
 
 #include <WireError.h>
 
+#include <QtCore/QEnableSharedFromThis>
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
+#include <QtCore/QSharedPointer>
 #include <QtCore/QThread>
 
 #include <array>
 #include <bitset>
 #include <functional>
+#include <vector>
 
 class UdpTransport;
+// Upstream's node record. The ICE paths carry no node: sourced listeners get a null pointer.
+class Node;
+using SharedNodePointer = QSharedPointer<Node>;
 
 class PacketReceiver : public QObject {
     Q_OBJECT
 public:
     enum class DropReason : quint8 { Malformed, UnknownType, VersionMismatch, NoListener, Count };
+
+    // A listener as upstream registers it: an object and its slot, held weakly.
+    class ListenerReference : public QEnableSharedFromThis<ListenerReference> {
+    public:
+        virtual ~ListenerReference() = default;
+        // Calls the slot on the caller's thread; false when the object is gone.
+        virtual bool invokeDirectly(const QSharedPointer<ReceivedMessage> &message, const QSharedPointer<Node> &sourceNode) = 0;
+        virtual bool isSourced() const = 0;
+        virtual QObject *getObject() const = 0;
+    };
+    using ListenerReferencePointer = QSharedPointer<ListenerReference>;
+    using PacketTypeList = std::vector<PacketType>;
+
+    template <class T>
+    static ListenerReferencePointer makeUnsourcedListenerReference(T *target, void (T::*slot)(QSharedPointer<ReceivedMessage>));
+    template <class T>
+    static ListenerReferencePointer makeSourcedListenerReference(T *target,
+                                                                 void (T::*slot)(QSharedPointer<ReceivedMessage>, QSharedPointer<Node>));
+
+    // What a direct listener is handed; every member is valid only during the call.
+    struct PacketView {
+        PacketType type;
+        PacketVersion version;
+        const SockAddr &sender;
+        const QByteArray &payload; // a view into the datagram when it arrived in plain form
+    };
 
     struct Counters {
         quint64 datagrams = 0;
@@ -47,6 +88,19 @@ public:
             (listener->*method)(std::move(message));
         });
     }
+    // Upstream's registration. deliverPending changes nothing here: an ICE message is one datagram.
+    // False for a type outside the table or a null listener.
+    bool registerListener(PacketType type, const ListenerReferencePointer &listener, bool deliverPending = false);
+    bool registerListenerForTypes(PacketTypeList types, const ListenerReferencePointer &listener);
+
+    // A same-thread listener for a hot path (see the head of this file). False for a type outside
+    // the table, a null listener, or one living on another thread than this receiver.
+    template <typename T>
+    bool registerDirectListener(PacketType type, T *listener, void (T::*method)(const PacketView &)) {
+        static_assert(std::is_base_of<QObject, T>::value, "listeners are QObjects");
+        return registerDirect(type, listener, [listener, method](const PacketView &view) { (listener->*method)(view); });
+    }
+
     // Removes every registration of the listener; returns whether there was one.
     bool unregisterListener(QObject *listener);
     bool unregisterListener(PacketType type, QObject *listener);
@@ -65,17 +119,77 @@ Q_SIGNALS:
     void packetDropped(PacketReceiver::DropReason reason, quint8 type, const SockAddr &sender);
 
 private:
+    template <class T>
+    class UnsourcedListenerReference;
+    template <class T>
+    class SourcedListenerReference;
+
     struct Listener {
         QPointer<QObject> object;
-        std::function<void(ReceivedMessagePointer)> call;
+        std::function<void(ReceivedMessagePointer)> call;    // queued or same-thread kinds
+        std::function<void(const PacketView &)> direct;      // the direct kind
     };
 
     bool registerCallback(PacketType type, QObject *listener, std::function<void(ReceivedMessagePointer)> call);
+    bool registerDirect(PacketType type, QObject *listener, std::function<void(const PacketView &)> call);
+    bool acceptsListener(PacketType type, QObject *listener) const;
     void drop(DropReason reason, quint8 type, const SockAddr &sender);
+    bool dispatchDirect(Listener &slot, const PacketView &view);
 
     std::array<Listener, 256> _listeners;
     std::bitset<256> _unknownTypeLogged;
     Counters _counters;
 };
+
+template <class T>
+class PacketReceiver::UnsourcedListenerReference : public PacketReceiver::ListenerReference {
+public:
+    UnsourcedListenerReference(T *target, void (T::*slot)(QSharedPointer<ReceivedMessage>)) : _target(target), _slot(slot) {}
+    bool invokeDirectly(const QSharedPointer<ReceivedMessage> &message, const QSharedPointer<Node> &) override {
+        if (_target.isNull()) {
+            return false;
+        }
+        (_target.data()->*_slot)(message);
+        return true;
+    }
+    bool isSourced() const override { return false; }
+    QObject *getObject() const override { return _target.data(); }
+
+private:
+    QPointer<T> _target;
+    void (T::*_slot)(QSharedPointer<ReceivedMessage>);
+};
+
+template <class T>
+class PacketReceiver::SourcedListenerReference : public PacketReceiver::ListenerReference {
+public:
+    SourcedListenerReference(T *target, void (T::*slot)(QSharedPointer<ReceivedMessage>, QSharedPointer<Node>))
+        : _target(target), _slot(slot) {}
+    bool invokeDirectly(const QSharedPointer<ReceivedMessage> &message, const QSharedPointer<Node> &sourceNode) override {
+        if (_target.isNull()) {
+            return false;
+        }
+        (_target.data()->*_slot)(message, sourceNode);
+        return true;
+    }
+    bool isSourced() const override { return true; }
+    QObject *getObject() const override { return _target.data(); }
+
+private:
+    QPointer<T> _target;
+    void (T::*_slot)(QSharedPointer<ReceivedMessage>, QSharedPointer<Node>);
+};
+
+template <class T>
+PacketReceiver::ListenerReferencePointer
+PacketReceiver::makeUnsourcedListenerReference(T *target, void (T::*slot)(QSharedPointer<ReceivedMessage>)) {
+    return QSharedPointer<UnsourcedListenerReference<T>>::create(target, slot);
+}
+
+template <class T>
+PacketReceiver::ListenerReferencePointer
+PacketReceiver::makeSourcedListenerReference(T *target, void (T::*slot)(QSharedPointer<ReceivedMessage>, QSharedPointer<Node>)) {
+    return QSharedPointer<SourcedListenerReference<T>>::create(target, slot);
+}
 
 Q_DECLARE_METATYPE(PacketReceiver::DropReason)

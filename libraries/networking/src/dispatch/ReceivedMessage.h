@@ -1,6 +1,10 @@
 // One decoded packet as a listener receives it: the NL packet and the address it came from.
 // Shared by pointer (as in Overte) so a packet can cross threads without copying the payload.
+// Upstream's readers are here too (read, readPrimitive, readWithoutCopy, seek...): a read
+// position over the payload, for listeners written the upstream way.
 #pragma once
+
+#include "NLPacket.h"
 
 #include <NLDatagram.h>
 #include <SockAddr.h>
@@ -10,18 +14,54 @@
 class ReceivedMessage {
 public:
     ReceivedMessage(NLDatagram packet, const SockAddr &sender) : _packet(std::move(packet)), _sender(sender) {}
+    // Upstream's constructors: from a packet (its written payload) or from parts.
+    explicit ReceivedMessage(const NLPacket &packet)
+        : _packet(packet.toNLDatagram()), _sender(packet.getSenderSockAddr()) {}
+    ReceivedMessage(const QByteArray &byteArray, PacketType packetType, PacketVersion packetVersion,
+                    const SockAddr &senderSockAddr, NLPacket::LocalID sourceID = NLPacket::NULL_LOCAL_ID);
 
     PacketType getType() const { return _packet.type; }
     PacketVersion getVersion() const { return _packet.version; }
+    NLPacket::LocalID getSourceID() const { return _packet.sourceID; }
     // The payload: the bytes after the NL header.
     const QByteArray &getMessage() const { return _packet.payload; }
-    int getSize() const { return int(_packet.payload.size()); }
+    const char *getRawMessage() const { return _packet.payload.constData(); }
+    qint64 getSize() const { return _packet.payload.size(); }
     const SockAddr &getSenderSockAddr() const { return _sender; }
     const NLDatagram &getPacket() const { return _packet; }
+    // One datagram is one message here: ICE packets are never split.
+    bool isComplete() const { return true; }
+    bool failed() const { return false; }
+    qint64 getNumPackets() const { return 1; }
+
+    // ---- Reading from a position (upstream's readers; the position is per message) ----
+    qint64 getPosition() const { return _position; }
+    qint64 getBytesLeftToRead() const { return getSize() - _position; }
+    void seek(qint64 position) { _position = qBound<qint64>(0, position, getSize()); }
+
+    qint64 peek(char *data, qint64 size);
+    qint64 read(char *data, qint64 size);
+    QByteArray peek(qint64 size);
+    QByteArray read(qint64 size);
+    QByteArray readAll() { return read(getBytesLeftToRead()); }
+    // Valid only while this message lives: the bytes are not copied.
+    QByteArray readWithoutCopy(qint64 size);
+    // uint32 byte count then UTF-8, as NLPacket::writeString writes it.
+    QString readString();
+
+    template <typename T>
+    qint64 peekPrimitive(T *data) {
+        return peek(reinterpret_cast<char *>(data), sizeof(T));
+    }
+    template <typename T>
+    qint64 readPrimitive(T *data) {
+        return read(reinterpret_cast<char *>(data), sizeof(T));
+    }
 
 private:
     NLDatagram _packet;
     SockAddr _sender;
+    qint64 _position = 0;
 };
 
 using ReceivedMessagePointer = QSharedPointer<ReceivedMessage>;

@@ -12,7 +12,14 @@
 
 #include "NetworkPeer.h"
 
-enum class PingType : quint8 { Agnostic = 0, Local = 1, Public = 2, Symmetric = 3 };
+// Upstream spells a ping type as PingType_t (a byte) with constants PingType::Agnostic...: an
+// unscoped enum in its own namespace gives callers both spellings (PingType::Local converts to
+// PingType_t) while our own code keeps a named type. The enumerators stay out of the global scope.
+using PingType_t = quint8;
+namespace PingTypes {
+enum PingType : quint8 { Agnostic = 0, Local = 1, Public = 2, Symmetric = 3 };
+}
+using PingTypes::PingType;
 
 struct IceServerHeartbeat {
     QUuid domainID;

@@ -14,8 +14,6 @@
 
 // Overte's udt::MAX_PACKET_SIZE: the largest UDP payload any peer sends (1420 - 28).
 constexpr int MAX_PACKET_SIZE = 1392;
-constexpr int NUM_BYTES_LOCALID = 2;
-constexpr int NUM_BYTES_MD5_HASH = 16;
 
 struct NLDatagram {
     UdtHeader udt;

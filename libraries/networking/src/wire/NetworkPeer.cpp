@@ -1,5 +1,49 @@
 #include "NetworkPeer.h"
 
+#include <QtCore/QTimer>
+
+NetworkPeer::~NetworkPeer() = default;
+
+void NetworkPeer::copyDataFrom(const NetworkPeer &other) {
+    if (this == &other) {
+        return;
+    }
+    _uuid = other._uuid;
+    _publicSocket = other._publicSocket;
+    _localSocket = other._localSocket;
+    _symmetricSocket = other._symmetricSocket;
+    _active = other._active;
+    _connectionAttempts = other._connectionAttempts;
+    _lastHeardMicrostamp = other._lastHeardMicrostamp;
+}
+
+void NetworkPeer::setActive(ActiveSocket kind) {
+    _active = kind;
+    Q_EMIT socketActivated(*getActiveSocket());
+}
+
+void NetworkPeer::startPingTimer() {
+    if (!_pingTimer) {
+        _pingTimer = new QTimer(this);
+        connect(_pingTimer, &QTimer::timeout, this, &NetworkPeer::pingTimerTimeout);
+    }
+    _pingTimer->start(UDP_PUNCH_PING_INTERVAL_MS);
+}
+
+void NetworkPeer::stopPingTimer() {
+    if (_pingTimer) {
+        _pingTimer->stop();
+        _pingTimer->deleteLater();
+        _pingTimer = nullptr;
+    }
+}
+
+void NetworkPeer::reset() {
+    softReset();
+    _uuid = QUuid();
+    _lastHeardMicrostamp = 0;
+}
+
 void NetworkPeer::setPublicSocket(const SockAddr &socket) {
     if (socket != _publicSocket && _active == ActiveSocket::Public) {
         _active = ActiveSocket::None;
@@ -89,6 +133,22 @@ Decoded<NetworkPeer> NetworkPeer::fromByteArray(const QByteArray &payload) {
         return Decoded<NetworkPeer>::failure(WireError::TrailingBytes);
     }
     return result;
+}
+
+QDataStream &operator<<(QDataStream &out, const NetworkPeer &peer) {
+    out << peer.getUUID() << peer.getPublicSocket() << peer.getLocalSocket();
+    return out;
+}
+
+QDataStream &operator>>(QDataStream &in, NetworkPeer &peer) {
+    QUuid uuid;
+    SockAddr publicSocket;
+    SockAddr localSocket;
+    in >> uuid >> publicSocket >> localSocket;
+    peer.setUUID(uuid);
+    peer.setPublicSocket(publicSocket);
+    peer.setLocalSocket(localSocket);
+    return in;
 }
 
 QString activeSocketName(NetworkPeer::ActiveSocket kind) {

@@ -26,11 +26,21 @@ using PacketVersion = quint8;
     X(ICEServerHeartbeatDenied,      60, 17, false, true)           \
     X(ICEServerHeartbeatACK,         63, 17, false, true)
 
-enum class PacketType : quint8 {
+// Spelled as upstream spells it (PacketTypeEnum::Value, PacketType::Unknown), so Overte callers
+// compile unchanged. Unknown (0) is no wire type: it is outside the table.
+struct PacketTypeEnum {
+    enum class Value : quint8 {
+        Unknown = 0,
 #define ICEBREAKER_PACKET_ENUM(name, number, version, sourced, verified) name = number,
-    ICEBREAKER_PACKET_TYPES(ICEBREAKER_PACKET_ENUM)
+        ICEBREAKER_PACKET_TYPES(ICEBREAKER_PACKET_ENUM)
 #undef ICEBREAKER_PACKET_ENUM
+    };
 };
+using PacketType = PacketTypeEnum::Value;
+
+// Header field sizes (Overte's NLPacket constants).
+constexpr int NUM_BYTES_LOCALID = 2;
+constexpr int NUM_BYTES_MD5_HASH = 16;
 
 // How many types the table lists (for per-type counters).
 constexpr int packetTypeTableSize() {

@@ -1,5 +1,7 @@
 #include "SockAddr.h"
 
+#include <QtNetwork/QHostInfo>
+
 namespace {
 // QHostAddress's stream protocol byte (QAbstractSocket::NetworkLayerProtocol as qint8).
 constexpr quint8 kIPv4 = 0;
@@ -10,6 +12,33 @@ constexpr quint32 kNullString = 0xFFFFFFFFu;
 // Scope ids are interface names or numbers; anything longer is not an address we will use.
 constexpr quint32 kMaxScopeIdBytes = 64;
 } // namespace
+
+const char *socketTypeToString(SocketType type) {
+    switch (type) {
+    case SocketType::UDP: return "UDP";
+    case SocketType::WebRTC: return "WebRTC";
+    case SocketType::Unknown: break;
+    }
+    return "Unknown";
+}
+
+SockAddr::SockAddr(SocketType socketType, const QString &hostname, quint16 hostOrderPort, bool shouldBlockForLookup)
+    : _port(hostOrderPort), _socketType(socketType) {
+    if (_address.setAddress(hostname)) {
+        return;
+    }
+    _address.clear();
+    if (!shouldBlockForLookup) {
+        return;
+    }
+    const QHostInfo info = QHostInfo::fromName(hostname);
+    for (const QHostAddress &candidate : info.addresses()) {
+        if (candidate.protocol() == QAbstractSocket::IPv4Protocol) {
+            _address = candidate;
+            return;
+        }
+    }
+}
 
 QString SockAddr::toString() const {
     if (_address.isNull()) {

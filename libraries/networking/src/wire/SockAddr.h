@@ -5,10 +5,16 @@
 //   IPv6:  01 <16 bytes> <QString scope id> pp pp        (23 bytes with no scope id)
 //   null:  ff pp pp   (also 02 pp pp for QHostAddress::Any)
 // Two SockAddrs are equal when IP and port are; there is no socket type to disagree on (the
-// mismatch behind upstream's quirk Q1). Source: protocol/overte-ice.md 2.3, 2.4.
+// mismatch behind upstream's quirk Q1: the socket type is carried for upstream-style callers but
+// never compared). Source: protocol/overte-ice.md 2.3, 2.4.
+//
+// Unlike upstream, SockAddr is a plain value, not a QObject: one is built per received datagram.
+// So the hostname constructor resolves only IP literals, or blocks when asked to; there are no
+// lookupCompleted/lookupFailed signals (HostAndPort and the roles resolve names asynchronously).
 #pragma once
 
 #include "ByteReader.h"
+#include "SocketType.h"
 
 #include <QtCore/QDataStream>
 #include <QtCore/QDebug>
@@ -19,6 +25,11 @@ class SockAddr {
 public:
     SockAddr() = default;
     SockAddr(const QHostAddress &address, quint16 port) : _address(address), _port(port) {}
+    SockAddr(SocketType socketType, const QHostAddress &address, quint16 port)
+        : _address(address), _port(port), _socketType(socketType) {}
+    // An IP literal is used as is; a name is resolved only when shouldBlockForLookup (blocking,
+    // first IPv4 address, as upstream). Otherwise, and when the lookup fails, the address is null.
+    SockAddr(SocketType socketType, const QString &hostname, quint16 hostOrderPort, bool shouldBlockForLookup = false);
 
     const QHostAddress &getAddress() const { return _address; }
     quint16 getPort() const { return _port; }
@@ -26,6 +37,10 @@ public:
     void setPort(quint16 port) { _port = port; }
 
     bool isNull() const { return _address.isNull(); }
+    void clear() { _address.clear(); _port = 0; }
+
+    SocketType getType() const { return _socketType; }
+    void setType(SocketType socketType) { _socketType = socketType; }
     // "203.0.113.5:40102" or "[2001:db8::1]:40102"; "null:PORT" for a null address.
     QString toString() const;
 
@@ -45,6 +60,7 @@ public:
 private:
     QHostAddress _address;
     quint16 _port = 0;
+    SocketType _socketType = SocketType::UDP;
 };
 
 #if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
@@ -52,6 +68,13 @@ size_t qHash(const SockAddr &addr, size_t seed = 0) noexcept;
 #else
 uint qHash(const SockAddr &addr, uint seed = 0) noexcept;
 #endif
+
+namespace std {
+template <>
+struct hash<SockAddr> {
+    size_t operator()(const SockAddr &addr) const noexcept { return size_t(qHash(addr, 0)); }
+};
+} // namespace std
 
 // Qt's own stream form, for code that already holds a QDataStream (identical bytes to encode()).
 QDataStream &operator<<(QDataStream &out, const SockAddr &addr);

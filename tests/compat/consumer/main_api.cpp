@@ -1,0 +1,168 @@
+// The upstream API items, each used the way upstream's callers use it. Exit code 0 only when every
+// run-time check holds; a missing or differently shaped item fails the build instead.
+#include "UpstreamStyleIceServer.h"
+
+#include <DomainGatekeeper.h>
+#include <IceServer.h>
+#include <NetworkPeer.h>
+#include <NLPacket.h>
+#include <PacketReceiver.h>
+#include <ReceivedMessage.h>
+#include <SockAddr.h>
+#include <udt/PacketHeaders.h>
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDataStream>
+#include <QtCore/QSet>
+
+#include <cstdio>
+#include <functional>
+#include <type_traits>
+#include <unordered_map>
+
+int includeEverythingLinked();
+
+namespace {
+int failures = 0;
+void check(bool ok, const char *what) {
+    std::printf("%s %s\n", ok ? "ok  " : "FAIL", what);
+    failures += ok ? 0 : 1;
+}
+
+// ---- Item 2: PacketHeaders ----
+static_assert(std::is_same<PacketType, PacketTypeEnum::Value>::value, "PacketType is PacketTypeEnum::Value");
+static_assert(std::is_same<PacketVersion, quint8>::value, "PacketVersion is a byte");
+static_assert(std::is_same<PingType_t, quint8>::value, "PingType_t is a byte");
+static_assert(NUM_BYTES_MD5_HASH == 16, "NUM_BYTES_MD5_HASH");
+
+void packetHeaders() {
+    PacketType type = PacketType::Unknown;
+    check(type != PacketType::ICEPing, "PacketType::Unknown is its own value");
+    const PacketType iceTypes[] = { PacketType::ICEServerHeartbeat, PacketType::ICEServerHeartbeatACK,
+                                    PacketType::ICEServerHeartbeatDenied, PacketType::ICEServerQuery,
+                                    PacketType::ICEServerPeerInformation, PacketType::ICEPing, PacketType::ICEPingReply };
+    bool versions = true;
+    for (PacketType t : iceTypes) {
+        versions = versions && versionForPacketType(t) != 0;
+    }
+    check(versions, "versionForPacketType(ICE types)");
+    PingType_t pingType = PingType::Agnostic;
+    pingType = PingType::Local;
+    pingType = PingType::Public;
+    pingType = PingType::Symmetric;
+    check(pingType == 3, "PingType::Symmetric == 3");
+}
+
+// ---- Item 3: SockAddr ----
+void sockAddr() {
+    SockAddr addr(SocketType::UDP, QHostAddress::LocalHost, 40102);
+    check(addr.getType() == SocketType::UDP, "SockAddr(SocketType, QHostAddress, quint16), getType");
+    SockAddr named(SocketType::UDP, QStringLiteral("127.0.0.1"), 7337);
+    check(named.getAddress() == QHostAddress::LocalHost && named.getPort() == 7337, "SockAddr(SocketType, hostname, port)");
+    QSet<SockAddr> set { addr, named };
+    std::unordered_map<SockAddr, int> map { { addr, 1 } };
+    check(set.size() == 2 && map.count(addr) == 1 && qHash(addr, 0) == qHash(SockAddr(addr), 0), "qHash, std::hash");
+    addr.clear();
+    check(addr.isNull() && addr.getPort() == 0, "clear()");
+}
+
+// ---- Item 4: NetworkPeer ----
+void networkPeer() {
+    static_assert(ICE_SERVER_DEFAULT_PORT == 7337, "ICE_SERVER_DEFAULT_PORT");
+    static_assert(ICE_HEARBEAT_INTERVAL_MSECS == 1000, "ICE_HEARBEAT_INTERVAL_MSECS");
+    static_assert(UDP_PUNCH_PING_INTERVAL_MS == 250, "UDP_PUNCH_PING_INTERVAL_MS");
+    static_assert(MAX_ICE_CONNECTION_ATTEMPTS > 0, "MAX_ICE_CONNECTION_ATTEMPTS");
+
+    const SockAddr publicSocket(SocketType::UDP, QHostAddress(QStringLiteral("203.0.113.5")), 40102);
+    const SockAddr localSocket(SocketType::UDP, QHostAddress(QStringLiteral("192.168.1.20")), 40102);
+    SharedNetworkPeer peer = QSharedPointer<NetworkPeer>::create(QUuid::createUuid(), publicSocket, localSocket);
+    int activations = 0;
+    QObject::connect(peer.data(), &NetworkPeer::socketActivated, [&](const SockAddr &) { ++activations; });
+    int timeouts = 0;
+    QObject::connect(peer.data(), &NetworkPeer::pingTimerTimeout, [&] { ++timeouts; });
+    peer->activateMatchingOrNewSymmetricSocket(publicSocket);
+    check(activations == 1 && peer->getActiveSocket() && *peer->getActiveSocket() == publicSocket, "socketActivated");
+    peer->startPingTimer();
+    peer->stopPingTimer();
+    peer->setLastHeardMicrostamp(42);
+    check(peer->getLastHeardMicrostamp() == 42, "get/setLastHeardMicrostamp");
+
+    QByteArray bytes;
+    {
+        QDataStream out(&bytes, QIODevice::WriteOnly);
+        out << *peer;
+    }
+    NetworkPeer copy;
+    QDataStream in(bytes);
+    in >> copy;
+    check(copy.getUUID() == peer->getUUID() && copy.getPublicSocket() == publicSocket && bytes == peer->toByteArray(),
+          "QDataStream << and >> NetworkPeer");
+    check(!peer->isNull(), "isNull");
+    peer->reset();
+    check(peer->isNull() && !peer->getActiveSocket(), "reset");
+}
+
+// ---- Items 5 and 6: NLPacket, ReceivedMessage, PacketReceiver ----
+void packets() {
+    std::unique_ptr<NLPacket> packet = NLPacket::create(PacketType::ICEPing, -1, false, false, 0);
+    const QUuid id = QUuid::createUuid();
+    packet->write(id.toRfc4122());
+    packet->writePrimitive(PingType::Local);
+    check(packet->getType() == PacketType::ICEPing && packet->getVersion() == versionForPacketType(PacketType::ICEPing)
+              && packet->getPayloadSize() == 17 && packet->getPayload() != nullptr,
+          "NLPacket::create, write, writePrimitive, getPayloadSize");
+    packet->reset();
+    packet->seek(16);
+    PingType_t type = 0;
+    packet->readPrimitive(&type);
+    check(type == PingType::Local, "NLPacket reset, seek, readPrimitive");
+
+    PacketReceiver receiver;
+    UpstreamStyleIceServer server(receiver);
+    const SockAddr domainSocket(SocketType::UDP, QHostAddress(QStringLiteral("198.51.100.7")), 40102);
+    const QUuid domainID = QUuid::createUuid();
+    auto heartbeat = NLPacket::create(PacketType::ICEServerHeartbeat);
+    {
+        QDataStream stream(heartbeat.get());
+        stream << domainID << domainSocket << domainSocket << QByteArray("signature");
+    }
+    receiver.handleDatagram(heartbeat->toDatagram(), domainSocket);
+    auto query = NLPacket::create(PacketType::ICEServerQuery);
+    {
+        QDataStream stream(query.get());
+        stream << QUuid::createUuid() << domainSocket << domainSocket << domainID;
+    }
+    const SockAddr client(SocketType::UDP, QHostAddress(QStringLiteral("203.0.113.9")), 5000);
+    receiver.handleDatagram(query->toDatagram(), client);
+    check(server.activePeers.contains(domainID) && server.lastPeerInformation
+              && server.lastPeerInformation->getPayloadSize() == server.activePeers[domainID]->toByteArray().size(),
+          "makeUnsourcedListenerReference + registerListener, QDataStream on a packet");
+
+    ReceivedMessage message(*packet);
+    QByteArray head = message.readWithoutCopy(16);
+    PingType_t messageType = 0;
+    message.readPrimitive(&messageType);
+    message.seek(0);
+    check(QUuid::fromRfc4122(head) == id && messageType == PingType::Local && message.getRawMessage() != nullptr
+              && message.getMessage().size() == 17,
+          "ReceivedMessage getMessage, getRawMessage, readPrimitive, readWithoutCopy, seek");
+
+    receiver.unregisterListener(&server);
+    check(!receiver.hasListener(PacketType::ICEServerQuery), "unregisterListener(QObject*)");
+    check(receiver.registerListenerForTypes({ PacketType::ICEServerHeartbeat, PacketType::ICEServerQuery },
+                                            PacketReceiver::makeUnsourcedListenerReference<UpstreamStyleIceServer>(
+                                                &server, &UpstreamStyleIceServer::processQuery)),
+          "registerListenerForTypes");
+}
+} // namespace
+
+int main(int argc, char **argv) {
+    QCoreApplication app(argc, argv);
+    check(includeEverythingLinked() == 1, "every header included");
+    packetHeaders();
+    sockAddr();
+    networkPeer();
+    packets();
+    std::printf("compat_api: %d failure(s)\n", failures);
+    return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,119 @@
+// End to end on loopback, in one process, built against the installed package: our IceServer
+// (Icebreaker::iceserver) with the domain's key in its key directory; a domain server
+// (Icebreaker::domain) whose DomainGatekeeper is registered with upstream's listener references;
+// and a client NodeList whose handlers are registered the way upstream's NodeList constructor
+// registers them. Exit code 0 once the client discovered the domain's socket and the gatekeeper
+// saw the client connect; 1 on timeout.
+#include <DomainGatekeeper.h>
+#include <DomainHandler.h>
+#include <DomainKeyStore.h>
+#include <DomainServer.h>
+#include <IceServer.h>
+#include <KeyDirectory.h>
+#include <LimitedNodeList.h>
+#include <NodeList.h>
+#include <PacketReceiver.h>
+#include <QUdpSocketTransport.h>
+#include <RsaPrivateKey.h>
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QFile>
+#include <QtCore/QTemporaryDir>
+#include <QtCore/QTimer>
+
+#include <cstdio>
+
+namespace {
+int fail(const char *why) {
+    std::printf("compat_e2e: FAIL %s\n", why);
+    return 1;
+}
+} // namespace
+
+int main(int argc, char **argv) {
+    QCoreApplication app(argc, argv);
+    QTemporaryDir dir;
+    const QUuid domainID = QUuid::createUuid();
+    const RsaPrivateKey key = RsaPrivateKey::generate(2048);
+    const QString keypairPath = dir.filePath(QStringLiteral("domain.key"));
+    QFile publicKey(dir.filePath(QStringLiteral("keys/%1.pem").arg(domainID.toString(QUuid::WithoutBraces))));
+    if (!dir.isValid() || key.isNull() || !key.saveToFile(keypairPath) || !QDir(dir.path()).mkdir(QStringLiteral("keys"))
+        || !publicKey.open(QIODevice::WriteOnly) || publicKey.write(key.publicKey().toPem()) < 0) {
+        return fail("cannot prepare the domain key");
+    }
+    publicKey.close();
+
+    // ---- our ice-server ----
+    QUdpSocketTransport iceTransport;
+    if (!iceTransport.bind(QHostAddress::LocalHost, 0)) {
+        return fail("cannot bind the ice-server");
+    }
+    KeyDirectory keys(dir.filePath(QStringLiteral("keys")));
+    if (!keys.start()) {
+        return fail("cannot read the key directory");
+    }
+    DomainKeyStore keyStore(&keys, nullptr, KeyFetchSettings());
+    IceServer iceServer(&iceTransport, &keyStore);
+    iceServer.start();
+    const quint16 icePort = iceTransport.localPort();
+
+    // ---- the domain: our DomainServer's ICE part, its gatekeeper registered upstream's way ----
+    LimitedNodeList domainNodes(quint16(0));
+    domainNodes.setLocalSocketProbeTarget(QHostAddress::LocalHost);
+    DomainServer::Settings settings;
+    settings.domainID = domainID;
+    settings.keypairPath = keypairPath;
+    settings.iceServers = { HostAndPort { QStringLiteral("127.0.0.1"), icePort } };
+    DomainServer domainServer(settings, &domainNodes);
+    DomainGatekeeper *gatekeeper = domainServer.gatekeeper();
+    PacketReceiver &domainReceiver = domainNodes.getPacketReceiver();
+    domainReceiver.unregisterListener(gatekeeper);
+    domainReceiver.registerListener(PacketType::ICEServerPeerInformation,
+        PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(gatekeeper, &DomainGatekeeper::processICEPeerInformationPacket));
+    domainReceiver.registerListener(PacketType::ICEPing,
+        PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(gatekeeper, &DomainGatekeeper::processICEPingPacket));
+    domainReceiver.registerListener(PacketType::ICEPingReply,
+        PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(gatekeeper, &DomainGatekeeper::processICEPingReplyPacket));
+    if (!domainServer.start()) {
+        return fail("the domain server did not start");
+    }
+    bool domainSawClient = false;
+    QObject::connect(gatekeeper, &DomainGatekeeper::peerConnected, [&] { domainSawClient = true; });
+
+    // ---- the client: a NodeList, its handlers registered as upstream's constructor does ----
+    LimitedNodeList clientNodes(quint16(0));
+    clientNodes.setLocalSocketProbeTarget(QHostAddress::LocalHost);
+    clientNodes.setStunServer(QStringLiteral("127.0.0.1"), icePort); // our ice-server answers STUN
+    NodeList nodeList(&clientNodes);
+    DomainHandler &domainHandler = nodeList.getDomainHandler();
+    PacketReceiver &packetReceiver = clientNodes.getPacketReceiver();
+    packetReceiver.unregisterListener(&nodeList);
+    packetReceiver.unregisterListener(&domainHandler);
+    packetReceiver.registerListener(PacketType::ICEServerPeerInformation,
+        PacketReceiver::makeUnsourcedListenerReference<DomainHandler>(&domainHandler, &DomainHandler::processICEResponsePacket));
+    packetReceiver.registerListener(PacketType::ICEPing,
+        PacketReceiver::makeUnsourcedListenerReference<NodeList>(&nodeList, &NodeList::processICEPingPacket));
+    packetReceiver.registerListener(PacketType::ICEPingReply,
+        PacketReceiver::makeUnsourcedListenerReference<DomainHandler>(&domainHandler, &DomainHandler::processICEPingReplyPacket));
+
+    bool clientConnected = false;
+    QObject::connect(&domainHandler, &DomainHandler::completedSocketDiscovery, [&] { clientConnected = true; });
+    QTimer check;
+    QObject::connect(&check, &QTimer::timeout, [&] {
+        if (clientConnected && domainSawClient) {
+            app.exit(0);
+        }
+    });
+    check.start(20);
+    QTimer::singleShot(20000, &app, [&] { app.exit(1); });
+
+    // Registration first (the domain heartbeats every second), then the client asks for the domain.
+    QObject::connect(&iceServer, &IceServer::peerRegistered, [&] {
+        clientNodes.startSTUNPublicSocketUpdate();
+        domainHandler.setIceServerHostnameAndID(QStringLiteral("127.0.0.1"), icePort, domainID);
+    });
+    const int rc = app.exec();
+    std::printf("compat_e2e: client %s, domain %s\n", clientConnected ? "connected" : "NOT connected",
+                domainSawClient ? "saw the client" : "did NOT see the client");
+    return rc;
+}
