@@ -1,8 +1,8 @@
-// The domain's side of the ping-punch (protocol 4.4): for every client the ice-server introduces it
+// The domain's side of the ping-punch (docs/protocol.md 4.4): for every client the ice-server introduces it
 // sends a punch round (PunchRound: the client's local and public sockets, and the source its pings
 // really come from) every 250 ms for 8 rounds, answers pings only from peers it knows, and
 // activates the socket a reply arrives from. The first rounds are "priming" rounds sent with a
-// small IP TTL (DESIGN.md, "Linux NATs and the first packet").
+// small IP TTL (docs/design.md, "Linux NATs and the first packet").
 //
 // Unlike upstream: a known peer's sockets are refreshed by a new introduction (Q13); introductions
 // are taken only from our ice-server; a connected peer is kept until it falls silent, so keepalive

@@ -1,5 +1,5 @@
 // The domain's signing keypair: loaded from its file (or created there, mode 0600), and replaced
-// when the ice-server keeps denying it (protocol 4.5). A new key is generated off the main thread,
+// when the ice-server keeps denying it (docs/protocol.md 4.5). A new key is generated off the main thread,
 // one at a time. With a metaverse it is uploaded first and adopted only once accepted, as upstream;
 // without one it is adopted at once and its public key written next to the keypair as
 // <domain-id>.pub, for the operator to copy into the ice-server's key directory.

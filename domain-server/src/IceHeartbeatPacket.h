@@ -1,5 +1,5 @@
 // The domain's signed ICEServerHeartbeat payload, cached: it is re-signed only when the domain ID,
-// a socket or the key changes (protocol 3.1), so the steady state costs no RSA operation.
+// a socket or the key changes (docs/protocol.md 3.1), so the steady state costs no RSA operation.
 // A failed signature is an error and leaves no payload; it is never 256 zero bytes (quirk Q9).
 #pragma once
 

@@ -1,4 +1,4 @@
-// The domain's registration with one ice-server at a time (protocol 4.1): a signed heartbeat every
+// The domain's registration with one ice-server at a time (docs/protocol.md 4.1): a signed heartbeat every
 // second, ACK and Denied from that server, and the two verdicts upstream draws from them: a new
 // keypair is needed (the 4th Denied in a row) and the server is gone (the 7th heartbeat with no
 // reply). Choosing the next server and making keys are other classes' jobs; this one only signals.

@@ -1,4 +1,4 @@
-// The two metaverse calls a domain makes for ICE (protocol 5.2, 5.3): upload its public key after a
+// The two metaverse calls a domain makes for ICE (docs/protocol.md 5.2, 5.3): upload its public key after a
 // regeneration, and publish which ice-server it uses. One ice_server_address request is in flight at
 // a time; a newer value waits its turn and a failure is retried every 2 s, as upstream.
 #pragma once

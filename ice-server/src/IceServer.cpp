@@ -112,7 +112,7 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
         key = _keys->lookup(heartbeat.domainID, now);
     }
     if (key.state != DomainKeyStore::Lookup::Known) {
-        // As upstream: Denied while the key is unknown or still being fetched (protocol 3.2).
+        // As upstream: Denied while the key is unknown or still being fetched (docs/protocol.md 3.2).
         ++_counts.deniedNoKey;
         qCDebug(ice_server_packets) << "denied" << heartbeat.domainID << "from" << sender << ": no key"
                                     << (key.state == DomainKeyStore::Lookup::Pending ? "yet" : "");
@@ -180,7 +180,7 @@ void IceServer::processQuery(const QByteArray &payload, const SockAddr &sender) 
     ++_counts.queriesAnswered;
     qCDebug(ice_server_packets) << "query from" << sender << "for" << query.domainID << "-> domain at" << *domainSocket;
     // The domain's record to the querier's observed address, the querier's self-reported record to
-    // the domain (protocol 3.4).
+    // the domain (docs/protocol.md 3.4).
     const SockAddr domainDestination = *domainSocket; // send() may not invalidate it, but be safe
     send(PacketType::ICEServerPeerInformation, domain->peerInformation, sender);
     send(PacketType::ICEServerPeerInformation, QByteArray::fromRawData(payload.constData(), query.recordSize),
@@ -195,7 +195,7 @@ void IceServer::processStun(const QByteArray &datagram, const SockAddr &sender) 
         return;
     }
     // Tell the requester where it was seen from (what the domain and client use as their public
-    // socket when this ice-server is also their STUN server, issue 4 item 3).
+    // socket when this ice-server is also their STUN server).
     const QByteArray response = StunMessage::bindingSuccess(decoded.value.transactionId, sender).encode();
     if (_transport->writeDatagram(response, sender) == response.size()) {
         ++_counts.stunOut;

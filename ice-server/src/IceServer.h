@@ -1,4 +1,4 @@
-// The ice-server role (Overte's IceServer, protocol 4.2): keeps signed domain registrations and
+// The ice-server role (Overte's IceServer, docs/protocol.md 4.2): keeps signed domain registrations and
 // answers queries so a client and a domain learn each other's sockets. A QObject with its
 // dependencies passed in: the transport it listens on, the key store, and (defaults for
 // production) a monotonic clock and a crypto backend. Per datagram:

@@ -13,7 +13,7 @@
 class CommandLine;
 
 struct IceServerOptions {
-    static constexpr quint16 DefaultPort = 7337;     // ICE_SERVER_DEFAULT_PORT (protocol section 1)
+    static constexpr quint16 DefaultPort = 7337;     // ICE_SERVER_DEFAULT_PORT (docs/protocol.md section 1)
     static constexpr quint16 DefaultHttpPort = 7338;
 
     IceServerSettings server;

@@ -150,7 +150,7 @@ void MetaverseKeyFetcher::handleFinished(QNetworkReply *reply, const QUuid &id) 
         return;
     }
     if (root.value(QStringLiteral("status")).toString() != QStringLiteral("success")) {
-        // Iamus answers an unknown domain with a failure status (protocol 5.1).
+        // Iamus answers an unknown domain with a failure status (docs/protocol.md 5.1).
         complete(id, Outcome::NotFound, {}, QStringLiteral("status is not \"success\""));
         return;
     }

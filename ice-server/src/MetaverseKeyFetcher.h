@@ -1,5 +1,5 @@
 // Fetches domain public keys from a metaverse server: GET <url>/api/v1/domains/<id>/public_key,
-// JSON {"status":"success","data":{"public_key":"<base64 SPKI or PKCS#1>"}} (protocol 5.1, Q8).
+// JSON {"status":"success","data":{"public_key":"<base64 SPKI or PKCS#1>"}} (docs/protocol.md 5.1, Q8).
 // Asynchronous (QNetworkAccessManager), so the UDP socket is never blocked, and bounded: at most
 // maxInFlight requests at once and maxPerSecond new ones, each aborted after timeoutMs, each
 // response capped in size. The caller asks canStart() before fetch(); refusals are counted.

@@ -2,7 +2,7 @@
 // heartbeat reported, the observed (active) socket peer information is sent to, and what is needed
 // to skip the RSA verify of a heartbeat already verified. Bounded by maxDomains.
 //
-// The replay rule (protocol quirk Q3). A heartbeat's signature covers only "ID | public | local":
+// The replay rule (docs/protocol.md quirk Q3). A heartbeat's signature covers only "ID | public | local":
 // no time, no nonce. Anyone who captured one can resend it from anywhere, and upstream then moves
 // the domain's active socket to the sender, so peer information (client addresses) goes to the
 // attacker. Here a verified heartbeat changes the record only when one of these holds:

@@ -41,7 +41,7 @@ void InterfaceStubOptions::declare(CommandLine *commandLine) {
                        "without a reply say \"path lost\" and reconnect. Default: 0 (exit once connected)."),
         QStringLiteral("SECONDS"), QStringLiteral("0")));
     cl.addOption(option("punch-ttl",
-        QStringLiteral("IP TTLs of the first punch rounds of each attempt (priming; see DESIGN.md), e.g. 2,3; "
+        QStringLiteral("IP TTLs of the first punch rounds of each attempt (priming; see docs/design.md), e.g. 2,3; "
                        "0 or empty disables priming. Default: %1.").arg(ttlDefault),
         QStringLiteral("LIST"), ttlDefault));
     cl.addOption(option("port",

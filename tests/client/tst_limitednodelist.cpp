@@ -232,14 +232,14 @@ void TestLimitedNodeList::peerQueryIsByteExact() {
     QCOMPARE(transport.sent().size(), 1);
     QCOMPARE(transport.sent().first().destination, iceServer());
     QCOMPARE(transport.sent().first().ttl, 0);
-    // protocol/overte-ice.md 2.5, ICEServerQuery (first packet to that destination: seq 1).
+    // docs/protocol.md 2.5, ICEServerQuery (first packet to that destination: seq 1).
     const QByteArray expected = hex("01000000 1711 112233445566778899aabbccddeeff00 00cb0071059ca6 00c0a8010a9ca6"
                                     " 6ba7b8109dad11d180b400c04fd430c8");
     QCOMPARE(transport.sent().first().datagram.toHex(' '), expected.toHex(' '));
 }
 
 void TestLimitedNodeList::icePingAndReplyPackets() {
-    // protocol/overte-ice.md 2.5: ICEPing (Public, client ID) and the domain's reply.
+    // docs/protocol.md 2.5: ICEPing (Public, client ID) and the domain's reply.
     const NLDatagram ping = LimitedNodeList::constructICEPingPacket(PingType::Public, clientID());
     QCOMPARE(ping.toDatagram().mid(4).toHex(' '), hex("2712 112233445566778899aabbccddeeff00 02").toHex(' '));
 

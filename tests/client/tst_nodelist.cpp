@@ -80,7 +80,7 @@ void TestNodeList::queryIsByteExact() {
     const auto queries = sentOfType(client.transport, PacketType::ICEServerQuery);
     QCOMPARE(queries.size(), 1);
     QCOMPARE(queries.first().destination, iceServer());
-    // protocol/overte-ice.md 3.3: client ID | public (null before STUN: ff 00 00) | local | domain.
+    // docs/protocol.md 3.3: client ID | public (null before STUN: ff 00 00) | local | domain.
     const QByteArray expected = hex("01000000 1711") + QByteArray::fromHex(uuidHex(client.handler.getICEClientID()))
                                 + hex("ff0000 00c0a8010a9ca6 6ba7b8109dad11d180b400c04fd430c8");
     QCOMPARE(queries.first().datagram.toHex(' '), expected.toHex(' '));
@@ -325,7 +325,7 @@ void TestNodeList::answersOnlyPendingDomainPings() {
     const auto replies = sentOfType(client.transport, PacketType::ICEPingReply);
     QCOMPARE(replies.size(), 1);
     QCOMPARE(replies.first().destination, domainPublic());
-    // Our ICE client ID and the ping's type (protocol/overte-ice.md 3.6).
+    // Our ICE client ID and the ping's type (docs/protocol.md 3.6).
     QCOMPARE(replies.first().datagram.mid(4).toHex(' '),
              (hex("2811") + QByteArray::fromHex(uuidHex(client.handler.getICEClientID())) + hex("02")).toHex(' '));
 }

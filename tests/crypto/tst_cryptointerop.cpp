@@ -32,7 +32,7 @@ private:
     OpenSslCliResult openssl(const QStringList &arguments) { return runOpenSsl(arguments, m_dir.path()); }
 
     QTemporaryDir m_dir;
-    // The 30 signed bytes of the heartbeat example, protocol section 2.5: domain ID
+    // The 30 signed bytes of the heartbeat example, docs/protocol.md section 2.5: domain ID
     // 6ba7b810-9dad-11d1-80b4-00c04fd430c8, public 198.51.100.7:40102, local 10.0.0.2:40102.
     const QByteArray m_plaintext = QByteArray::fromHex(
         "6ba7b8109dad11d180b400c04fd430c8" "00c63364079ca6" "000a0000029ca6");

@@ -1,4 +1,4 @@
-// DomainGatekeeper: the domain's ping-punch (protocol 4.4) with our differences: priming TTLs,
+// DomainGatekeeper: the domain's ping-punch (docs/protocol.md 4.4) with our differences: priming TTLs,
 // refreshed sockets for a known peer (Q13), replies only to known peers from any source (Q2),
 // connected peers kept for keepalives, introductions only from the ice-server, and the Q5 bounds
 // as the gatekeeper applies them (their boundaries: tst_iceadmission). Every gatekeeper runs on the

@@ -1,5 +1,5 @@
 // DomainKeyManager and MetaverseApi: the keypair file (0600, created when missing, its public key
-// beside it), regeneration off the main thread, the PUT upload (protocol 4.5, 5.2, 5.3), and the
+// beside it), regeneration off the main thread, the PUT upload (docs/protocol.md 4.5, 5.2, 5.3), and the
 // whole loop with IceHeartbeater: four Denied lead to a heartbeat signed with a new key.
 #include "DomainTestUtil.h"
 

@@ -1,5 +1,5 @@
 // IceHeartbeater and IceHeartbeatPacket: the bytes of a heartbeat, the signature cache, and the
-// verdicts upstream draws from ACK, Denied and silence (protocol 3.1, 3.2, 4.1; quirk Q9).
+// verdicts upstream draws from ACK, Denied and silence (docs/protocol.md 3.1, 3.2, 4.1; quirk Q9).
 #include "DomainTestUtil.h"
 
 #include <CryptoBackend.h>
@@ -42,7 +42,7 @@ private Q_SLOTS:
         QCOMPARE(sent.first().second.destination, iceServer);
         QCOMPARE(packet.version, PacketVersion(18));
         QCOMPARE(packet.totalHeaderSize(), 6);
-        // 30 signed bytes, then a QByteArray of 256 bytes: 296 bytes in all (protocol 2.5).
+        // 30 signed bytes, then a QByteArray of 256 bytes: 296 bytes in all (docs/protocol.md 2.5).
         QCOMPARE(sent.first().second.datagram.size(), 296);
         const QByteArray plaintext = IceServerHeartbeat::signedPlaintext(domainID, publicSocket, localSocket);
         QCOMPARE(plaintext.size(), 30);

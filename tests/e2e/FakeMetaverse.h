@@ -1,4 +1,4 @@
-// A tiny metaverse key API for tests (protocol 5.1-5.3), on a QTcpServer on loopback:
+// A tiny metaverse key API for tests (docs/protocol.md 5.1-5.3), on a QTcpServer on loopback:
 //   GET /api/v1/domains/<id>/public_key          -> {"status":"success","data":{"public_key":<base64 SPKI DER>}}
 //   PUT /api/v1/domains/<id>/public_key          multipart "public_key" (PKCS#1 DER), as a domain uploads it
 //   PUT /api/v1/domains/<id>/ice_server_address  {"domain":{"ice_server_address":...}}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the fuzz_datagram seed corpus: the golden datagrams of tests/wire (overte-ice.md 2.5 and
+"""Writes the fuzz_datagram seed corpus: the golden datagrams of tests/wire (docs/protocol.md 2.5 and
 section 6, RFC 5769's mapped addresses, the TURN messages of tst_turnmessage) as one small binary file each. Re-run after adding a
 golden packet:  python3 tests/fuzz/make-seed-corpus.py tests/fuzz/corpus/datagram"""
 import pathlib

@@ -84,7 +84,7 @@ private:
     bool _bound = false;
 };
 
-// The metaverse key API (protocol 5.1) as a test needs it: per domain ID a canned answer, a
+// The metaverse key API (docs/protocol.md 5.1) as a test needs it: per domain ID a canned answer, a
 // counter of GETs, and a "hang" mode that never answers.
 class FakeMetaverse : public QTcpServer {
 public:

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""An ICE client written only from protocol/overte-ice.md, with no Icebreaker code: every datagram
+"""An ICE client written only from docs/protocol.md, with no Icebreaker code: every datagram
 is built from hex and struct by hand, signatures come from the openssl command line. It starts the
 ice-server binary given as argv[1] and checks ACK, Denied and both ICEServerPeerInformation
-packets byte for byte against protocol sections 2.5 and 3.1-3.4."""
+packets byte for byte against docs/protocol.md sections 2.5 and 3.1-3.4."""
 
 import os
 import re

@@ -1,4 +1,4 @@
-// IceServer over real loopback UDP: registration, denial, queries byte for byte (protocol 2.5,
+// IceServer over real loopback UDP: registration, denial, queries byte for byte (docs/protocol.md 2.5,
 // 3.4), expiry, the replay rule (Q3), symmetric NAT, rate limits, version checks, IPv6, STUN.
 #include "IceTestSupport.h"
 
@@ -21,7 +21,7 @@ const SockAddr DomainLocal(QHostAddress(QStringLiteral("10.0.0.2")), 40102);
 const SockAddr ClientPublic(QHostAddress(QStringLiteral("203.0.113.5")), 40102);
 const SockAddr ClientLocal(QHostAddress(QStringLiteral("192.168.1.10")), 40102);
 
-// The packets of protocol section 2.5, as hex.
+// The packets of docs/protocol.md section 2.5, as hex.
 const QByteArray AckHex = "010000003f11";
 const QByteArray DeniedHex = "010000003c11";
 const QByteArray DomainInfoHex = "010000001611" "6ba7b8109dad11d180b400c04fd430c8" "00c63364079ca6" "000a0000029ca6";
@@ -118,7 +118,7 @@ private Q_SLOTS:
         domain.send(signedHeartbeat(DomainID, DomainPublic, DomainLocal, testKey(0)), s.address());
         QTRY_COMPARE(domain.received.size(), 1);
 
-        // Exactly the 52-byte ICEServerQuery of protocol 2.5.
+        // Exactly the 52-byte ICEServerQuery of docs/protocol.md 2.5.
         const QByteArray query = QByteArray::fromHex("0100000017111122334455667788" "99aabbccddeeff00"
                                                      "00cb0071059ca6" "00c0a8010a9ca6"
                                                      "6ba7b8109dad11d180b400c04fd430c8");

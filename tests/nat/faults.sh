@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Faults (issue 5, item 5), EIM x EIM with coturn as STUN, real binaries:
+# Faults, EIM x EIM with coturn as STUN, real binaries:
 #   1. ice-server killed during a run: a client meanwhile gets "ice-server silent" (exit 2);
 #      a fresh ice-server (no state) on the same address learns the domain from its next
 #      heartbeats, and new clients connect.

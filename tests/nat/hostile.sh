@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Hostile traffic (issue 5, item 6), EIM x EIM with coturn as STUN, real binaries:
+# Hostile traffic, EIM x EIM with coturn as STUN, real binaries:
 #   1. replay: the attacker (203.0.113.66, public segment) captures a real heartbeat of the
 #      domain as it arrives at the ice-server (AF_PACKET in the ice namespace, hostile.py
 #      capture) and replays it from its own address; real clients still connect to the

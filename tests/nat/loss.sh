@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Loss and delay (issue 5, item 4): 50 ms delay and 10 % loss on each public access link
+# Loss and delay: 50 ms delay and 10 % loss on each public access link
 # (each crossing, each direction; so client -> domain is 100 ms one way and crosses two
 # lossy links), EIM on both sides, coturn as STUN.  LOSS_ATTEMPTS (100) interface-stub
 # runs one after the other; at least LOSS_REQUIRED (99) must connect.  Prints the success

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The NAT matrix (issue 5, item 3): for each pair (client's NAT x domain's NAT) start
+# The NAT matrix: for each pair (client's NAT x domain's NAT) start
 # ice-server (in `ice`), domain-server (in `domain`) and interface-stub (in `client`) with
 # the real binaries, and assert the expected outcome of every cell:
 #   connect  20 attempts (MATRIX_ATTEMPTS), no added delay, every one connected

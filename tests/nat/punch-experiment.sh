@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The first-packet experiment behind DESIGN.md "Linux NATs and the first
+# The first-packet experiment behind docs/design.md "Linux NATs and the first
 # packet", on this testbed: N reference punches (nattool.py punch: STUN from the
 # punch socket, addresses exchanged by the harness, 250 ms ping rounds) per
 # variant, printed as a table.  Not part of CI: the figures guide the C++ punch

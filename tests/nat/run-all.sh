@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole NAT testbed run (issue 5): selftest, matrix, loss and delay, faults, hostile
+# The whole NAT testbed run: selftest, matrix, loss and delay, faults, hostile
 # traffic, with the real binaries from BUILD_DIR.  Prints everything, then a summary.
 # Exit status: 0 when every stage passed; 1 when a stage failed, when the testbed cannot
 # be built here (in CI that is a failure, not a skip), or when anything of ours is left
@@ -102,7 +102,7 @@ else
 fi
 printf 'total     %5d s (%d min %02d s)\n' "$TOTAL" $((TOTAL / 60)) $((TOTAL % 60))
 if ((TOTAL >= 600)); then
-    echo "run-all: WARNING: over the 10-minute budget of issue 5"
+    echo "run-all: WARNING: over its 10-minute budget"
 fi
 if [[ $FAILED -ne 0 ]]; then
     echo "run-all: FAIL"

@@ -3,7 +3,7 @@
 # claims (with coturn as the STUN server and a one-socket STUN client), that
 # every router drops unsolicited inbound traffic, that the same-NAT topology has
 # no hairpin and the CGNAT topology maps twice, and re-measures the
-# first-packet problem of DESIGN.md with a short punch experiment.
+# first-packet problem of docs/design.md with a short punch experiment.
 # Prints a table; exits 1 on any mismatch, 2 when the testbed cannot run here
 # (the caller decides whether that refusal fails the build: in CI it must).
 #

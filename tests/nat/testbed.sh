@@ -54,7 +54,7 @@ TB_CLIENT_CARRIER_NET=198.18.102.0/24
 
 # Router input policy for traffic addressed to the router itself from the WAN:
 # "accept" (a plain Linux box: closed ports answer ICMP, and conntrack keeps an
-# entry for the unsolicited packet -- the hostile case DESIGN.md describes) or
+# entry for the unsolicited packet -- the hostile case docs/design.md describes) or
 # "drop" (the packet dies before conntrack confirms it, so it leaves no entry).
 TB_ROUTER_INPUT=${TB_ROUTER_INPUT:-accept}
 

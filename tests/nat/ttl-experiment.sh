@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# How the punch TTL schedule ("priming", DESIGN.md "Linux NATs and the first packet")
+# How the punch TTL schedule ("priming", docs/design.md "Linux NATs and the first packet")
 # does with the real binaries: N attempts of the EIM x EIM cell and of the cell with the
 # domain behind CGNAT, per candidate schedule.  Not for CI (about 4 minutes); the figures
 # chose the default and are quoted in README.md.

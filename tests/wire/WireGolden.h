@@ -1,4 +1,4 @@
-// The worked examples of protocol/overte-ice.md section 2.5 as values and as golden datagrams,
+// The worked examples of docs/protocol.md section 2.5 as values and as golden datagrams,
 // shared by the wire suites and the fuzzer's seed corpus. The hex is copied from the document,
 // never produced by the code under test.
 #pragma once

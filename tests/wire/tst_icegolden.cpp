@@ -1,4 +1,4 @@
-// Golden-packet tests for the ICE wire format: every worked example of protocol/overte-ice.md
+// Golden-packet tests for the ICE wire format: every worked example of docs/protocol.md
 // section 2.5 must encode to exactly the document's bytes and decode back to the same fields,
 // plus the header variants (sequence numbers, message words, obfuscation) and the type table.
 #include "WireGolden.h"

@@ -1,7 +1,7 @@
 // Overte writes its ICE payloads with a big-endian QDataStream; our codecs write the bytes by hand.
 // These tests hold the two together: for each value our encoding must equal what Qt's own
 // QDataStream writes, and what QDataStream wrote must decode to the same value.
-// Source: protocol/overte-ice.md 2.3 and 2.4.
+// Source: docs/protocol.md 2.3 and 2.4.
 #include "WireGolden.h"
 #include "WireInvariants.h"
 

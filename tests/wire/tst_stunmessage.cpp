@@ -1,4 +1,4 @@
-// StunMessage against golden bytes: the binding request of protocol/overte-ice.md section 6, its
+// StunMessage against golden bytes: the binding request of docs/protocol.md section 6, its
 // worked XOR-MAPPED-ADDRESS example, the mapped addresses of RFC 5769's sample responses, the
 // MAPPED-ADDRESS fallback, attribute padding, transaction checks and malformed input.
 #include "WireGolden.h"

@@ -42,7 +42,7 @@ def log(*args):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Datagram builders (independent of the C++ code, from protocol/overte-ice.md)
+# Datagram builders (independent of the C++ code, from docs/protocol.md)
 
 def udt(seq, level=0, reliable=False, message=None, control=False):
     word = (seq & 0x07FFFFFF) | (level << 27) | (0x40000000 if reliable else 0) | (0x80000000 if control else 0)

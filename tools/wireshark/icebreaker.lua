@@ -8,7 +8,7 @@
 -- ChannelData datagrams are handed to Wireshark's own dissectors.
 --
 -- Load:  wireshark -X lua_script:tools/wireshark/icebreaker.lua   (see tools/wireshark/README.md)
--- Byte layouts: protocol/overte-ice.md sections 2 and 3; the type table mirrors
+-- Byte layouts: docs/protocol.md sections 2 and 3; the type table mirrors
 -- libraries/networking/src/wire/PacketHeaders.h.
 
 local bxor = bit32.bxor

@@ -1,4 +1,4 @@
-// ice-client's cycle (protocol/overte-ice.md 4.6, rebuilt on our roles): on a fresh socket, learn the
+// ice-client's cycle (docs/protocol.md 4.6, rebuilt on our roles): on a fresh socket, learn the
 // public socket by STUN, query the domain through the ice-server, ping-punch it; repeat N times.
 // Each step is timed and printed; the first step that fails ends the run with its own exit code.
 #pragma once

@@ -1,5 +1,5 @@
 // The one small interface every RSA signature backend implements: RSASSA-PKCS1-v1_5 with SHA-256, as
-// Overte signs ICE heartbeats (protocol 3.1). OpenSSL 3 is always built, QCA only on Qt 5 builds; a
+// Overte signs ICE heartbeats (docs/protocol.md 3.1). OpenSSL 3 is always built, QCA only on Qt 5 builds; a
 // signature made by one verifies with the other. Backends are process-wide and stateless to callers.
 #pragma once
 

@@ -1,5 +1,5 @@
 // Text wrappers around DER key blobs: PEM blocks (RFC 7468) and bare base64, as keys arrive from
-// files, metaverse servers (protocol 5.1) and operators. Pure byte handling, no crypto library.
+// files, metaverse servers (docs/protocol.md 5.1) and operators. Pure byte handling, no crypto library.
 #pragma once
 
 #include <QByteArray>

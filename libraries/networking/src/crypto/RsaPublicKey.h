@@ -24,8 +24,8 @@ public:
     bool isNull() const { return !d; }
     int bits() const;
 
-    QByteArray toSubjectPublicKeyInfoDer() const; // what the ice-server fetches (protocol 5.1)
-    QByteArray toPkcs1Der() const;                // what Overte domain servers upload (protocol 5.2)
+    QByteArray toSubjectPublicKeyInfoDer() const; // what the ice-server fetches (docs/protocol.md 5.1)
+    QByteArray toPkcs1Der() const;                // what Overte domain servers upload (docs/protocol.md 5.2)
     QByteArray toBase64() const;                  // base64 of the SPKI DER, no line breaks
     QByteArray toPem() const;                     // "BEGIN PUBLIC KEY" (SPKI)
 

@@ -1,7 +1,7 @@
 // What the client knows about the domain it connects to through ICE (Overte's DomainHandler, ICE
 // part): the ice-server, the domain ID, this attempt's ICE client ID, the domain's ICE peer record,
 // and once a ping reply arrived, the domain's socket. NodeList drives the queries and the punch;
-// this class judges the answers (protocol/overte-ice.md 4.3 steps 2, 4 and 7).
+// this class judges the answers (docs/protocol.md 4.3 steps 2, 4 and 7).
 //
 // Differences from upstream: the ice-server port is honoured (Q10); peer information and ping
 // replies count only when they carry the pending domain's ID; a reply from an address the domain did

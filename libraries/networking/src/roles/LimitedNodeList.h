@@ -2,7 +2,7 @@
 // receiver and sender other roles register with, and what this node knows about its own sockets:
 // the public one learned by STUN and the local one learned without contacting anybody.
 //
-// STUN follows upstream's timings (protocol/overte-ice.md section 6): a request every 250 ms until
+// STUN follows upstream's timings (docs/protocol.md section 6): a request every 250 ms until
 // one is answered, failure after more than 10 unanswered (public socket = null address with our local
 // port, as upstream), then one request every 10 s. Unlike upstream, an answer counts only when it
 // comes from the STUN server's address and carries our transaction ID.

@@ -1,6 +1,6 @@
 // The client's ICE engine (Overte's NodeList, ICE part): asks the ice-server for the domain's sockets,
 // ping-punches them, and answers the domain's pings. It uses a LimitedNodeList for the socket and a
-// DomainHandler (owned) for what is known about the domain (protocol/overte-ice.md 4.3).
+// DomainHandler (owned) for what is known about the domain (docs/protocol.md 4.3).
 //
 // Timing as upstream: queries about every second until peer information arrives; then 250 ms punch
 // rounds (PunchRound, shared with the domain's side), each pinging the domain's local and public
@@ -42,7 +42,7 @@ public:
 
     void setPunchTtlSchedule(const PunchTtlSchedule &schedule) { _punchTtlSchedule = schedule; }
     const PunchTtlSchedule &punchTtlSchedule() const { return _punchTtlSchedule; }
-    // Move to a fresh local port before each new attempt (escapes a stale NAT entry; DESIGN.md).
+    // Move to a fresh local port before each new attempt (escapes a stale NAT entry; docs/design.md).
     void setUseFreshPortOnRetry(bool fresh) { _freshPortOnRetry = fresh; }
     bool useFreshPortOnRetry() const { return _freshPortOnRetry; }
     void setMaxUnansweredQueries(int count) { _maxUnansweredQueries = qMax(1, count); }
@@ -60,7 +60,7 @@ public:
     // The discovered path died (keepalive unanswered): start over through the ice-server with a
     // fresh ICE client ID and, when fresh ports are enabled, a fresh local port. A NAT entry keyed
     // on the old port (e.g. left by our own pings after the far NAT lost its state) would otherwise
-    // keep the path dead: retrying on the same socket never recovers (DESIGN.md).
+    // keep the path dead: retrying on the same socket never recovers (docs/design.md).
     void reconnectThroughIce();
     // Querying or punching right now (a timer will send something).
     bool isActive() const { return _queryTimer->isActive() || _pingTimer->isActive(); }

@@ -7,7 +7,7 @@
 // The symmetric socket is pinged with the normal TTL in every round, priming rounds included. It is
 // learned only from a packet the peer sent us from there, so the peer's NAT already holds a mapping
 // towards us and our own NAT let that packet in: there is no stale entry to avoid. A priming TTL
-// (NATs in front of us + 1, DESIGN.md "Linux NATs and the first packet") is chosen to expire before
+// (NATs in front of us + 1, docs/design.md "Linux NATs and the first packet") is chosen to expire before
 // the far NAT, so a primed ping there could only die on the way and cost the peer a round. On the
 // NAT testbed (tests/nat/README.md) the symmetric socket is learned from the peer's first full-TTL
 // round, after the priming rounds, so the matrix results are the same either way; the choice

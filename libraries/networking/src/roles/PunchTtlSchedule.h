@@ -1,4 +1,4 @@
-// The IP TTLs of the first punch rounds ("priming", DESIGN.md "Linux NATs and the first packet"):
+// The IP TTLs of the first punch rounds ("priming", docs/design.md "Linux NATs and the first packet"):
 // round i of a punch attempt sends its pings with ttl(i); 0 means the normal TTL. A small TTL opens
 // our own NAT's mapping and dies before the far NAT, so the far NAT keeps its usual mapping free.
 // The rule (measured on tests/nat): TTL = NATs in front of this host + 1. The default "2,2" fits a

@@ -13,7 +13,7 @@ public:
     using QObject::QObject;
 
     // Sends one datagram; returns the bytes sent or -1. ttl > 0 sets the IP TTL / hop limit of
-    // this datagram only (used for the first punch packets, see DESIGN.md "Linux NATs").
+    // this datagram only (used for the first punch packets, see docs/design.md "Linux NATs").
     virtual qint64 writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl = 0) = 0;
     // Where this transport receives, for reporting our local socket. Null before binding.
     virtual SockAddr localSocket() const = 0;

@@ -1,6 +1,6 @@
 // The payloads of the seven ICE packet types, each a value with its own encode and decode.
 // Payload means the bytes after the 6-byte header (NLDatagram). Byte layouts and worked examples:
-// protocol/overte-ice.md sections 2.5 and 3.
+// docs/protocol.md sections 2.5 and 3.
 //
 //   ICEServerHeartbeat (38 v18)  QUuid domain | SockAddr public | SockAddr local | QByteArray signature
 //                                 \_________________ signed plaintext _________/

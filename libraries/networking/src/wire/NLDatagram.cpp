@@ -49,7 +49,8 @@ Decoded<NLDatagram> NLDatagram::fromDatagram(const QByteArray &datagram) {
         return Result::failure(udt.error);
     }
 
-    // De-obfuscate a copy only when needed; the common case stays zero-copy.
+    // The copy shares the datagram's buffer (implicit sharing) until de-obfuscation writes to it,
+    // which only an obfuscated packet does; the payload is copied out of it below.
     QByteArray plain = datagram;
     applyObfuscation(plain, udt.value.size(), udt.value.obfuscationLevel);
 

@@ -4,7 +4,7 @@
 //
 // The source ID is present for sourced types, the hash for sourced *and* verified types (the
 // header-size rule of Overte's NLPacket::localHeaderSize). Every ICE type is non-sourced, so ICE
-// packets have a 6-byte header. Source: protocol/overte-ice.md 2.2.
+// packets have a 6-byte header. Source: docs/protocol.md 2.2.
 #pragma once
 
 #include "PacketHeaders.h"

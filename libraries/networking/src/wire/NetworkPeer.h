@@ -4,7 +4,7 @@
 //
 // Wire form (ICEServerPeerInformation payload): QUuid id (16 raw bytes) | SockAddr public | SockAddr local.
 // Only id, public and local travel; the symmetric and active sockets are local knowledge.
-// Source: protocol/overte-ice.md 2.4, 3.4.
+// Source: docs/protocol.md 2.4, 3.4.
 //
 // Upstream's NetworkPeer is a QObject shared as SharedNetworkPeer, with a ping timer and a
 // socketActivated signal; ours is too, and stays copyable as a value: a copy takes the peer's data

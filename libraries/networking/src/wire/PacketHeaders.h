@@ -1,7 +1,7 @@
 // The one table of packet types Icebreaker speaks: Overte's numbers, versions and header flags.
 // The enum, the version check, the header-size rule and the debug names are all generated from
 // ICEBREAKER_PACKET_TYPES, so a type is added or changed in exactly one place.
-// Source: protocol/overte-ice.md section 1 ("Packet types and versions").
+// Source: docs/protocol.md section 1 ("Packet types and versions").
 #pragma once
 
 #include <QtCore/QDebug>

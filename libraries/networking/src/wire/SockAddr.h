@@ -6,7 +6,7 @@
 //   null:  ff pp pp   (also 02 pp pp for QHostAddress::Any)
 // Two SockAddrs are equal when IP and port are; there is no socket type to disagree on (the
 // mismatch behind upstream's quirk Q1: the socket type is carried for upstream-style callers but
-// never compared). Source: protocol/overte-ice.md 2.3, 2.4.
+// never compared). Source: docs/protocol.md 2.3, 2.4.
 //
 // Unlike upstream, SockAddr is a plain value, not a QObject: one is built per received datagram.
 // So the hostname constructor resolves only IP literals, or blocks when asked to; there are no

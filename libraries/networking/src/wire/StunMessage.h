@@ -7,7 +7,7 @@
 //   |                 transaction ID (96 bits)                      |
 //   | attribute type (16)           | attribute length (16)         | value, padded to 4 bytes ...
 //
-// Unlike upstream (protocol/overte-ice.md section 6) the decoder checks the header, honours
+// Unlike upstream (docs/protocol.md section 6) the decoder checks the header, honours
 // attribute padding and the caller checks the transaction ID.
 #pragma once
 

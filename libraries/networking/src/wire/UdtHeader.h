@@ -6,7 +6,7 @@
 //   word 1 (only if M): [pos:2][ message number : 30 ]
 //   word 2 (only if M): [      message part number     ]
 //
-// ICE packets always use C=R=M=O=0, i.e. a 4-byte header. Source: protocol/overte-ice.md 2.1.
+// ICE packets always use C=R=M=O=0, i.e. a 4-byte header. Source: docs/protocol.md 2.1.
 #pragma once
 
 #include "ByteReader.h"
