@@ -4,7 +4,9 @@
 
 #include <DomainGatekeeper.h>
 #include <IceServer.h>
+#include <LimitedNodeList.h>
 #include <NetworkPeer.h>
+#include <NodeList.h>
 #include <NLPacket.h>
 #include <PacketReceiver.h>
 #include <ReceivedMessage.h>
@@ -14,6 +16,8 @@
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDataStream>
 #include <QtCore/QSet>
+#include <QtCore/QTimer>
+#include <QtNetwork/QUdpSocket>
 
 #include <cstdio>
 #include <functional>
@@ -154,6 +158,58 @@ void packets() {
                                                 &server, &UpstreamStyleIceServer::processQuery)),
           "registerListenerForTypes");
 }
+
+// ---- Item 7: NodeList is-a LimitedNodeList ----
+void nodeList() {
+    // Upstream makes it with DependencyManager::set<NodeList>(NodeType::Agent, listenPort).
+    NodeList nodeList(NodeType::Agent, INVALID_PORT);
+    LimitedNodeList *limited = &nodeList;
+    check(limited->isBound() && limited->getLocalPort() != 0 && nodeList.getOwnerType() == char(NodeType::Agent),
+          "NodeList(NodeType::Agent, INVALID_PORT) is a bound LimitedNodeList");
+
+    // The connections upstream's NodeList constructor makes.
+    DomainHandler &domainHandler = nodeList.getDomainHandler();
+    QObject::connect(&domainHandler, &DomainHandler::iceSocketAndIDReceived, &nodeList,
+                     &NodeList::handleICEConnectionToDomainServer);
+    QObject::connect(&nodeList, &LimitedNodeList::publicSockAddrChanged, &nodeList, &NodeList::sendDomainServerCheckIn);
+    QTimer checkInTimer;
+    QObject::connect(&checkInTimer, &QTimer::timeout, &nodeList, &NodeList::sendDomainServerCheckIn);
+    QTimer stunTimer;
+    QObject::connect(&stunTimer, &QTimer::timeout, &nodeList, &LimitedNodeList::sendSTUNRequest);
+    nodeList.sendDomainServerCheckIn(); // no domain: nothing sent
+    check(nodeList.getSTUNSockAddr().isNull(), "getSTUNSockAddr, sendSTUNRequest and sendDomainServerCheckIn slots");
+
+    const QUuid sessionUUID = QUuid::createUuid();
+    QUuid announced;
+    QObject::connect(&nodeList, &LimitedNodeList::uuidChanged, [&](const QUuid &ownerUUID, const QUuid &) {
+        announced = ownerUUID;
+    });
+    nodeList.setSessionUUID(sessionUUID);
+    check(nodeList.getSessionUUID() == sessionUUID && announced == sessionUUID, "get/setSessionUUID, uuidChanged");
+    nodeList.flagTimeForConnectionStep(LimitedNodeList::ConnectionStep::SendDSCheckIn);
+    check(nodeList.getLastConnectionTimes().contains(LimitedNodeList::SendDSCheckIn), "flagTimeForConnectionStep");
+
+    // Packets as upstream sends them, to a socket of our own on loopback.
+    QUdpSocket sink;
+    if (!sink.bind(QHostAddress(QHostAddress::LocalHost), 0)) {
+        check(false, "bind a loopback sink");
+        return;
+    }
+    const SockAddr sinkSockAddr(SocketType::UDP, QHostAddress::LocalHost, sink.localPort());
+    const QUuid iceID = QUuid::createUuid();
+    std::unique_ptr<NLPacket> ping = LimitedNodeList::constructICEPingPacket(PingType::Local, iceID);
+    ReceivedMessage pingMessage(*ping);
+    const qint64 pingBytes = nodeList.sendUnreliablePacket(*ping, sinkSockAddr);
+    HMACAuth *noAuth = nullptr;
+    const qint64 movedBytes = nodeList.sendPacket(std::move(ping), sinkSockAddr, noAuth);
+    check(pingBytes > 17 && movedBytes == pingBytes, "constructICEPingPacket, sendUnreliablePacket, sendPacket(unique_ptr)");
+    std::unique_ptr<NLPacket> reply = LimitedNodeList::constructICEPingReplyPacket(pingMessage, sessionUUID);
+    check(reply && reply->getType() == PacketType::ICEPingReply && reply->getPayloadSize() == 17
+              && nodeList.sendPacket(std::move(reply), sinkSockAddr) > 0,
+          "constructICEPingReplyPacket(ReceivedMessage&, QUuid)");
+    nodeList.sendPeerQueryToIceServer(sinkSockAddr, iceID, sessionUUID);
+    check(nodeList.getLastConnectionTimes().contains(LimitedNodeList::SendICEServerQuery), "sendPeerQueryToIceServer");
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -163,6 +219,7 @@ int main(int argc, char **argv) {
     sockAddr();
     networkPeer();
     packets();
+    nodeList();
     std::printf("compat_api: %d failure(s)\n", failures);
     return failures == 0 ? 0 : 1;
 }

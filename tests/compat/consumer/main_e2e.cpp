@@ -80,13 +80,18 @@ int main(int argc, char **argv) {
     bool domainSawClient = false;
     QObject::connect(gatekeeper, &DomainGatekeeper::peerConnected, [&] { domainSawClient = true; });
 
-    // ---- the client: a NodeList, its handlers registered as upstream's constructor does ----
-    LimitedNodeList clientNodes(quint16(0));
-    clientNodes.setLocalSocketProbeTarget(QHostAddress::LocalHost);
-    clientNodes.setStunServer(QStringLiteral("127.0.0.1"), icePort); // our ice-server answers STUN
-    NodeList nodeList(&clientNodes);
+    // ---- the client: a NodeList (is-a LimitedNodeList), wired as upstream's constructor wires it ----
+    NodeList nodeList(NodeType::Agent, INVALID_PORT);
+    nodeList.setLocalSocketProbeTarget(QHostAddress::LocalHost);
+    nodeList.setStunServer(QStringLiteral("127.0.0.1"), icePort); // our ice-server answers STUN
     DomainHandler &domainHandler = nodeList.getDomainHandler();
-    PacketReceiver &packetReceiver = clientNodes.getPacketReceiver();
+    QObject::connect(&domainHandler, &DomainHandler::iceSocketAndIDReceived, &nodeList,
+                     &NodeList::handleICEConnectionToDomainServer);
+    QObject::connect(&nodeList, &LimitedNodeList::publicSockAddrChanged, &nodeList, &NodeList::sendDomainServerCheckIn);
+    QTimer checkInTimer;
+    QObject::connect(&checkInTimer, &QTimer::timeout, &nodeList, &NodeList::sendDomainServerCheckIn);
+    checkInTimer.start(NodeList::DOMAIN_SERVER_CHECK_IN_MSECS);
+    PacketReceiver &packetReceiver = nodeList.getPacketReceiver();
     packetReceiver.unregisterListener(&nodeList);
     packetReceiver.unregisterListener(&domainHandler);
     packetReceiver.registerListener(PacketType::ICEServerPeerInformation,
@@ -109,7 +114,7 @@ int main(int argc, char **argv) {
 
     // Registration first (the domain heartbeats every second), then the client asks for the domain.
     QObject::connect(&iceServer, &IceServer::peerRegistered, [&] {
-        clientNodes.startSTUNPublicSocketUpdate();
+        nodeList.startSTUNPublicSocketUpdate();
         domainHandler.setIceServerHostnameAndID(QStringLiteral("127.0.0.1"), icePort, domainID);
     });
     const int rc = app.exec();
