@@ -1,5 +1,6 @@
 // The upstream API items, each used the way upstream's callers use it. Exit code 0 only when every
 // run-time check holds; a missing or differently shaped item fails the build instead.
+#include "UpstreamStyleAddressManager.h"
 #include "UpstreamStyleIceServer.h"
 
 #include <DomainGatekeeper.h>
@@ -210,6 +211,37 @@ void nodeList() {
     nodeList.sendPeerQueryToIceServer(sinkSockAddr, iceID, sessionUUID);
     check(nodeList.getLastConnectionTimes().contains(LimitedNodeList::SendICEServerQuery), "sendPeerQueryToIceServer");
 }
+
+// ---- Item 8: DomainHandler ----
+void domainHandler() {
+    DomainHandler handler;
+    UpstreamStyleAddressManager addressManager;
+    // Unambiguous: the member pointer names one slot.
+    QObject::connect(&addressManager, &UpstreamStyleAddressManager::possibleDomainChangeRequiredViaICEForID, &handler,
+                     &DomainHandler::setIceServerHostnameAndID);
+    int discoveries = 0;
+    QObject::connect(&handler, &DomainHandler::completedSocketDiscovery, [&] { ++discoveries; });
+    const QUuid domainID = QUuid::createUuid();
+    Q_EMIT addressManager.possibleDomainChangeRequiredViaICEForID(QStringLiteral("127.0.0.1"), domainID);
+    check(handler.requiresICE() && handler.getPendingDomainID() == domainID
+              && handler.getICEServerSockAddr() == SockAddr(SocketType::UDP, QHostAddress::LocalHost, ICE_SERVER_DEFAULT_PORT),
+          "setIceServerHostnameAndID as a slot, getICEServerSockAddr");
+    check(!handler.isSocketKnown() && handler.getIP().isNull(), "isSocketKnown, getIP before discovery");
+
+    const SockAddr local(SocketType::UDP, QHostAddress(QStringLiteral("192.168.1.20")), 40102);
+    const SockAddr publicSocket(SocketType::UDP, QHostAddress(QStringLiteral("203.0.113.5")), 40103);
+    handler.getICEPeer().setLocalSocket(local);
+    handler.getICEPeer().setPublicSocket(publicSocket);
+    handler.activateICELocalSocket();
+    check(discoveries == 1 && handler.isSocketKnown() && handler.getIP() == local.getAddress()
+              && handler.getSockAddr() == local,
+          "activateICELocalSocket, completedSocketDiscovery()");
+    handler.softReset(QStringLiteral("compat check"));
+    check(!handler.isSocketKnown() && handler.requiresICE(), "softReset(QString)");
+    handler.getICEPeer().setPublicSocket(publicSocket);
+    handler.activateICEPublicSocket();
+    check(discoveries == 2 && handler.getSockAddr() == publicSocket, "activateICEPublicSocket");
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -220,6 +252,7 @@ int main(int argc, char **argv) {
     networkPeer();
     packets();
     nodeList();
+    domainHandler();
     std::printf("compat_api: %d failure(s)\n", failures);
     return failures == 0 ? 0 : 1;
 }

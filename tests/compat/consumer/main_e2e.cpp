@@ -115,7 +115,7 @@ int main(int argc, char **argv) {
     // Registration first (the domain heartbeats every second), then the client asks for the domain.
     QObject::connect(&iceServer, &IceServer::peerRegistered, [&] {
         nodeList.startSTUNPublicSocketUpdate();
-        domainHandler.setIceServerHostnameAndID(QStringLiteral("127.0.0.1"), icePort, domainID);
+        domainHandler.setIceServerHostPortAndID(QStringLiteral("127.0.0.1"), icePort, domainID);
     });
     const int rc = app.exec();
     std::printf("compat_e2e: client %s, domain %s\n", clientConnected ? "connected" : "NOT connected",
