@@ -242,6 +242,40 @@ void domainHandler() {
     handler.activateICEPublicSocket();
     check(discoveries == 2 && handler.getSockAddr() == publicSocket, "activateICEPublicSocket");
 }
+
+// ---- Item 9: DomainGatekeeper ----
+void domainGatekeeper() {
+    LimitedNodeList domainNodes(quint16(0));
+    const QUuid domainID = QUuid::createUuid();
+    DomainGatekeeper gatekeeper(&domainNodes, domainID); // what a host domain server writes
+
+    // The ice-server introduces a client (on loopback ports nobody answers).
+    QUdpSocket sink;
+    if (!sink.bind(QHostAddress(QHostAddress::LocalHost), 0)) {
+        check(false, "bind a loopback sink");
+        return;
+    }
+    const SockAddr clientSocket(SocketType::UDP, QHostAddress::LocalHost, sink.localPort());
+    SharedNetworkPeer peer = QSharedPointer<NetworkPeer>::create(QUuid::createUuid(), clientSocket, clientSocket);
+    auto introduction = NLPacket::create(PacketType::ICEServerPeerInformation);
+    introduction->write(peer->toByteArray());
+    const SockAddr iceServer(SocketType::UDP, QHostAddress::LocalHost, 7);
+    domainNodes.getPacketReceiver().handleDatagram(introduction->toDatagram(), iceServer);
+    check(gatekeeper.hasIcePeer(peer->getUUID()), "DomainGatekeeper(LimitedNodeList*, QUuid) takes introductions");
+
+    const quint64 before = gatekeeper.counters().pingsSent;
+    gatekeeper.pingPunchForConnectingPeer(peer);
+    const quint64 afterDirect = gatekeeper.counters().pingsSent;
+    QObject::connect(peer.data(), &NetworkPeer::pingTimerTimeout, &gatekeeper, &DomainGatekeeper::handlePeerPingTimeout);
+    Q_EMIT peer->pingTimerTimeout();
+    const quint64 afterTimeout = gatekeeper.counters().pingsSent;
+    check(afterDirect > before && afterTimeout > afterDirect,
+          "pingPunchForConnectingPeer(SharedNetworkPeer), handlePeerPingTimeout via sender()");
+    gatekeeper.cleanupICEPeerForNode(peer->getUUID());
+    gatekeeper.pingPunchForConnectingPeer(peer);
+    check(!gatekeeper.hasIcePeer(peer->getUUID()) && gatekeeper.counters().pingsSent == afterTimeout,
+          "cleanupICEPeerForNode");
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -253,6 +287,7 @@ int main(int argc, char **argv) {
     packets();
     nodeList();
     domainHandler();
+    domainGatekeeper();
     std::printf("compat_api: %d failure(s)\n", failures);
     return failures == 0 ? 0 : 1;
 }

@@ -65,8 +65,11 @@ int main(int argc, char **argv) {
     settings.keypairPath = keypairPath;
     settings.iceServers = { HostAndPort { QStringLiteral("127.0.0.1"), icePort } };
     DomainServer domainServer(settings, &domainNodes);
-    DomainGatekeeper *gatekeeper = domainServer.gatekeeper();
+    // Our DomainServer heartbeats; the gatekeeper is the host's own, made as a host makes it.
     PacketReceiver &domainReceiver = domainNodes.getPacketReceiver();
+    domainReceiver.unregisterListener(domainServer.gatekeeper());
+    DomainGatekeeper hostGatekeeper(&domainNodes, domainID);
+    DomainGatekeeper *gatekeeper = &hostGatekeeper;
     domainReceiver.unregisterListener(gatekeeper);
     domainReceiver.registerListener(PacketType::ICEServerPeerInformation,
         PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(gatekeeper, &DomainGatekeeper::processICEPeerInformationPacket));
