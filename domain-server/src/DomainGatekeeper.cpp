@@ -3,6 +3,7 @@
 #include "DomainServerLogging.h"
 
 #include <IcePackets.h>
+#include <LimitedNodeList.h>
 #include <PacketReceiver.h>
 #include <PacketSender.h>
 
@@ -298,6 +299,25 @@ void DomainGatekeeper::sweepConnectedPeers() {
     if (!anyConnected) {
         _sweepTimer->stop();
     }
+}
+
+DomainGatekeeper::DomainGatekeeper(LimitedNodeList *nodeList, const QUuid &domainID, QObject *parent)
+    : DomainGatekeeper(domainID, &nodeList->getPacketSender(), &nodeList->getPacketReceiver(), Options(), parent) {}
+
+void DomainGatekeeper::pingPunchForConnectingPeer(const SharedNetworkPeer &peer) {
+    if (peer) {
+        pingPunchForConnectingPeer(peer->getUUID());
+    }
+}
+
+void DomainGatekeeper::handlePeerPingTimeout() {
+    if (auto *peer = qobject_cast<NetworkPeer *>(sender())) {
+        pingPunchForConnectingPeer(peer->getUUID());
+    }
+}
+
+void DomainGatekeeper::cleanupICEPeerForNode(const QUuid &nodeID) {
+    removePeer(nodeID, RemovalReason::Removed);
 }
 
 void DomainGatekeeper::removeICEPeer(const QUuid &peerID) {

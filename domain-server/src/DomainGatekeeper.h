@@ -9,12 +9,17 @@
 // pings over the punched path are answered; and what one query can make the domain send is bounded
 // (Q5): IceAdmission holds those bounds (peer slots per address and in all, ping budgets per
 // target address). Timers and timestamps run on an injectable MonotonicClock.
+//
+// Upstream's public shapes sit beside ours: a constructor a host calls with its node list and domain
+// ID, pingPunchForConnectingPeer(SharedNetworkPeer), handlePeerPingTimeout() and
+// cleanupICEPeerForNode(). They act on the peers this gatekeeper was introduced to, by UUID.
 #pragma once
 
 #include "IceAdmission.h"
 
 #include <IcePackets.h>
 #include <MonotonicClock.h>
+#include <NetworkPeer.h>
 #include <PunchRound.h>
 #include <PunchTtlSchedule.h>
 #include <ReceivedMessage.h>
@@ -27,6 +32,7 @@
 #include <functional>
 #include <memory>
 
+class LimitedNodeList;
 class PacketReceiver;
 class PacketSender;
 
@@ -77,6 +83,9 @@ public:
         : DomainGatekeeper(domainID, sender, receiver, options, MonotonicClock::system(), parent) {}
     DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver, QObject *parent = nullptr)
         : DomainGatekeeper(domainID, sender, receiver, Options(), parent) {}
+    // What a host domain server writes (upstream's takes the DomainServer; ours needs only what the
+    // gatekeeper uses of it): sends through nodeList and registers its ICE handlers on its receiver.
+    DomainGatekeeper(LimitedNodeList *nodeList, const QUuid &domainID, QObject *parent = nullptr);
     ~DomainGatekeeper() override;
 
     // Introductions (ICEServerPeerInformation) are taken only from senders this accepts; without a
@@ -100,6 +109,15 @@ public Q_SLOTS:
     void processICEPingReplyPacket(ReceivedMessagePointer message);
     // One punch round for a connecting peer; after the last round the peer is dropped.
     void pingPunchForConnectingPeer(const QUuid &peerID);
+    // Upstream's form: one punch round for the peer with that UUID, if we were introduced to it (our
+    // own record's sockets are pinged: an introduction from the ice-server is the only source).
+    void pingPunchForConnectingPeer(const SharedNetworkPeer &peer);
+    // Upstream's ping timer slot: connect a NetworkPeer's pingTimerTimeout() to it; the peer is
+    // sender(). Our own peers run their rounds on internal timers and do not need it.
+    void handlePeerPingTimeout();
+    // The host made a node of this peer: forget the ICE peer (its punch stops, and pings from it are
+    // no longer answered here; the node owns the path now).
+    void cleanupICEPeerForNode(const QUuid &nodeID);
     void removeICEPeer(const QUuid &peerID);
 
 Q_SIGNALS:

@@ -20,7 +20,7 @@ PingType pingTypeFor(NetworkPeer::ActiveSocket kind) {
 StubClient::StubClient(NodeList *nodeList, const Options &options, QObject *parent)
     : QObject(parent), _nodeList(nodeList), _handler(nodeList->getDomainHandler()), _options(options),
       _out(stdout), _err(stderr) {
-    connect(&_handler, &DomainHandler::completedSocketDiscovery, this, &StubClient::connected);
+    connect(&_handler, &DomainHandler::completedSocketDiscovery, this, [this] { connected(_handler.getSockAddr()); });
     connect(&_handler, &DomainHandler::errorOccurred, this, &StubClient::failed);
     connect(&_handler, &DomainHandler::domainPingReplyReceived, this, &StubClient::keepaliveReply);
     _connectDeadline.setSingleShot(true);
@@ -34,7 +34,7 @@ StubClient::StubClient(NodeList *nodeList, const Options &options, QObject *pare
 void StubClient::start() {
     _connectClock.start();
     _connectDeadline.start(_options.timeoutMs);
-    _handler.setIceServerHostnameAndID(_options.iceServerHost, _options.iceServerPort, _options.domainID);
+    _handler.setIceServerHostPortAndID(_options.iceServerHost, _options.iceServerPort, _options.domainID);
 }
 
 void StubClient::connected(const SockAddr &socket) {

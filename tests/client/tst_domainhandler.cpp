@@ -30,6 +30,7 @@ ReceivedMessagePointer pingReply(const QUuid &id, const SockAddr &sender, PingTy
 class TestDomainHandler : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    void softResetKeepsDomainAndForgetsSocket();
     void setIceServerResolvesLiteralAndHonoursPort();
     void setIceServerDefaultPortIs7337();
     void setIceServerSameArgumentsIsNoOp();
@@ -50,7 +51,7 @@ private Q_SLOTS:
 void TestDomainHandler::setIceServerResolvesLiteralAndHonoursPort() {
     DomainHandler handler;
     QSignalSpy readySpy(&handler, &DomainHandler::iceSocketAndIDReceived);
-    handler.setIceServerHostnameAndID(QStringLiteral("192.0.2.1"), 7447, domainID());
+    handler.setIceServerHostPortAndID(QStringLiteral("192.0.2.1"), 7447, domainID());
     QCOMPARE(readySpy.count(), 1);
     QCOMPARE(handler.getIceServerSockAddr(), SockAddr(QHostAddress(QStringLiteral("192.0.2.1")), 7447));
     QCOMPARE(handler.getPendingDomainID(), domainID());
@@ -68,20 +69,20 @@ void TestDomainHandler::setIceServerDefaultPortIs7337() {
 void TestDomainHandler::setIceServerSameArgumentsIsNoOp() {
     DomainHandler handler;
     QSignalSpy readySpy(&handler, &DomainHandler::iceSocketAndIDReceived);
-    handler.setIceServerHostnameAndID(QStringLiteral("192.0.2.1"), 7337, domainID());
+    handler.setIceServerHostPortAndID(QStringLiteral("192.0.2.1"), 7337, domainID());
     const QUuid clientID = handler.getICEClientID();
-    handler.setIceServerHostnameAndID(QStringLiteral("192.0.2.1"), 7337, domainID());
+    handler.setIceServerHostPortAndID(QStringLiteral("192.0.2.1"), 7337, domainID());
     QCOMPARE(readySpy.count(), 1);
     QCOMPARE(handler.getICEClientID(), clientID);
     // Another port is another ice-server: start over with a new client ID.
-    handler.setIceServerHostnameAndID(QStringLiteral("192.0.2.1"), 7338, domainID());
+    handler.setIceServerHostPortAndID(QStringLiteral("192.0.2.1"), 7338, domainID());
     QCOMPARE(readySpy.count(), 2);
     QVERIFY(handler.getICEClientID() != clientID);
 }
 
 void TestDomainHandler::peerInformationAccepted() {
     DomainHandler handler;
-    handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QSignalSpy peerSpy(&handler, &DomainHandler::icePeerSocketsReceived);
     handler.processICEResponsePacket(peerInformation(domainID()));
     QCOMPARE(peerSpy.count(), 1);
@@ -95,7 +96,7 @@ void TestDomainHandler::peerInformationAccepted() {
 
 void TestDomainHandler::peerInformationForAnotherDomainIgnored() {
     DomainHandler handler;
-    handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QSignalSpy peerSpy(&handler, &DomainHandler::icePeerSocketsReceived);
     handler.processICEResponsePacket(peerInformation(QUuid::createUuid()));
     QCOMPARE(peerSpy.count(), 0);
@@ -105,7 +106,7 @@ void TestDomainHandler::peerInformationForAnotherDomainIgnored() {
 
 void TestDomainHandler::peerInformationFromAnotherSourceIgnored() {
     DomainHandler handler;
-    handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QSignalSpy peerSpy(&handler, &DomainHandler::icePeerSocketsReceived);
     handler.processICEResponsePacket(peerInformation(domainID(), SockAddr(iceServer().getAddress(), 7338)));
     handler.processICEResponsePacket(peerInformation(domainID(), domainPublic()));
@@ -114,7 +115,7 @@ void TestDomainHandler::peerInformationFromAnotherSourceIgnored() {
 
 void TestDomainHandler::peerInformationMalformedIgnored() {
     DomainHandler handler;
-    handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QSignalSpy peerSpy(&handler, &DomainHandler::icePeerSocketsReceived);
     const QByteArray full = NetworkPeer(domainID(), domainPublic(), domainLocal()).toByteArray();
     handler.processICEResponsePacket(message(PacketType::ICEServerPeerInformation, full.left(20), iceServer()));
@@ -134,17 +135,37 @@ void TestDomainHandler::replyActivatesSocket_data() {
     QTest::newRow("symmetric") << SockAddr(domainPublic().getAddress(), 50123) << int(NetworkPeer::ActiveSocket::Symmetric);
 }
 
+void TestDomainHandler::softResetKeepsDomainAndForgetsSocket() {
+    DomainHandler handler;
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.processICEResponsePacket(peerInformation(domainID()));
+    handler.processICEPingReplyPacket(pingReply(domainID(), domainPublic()));
+    QVERIFY(handler.isSocketKnown());
+    QCOMPARE(handler.getIP(), domainPublic().getAddress());
+    handler.setErrorState(DomainHandler::Error::PunchFailed, QString());
+    const QUuid iceClientID = handler.getICEClientID();
+
+    QSignalSpy restarted(&handler, &DomainHandler::iceSocketAndIDReceived);
+    handler.softReset(QStringLiteral("test"));
+    QVERIFY(!handler.isSocketKnown());
+    QVERIFY(!handler.hasIcePeerInformation());
+    QCOMPARE(handler.error(), DomainHandler::Error::NoError);
+    QCOMPARE(handler.getPendingDomainID(), domainID());
+    QCOMPARE(handler.getICEServerSockAddr(), iceServer());
+    QCOMPARE(handler.getICEClientID(), iceClientID);
+    QCOMPARE(restarted.count(), 0); // nothing is sent until NodeList queries again
+}
+
 void TestDomainHandler::replyActivatesSocket() {
     QFETCH(SockAddr, sender);
     QFETCH(int, kind);
     DomainHandler handler;
-    handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     handler.processICEResponsePacket(peerInformation(domainID()));
     QSignalSpy doneSpy(&handler, &DomainHandler::completedSocketDiscovery);
 
     handler.processICEPingReplyPacket(pingReply(domainID(), sender));
     QCOMPARE(doneSpy.count(), 1);
-    QCOMPARE(doneSpy.first().first().value<SockAddr>(), sender);
     QCOMPARE(handler.getSockAddr(), sender);
     QVERIFY(handler.isSocketDiscovered());
     QCOMPARE(int(handler.getICEPeer().activeSocketKind()), kind);
@@ -158,7 +179,7 @@ void TestDomainHandler::replyActivatesSocket() {
 
 void TestDomainHandler::replyWithWrongIdIgnored() {
     DomainHandler handler;
-    handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QSignalSpy doneSpy(&handler, &DomainHandler::completedSocketDiscovery);
     // Before peer information, even the right ID is not enough.
     handler.processICEPingReplyPacket(pingReply(domainID(), domainPublic()));
@@ -173,7 +194,7 @@ void TestDomainHandler::replyWithWrongIdIgnored() {
 
 void TestDomainHandler::symmetricSocketLearnedFromDomainPing() {
     DomainHandler handler;
-    handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     handler.processICEResponsePacket(peerInformation(domainID()));
     const SockAddr observed(domainPublic().getAddress(), 61000);
     handler.noteDomainPingFrom(domainPublic()); // a reported socket is not symmetric
@@ -184,7 +205,7 @@ void TestDomainHandler::symmetricSocketLearnedFromDomainPing() {
 
 void TestDomainHandler::keepaliveRepliesAfterDiscovery() {
     DomainHandler handler;
-    handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     handler.processICEResponsePacket(peerInformation(domainID()));
     handler.processICEPingReplyPacket(pingReply(domainID(), domainPublic()));
     QSignalSpy keepSpy(&handler, &DomainHandler::domainPingReplyReceived);
@@ -196,7 +217,7 @@ void TestDomainHandler::keepaliveRepliesAfterDiscovery() {
 
 void TestDomainHandler::errorStateAndDiagnosis() {
     DomainHandler handler;
-    handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QCOMPARE(handler.diagnose(), DomainHandler::Error::IceServerSilent);
     handler.noteDatagramFrom(domainPublic());
     QCOMPARE(handler.diagnose(), DomainHandler::Error::IceServerSilent);
@@ -216,7 +237,7 @@ void TestDomainHandler::errorStateAndDiagnosis() {
 
     // After an error the same arguments start over.
     QSignalSpy readySpy(&handler, &DomainHandler::iceSocketAndIDReceived);
-    handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QCOMPARE(readySpy.count(), 1);
     QCOMPARE(handler.error(), DomainHandler::Error::NoError);
 }
@@ -225,7 +246,7 @@ void TestDomainHandler::iceServerLookupFailure() {
     DomainHandler handler;
     QSignalSpy errorSpy(&handler, &DomainHandler::errorOccurred);
     // RFC 6761: .invalid names never resolve.
-    handler.setIceServerHostnameAndID(QStringLiteral("ice.example.invalid"), 7337, domainID());
+    handler.setIceServerHostPortAndID(QStringLiteral("ice.example.invalid"), 7337, domainID());
     QTRY_COMPARE_WITH_TIMEOUT(errorSpy.count(), 1, 30000);
     QCOMPARE(errorSpy.first().at(0).value<DomainHandler::Error>(), DomainHandler::Error::IceServerLookupFailed);
     QVERIFY(handler.errorString().contains(QStringLiteral("ice.example.invalid")));
@@ -233,7 +254,7 @@ void TestDomainHandler::iceServerLookupFailure() {
 
 void TestDomainHandler::reconnectStartsOverWithNewClientID() {
     DomainHandler handler;
-    handler.setIceServerHostnameAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
+    handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     handler.processICEResponsePacket(peerInformation(domainID()));
     handler.processICEPingReplyPacket(pingReply(domainID(), domainPublic()));
     const QUuid oldID = handler.getICEClientID();

@@ -40,6 +40,8 @@ private Q_SLOTS:
     void localSocketProbedTowardsTarget();
     void peerQueryIsByteExact();
     void icePingAndReplyPackets();
+    void upstreamPacketForms();
+    void sessionUUIDAndConnectionSteps();
     void rebindMovesToFreshPort();
     void rebindOverTheTransportInterface();
     void rebindFailureIsReported();
@@ -240,17 +242,56 @@ void TestLimitedNodeList::peerQueryIsByteExact() {
 
 void TestLimitedNodeList::icePingAndReplyPackets() {
     // docs/protocol.md 2.5: ICEPing (Public, client ID) and the domain's reply.
-    const NLDatagram ping = LimitedNodeList::constructICEPingPacket(PingType::Public, clientID());
+    const NLDatagram ping = LimitedNodeList::makeICEPingDatagram(PingType::Public, clientID());
     QCOMPARE(ping.toDatagram().mid(4).toHex(' '), hex("2712 112233445566778899aabbccddeeff00 02").toHex(' '));
 
     const ReceivedMessage received(NLDatagram::fromDatagram(ping.toDatagram()).value, clientPublic());
-    const NLDatagram reply = LimitedNodeList::constructICEPingReplyPacket(received, domainID());
+    const NLDatagram reply = LimitedNodeList::makeICEPingReplyDatagram(received, domainID());
     QCOMPARE(reply.toDatagram().mid(4).toHex(' '), hex("2811 6ba7b8109dad11d180b400c04fd430c8 02").toHex(' '));
 
     IcePing local;
     local.senderID = clientID();
     local.pingType = PingType::Local;
-    QCOMPARE(LimitedNodeList::constructICEPingReplyPacket(local, domainID()).payload.right(1), hex("01"));
+    QCOMPARE(LimitedNodeList::makeICEPingReplyDatagram(local, domainID()).payload.right(1), hex("01"));
+}
+
+void TestLimitedNodeList::upstreamPacketForms() {
+    // constructICEPing(Reply)Packet give the same bytes as the value forms; sendPacket sends them.
+    FakeTransport transport(clientLocal());
+    LimitedNodeList nodeList(&transport);
+    std::unique_ptr<NLPacket> ping = LimitedNodeList::constructICEPingPacket(PingType::Public, clientID());
+    QVERIFY(ping);
+    QCOMPARE(ping->getType(), PacketType::ICEPing);
+    const QByteArray expectedPing = LimitedNodeList::makeICEPingDatagram(PingType::Public, clientID()).toDatagram();
+    QCOMPARE(nodeList.sendUnreliablePacket(*ping, domainPublic()), qint64(expectedPing.size()));
+    QCOMPARE(nodeList.sendPacket(std::move(ping), domainPublic(), nullptr), qint64(expectedPing.size()));
+    QCOMPARE(transport.sent().size(), 2);
+    QCOMPARE(transport.sent().at(0).datagram.mid(4), expectedPing.mid(4)); // the sequence number differs
+    QCOMPARE(transport.sent().at(1).destination, domainPublic());
+    QCOMPARE(nodeList.sendPacket(std::unique_ptr<NLPacket>(), domainPublic()), qint64(-1));
+
+    ReceivedMessage received(NLDatagram::fromDatagram(expectedPing).value, clientPublic());
+    std::unique_ptr<NLPacket> reply = LimitedNodeList::constructICEPingReplyPacket(received, domainID());
+    QVERIFY(reply);
+    QCOMPARE(reply->toNLDatagram().payload, LimitedNodeList::makeICEPingReplyDatagram(received, domainID()).payload);
+}
+
+void TestLimitedNodeList::sessionUUIDAndConnectionSteps() {
+    FakeTransport transport(clientLocal());
+    LimitedNodeList nodeList(&transport);
+    QSignalSpy changed(&nodeList, &LimitedNodeList::uuidChanged);
+    const QUuid session = QUuid::createUuid();
+    nodeList.setSessionUUID(session);
+    nodeList.setSessionUUID(session);
+    QCOMPARE(nodeList.getSessionUUID(), session);
+    QCOMPARE(changed.size(), 1);
+    QCOMPARE(changed.first().at(1).toUuid(), QUuid());
+
+    QVERIFY(!nodeList.hasFlaggedConnectionStep(LimitedNodeList::SendICEServerQuery));
+    QVERIFY(nodeList.sendPeerQueryToIceServer(iceServer(), clientID(), domainID()));
+    QVERIFY(nodeList.hasFlaggedConnectionStep(LimitedNodeList::SendICEServerQuery));
+    nodeList.flagTimeForConnectionStep(LimitedNodeList::SendDSCheckIn);
+    QVERIFY(nodeList.getLastConnectionTimes().contains(LimitedNodeList::SendDSCheckIn));
 }
 
 void TestLimitedNodeList::rebindMovesToFreshPort() {

@@ -112,6 +112,35 @@ private Q_SLOTS:
         QCOMPARE(net.clock.activeTimerCount(), 0);
     }
 
+    void upstreamPeerSlotsActOnTheIntroducedPeer() {
+        FakeNetwork net;
+        DomainGatekeeper::Options options = defaults();
+        options.punchTtls = {};
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
+        SharedNetworkPeer peer = QSharedPointer<NetworkPeer>::create(clientID, clientPublic, clientLocal);
+        SharedNetworkPeer stranger = QSharedPointer<NetworkPeer>::create(QUuid::createUuid(), clientPublic, clientLocal);
+        QObject::connect(peer.data(), &NetworkPeer::pingTimerTimeout, &gatekeeper,
+                         &DomainGatekeeper::handlePeerPingTimeout);
+        introduce(net, clientID, clientPublic, clientLocal);
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 2);   // round 0
+
+        gatekeeper.pingPunchForConnectingPeer(peer);                // round 1
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);
+        Q_EMIT peer->pingTimerTimeout();                            // round 2, through sender()
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 6);
+        QCOMPARE(gatekeeper.icePeer(clientID).getConnectionAttempts(), 3);
+        gatekeeper.pingPunchForConnectingPeer(stranger);            // never introduced: nothing
+        gatekeeper.handlePeerPingTimeout();                         // no sender: nothing
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 6);
+
+        QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
+        gatekeeper.cleanupICEPeerForNode(clientID);
+        QVERIFY(!gatekeeper.hasIcePeer(clientID));
+        QCOMPARE(removed.size(), 1);
+        net.clock.advance(10 * Round);                              // its punch stopped
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 6);
+    }
+
     void samePublicAndLocalGetOnePingPerRound() {
         FakeNetwork net;
         DomainGatekeeper::Options options = defaults();

@@ -1,10 +1,13 @@
 // The upstream API items, each used the way upstream's callers use it. Exit code 0 only when every
 // run-time check holds; a missing or differently shaped item fails the build instead.
+#include "UpstreamStyleAddressManager.h"
 #include "UpstreamStyleIceServer.h"
 
 #include <DomainGatekeeper.h>
 #include <IceServer.h>
+#include <LimitedNodeList.h>
 #include <NetworkPeer.h>
+#include <NodeList.h>
 #include <NLPacket.h>
 #include <PacketReceiver.h>
 #include <ReceivedMessage.h>
@@ -14,6 +17,8 @@
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDataStream>
 #include <QtCore/QSet>
+#include <QtCore/QTimer>
+#include <QtNetwork/QUdpSocket>
 
 #include <cstdio>
 #include <functional>
@@ -154,6 +159,123 @@ void packets() {
                                                 &server, &UpstreamStyleIceServer::processQuery)),
           "registerListenerForTypes");
 }
+
+// ---- Item 7: NodeList is-a LimitedNodeList ----
+void nodeList() {
+    // Upstream makes it with DependencyManager::set<NodeList>(NodeType::Agent, listenPort).
+    NodeList nodeList(NodeType::Agent, INVALID_PORT);
+    LimitedNodeList *limited = &nodeList;
+    check(limited->isBound() && limited->getLocalPort() != 0 && nodeList.getOwnerType() == char(NodeType::Agent),
+          "NodeList(NodeType::Agent, INVALID_PORT) is a bound LimitedNodeList");
+
+    // The connections upstream's NodeList constructor makes.
+    DomainHandler &domainHandler = nodeList.getDomainHandler();
+    QObject::connect(&domainHandler, &DomainHandler::iceSocketAndIDReceived, &nodeList,
+                     &NodeList::handleICEConnectionToDomainServer);
+    QObject::connect(&nodeList, &LimitedNodeList::publicSockAddrChanged, &nodeList, &NodeList::sendDomainServerCheckIn);
+    QTimer checkInTimer;
+    QObject::connect(&checkInTimer, &QTimer::timeout, &nodeList, &NodeList::sendDomainServerCheckIn);
+    QTimer stunTimer;
+    QObject::connect(&stunTimer, &QTimer::timeout, &nodeList, &LimitedNodeList::sendSTUNRequest);
+    nodeList.sendDomainServerCheckIn(); // no domain: nothing sent
+    check(nodeList.getSTUNSockAddr().isNull(), "getSTUNSockAddr, sendSTUNRequest and sendDomainServerCheckIn slots");
+
+    const QUuid sessionUUID = QUuid::createUuid();
+    QUuid announced;
+    QObject::connect(&nodeList, &LimitedNodeList::uuidChanged, [&](const QUuid &ownerUUID, const QUuid &) {
+        announced = ownerUUID;
+    });
+    nodeList.setSessionUUID(sessionUUID);
+    check(nodeList.getSessionUUID() == sessionUUID && announced == sessionUUID, "get/setSessionUUID, uuidChanged");
+    nodeList.flagTimeForConnectionStep(LimitedNodeList::ConnectionStep::SendDSCheckIn);
+    check(nodeList.getLastConnectionTimes().contains(LimitedNodeList::SendDSCheckIn), "flagTimeForConnectionStep");
+
+    // Packets as upstream sends them, to a socket of our own on loopback.
+    QUdpSocket sink;
+    if (!sink.bind(QHostAddress(QHostAddress::LocalHost), 0)) {
+        check(false, "bind a loopback sink");
+        return;
+    }
+    const SockAddr sinkSockAddr(SocketType::UDP, QHostAddress::LocalHost, sink.localPort());
+    const QUuid iceID = QUuid::createUuid();
+    std::unique_ptr<NLPacket> ping = LimitedNodeList::constructICEPingPacket(PingType::Local, iceID);
+    ReceivedMessage pingMessage(*ping);
+    const qint64 pingBytes = nodeList.sendUnreliablePacket(*ping, sinkSockAddr);
+    HMACAuth *noAuth = nullptr;
+    const qint64 movedBytes = nodeList.sendPacket(std::move(ping), sinkSockAddr, noAuth);
+    check(pingBytes > 17 && movedBytes == pingBytes, "constructICEPingPacket, sendUnreliablePacket, sendPacket(unique_ptr)");
+    std::unique_ptr<NLPacket> reply = LimitedNodeList::constructICEPingReplyPacket(pingMessage, sessionUUID);
+    check(reply && reply->getType() == PacketType::ICEPingReply && reply->getPayloadSize() == 17
+              && nodeList.sendPacket(std::move(reply), sinkSockAddr) > 0,
+          "constructICEPingReplyPacket(ReceivedMessage&, QUuid)");
+    nodeList.sendPeerQueryToIceServer(sinkSockAddr, iceID, sessionUUID);
+    check(nodeList.getLastConnectionTimes().contains(LimitedNodeList::SendICEServerQuery), "sendPeerQueryToIceServer");
+}
+
+// ---- Item 8: DomainHandler ----
+void domainHandler() {
+    DomainHandler handler;
+    UpstreamStyleAddressManager addressManager;
+    // Unambiguous: the member pointer names one slot.
+    QObject::connect(&addressManager, &UpstreamStyleAddressManager::possibleDomainChangeRequiredViaICEForID, &handler,
+                     &DomainHandler::setIceServerHostnameAndID);
+    int discoveries = 0;
+    QObject::connect(&handler, &DomainHandler::completedSocketDiscovery, [&] { ++discoveries; });
+    const QUuid domainID = QUuid::createUuid();
+    Q_EMIT addressManager.possibleDomainChangeRequiredViaICEForID(QStringLiteral("127.0.0.1"), domainID);
+    check(handler.requiresICE() && handler.getPendingDomainID() == domainID
+              && handler.getICEServerSockAddr() == SockAddr(SocketType::UDP, QHostAddress::LocalHost, ICE_SERVER_DEFAULT_PORT),
+          "setIceServerHostnameAndID as a slot, getICEServerSockAddr");
+    check(!handler.isSocketKnown() && handler.getIP().isNull(), "isSocketKnown, getIP before discovery");
+
+    const SockAddr local(SocketType::UDP, QHostAddress(QStringLiteral("192.168.1.20")), 40102);
+    const SockAddr publicSocket(SocketType::UDP, QHostAddress(QStringLiteral("203.0.113.5")), 40103);
+    handler.getICEPeer().setLocalSocket(local);
+    handler.getICEPeer().setPublicSocket(publicSocket);
+    handler.activateICELocalSocket();
+    check(discoveries == 1 && handler.isSocketKnown() && handler.getIP() == local.getAddress()
+              && handler.getSockAddr() == local,
+          "activateICELocalSocket, completedSocketDiscovery()");
+    handler.softReset(QStringLiteral("compat check"));
+    check(!handler.isSocketKnown() && handler.requiresICE(), "softReset(QString)");
+    handler.getICEPeer().setPublicSocket(publicSocket);
+    handler.activateICEPublicSocket();
+    check(discoveries == 2 && handler.getSockAddr() == publicSocket, "activateICEPublicSocket");
+}
+
+// ---- Item 9: DomainGatekeeper ----
+void domainGatekeeper() {
+    LimitedNodeList domainNodes(quint16(0));
+    const QUuid domainID = QUuid::createUuid();
+    DomainGatekeeper gatekeeper(&domainNodes, domainID); // what a host domain server writes
+
+    // The ice-server introduces a client (on loopback ports nobody answers).
+    QUdpSocket sink;
+    if (!sink.bind(QHostAddress(QHostAddress::LocalHost), 0)) {
+        check(false, "bind a loopback sink");
+        return;
+    }
+    const SockAddr clientSocket(SocketType::UDP, QHostAddress::LocalHost, sink.localPort());
+    SharedNetworkPeer peer = QSharedPointer<NetworkPeer>::create(QUuid::createUuid(), clientSocket, clientSocket);
+    auto introduction = NLPacket::create(PacketType::ICEServerPeerInformation);
+    introduction->write(peer->toByteArray());
+    const SockAddr iceServer(SocketType::UDP, QHostAddress::LocalHost, 7);
+    domainNodes.getPacketReceiver().handleDatagram(introduction->toDatagram(), iceServer);
+    check(gatekeeper.hasIcePeer(peer->getUUID()), "DomainGatekeeper(LimitedNodeList*, QUuid) takes introductions");
+
+    const quint64 before = gatekeeper.counters().pingsSent;
+    gatekeeper.pingPunchForConnectingPeer(peer);
+    const quint64 afterDirect = gatekeeper.counters().pingsSent;
+    QObject::connect(peer.data(), &NetworkPeer::pingTimerTimeout, &gatekeeper, &DomainGatekeeper::handlePeerPingTimeout);
+    Q_EMIT peer->pingTimerTimeout();
+    const quint64 afterTimeout = gatekeeper.counters().pingsSent;
+    check(afterDirect > before && afterTimeout > afterDirect,
+          "pingPunchForConnectingPeer(SharedNetworkPeer), handlePeerPingTimeout via sender()");
+    gatekeeper.cleanupICEPeerForNode(peer->getUUID());
+    gatekeeper.pingPunchForConnectingPeer(peer);
+    check(!gatekeeper.hasIcePeer(peer->getUUID()) && gatekeeper.counters().pingsSent == afterTimeout,
+          "cleanupICEPeerForNode");
+}
 } // namespace
 
 int main(int argc, char **argv) {
@@ -163,6 +285,9 @@ int main(int argc, char **argv) {
     sockAddr();
     networkPeer();
     packets();
+    nodeList();
+    domainHandler();
+    domainGatekeeper();
     std::printf("compat_api: %d failure(s)\n", failures);
     return failures == 0 ? 0 : 1;
 }

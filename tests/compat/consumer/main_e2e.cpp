@@ -65,8 +65,11 @@ int main(int argc, char **argv) {
     settings.keypairPath = keypairPath;
     settings.iceServers = { HostAndPort { QStringLiteral("127.0.0.1"), icePort } };
     DomainServer domainServer(settings, &domainNodes);
-    DomainGatekeeper *gatekeeper = domainServer.gatekeeper();
+    // Our DomainServer heartbeats; the gatekeeper is the host's own, made as a host makes it.
     PacketReceiver &domainReceiver = domainNodes.getPacketReceiver();
+    domainReceiver.unregisterListener(domainServer.gatekeeper());
+    DomainGatekeeper hostGatekeeper(&domainNodes, domainID);
+    DomainGatekeeper *gatekeeper = &hostGatekeeper;
     domainReceiver.unregisterListener(gatekeeper);
     domainReceiver.registerListener(PacketType::ICEServerPeerInformation,
         PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(gatekeeper, &DomainGatekeeper::processICEPeerInformationPacket));
@@ -80,13 +83,18 @@ int main(int argc, char **argv) {
     bool domainSawClient = false;
     QObject::connect(gatekeeper, &DomainGatekeeper::peerConnected, [&] { domainSawClient = true; });
 
-    // ---- the client: a NodeList, its handlers registered as upstream's constructor does ----
-    LimitedNodeList clientNodes(quint16(0));
-    clientNodes.setLocalSocketProbeTarget(QHostAddress::LocalHost);
-    clientNodes.setStunServer(QStringLiteral("127.0.0.1"), icePort); // our ice-server answers STUN
-    NodeList nodeList(&clientNodes);
+    // ---- the client: a NodeList (is-a LimitedNodeList), wired as upstream's constructor wires it ----
+    NodeList nodeList(NodeType::Agent, INVALID_PORT);
+    nodeList.setLocalSocketProbeTarget(QHostAddress::LocalHost);
+    nodeList.setStunServer(QStringLiteral("127.0.0.1"), icePort); // our ice-server answers STUN
     DomainHandler &domainHandler = nodeList.getDomainHandler();
-    PacketReceiver &packetReceiver = clientNodes.getPacketReceiver();
+    QObject::connect(&domainHandler, &DomainHandler::iceSocketAndIDReceived, &nodeList,
+                     &NodeList::handleICEConnectionToDomainServer);
+    QObject::connect(&nodeList, &LimitedNodeList::publicSockAddrChanged, &nodeList, &NodeList::sendDomainServerCheckIn);
+    QTimer checkInTimer;
+    QObject::connect(&checkInTimer, &QTimer::timeout, &nodeList, &NodeList::sendDomainServerCheckIn);
+    checkInTimer.start(NodeList::DOMAIN_SERVER_CHECK_IN_MSECS);
+    PacketReceiver &packetReceiver = nodeList.getPacketReceiver();
     packetReceiver.unregisterListener(&nodeList);
     packetReceiver.unregisterListener(&domainHandler);
     packetReceiver.registerListener(PacketType::ICEServerPeerInformation,
@@ -109,8 +117,8 @@ int main(int argc, char **argv) {
 
     // Registration first (the domain heartbeats every second), then the client asks for the domain.
     QObject::connect(&iceServer, &IceServer::peerRegistered, [&] {
-        clientNodes.startSTUNPublicSocketUpdate();
-        domainHandler.setIceServerHostnameAndID(QStringLiteral("127.0.0.1"), icePort, domainID);
+        nodeList.startSTUNPublicSocketUpdate();
+        domainHandler.setIceServerHostPortAndID(QStringLiteral("127.0.0.1"), icePort, domainID);
     });
     const int rc = app.exec();
     std::printf("compat_e2e: client %s, domain %s\n", clientConnected ? "connected" : "NOT connected",

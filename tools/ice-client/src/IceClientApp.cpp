@@ -39,7 +39,8 @@ void IceClientApp::startCycle() {
         _nodeList->setMaxPunchAttempts(1);
         _nodeList->setPunchTtlSchedule(_options.punchTtl);
         DomainHandler &handler = _nodeList->getDomainHandler();
-        connect(&handler, &DomainHandler::completedSocketDiscovery, this, &IceClientApp::discovered);
+        connect(&handler, &DomainHandler::completedSocketDiscovery, this,
+                [this, &handler] { discovered(handler.getSockAddr()); });
         connect(&handler, &DomainHandler::errorOccurred, this, &IceClientApp::failed);
         connect(_limitedNodeList, &LimitedNodeList::initialSTUNCompleted, this, &IceClientApp::stunCompleted);
 
@@ -79,7 +80,7 @@ void IceClientApp::stunCompleted(bool succeeded) {
     _stepClock.start();
     // Without a domain, ask for a random one: only the ice-server's reachability is checked.
     const QUuid domainID = _options.domainID.isNull() ? QUuid::createUuid() : _options.domainID;
-    _nodeList->getDomainHandler().setIceServerHostnameAndID(_options.iceServerHost, _options.iceServerPort, domainID);
+    _nodeList->getDomainHandler().setIceServerHostPortAndID(_options.iceServerHost, _options.iceServerPort, domainID);
 }
 
 void IceClientApp::discovered(const SockAddr &socket) {

@@ -27,10 +27,10 @@ QString DomainHandler::errorName(Error error) {
 }
 
 void DomainHandler::setIceServerHostnameAndID(const QString &iceServerHostname, const QUuid &id) {
-    setIceServerHostnameAndID(iceServerHostname, ICE_SERVER_DEFAULT_PORT, id);
+    setIceServerHostPortAndID(iceServerHostname, ICE_SERVER_DEFAULT_PORT, id);
 }
 
-void DomainHandler::setIceServerHostnameAndID(const QString &iceServerHostname, quint16 iceServerPort,
+void DomainHandler::setIceServerHostPortAndID(const QString &iceServerHostname, quint16 iceServerPort,
                                               const QUuid &id) {
     // Compared by what the caller gave (name and port), not by a resolved IP string (Q11).
     const bool same = iceServerHostname == _iceServerHostname && iceServerPort == _iceServerPort
@@ -79,10 +79,7 @@ void DomainHandler::reconnectThroughIce() {
     if (_iceServerSockAddr.isNull()) {
         return;
     }
-    _sockAddr = SockAddr();
-    softResetICEPeer();
-    _error = Error::NoError;
-    _errorString.clear();
+    softReset(QStringLiteral("reconnecting through the ice-server"));
     _iceServerHeardFrom = false;
     _everHadPeerInformation = false;
     startAttempt();
@@ -103,6 +100,14 @@ void DomainHandler::hardReset() {
     _everHadPeerInformation = false;
     _iceServerHeardFrom = false;
     _sockAddr = SockAddr();
+    _error = Error::NoError;
+    _errorString.clear();
+}
+
+void DomainHandler::softReset(QString reason) {
+    qCDebug(networking_ice) << "soft reset of the connection to domain" << _pendingDomainID << ':' << reason;
+    _sockAddr = SockAddr();
+    softResetICEPeer();
     _error = Error::NoError;
     _errorString.clear();
 }
@@ -203,14 +208,28 @@ void DomainHandler::processICEPingReplyPacket(ReceivedMessagePointer message) {
         return;
     }
     if (sender == _icePeer.getLocalSocket()) {
-        _icePeer.activateLocalSocket();
+        activateICELocalSocket();
     } else if (sender == _icePeer.getPublicSocket()) {
-        _icePeer.activatePublicSocket();
+        activateICEPublicSocket();
     } else {
         _icePeer.setSymmetricSocket(sender);
         _icePeer.activateSymmetricSocket();
+        socketDiscovered(sender);
     }
-    _sockAddr = sender;
-    qCInfo(networking_ice) << "domain" << _pendingDomainID << "answers at" << sender;
-    Q_EMIT completedSocketDiscovery(_sockAddr);
+}
+
+void DomainHandler::activateICELocalSocket() {
+    _icePeer.activateLocalSocket();
+    socketDiscovered(_icePeer.getLocalSocket());
+}
+
+void DomainHandler::activateICEPublicSocket() {
+    _icePeer.activatePublicSocket();
+    socketDiscovered(_icePeer.getPublicSocket());
+}
+
+void DomainHandler::socketDiscovered(const SockAddr &sockAddr) {
+    _sockAddr = sockAddr;
+    qCInfo(networking_ice) << "domain" << _pendingDomainID << "answers at" << sockAddr;
+    Q_EMIT completedSocketDiscovery();
 }

@@ -14,6 +14,10 @@
 // query; our ice-server answers STUN) proves it reachable. Queries unanswered while it is known
 // reachable mean "domain unknown"; otherwise "ice-server silent". An Overte ice-server does not
 // answer STUN, so against one an unknown domain is reported as a silent ice-server.
+//
+// Upstream's public shapes are here too: setIceServerHostnameAndID(name, ID) as the one slot of that
+// name, activateICE{Local,Public}Socket, getICEServerSockAddr, getIP, isSocketKnown, softReset(reason)
+// and completedSocketDiscovery() without argument (the socket is getSockAddr()).
 #pragma once
 
 #include <IcePackets.h>
@@ -42,19 +46,24 @@ public:
     explicit DomainHandler(QObject *parent = nullptr);
     ~DomainHandler() override;
 
-    // Starts connecting to the domain through the ice-server (port 7337 in the first form). A name is
-    // resolved asynchronously, an IP literal at once; iceSocketAndIDReceived() follows either way.
-    // Calling it again with the same arguments while connecting or connected does nothing.
-    void setIceServerHostnameAndID(const QString &iceServerHostname, const QUuid &id);
-    void setIceServerHostnameAndID(const QString &iceServerHostname, quint16 iceServerPort, const QUuid &id);
+    // Starts connecting to the domain through the ice-server at iceServerHostname:iceServerPort (the
+    // slot setIceServerHostnameAndID uses port 7337). A name is resolved asynchronously, an IP literal
+    // at once; iceSocketAndIDReceived() follows either way. Calling it again with the same arguments
+    // while connecting or connected does nothing.
+    void setIceServerHostPortAndID(const QString &iceServerHostname, quint16 iceServerPort, const QUuid &id);
     // Forgets the discovered socket and starts over with the same ice-server and domain (e.g. after
     // the path died), with a fresh ICE client ID.
     void reconnectThroughIce();
     // Forgets everything, including the ice-server and domain.
     void hardReset();
+    // Forgets the discovered socket and the peer's sockets and clears an error, keeping the ice-server,
+    // the domain and the ICE client ID; nothing is sent until NodeList queries again (its
+    // sendDomainServerCheckIn() or handleICEConnectionToDomainServer()). reason is logged.
+    void softReset(QString reason);
 
     const QString &getIceServerHostname() const { return _iceServerHostname; }
     const SockAddr &getIceServerSockAddr() const { return _iceServerSockAddr; }
+    const SockAddr &getICEServerSockAddr() const { return _iceServerSockAddr; } // upstream's spelling
     bool requiresICE() const { return !_iceServerSockAddr.isNull(); }
     const QUuid &getPendingDomainID() const { return _pendingDomainID; }
 
@@ -72,6 +81,13 @@ public:
     // The domain's socket, null until discovery completed.
     const SockAddr &getSockAddr() const { return _sockAddr; }
     bool isSocketDiscovered() const { return !_sockAddr.isNull(); }
+    // Upstream's names for the same: the domain's address, and whether it is known.
+    QHostAddress getIP() const { return _sockAddr.getAddress(); }
+    bool isSocketKnown() const { return !_sockAddr.getAddress().isNull(); }
+    // The domain answered on its local (public) socket: that one becomes the domain's socket and
+    // completedSocketDiscovery() is emitted. processICEPingReplyPacket calls them.
+    void activateICELocalSocket();
+    void activateICEPublicSocket();
 
     // Whether anything ever arrived from the ice-server's address during this connection.
     bool wasIceServerHeardFrom() const { return _iceServerHeardFrom; }
@@ -86,6 +102,8 @@ public:
     Error diagnose() const;
 
 public Q_SLOTS:
+    // Upstream's slot: connects through the ice-server at iceServerHostname, port 7337.
+    void setIceServerHostnameAndID(const QString &iceServerHostname, const QUuid &id);
     // ICEServerPeerInformation from the ice-server: the domain's public and local sockets.
     void processICEResponsePacket(ReceivedMessagePointer message);
     // ICEPingReply: activates the socket it came from (local, public, or a new symmetric one).
@@ -99,7 +117,8 @@ Q_SIGNALS:
     void iceSocketAndIDReceived();
     // Peer information for the pending domain was accepted: time to punch.
     void icePeerSocketsReceived();
-    void completedSocketDiscovery(const SockAddr &sockAddr);
+    // The domain answered a ping: getSockAddr() is its socket.
+    void completedSocketDiscovery();
     // After discovery: a ping reply from the domain's socket (keepalive).
     void domainPingReplyReceived(const SockAddr &sender);
     void errorOccurred(DomainHandler::Error error, const QString &errorString);
@@ -107,6 +126,7 @@ Q_SIGNALS:
 private:
     void handleIceServerLookup(const QHostInfo &info);
     void startAttempt();
+    void socketDiscovered(const SockAddr &sockAddr);
 
     QString _iceServerHostname;
     quint16 _iceServerPort = ICE_SERVER_DEFAULT_PORT;

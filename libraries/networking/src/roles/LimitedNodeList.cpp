@@ -25,6 +25,10 @@ LimitedNodeList::LimitedNodeList(UdpTransport *transport, QObject *parent) : QOb
     init();
 }
 
+LimitedNodeList::LimitedNodeList(Detached, QObject *parent) : QObject(parent) {
+    _age.start();
+}
+
 LimitedNodeList::~LimitedNodeList() {
     if (_stunLookupID >= 0) {
         QHostInfo::abortHostLookup(_stunLookupID);
@@ -33,6 +37,7 @@ LimitedNodeList::~LimitedNodeList() {
 
 void LimitedNodeList::init() {
     qRegisterMetaType<SockAddr>();
+    _age.start();
     _packetReceiver.attach(_transport);
     _packetSender.setTransport(_transport);
     connect(&_packetReceiver, &PacketReceiver::stunDatagramReceived, this, &LimitedNodeList::processSTUNDatagram);
@@ -115,6 +120,9 @@ void LimitedNodeList::stopSTUNPublicSocketUpdate() {
 }
 
 void LimitedNodeList::sendSTUNRequest() {
+    if (!_transport) {
+        return;
+    }
     if (!_initialStunDone) {
         if (_numInitialSTUNRequests > MAX_INITIAL_STUN_REQUESTS) {
             qCWarning(networking) << "no answer from STUN server" << _stunHost << "after"
@@ -144,6 +152,7 @@ void LimitedNodeList::sendSTUNRequest() {
     StunMessage request = StunMessage::bindingRequest();
     request.transactionId = _stunTransactionID;
     qCDebug(networking_packets) << "STUN binding request to" << _stunSockAddr;
+    flagTimeForConnectionStep(SendSTUNRequest);
     _transport->writeDatagram(request.encode(), _stunSockAddr);
 }
 
@@ -175,6 +184,9 @@ void LimitedNodeList::setPublicSockAddr(const SockAddr &socket) {
     }
     qCInfo(networking) << "public socket is" << socket;
     _publicSockAddr = socket;
+    if (!socket.isNull()) {
+        flagTimeForConnectionStep(SetPublicSocketFromSTUN);
+    }
     Q_EMIT publicSockAddrChanged(socket);
 }
 
@@ -269,27 +281,64 @@ bool LimitedNodeList::sendPeerQueryToIceServer(const SockAddr &iceServerSockAddr
     query.domainID = peerID;
     qCDebug(networking_ice) << "ICEServerQuery for" << peerID << "to" << iceServerSockAddr << "as" << clientID
                             << "public" << _publicSockAddr << "local" << _localSockAddr;
+    flagTimeForConnectionStep(SendICEServerQuery);
     return sendPacket(NLDatagram::create(PacketType::ICEServerQuery, query.toPayload()), iceServerSockAddr);
 }
 
-NLDatagram LimitedNodeList::constructICEPingPacket(PingType pingType, const QUuid &iceID) {
+qint64 LimitedNodeList::sendUnreliablePacket(const NLPacket &packet, const SockAddr &sockAddr, HMACAuth *) {
+    const NLDatagram datagram = packet.toNLDatagram();
+    if (!sendPacket(datagram, sockAddr)) {
+        return -1;
+    }
+    return datagram.toDatagram().size();
+}
+
+qint64 LimitedNodeList::sendPacket(std::unique_ptr<NLPacket> packet, const SockAddr &sockAddr, HMACAuth *hmacAuth) {
+    return packet ? sendUnreliablePacket(*packet, sockAddr, hmacAuth) : -1;
+}
+
+std::unique_ptr<NLPacket> LimitedNodeList::constructICEPingPacket(PingType_t pingType, const QUuid &iceID) {
+    return NLPacket::fromDatagram(makeICEPingDatagram(static_cast<PingType>(pingType), iceID));
+}
+
+std::unique_ptr<NLPacket> LimitedNodeList::constructICEPingReplyPacket(ReceivedMessage &message, const QUuid &iceID) {
+    return NLPacket::fromDatagram(makeICEPingReplyDatagram(message, iceID));
+}
+
+void LimitedNodeList::setSessionUUID(const QUuid &sessionUUID) {
+    if (sessionUUID == _sessionUUID) {
+        return;
+    }
+    const QUuid oldUUID = _sessionUUID;
+    _sessionUUID = sessionUUID;
+    qCInfo(networking) << "session UUID is" << sessionUUID;
+    Q_EMIT uuidChanged(sessionUUID, oldUUID);
+}
+
+void LimitedNodeList::flagTimeForConnectionStep(ConnectionStep connectionStep) {
+    const qint64 elapsed = _age.isValid() ? _age.elapsed() : 0;
+    _connectionTimes.insert(connectionStep, elapsed);
+    qCDebug(networking) << "connection step" << connectionStep << "at" << elapsed << "ms";
+}
+
+NLDatagram LimitedNodeList::makeICEPingDatagram(PingType pingType, const QUuid &iceID) {
     IcePing ping;
     ping.senderID = iceID;
     ping.pingType = pingType;
     return NLDatagram::create(PacketType::ICEPing, ping.toPayload());
 }
 
-NLDatagram LimitedNodeList::constructICEPingReplyPacket(const IcePing &ping, const QUuid &replierID) {
+NLDatagram LimitedNodeList::makeICEPingReplyDatagram(const IcePing &ping, const QUuid &replierID) {
     IcePingReply reply;
     reply.senderID = replierID;
     reply.pingType = ping.pingType;
     return NLDatagram::create(PacketType::ICEPingReply, reply.toPayload());
 }
 
-NLDatagram LimitedNodeList::constructICEPingReplyPacket(const ReceivedMessage &message, const QUuid &replierID) {
+NLDatagram LimitedNodeList::makeICEPingReplyDatagram(const ReceivedMessage &message, const QUuid &replierID) {
     const Decoded<IcePing> ping = IcePing::fromPayload(message.getMessage());
     if (!ping.ok()) {
         return NLDatagram::create(PacketType::ICEPingReply);
     }
-    return constructICEPingReplyPacket(ping.value, replierID);
+    return makeICEPingReplyDatagram(ping.value, replierID);
 }

@@ -6,6 +6,9 @@
 // one is answered, failure after more than 10 unanswered (public socket = null address with our local
 // port, as upstream), then one request every 10 s. Unlike upstream, an answer counts only when it
 // comes from the STUN server's address and carries our transaction ID.
+//
+// Upstream's public shapes sit beside ours as thin adapters: sendPacket/sendUnreliablePacket taking an
+// NLPacket, constructICEPing(Reply)Packet returning one, the session UUID, ConnectionStep timings.
 #pragma once
 
 #include <IcePackets.h>
@@ -14,6 +17,10 @@
 #include <PacketSender.h>
 #include <SockAddr.h>
 
+#include <NLPacket.h>
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QMap>
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
 #include <QtCore/QTimer>
@@ -21,6 +28,21 @@
 
 class UdpTransport;
 class QHostInfo;
+// Upstream signs node traffic with an HMACAuth. ICE packets are never verified (they are sent before
+// any node exists), so this library only carries the type for signatures' sake and ignores it.
+class HMACAuth;
+
+// Upstream's "no port chosen" for a listen port (a random port is bound).
+constexpr int INVALID_PORT = -1;
+
+// Upstream's node types, for NodeList's owner type (ICE does not look at it): the few a caller of
+// the ICE part names.
+using NodeType_t = quint8;
+namespace NodeType {
+constexpr NodeType_t DomainServer = 'D';
+constexpr NodeType_t Agent = 'I';
+constexpr NodeType_t Unassigned = 1;
+}
 
 class LimitedNodeList : public QObject {
     Q_OBJECT
@@ -31,12 +53,39 @@ public:
     // Upstream declares failure when more than this many initial requests went unanswered.
     static constexpr int MAX_INITIAL_STUN_REQUESTS = 10;
 
+    // Upstream's connection steps (its stats page shows when each happened). We flag the ICE ones.
+    enum ConnectionStep {
+        LookupAddress = 1,
+        HandleAddress,
+        SendSTUNRequest,
+        SetPublicSocketFromSTUN,
+        SetICEServerHostname,
+        SetICEServerSocket,
+        SendICEServerQuery,
+        ReceiveDSPeerInformation,
+        SendPingsToDS,
+        SetDomainHostname,
+        SetDomainSocket,
+        SendDSCheckIn,
+        ReceiveDSList,
+        AddedAudioMixer,
+        SendAudioPing,
+        SetAudioMixerSocket,
+        SendAudioPacket,
+        ReceiveFirstAudioPacket
+    };
+    Q_ENUM(ConnectionStep)
+
     // Creates and owns a QUdpSocketTransport bound to 0.0.0.0:port (0 = a random port). Check
     // isBound() / errorString() afterwards.
     explicit LimitedNodeList(quint16 port = 0, QObject *parent = nullptr);
     // Uses a transport made elsewhere (e.g. FakeTransport in tests); it is not owned.
     explicit LimitedNodeList(UdpTransport *transport, QObject *parent = nullptr);
     ~LimitedNodeList() override;
+
+    // Our node's session UUID (assigned by a domain server upstream; ICE does not use it).
+    QUuid getSessionUUID() const { return _sessionUUID; }
+    void setSessionUUID(const QUuid &sessionUUID);
 
     bool isBound() const;
     QString errorString() const { return _errorString; }
@@ -56,9 +105,9 @@ public:
     bool setStunServer(const QString &hostAndPort);
     void setStunServer(const QString &host, quint16 port);
     const SockAddr &getStunSockAddr() const { return _stunSockAddr; }
+    const SockAddr &getSTUNSockAddr() const { return _stunSockAddr; } // upstream's spelling
     bool hasStunServer() const { return !_stunHost.isEmpty(); }
-    // Starts (or restarts) discovery: the 250 ms series first, then the 10 s refresh.
-    void startSTUNPublicSocketUpdate();
+    // startSTUNPublicSocketUpdate() and sendSTUNRequest() are slots, below.
     void stopSTUNPublicSocketUpdate();
     // True once the initial series ended, answered or not: the public socket is as good as it gets.
     bool hasCompletedInitialSTUN() const { return _initialStunDone; }
@@ -69,8 +118,6 @@ public:
     // kernel would route from towards it. Learned by connect()ing a throwaway UDP socket, which
     // sends nothing. Without a target: the first non-loopback IPv4 interface address.
     void setLocalSocketProbeTarget(const QHostAddress &target);
-    // Recomputes the local socket; emits localSockAddrChanged when it moved.
-    void updateLocalSocket();
 
     // Closes the socket and binds a fresh random port, to escape a stale NAT mapping after a failed
     // punch. The public socket is then unknown until STUN runs again (restarted here when it was
@@ -79,14 +126,36 @@ public:
 
     // ---- ICE packets ----
     bool sendPacket(const NLDatagram &packet, const SockAddr &destination, int ttl = 0);
+    // Upstream's forms: the bytes written (header included), or -1. hmacAuth is ignored (see HMACAuth).
+    qint64 sendPacket(std::unique_ptr<NLPacket> packet, const SockAddr &sockAddr, HMACAuth *hmacAuth = nullptr);
+    qint64 sendUnreliablePacket(const NLPacket &packet, const SockAddr &sockAddr, HMACAuth *hmacAuth = nullptr);
     // ICEServerQuery(clientID, our public, our local, peerID) to the ice-server (section 3.3).
+    // Upstream returns nothing; the result here says whether the datagram left.
     bool sendPeerQueryToIceServer(const SockAddr &iceServerSockAddr, const QUuid &clientID, const QUuid &peerID);
     // ICEPing: our ICE ID and the ping type (section 3.5).
-    static NLDatagram constructICEPingPacket(PingType pingType, const QUuid &iceID);
+    static NLDatagram makeICEPingDatagram(PingType pingType, const QUuid &iceID);
     // ICEPingReply: the replier's own ID and the ping type copied from the ping (section 3.6).
-    static NLDatagram constructICEPingReplyPacket(const IcePing &ping, const QUuid &replierID);
+    static NLDatagram makeICEPingReplyDatagram(const IcePing &ping, const QUuid &replierID);
     // The same from a received ICEPing; a malformed ping gives a packet with an empty payload.
-    static NLDatagram constructICEPingReplyPacket(const ReceivedMessage &message, const QUuid &replierID);
+    static NLDatagram makeICEPingReplyDatagram(const ReceivedMessage &message, const QUuid &replierID);
+    // Upstream's forms of the two above, as NLPackets ready for sendPacket.
+    static std::unique_ptr<NLPacket> constructICEPingPacket(PingType_t pingType, const QUuid &iceID);
+    static std::unique_ptr<NLPacket> constructICEPingReplyPacket(ReceivedMessage &message, const QUuid &iceID);
+
+    // ---- Connection step timings ----
+    // When each step last happened, in ms since this object was made (upstream keys usec timestamps).
+    QMap<ConnectionStep, qint64> getLastConnectionTimes() const { return _connectionTimes; }
+    bool hasFlaggedConnectionStep(ConnectionStep step) const { return _connectionTimes.contains(step); }
+
+public Q_SLOTS:
+    // Starts (or restarts) discovery: the 250 ms series first, then the 10 s refresh.
+    void startSTUNPublicSocketUpdate();
+    // One STUN binding request (the STUN timer's tick; upstream's public slot).
+    void sendSTUNRequest();
+    // Recomputes the local socket; emits localSockAddrChanged when it moved.
+    void updateLocalSocket();
+    // Records that a connection step happened now (and logs it at debug level).
+    void flagTimeForConnectionStep(LimitedNodeList::ConnectionStep connectionStep);
 
 Q_SIGNALS:
     void publicSockAddrChanged(const SockAddr &publicSockAddr);
@@ -98,10 +167,16 @@ Q_SIGNALS:
     void stunServerLookupFailed(const QString &host, const QString &reason);
     // A fresh local port is in use (after rebindToFreshPort()).
     void transportRebound(quint16 port);
+    void uuidChanged(const QUuid &ownerUUID, const QUuid &oldUUID);
+
+protected:
+    // For NodeList's compatibility constructor only: a node list with no socket of its own, whose
+    // sends fail and whose STUN never runs (the NodeList works through another LimitedNodeList).
+    struct Detached {};
+    LimitedNodeList(Detached, QObject *parent);
 
 private:
     void init();
-    void sendSTUNRequest();
     void processSTUNDatagram(const QByteArray &datagram, const SockAddr &sender);
     void handleStunLookup(const QHostInfo &info);
     void setPublicSockAddr(const SockAddr &socket);
@@ -127,4 +202,8 @@ private:
     bool _stunRunning = false;
     bool _initialStunDone = false;
     bool _initialStunFailed = false;
+
+    QUuid _sessionUUID;
+    QElapsedTimer _age;
+    QMap<ConnectionStep, qint64> _connectionTimes;
 };

@@ -6,15 +6,44 @@
 #include <StunMessage.h>
 #include <UdpTransport.h>
 
+namespace {
+quint16 listenPort(int socketListenPort) {
+    return socketListenPort > 0 && socketListenPort <= 0xFFFF ? quint16(socketListenPort) : quint16(0);
+}
+} // namespace
+
+NodeList::NodeList(char ownerType, int socketListenPort, int /*dtlsListenPort*/)
+    : LimitedNodeList(listenPort(socketListenPort)),
+      _ownerType(ownerType),
+      _domainHandler(this),
+      _queryTimer(MonotonicClock::system().createTimer(this)),
+      _pingTimer(MonotonicClock::system().createTimer(this)) {
+    wire();
+}
+
+NodeList::NodeList(UdpTransport *transport, QObject *parent) : NodeList(transport, MonotonicClock::system(), parent) {}
+
+NodeList::NodeList(UdpTransport *transport, MonotonicClock &clock, QObject *parent)
+    : LimitedNodeList(transport, parent),
+      _domainHandler(this),
+      _queryTimer(clock.createTimer(this)),
+      _pingTimer(clock.createTimer(this)) {
+    wire();
+}
+
 NodeList::NodeList(LimitedNodeList *limitedNodeList, QObject *parent)
     : NodeList(limitedNodeList, MonotonicClock::system(), parent) {}
 
 NodeList::NodeList(LimitedNodeList *limitedNodeList, MonotonicClock &clock, QObject *parent)
-    : QObject(parent),
+    : LimitedNodeList(Detached {}, parent),
       _limitedNodeList(limitedNodeList),
       _domainHandler(this),
       _queryTimer(clock.createTimer(this)),
       _pingTimer(clock.createTimer(this)) {
+    wire();
+}
+
+void NodeList::wire() {
     PacketReceiver &receiver = _limitedNodeList->getPacketReceiver();
     receiver.registerListener(PacketType::ICEServerPeerInformation, &_domainHandler,
                               &DomainHandler::processICEResponsePacket);
@@ -33,6 +62,10 @@ NodeList::NodeList(LimitedNodeList *limitedNodeList, MonotonicClock &clock, QObj
     connect(&_domainHandler, &DomainHandler::iceSocketAndIDReceived, this, &NodeList::startAttempt);
     connect(&_domainHandler, &DomainHandler::icePeerSocketsReceived, this, &NodeList::startPunching);
     connect(&_domainHandler, &DomainHandler::completedSocketDiscovery, this, &NodeList::stop);
+    connect(&_domainHandler, &DomainHandler::iceSocketAndIDReceived, this,
+            [this] { _limitedNodeList->flagTimeForConnectionStep(SetICEServerSocket); });
+    connect(&_domainHandler, &DomainHandler::completedSocketDiscovery, this,
+            [this] { _limitedNodeList->flagTimeForConnectionStep(SetDomainSocket); });
     connect(&_domainHandler, &DomainHandler::errorOccurred, this, &NodeList::stop);
     connect(_limitedNodeList, &LimitedNodeList::initialSTUNCompleted, this, [this] {
         if (_queryWaitingForStun) {
@@ -55,6 +88,13 @@ void NodeList::startAttempt() {
     _failedPunchAttempts = 0;
     _limitedNodeList->setLocalSocketProbeTarget(_domainHandler.getIceServerSockAddr().getAddress());
     handleICEConnectionToDomainServer();
+}
+
+void NodeList::sendDomainServerCheckIn() {
+    // Only the ICE part of upstream's check-in lives here: without the domain's socket, find it.
+    if (_domainHandler.requiresICE() && !_domainHandler.isSocketDiscovered()) {
+        handleICEConnectionToDomainServer();
+    }
 }
 
 void NodeList::handleICEConnectionToDomainServer() {
@@ -116,6 +156,7 @@ void NodeList::sendIceServerQuery() {
 }
 
 void NodeList::startPunching() {
+    _limitedNodeList->flagTimeForConnectionStep(ReceiveDSPeerInformation);
     _queryTimer->stop();
     _queryWaitingForStun = false;
     _unansweredQueries = 0;
@@ -136,6 +177,7 @@ void NodeList::pingPunchForDomainServer() {
         return;
     }
     const int round = attempts % NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET;
+    _limitedNodeList->flagTimeForConnectionStep(SendPingsToDS);
     for (const PunchRound::Ping &ping : PunchRound::pings(peer, round, _punchTtlSchedule)) {
         sendPing(ping.destination, ping.type, ping.ttl);
     }
@@ -143,7 +185,7 @@ void NodeList::pingPunchForDomainServer() {
 }
 
 void NodeList::sendPing(const SockAddr &destination, PingType type, int ttl) {
-    _limitedNodeList->sendPacket(LimitedNodeList::constructICEPingPacket(type, _domainHandler.getICEClientID()),
+    _limitedNodeList->sendPacket(LimitedNodeList::makeICEPingDatagram(type, _domainHandler.getICEClientID()),
                                  destination, ttl);
 }
 
@@ -181,7 +223,7 @@ void NodeList::processICEPingPacket(ReceivedMessagePointer message) {
         qCDebug(networking_ice) << "not answering ICEPing from" << sender << (ping.ok() ? "(not our domain)" : "(malformed)");
         return;
     }
-    _limitedNodeList->sendPacket(LimitedNodeList::constructICEPingReplyPacket(ping.value, _domainHandler.getICEClientID()),
+    _limitedNodeList->sendPacket(LimitedNodeList::makeICEPingReplyDatagram(ping.value, _domainHandler.getICEClientID()),
                                  sender);
     _domainHandler.noteDomainPingFrom(sender);
 }
@@ -200,6 +242,6 @@ bool NodeList::sendPingToDomain(PingType pingType) {
     if (!_domainHandler.isSocketDiscovered()) {
         return false;
     }
-    return _limitedNodeList->sendPacket(LimitedNodeList::constructICEPingPacket(pingType, _domainHandler.getICEClientID()),
+    return _limitedNodeList->sendPacket(LimitedNodeList::makeICEPingDatagram(pingType, _domainHandler.getICEClientID()),
                                         _domainHandler.getSockAddr());
 }

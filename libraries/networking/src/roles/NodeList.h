@@ -10,9 +10,14 @@
 // maxPunchAttempts failed attempts (PunchFailed). The first rounds of each attempt are sent with the
 // small TTLs of the priming schedule (see PunchTtlSchedule). It answers only pings that carry the ID
 // of the domain it connects to (upstream answers anyone, Q6).
+//
+// As upstream, a NodeList is-a LimitedNodeList: NodeList(ownerType, port) or NodeList(transport)
+// owns its socket. The older NodeList(LimitedNodeList *) still works: the NodeList then sends and
+// receives through that other node list, and its own LimitedNodeList part is detached (no socket).
 #pragma once
 
 #include "DomainHandler.h"
+#include "LimitedNodeList.h"
 #include "PunchRound.h"
 #include "PunchTtlSchedule.h"
 
@@ -20,9 +25,7 @@
 
 #include <QtCore/QObject>
 
-class LimitedNodeList;
-
-class NodeList : public QObject {
+class NodeList : public LimitedNodeList {
     Q_OBJECT
 public:
     static constexpr int DOMAIN_SERVER_CHECK_IN_MSECS = 1000;
@@ -34,10 +37,20 @@ public:
     // Registers for ICEServerPeerInformation, ICEPing and ICEPingReply on the node list's receiver.
     // Its query and punch timers run on clock (the system clock unless a test passes its own; it
     // must outlive this object).
+    //
+    // Upstream's: binds 0.0.0.0:socketListenPort (INVALID_PORT: a random port). Our node list has one
+    // UDP socket, so dtlsListenPort is ignored; ownerType is kept (getOwnerType()).
+    explicit NodeList(char ownerType, int socketListenPort = INVALID_PORT, int dtlsListenPort = INVALID_PORT);
+    // On a transport made elsewhere (not owned), e.g. FakeTransport in tests.
+    explicit NodeList(UdpTransport *transport, QObject *parent = nullptr);
+    NodeList(UdpTransport *transport, MonotonicClock &clock, QObject *parent = nullptr);
+    // Compatibility: works through limitedNodeList (see above).
     explicit NodeList(LimitedNodeList *limitedNodeList, QObject *parent = nullptr);
     NodeList(LimitedNodeList *limitedNodeList, MonotonicClock &clock, QObject *parent = nullptr);
 
+    // The node list that carries our traffic: this one, or the one given to the compatibility form.
     LimitedNodeList *getLimitedNodeList() const { return _limitedNodeList; }
+    char getOwnerType() const { return _ownerType; }
     DomainHandler &getDomainHandler() { return _domainHandler; }
 
     void setPunchTtlSchedule(const PunchTtlSchedule &schedule) { _punchTtlSchedule = schedule; }
@@ -66,6 +79,9 @@ public:
     bool isActive() const { return _queryTimer->isActive() || _pingTimer->isActive(); }
 
 public Q_SLOTS:
+    // Upstream's periodic check-in. The ICE part only: when the domain needs ICE and its socket is
+    // not known yet, it starts (or continues) the ice-server query; otherwise nothing to do here.
+    void sendDomainServerCheckIn();
     // Queries the ice-server for the pending domain unless its sockets are known (upstream's name).
     void handleICEConnectionToDomainServer();
     // One punch round (the ping timer's tick).
@@ -79,6 +95,7 @@ Q_SIGNALS:
     void punchAttemptFailed(int attempt);
 
 private:
+    void wire();
     void startAttempt();
     void sendIceServerQuery();
     void queryTimerFired();
@@ -86,7 +103,8 @@ private:
     void endPunchAttempt();
     void sendPing(const SockAddr &destination, PingType type, int ttl);
 
-    LimitedNodeList *_limitedNodeList;
+    LimitedNodeList *_limitedNodeList = this;
+    char _ownerType = 0;
     DomainHandler _domainHandler;
     PunchTtlSchedule _punchTtlSchedule = PunchTtlSchedule::defaultSchedule();
     bool _freshPortOnRetry = false;
