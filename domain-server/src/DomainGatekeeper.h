@@ -100,9 +100,6 @@ public:
     NetworkPeer icePeer(const QUuid &peerID) const;
     bool isConnected(const QUuid &peerID) const;
 
-    // The --punch-ttl option: PunchTtlSchedule::parse, the one parser of TTL lists.
-    static bool parsePunchTtls(const QString &text, PunchTtlSchedule *out) { return PunchTtlSchedule::parse(text, out); }
-
 public Q_SLOTS:
     void processICEPeerInformationPacket(ReceivedMessagePointer message);
     void processICEPingPacket(ReceivedMessagePointer message);

@@ -34,29 +34,6 @@ class tst_DomainGatekeeper : public QObject {
     }
 
 private Q_SLOTS:
-    void parsePunchTtls_data() {
-        QTest::addColumn<QString>("text");
-        QTest::addColumn<bool>("ok");
-        QTest::addColumn<QList<int>>("ttls");
-        QTest::newRow("default") << "2,2" << true << QList<int> { 2, 2 };
-        QTest::newRow("carrier-grade NAT") << "3,3" << true << QList<int> { 3, 3 };
-        QTest::newRow("spaces") << " 2, 3 ,4" << true << QList<int> { 2, 3, 4 };
-        QTest::newRow("zero disables") << "0" << true << QList<int> {};
-        QTest::newRow("empty disables") << "" << true << QList<int> {};
-        QTest::newRow("garbage") << "2,x" << false << QList<int> {};
-        QTest::newRow("too big") << "256" << false << QList<int> {};
-        QTest::newRow("negative") << "-1" << false << QList<int> {};
-    }
-    void parsePunchTtls() {
-        QFETCH(QString, text);
-        PunchTtlSchedule ttls { 99 };
-        QTEST(DomainGatekeeper::parsePunchTtls(text, &ttls), "ok");
-        if (QTest::currentDataTag() != QByteArray("garbage") && QTest::currentDataTag() != QByteArray("too big") &&
-            QTest::currentDataTag() != QByteArray("negative")) {
-            QTEST(ttls.ttls(), "ttls");
-        }
-    }
-
     // Both sides prime with the same default (tests/nat/README.md: measured there).
     void defaultPunchTtlsMatchTheClients() {
         QCOMPARE(DomainGatekeeper::Options().punchTtls.ttls(), (QList<int> { 2, 2 }));
