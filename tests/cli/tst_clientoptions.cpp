@@ -51,7 +51,7 @@ QVariant clientField(const IceClientOptions &o, const QString &name) {
 }
 } // namespace
 
-class TestClientOptions : public QObject {
+class tst_ClientOptions : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void stubGood_data() {
@@ -185,5 +185,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestClientOptions)
+QTEST_GUILESS_MAIN(tst_ClientOptions)
 #include "tst_clientoptions.moc"

@@ -56,7 +56,7 @@ Parsed<Sample> parseSample(const QStringList &arguments, const QString &defaultC
 }
 } // namespace
 
-class TestCommandLine : public QObject {
+class tst_CommandLine : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void wholeNumber_data() {
@@ -308,5 +308,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestCommandLine)
+QTEST_GUILESS_MAIN(tst_CommandLine)
 #include "tst_commandline.moc"

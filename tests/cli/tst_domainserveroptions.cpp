@@ -48,7 +48,7 @@ const QStringList TunableFields { "stun-server", "metaverse-url", "port", "punch
                                   "max-punching-peers-per-address", "max-pings-per-target", "ice-peer-timeout", "verbose" };
 } // namespace
 
-class TestDomainServerOptions : public QObject {
+class tst_DomainServerOptions : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void defaults() {
@@ -185,5 +185,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestDomainServerOptions)
+QTEST_GUILESS_MAIN(tst_DomainServerOptions)
 #include "tst_domainserveroptions.moc"

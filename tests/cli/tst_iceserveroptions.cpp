@@ -42,7 +42,7 @@ const QStringList AllFields { "port", "keys-dir", "keys-rescan", "metaverse-url"
                               "verbose", "log-rules", "bind" };
 } // namespace
 
-class TestIceServerOptions : public QObject {
+class tst_IceServerOptions : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase() {
@@ -258,5 +258,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestIceServerOptions)
+QTEST_GUILESS_MAIN(tst_IceServerOptions)
 #include "tst_iceserveroptions.moc"

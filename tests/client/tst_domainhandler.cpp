@@ -27,7 +27,7 @@ ReceivedMessagePointer pingReply(const QUuid &id, const SockAddr &sender, PingTy
 }
 } // namespace
 
-class TestDomainHandler : public QObject {
+class tst_DomainHandler : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void softResetKeepsDomainAndForgetsSocket();
@@ -48,7 +48,7 @@ private Q_SLOTS:
     void reconnectStartsOverWithNewClientID();
 };
 
-void TestDomainHandler::setIceServerResolvesLiteralAndHonoursPort() {
+void tst_DomainHandler::setIceServerResolvesLiteralAndHonoursPort() {
     DomainHandler handler;
     QSignalSpy readySpy(&handler, &DomainHandler::iceSocketAndIDReceived);
     handler.setIceServerHostPortAndID(QStringLiteral("192.0.2.1"), 7447, domainID());
@@ -60,13 +60,13 @@ void TestDomainHandler::setIceServerResolvesLiteralAndHonoursPort() {
     QVERIFY(!handler.isSocketDiscovered());
 }
 
-void TestDomainHandler::setIceServerDefaultPortIs7337() {
+void tst_DomainHandler::setIceServerDefaultPortIs7337() {
     DomainHandler handler;
     handler.setIceServerHostnameAndID(QStringLiteral("192.0.2.1"), domainID());
     QCOMPARE(handler.getIceServerSockAddr().getPort(), quint16(7337));
 }
 
-void TestDomainHandler::setIceServerSameArgumentsIsNoOp() {
+void tst_DomainHandler::setIceServerSameArgumentsIsNoOp() {
     DomainHandler handler;
     QSignalSpy readySpy(&handler, &DomainHandler::iceSocketAndIDReceived);
     handler.setIceServerHostPortAndID(QStringLiteral("192.0.2.1"), 7337, domainID());
@@ -80,7 +80,7 @@ void TestDomainHandler::setIceServerSameArgumentsIsNoOp() {
     QVERIFY(handler.getICEClientID() != clientID);
 }
 
-void TestDomainHandler::peerInformationAccepted() {
+void tst_DomainHandler::peerInformationAccepted() {
     DomainHandler handler;
     handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QSignalSpy peerSpy(&handler, &DomainHandler::icePeerSocketsReceived);
@@ -94,7 +94,7 @@ void TestDomainHandler::peerInformationAccepted() {
     QCOMPARE(peerSpy.count(), 1);
 }
 
-void TestDomainHandler::peerInformationForAnotherDomainIgnored() {
+void tst_DomainHandler::peerInformationForAnotherDomainIgnored() {
     DomainHandler handler;
     handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QSignalSpy peerSpy(&handler, &DomainHandler::icePeerSocketsReceived);
@@ -104,7 +104,7 @@ void TestDomainHandler::peerInformationForAnotherDomainIgnored() {
     QVERIFY(handler.getICEPeer().getPublicSocket().isNull());
 }
 
-void TestDomainHandler::peerInformationFromAnotherSourceIgnored() {
+void tst_DomainHandler::peerInformationFromAnotherSourceIgnored() {
     DomainHandler handler;
     handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QSignalSpy peerSpy(&handler, &DomainHandler::icePeerSocketsReceived);
@@ -113,7 +113,7 @@ void TestDomainHandler::peerInformationFromAnotherSourceIgnored() {
     QCOMPARE(peerSpy.count(), 0);
 }
 
-void TestDomainHandler::peerInformationMalformedIgnored() {
+void tst_DomainHandler::peerInformationMalformedIgnored() {
     DomainHandler handler;
     handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QSignalSpy peerSpy(&handler, &DomainHandler::icePeerSocketsReceived);
@@ -126,7 +126,7 @@ void TestDomainHandler::peerInformationMalformedIgnored() {
     QCOMPARE(peerSpy.count(), 0);
 }
 
-void TestDomainHandler::replyActivatesSocket_data() {
+void tst_DomainHandler::replyActivatesSocket_data() {
     QTest::addColumn<SockAddr>("sender");
     QTest::addColumn<int>("kind");
     QTest::newRow("local") << domainLocal() << int(NetworkPeer::ActiveSocket::Local);
@@ -135,7 +135,7 @@ void TestDomainHandler::replyActivatesSocket_data() {
     QTest::newRow("symmetric") << SockAddr(domainPublic().getAddress(), 50123) << int(NetworkPeer::ActiveSocket::Symmetric);
 }
 
-void TestDomainHandler::softResetKeepsDomainAndForgetsSocket() {
+void tst_DomainHandler::softResetKeepsDomainAndForgetsSocket() {
     DomainHandler handler;
     handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     handler.processICEResponsePacket(peerInformation(domainID()));
@@ -156,7 +156,7 @@ void TestDomainHandler::softResetKeepsDomainAndForgetsSocket() {
     QCOMPARE(restarted.count(), 0); // nothing is sent until NodeList queries again
 }
 
-void TestDomainHandler::replyActivatesSocket() {
+void tst_DomainHandler::replyActivatesSocket() {
     QFETCH(SockAddr, sender);
     QFETCH(int, kind);
     DomainHandler handler;
@@ -177,7 +177,7 @@ void TestDomainHandler::replyActivatesSocket() {
     QCOMPARE(handler.getSockAddr(), sender);
 }
 
-void TestDomainHandler::replyWithWrongIdIgnored() {
+void tst_DomainHandler::replyWithWrongIdIgnored() {
     DomainHandler handler;
     handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QSignalSpy doneSpy(&handler, &DomainHandler::completedSocketDiscovery);
@@ -192,7 +192,7 @@ void TestDomainHandler::replyWithWrongIdIgnored() {
     QVERIFY(!handler.isSocketDiscovered());
 }
 
-void TestDomainHandler::symmetricSocketLearnedFromDomainPing() {
+void tst_DomainHandler::symmetricSocketLearnedFromDomainPing() {
     DomainHandler handler;
     handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     handler.processICEResponsePacket(peerInformation(domainID()));
@@ -203,7 +203,7 @@ void TestDomainHandler::symmetricSocketLearnedFromDomainPing() {
     QCOMPARE(handler.getICEPeer().getSymmetricSocket(), observed);
 }
 
-void TestDomainHandler::keepaliveRepliesAfterDiscovery() {
+void tst_DomainHandler::keepaliveRepliesAfterDiscovery() {
     DomainHandler handler;
     handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     handler.processICEResponsePacket(peerInformation(domainID()));
@@ -215,7 +215,7 @@ void TestDomainHandler::keepaliveRepliesAfterDiscovery() {
     QCOMPARE(keepSpy.first().at(0).value<SockAddr>(), domainPublic());
 }
 
-void TestDomainHandler::errorStateAndDiagnosis() {
+void tst_DomainHandler::errorStateAndDiagnosis() {
     DomainHandler handler;
     handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     QCOMPARE(handler.diagnose(), DomainHandler::Error::IceServerSilent);
@@ -242,7 +242,7 @@ void TestDomainHandler::errorStateAndDiagnosis() {
     QCOMPARE(handler.error(), DomainHandler::Error::NoError);
 }
 
-void TestDomainHandler::iceServerLookupFailure() {
+void tst_DomainHandler::iceServerLookupFailure() {
     DomainHandler handler;
     QSignalSpy errorSpy(&handler, &DomainHandler::errorOccurred);
     // RFC 6761: .invalid names never resolve.
@@ -252,7 +252,7 @@ void TestDomainHandler::iceServerLookupFailure() {
     QVERIFY(handler.errorString().contains(QStringLiteral("ice.example.invalid")));
 }
 
-void TestDomainHandler::reconnectStartsOverWithNewClientID() {
+void tst_DomainHandler::reconnectStartsOverWithNewClientID() {
     DomainHandler handler;
     handler.setIceServerHostPortAndID(iceServer().getAddress().toString(), iceServer().getPort(), domainID());
     handler.processICEResponsePacket(peerInformation(domainID()));
@@ -267,5 +267,5 @@ void TestDomainHandler::reconnectStartsOverWithNewClientID() {
     QCOMPARE(handler.getPendingDomainID(), domainID());
 }
 
-QTEST_GUILESS_MAIN(TestDomainHandler)
+QTEST_GUILESS_MAIN(tst_DomainHandler)
 #include "tst_domainhandler.moc"

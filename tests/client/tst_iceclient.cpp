@@ -18,7 +18,7 @@ void runTool(const QStringList &arguments, Run *run) {
 }
 } // namespace
 
-class TestIceClient : public QObject {
+class tst_IceClient : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase();
@@ -32,17 +32,17 @@ private Q_SLOTS:
     void usageError();
 };
 
-void TestIceClient::initTestCase() {
+void tst_IceClient::initTestCase() {
     QVERIFY2(QFile::exists(toolPath()), qPrintable(toolPath() + QStringLiteral(" not built (ICEBREAKER_BINARY_DIR?)")));
 }
 
-void TestIceClient::cyclesSucceed_data() {
+void tst_IceClient::cyclesSucceed_data() {
     QTest::addColumn<bool>("cacheStun");
     QTest::newRow("fresh socket each cycle") << false;
     QTest::newRow("cached STUN (-s)") << true;
 }
 
-void TestIceClient::cyclesSucceed() {
+void tst_IceClient::cyclesSucceed() {
     QFETCH(bool, cacheStun);
     FakeIce fake;
     QStringList args { QStringLiteral("-i"), fake.iceAddress(), QStringLiteral("-d"), domainID().toString(),
@@ -59,7 +59,7 @@ void TestIceClient::cyclesSucceed() {
     QCOMPARE(fake.queries, 3);
 }
 
-void TestIceClient::iceServerOnlyCheck() {
+void tst_IceClient::iceServerOnlyCheck() {
     FakeIce fake;
     Run run;
     runTool({ QStringLiteral("-i"), fake.iceAddress() }, &run);
@@ -67,7 +67,7 @@ void TestIceClient::iceServerOnlyCheck() {
     QVERIFY2(run.out.contains(QStringLiteral("is reachable")), qPrintable(run.out + run.err));
 }
 
-void TestIceClient::iceServerSilent() {
+void tst_IceClient::iceServerSilent() {
     QUdpSocket hole;
     QVERIFY(hole.bind(QHostAddress(QHostAddress::LocalHost), 0));
     Run run;
@@ -78,7 +78,7 @@ void TestIceClient::iceServerSilent() {
     QVERIFY2(run.err.contains(QStringLiteral("did not answer")), qPrintable(run.err));
 }
 
-void TestIceClient::domainUnknown() {
+void tst_IceClient::domainUnknown() {
     FakeIce fake;
     fake.knownDomain = QUuid::createUuid();
     Run run;
@@ -87,7 +87,7 @@ void TestIceClient::domainUnknown() {
     QVERIFY2(run.err.contains(QStringLiteral("no peer information")), qPrintable(run.err));
 }
 
-void TestIceClient::punchFailed() {
+void tst_IceClient::punchFailed() {
     FakeIce fake;
     fake.domainAnswers = false;
     Run run;
@@ -96,7 +96,7 @@ void TestIceClient::punchFailed() {
     QVERIFY2(run.err.contains(QStringLiteral("no ping reply")), qPrintable(run.err));
 }
 
-void TestIceClient::stunFailed() {
+void tst_IceClient::stunFailed() {
     FakeIce fake;
     QUdpSocket hole;
     QVERIFY(hole.bind(QHostAddress(QHostAddress::LocalHost), 0));
@@ -108,12 +108,12 @@ void TestIceClient::stunFailed() {
     QCOMPARE(fake.queries, 0);
 }
 
-void TestIceClient::usageError() {
+void tst_IceClient::usageError() {
     Run run;
     runTool({ QStringLiteral("-n"), QStringLiteral("0") }, &run);
     QCOMPARE(run.exitCode, 1);
     QVERIFY2(run.err.contains(QStringLiteral("bad --cycles")), qPrintable(run.err));
 }
 
-QTEST_GUILESS_MAIN(TestIceClient)
+QTEST_GUILESS_MAIN(tst_IceClient)
 #include "tst_iceclient.moc"

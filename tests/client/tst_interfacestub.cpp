@@ -21,7 +21,7 @@ void runStub(const QStringList &arguments, Run *run, int timeoutMs = 30000) {
 }
 } // namespace
 
-class TestInterfaceStub : public QObject {
+class tst_InterfaceStub : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase();
@@ -35,11 +35,11 @@ private Q_SLOTS:
     void keepaliveNoticesLostPathAndReconnects();
 };
 
-void TestInterfaceStub::initTestCase() {
+void tst_InterfaceStub::initTestCase() {
     QVERIFY2(QFile::exists(stubPath()), qPrintable(stubPath() + QStringLiteral(" not built (ICEBREAKER_BINARY_DIR?)")));
 }
 
-void TestInterfaceStub::connects() {
+void tst_InterfaceStub::connects() {
     FakeIce fake;
     Run run;
     runStub({ QStringLiteral("--ice-server"), fake.iceAddress(), QStringLiteral("--domain-id"),
@@ -53,7 +53,7 @@ void TestInterfaceStub::connects() {
     QCOMPARE(fake.queries, 1);
 }
 
-void TestInterfaceStub::usageErrors_data() {
+void tst_InterfaceStub::usageErrors_data() {
     QTest::addColumn<QStringList>("arguments");
     QTest::addColumn<QString>("message");
     const QString id = domainID().toString();
@@ -73,7 +73,7 @@ void TestInterfaceStub::usageErrors_data() {
     QTest::newRow("unknown option") << QStringList { QStringLiteral("--frobnicate") } << "frobnicate";
 }
 
-void TestInterfaceStub::usageErrors() {
+void tst_InterfaceStub::usageErrors() {
     QFETCH(QStringList, arguments);
     QFETCH(QString, message);
     Run run;
@@ -82,7 +82,7 @@ void TestInterfaceStub::usageErrors() {
     QVERIFY2(run.err.contains(message), qPrintable(run.err));
 }
 
-void TestInterfaceStub::iceServerSilent() {
+void tst_InterfaceStub::iceServerSilent() {
     QUdpSocket hole; // bound, so nobody else answers there, and never reads
     QVERIFY(hole.bind(QHostAddress(QHostAddress::LocalHost), 0));
     Run run;
@@ -93,7 +93,7 @@ void TestInterfaceStub::iceServerSilent() {
     QVERIFY2(run.err.contains(QStringLiteral("ice-server silent")), qPrintable(run.err));
 }
 
-void TestInterfaceStub::domainUnknown() {
+void tst_InterfaceStub::domainUnknown() {
     FakeIce fake;
     fake.knownDomain = QUuid::createUuid();
     Run run;
@@ -104,7 +104,7 @@ void TestInterfaceStub::domainUnknown() {
     QVERIFY(fake.queries >= 2);
 }
 
-void TestInterfaceStub::punchFailed() {
+void tst_InterfaceStub::punchFailed() {
     FakeIce fake;
     fake.domainAnswers = false;
     Run run;
@@ -115,7 +115,7 @@ void TestInterfaceStub::punchFailed() {
     QVERIFY(fake.domainPings >= 8);
 }
 
-void TestInterfaceStub::unresolvableIceServer() {
+void tst_InterfaceStub::unresolvableIceServer() {
     Run run;
     runStub({ QStringLiteral("--ice-server"), QStringLiteral("ice.example.invalid"),
                               QStringLiteral("--domain-id"), domainID().toString(), QStringLiteral("--timeout"),
@@ -124,7 +124,7 @@ void TestInterfaceStub::unresolvableIceServer() {
     QVERIFY2(run.err.contains(QStringLiteral("ice.example.invalid")), qPrintable(run.err));
 }
 
-void TestInterfaceStub::keepaliveNoticesLostPathAndReconnects() {
+void tst_InterfaceStub::keepaliveNoticesLostPathAndReconnects() {
     FakeIce fake;
     QProcess process;
     process.start(stubPath(), { QStringLiteral("--ice-server"), fake.iceAddress(), QStringLiteral("--domain-id"),
@@ -147,5 +147,5 @@ void TestInterfaceStub::keepaliveNoticesLostPathAndReconnects() {
     QCOMPARE(fake.queries, 2);
 }
 
-QTEST_GUILESS_MAIN(TestInterfaceStub)
+QTEST_GUILESS_MAIN(tst_InterfaceStub)
 #include "tst_interfacestub.moc"

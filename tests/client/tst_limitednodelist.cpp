@@ -26,7 +26,7 @@ QByteArray answer(const QByteArray &transactionId, const SockAddr &mapped) {
 }
 } // namespace
 
-class TestLimitedNodeList : public QObject {
+class tst_LimitedNodeList : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void stunRequestAndResponse();
@@ -47,7 +47,7 @@ private Q_SLOTS:
     void rebindFailureIsReported();
 };
 
-void TestLimitedNodeList::stunRequestAndResponse() {
+void tst_LimitedNodeList::stunRequestAndResponse() {
     FakeTransport transport;
     LimitedNodeList nodeList(&transport);
     QSignalSpy publicSpy(&nodeList, &LimitedNodeList::publicSockAddrChanged);
@@ -76,7 +76,7 @@ void TestLimitedNodeList::stunRequestAndResponse() {
     QCOMPARE(publicSpy.count(), 1);
 }
 
-void TestLimitedNodeList::stunRetransmissionsShareTransactionId() {
+void tst_LimitedNodeList::stunRetransmissionsShareTransactionId() {
     FakeTransport transport;
     LimitedNodeList nodeList(&transport);
     nodeList.setStunServer(stunServer.getAddress().toString(), stunServer.getPort());
@@ -93,7 +93,7 @@ void TestLimitedNodeList::stunRetransmissionsShareTransactionId() {
     QCOMPARE(publicSpy.count(), 1);
 }
 
-void TestLimitedNodeList::stunWrongTransactionIdIgnored() {
+void tst_LimitedNodeList::stunWrongTransactionIdIgnored() {
     FakeTransport transport;
     LimitedNodeList nodeList(&transport);
     nodeList.setStunServer(QStringLiteral("192.0.2.50:3478"));
@@ -114,7 +114,7 @@ void TestLimitedNodeList::stunWrongTransactionIdIgnored() {
     QCOMPARE(publicSpy.count(), 0);
 }
 
-void TestLimitedNodeList::stunWrongSourceIgnored() {
+void tst_LimitedNodeList::stunWrongSourceIgnored() {
     FakeTransport transport;
     LimitedNodeList nodeList(&transport);
     nodeList.setStunServer(QStringLiteral("192.0.2.50:3478"));
@@ -131,7 +131,7 @@ void TestLimitedNodeList::stunWrongSourceIgnored() {
     QCOMPARE(publicSpy.count(), 1);
 }
 
-void TestLimitedNodeList::stunFailsAfterMoreThanTenUnanswered() {
+void tst_LimitedNodeList::stunFailsAfterMoreThanTenUnanswered() {
     FakeTransport transport(SockAddr(QHostAddress(QStringLiteral("10.1.2.3")), 40555));
     LimitedNodeList nodeList(&transport);
     QSignalSpy failedSpy(&nodeList, &LimitedNodeList::stunFailed);
@@ -154,7 +154,7 @@ void TestLimitedNodeList::stunFailsAfterMoreThanTenUnanswered() {
     QCOMPARE(publicSpy.first().first().value<SockAddr>(), expected);
 }
 
-void TestLimitedNodeList::stunAnswerAfterFailureRecovers() {
+void tst_LimitedNodeList::stunAnswerAfterFailureRecovers() {
     FakeTransport transport;
     LimitedNodeList nodeList(&transport);
     QSignalSpy failedSpy(&nodeList, &LimitedNodeList::stunFailed);
@@ -169,7 +169,7 @@ void TestLimitedNodeList::stunAnswerAfterFailureRecovers() {
     QCOMPARE(completedSpy.count(), 1);
 }
 
-void TestLimitedNodeList::stunServerByNameOnLoopback() {
+void tst_LimitedNodeList::stunServerByNameOnLoopback() {
     // A real socket and a loopback STUN responder reached through a name: the async lookup path.
     QUdpSocket responder;
     QVERIFY(responder.bind(QHostAddress(QHostAddress::LocalHost), 0));
@@ -196,14 +196,14 @@ void TestLimitedNodeList::stunServerByNameOnLoopback() {
     QCOMPARE(nodeList.getLocalSockAddr(), SockAddr(QHostAddress::LocalHost, nodeList.getLocalPort()));
 }
 
-void TestLimitedNodeList::localSocketFromBoundAddress() {
+void tst_LimitedNodeList::localSocketFromBoundAddress() {
     FakeTransport transport(SockAddr(QHostAddress(QStringLiteral("10.1.2.3")), 5000));
     LimitedNodeList nodeList(&transport);
     QCOMPARE(nodeList.getLocalSockAddr(), SockAddr(QHostAddress(QStringLiteral("10.1.2.3")), 5000));
     QCOMPARE(nodeList.getLocalPort(), quint16(5000));
 }
 
-void TestLimitedNodeList::localSocketProbedTowardsTarget() {
+void tst_LimitedNodeList::localSocketProbedTowardsTarget() {
     // Bound to "any": the address comes from a connect()ed probe socket (which sends nothing).
     FakeTransport transport(SockAddr(QHostAddress::AnyIPv4, 40102));
     LimitedNodeList nodeList(&transport);
@@ -222,7 +222,7 @@ void TestLimitedNodeList::localSocketProbedTowardsTarget() {
     QVERIFY(transport.sent().isEmpty());
 }
 
-void TestLimitedNodeList::peerQueryIsByteExact() {
+void tst_LimitedNodeList::peerQueryIsByteExact() {
     FakeTransport transport(clientLocal());
     LimitedNodeList nodeList(&transport);
     nodeList.setStunServer(QStringLiteral("192.0.2.50:3478"));
@@ -240,7 +240,7 @@ void TestLimitedNodeList::peerQueryIsByteExact() {
     QCOMPARE(transport.sent().first().datagram.toHex(' '), expected.toHex(' '));
 }
 
-void TestLimitedNodeList::icePingAndReplyPackets() {
+void tst_LimitedNodeList::icePingAndReplyPackets() {
     // docs/protocol.md 2.5: ICEPing (Public, client ID) and the domain's reply.
     const NLDatagram ping = LimitedNodeList::makeICEPingDatagram(PingType::Public, clientID());
     QCOMPARE(ping.toDatagram().mid(4).toHex(' '), hex("2712 112233445566778899aabbccddeeff00 02").toHex(' '));
@@ -255,7 +255,7 @@ void TestLimitedNodeList::icePingAndReplyPackets() {
     QCOMPARE(LimitedNodeList::makeICEPingReplyDatagram(local, domainID()).payload.right(1), hex("01"));
 }
 
-void TestLimitedNodeList::upstreamPacketForms() {
+void tst_LimitedNodeList::upstreamPacketForms() {
     // constructICEPing(Reply)Packet give the same bytes as the value forms; sendPacket sends them.
     FakeTransport transport(clientLocal());
     LimitedNodeList nodeList(&transport);
@@ -276,7 +276,7 @@ void TestLimitedNodeList::upstreamPacketForms() {
     QCOMPARE(reply->toNLDatagram().payload, LimitedNodeList::makeICEPingReplyDatagram(received, domainID()).payload);
 }
 
-void TestLimitedNodeList::sessionUUIDAndConnectionSteps() {
+void tst_LimitedNodeList::sessionUUIDAndConnectionSteps() {
     FakeTransport transport(clientLocal());
     LimitedNodeList nodeList(&transport);
     QSignalSpy changed(&nodeList, &LimitedNodeList::uuidChanged);
@@ -294,7 +294,7 @@ void TestLimitedNodeList::sessionUUIDAndConnectionSteps() {
     QVERIFY(nodeList.getLastConnectionTimes().contains(LimitedNodeList::SendDSCheckIn));
 }
 
-void TestLimitedNodeList::rebindMovesToFreshPort() {
+void tst_LimitedNodeList::rebindMovesToFreshPort() {
     LimitedNodeList nodeList;
     QVERIFY2(nodeList.isBound(), qPrintable(nodeList.errorString()));
     const quint16 oldPort = nodeList.getLocalPort();
@@ -318,7 +318,7 @@ void TestLimitedNodeList::rebindMovesToFreshPort() {
     QTRY_COMPARE_WITH_TIMEOUT(stunSpy.count(), 1, 5000);
 }
 
-void TestLimitedNodeList::rebindOverTheTransportInterface() {
+void tst_LimitedNodeList::rebindOverTheTransportInterface() {
     // Any transport can move (no cast to the socket class): the public socket is forgotten and a
     // running STUN discovery starts over from the new port.
     FakeTransport transport(clientLocal());
@@ -343,7 +343,7 @@ void TestLimitedNodeList::rebindOverTheTransportInterface() {
     QCOMPARE(sentStun(transport).size(), 1);
 }
 
-void TestLimitedNodeList::rebindFailureIsReported() {
+void tst_LimitedNodeList::rebindFailureIsReported() {
     FakeTransport transport;
     transport.setRebindError(QStringLiteral("no ports left"));
     LimitedNodeList nodeList(&transport);
@@ -356,5 +356,5 @@ void TestLimitedNodeList::rebindFailureIsReported() {
     QVERIFY(!nodeList.isBound());
 }
 
-QTEST_GUILESS_MAIN(TestLimitedNodeList)
+QTEST_GUILESS_MAIN(tst_LimitedNodeList)
 #include "tst_limitednodelist.moc"

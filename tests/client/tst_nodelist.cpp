@@ -54,7 +54,7 @@ QByteArray pingDatagram(PacketType type, const QUuid &id, PingType pingType) {
 }
 } // namespace
 
-class TestNodeList : public QObject {
+class tst_NodeList : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void nodeListIsALimitedNodeList();
@@ -75,7 +75,7 @@ private Q_SLOTS:
     void punchTtlScheduleParsing();
 };
 
-void TestNodeList::queryIsByteExact() {
+void tst_NodeList::queryIsByteExact() {
     Client client;
     client.connectToDomain();
     const auto queries = sentOfType(client.transport, PacketType::ICEServerQuery);
@@ -91,7 +91,7 @@ void TestNodeList::queryIsByteExact() {
     QCOMPARE(stun.first().destination, iceServer());
 }
 
-void TestNodeList::queryWaitsForStunAndCarriesPublicSocket() {
+void tst_NodeList::queryWaitsForStunAndCarriesPublicSocket() {
     Client client;
     client.limitedNodeList.setStunServer(stunServer.getAddress().toString(), stunServer.getPort());
     client.limitedNodeList.startSTUNPublicSocketUpdate();
@@ -108,7 +108,7 @@ void TestNodeList::queryWaitsForStunAndCarriesPublicSocket() {
     QCOMPARE(queries.first().datagram.toHex(' '), expected.toHex(' '));
 }
 
-void TestNodeList::queryHonoursIceServerPort() {
+void tst_NodeList::queryHonoursIceServerPort() {
     Client client;
     client.handler.setIceServerHostPortAndID(QStringLiteral("192.0.2.1"), 7447, domainID());
     const auto queries = sentOfType(client.transport, PacketType::ICEServerQuery);
@@ -116,7 +116,7 @@ void TestNodeList::queryHonoursIceServerPort() {
     QCOMPARE(queries.first().destination, SockAddr(QHostAddress(QStringLiteral("192.0.2.1")), 7447));
 }
 
-void TestNodeList::requeryCadenceAndIceServerSilent() {
+void tst_NodeList::requeryCadenceAndIceServerSilent() {
     Client client;
     client.nodeList.setMaxUnansweredQueries(3);
     QList<qint64> sentAt;
@@ -145,7 +145,7 @@ void TestNodeList::requeryCadenceAndIceServerSilent() {
     QCOMPARE(client.queries().size(), 3);
 }
 
-void TestNodeList::domainUnknownWhenIceServerAnswers() {
+void tst_NodeList::domainUnknownWhenIceServerAnswers() {
     Client client;
     client.nodeList.setMaxUnansweredQueries(2);
     QSignalSpy errorSpy(&client.handler, &DomainHandler::errorOccurred);
@@ -166,7 +166,7 @@ void TestNodeList::domainUnknownWhenIceServerAnswers() {
     QCOMPARE(sentStun(client.transport).size(), 1);
 }
 
-void TestNodeList::pingRoundsFollowTtlSchedule() {
+void tst_NodeList::pingRoundsFollowTtlSchedule() {
     Client client;
     client.nodeList.setPunchTtlSchedule(PunchTtlSchedule({ 2, 3 }));
     client.connectToDomain();
@@ -199,7 +199,7 @@ void TestNodeList::pingRoundsFollowTtlSchedule() {
     QCOMPARE(sentOfType(client.transport, PacketType::ICEServerQuery).size(), 0);
 }
 
-void TestNodeList::attemptEndsAfterEightRoundsWithFreshQuery() {
+void tst_NodeList::attemptEndsAfterEightRoundsWithFreshQuery() {
     Client client;
     QSignalSpy failedSpy(&client.nodeList, &NodeList::punchAttemptFailed);
     client.connectToDomain();
@@ -223,7 +223,7 @@ void TestNodeList::attemptEndsAfterEightRoundsWithFreshQuery() {
     QCOMPARE(client.transport.rebindCount(), 0);
 }
 
-void TestNodeList::freshPortRetryQueriesFromTheNewPortAfterStun() {
+void tst_NodeList::freshPortRetryQueriesFromTheNewPortAfterStun() {
     // With fresh ports, a failed attempt moves the socket; the old public socket belonged to the
     // old port, so the next query waits for STUN to learn the new one.
     Client client;
@@ -263,7 +263,7 @@ void TestNodeList::freshPortRetryQueriesFromTheNewPortAfterStun() {
     QCOMPARE(queries.first().localSocket, SockAddr(clientLocal().getAddress(), 50999));
 }
 
-void TestNodeList::failedRebindRetriesOnTheOldSocket() {
+void tst_NodeList::failedRebindRetriesOnTheOldSocket() {
     // A rebind that fails is not fatal here: the next attempt goes out through what is left (the
     // caller sees the transport's error on LimitedNodeList).
     Client client;
@@ -281,7 +281,7 @@ void TestNodeList::failedRebindRetriesOnTheOldSocket() {
     QCOMPARE(client.queries().size(), 1);
 }
 
-void TestNodeList::punchFailedAfterMaxAttempts() {
+void tst_NodeList::punchFailedAfterMaxAttempts() {
     Client client;
     client.nodeList.setMaxPunchAttempts(1);
     QSignalSpy errorSpy(&client.handler, &DomainHandler::errorOccurred);
@@ -295,7 +295,7 @@ void TestNodeList::punchFailedAfterMaxAttempts() {
     QVERIFY(client.handler.errorString().contains(domainPublic().toString()));
 }
 
-void TestNodeList::noPrimingWhenScheduleDisabled() {
+void tst_NodeList::noPrimingWhenScheduleDisabled() {
     Client client;
     PunchTtlSchedule none;
     QVERIFY(PunchTtlSchedule::parse(QStringLiteral("0"), &none));
@@ -309,7 +309,7 @@ void TestNodeList::noPrimingWhenScheduleDisabled() {
     QCOMPARE(pings.at(1).ttl, 0);
 }
 
-void TestNodeList::answersOnlyPendingDomainPings() {
+void tst_NodeList::answersOnlyPendingDomainPings() {
     Client client;
     // Not connecting to anything: no answer even to a well-formed ping.
     const SockAddr stranger(QHostAddress(QStringLiteral("192.0.2.77")), 1234);
@@ -331,7 +331,7 @@ void TestNodeList::answersOnlyPendingDomainPings() {
              (hex("2811") + QByteArray::fromHex(uuidHex(client.handler.getICEClientID())) + hex("02")).toHex(' '));
 }
 
-void TestNodeList::domainPingFromUnreportedAddressBecomesSymmetric() {
+void tst_NodeList::domainPingFromUnreportedAddressBecomesSymmetric() {
     Client client;
     QSignalSpy doneSpy(&client.handler, &DomainHandler::completedSocketDiscovery);
     client.connectToDomain();
@@ -356,7 +356,7 @@ void TestNodeList::domainPingFromUnreportedAddressBecomesSymmetric() {
     QCOMPARE(client.handler.getICEPeer().activeSocketKind(), NetworkPeer::ActiveSocket::Symmetric);
 }
 
-void TestNodeList::replyCompletesDiscoveryAndStopsPinging() {
+void tst_NodeList::replyCompletesDiscoveryAndStopsPinging() {
     Client client;
     QSignalSpy doneSpy(&client.handler, &DomainHandler::completedSocketDiscovery);
     client.connectToDomain();
@@ -374,7 +374,7 @@ void TestNodeList::replyCompletesDiscoveryAndStopsPinging() {
     QCOMPARE(pings.first().destination, domainLocal());
 }
 
-void TestNodeList::punchTtlScheduleParsing() {
+void tst_NodeList::punchTtlScheduleParsing() {
     PunchTtlSchedule schedule;
     QVERIFY(PunchTtlSchedule::parse(QStringLiteral("2,3"), &schedule));
     QCOMPARE(schedule.ttls(), (QList<int> { 2, 3 }));
@@ -392,7 +392,7 @@ void TestNodeList::punchTtlScheduleParsing() {
     QCOMPARE(PunchTtlSchedule::defaultSchedule().ttls(), (QList<int> { 2, 2 }));
 }
 
-void TestNodeList::nodeListIsALimitedNodeList() {
+void tst_NodeList::nodeListIsALimitedNodeList() {
     // Upstream's shape: the NodeList owns the socket; a check-in for an ICE domain queries at once.
     FakeClock clock;
     FakeTransport transport(clientLocal());
@@ -412,5 +412,5 @@ void TestNodeList::nodeListIsALimitedNodeList() {
     QCOMPARE(sentOfType(transport, PacketType::ICEServerQuery).size(), 2);
 }
 
-QTEST_GUILESS_MAIN(TestNodeList)
+QTEST_GUILESS_MAIN(tst_NodeList)
 #include "tst_nodelist.moc"

@@ -5,7 +5,7 @@
 
 #include <QtTest/QTest>
 
-class TestPunchRound : public QObject {
+class tst_PunchRound : public QObject {
     Q_OBJECT
 
     static QList<SockAddr> destinations(const QList<PunchRound::Ping> &pings) {
@@ -115,5 +115,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestPunchRound)
+QTEST_GUILESS_MAIN(tst_PunchRound)
 #include "tst_punchround.moc"

@@ -23,7 +23,7 @@ const QByteArray kSampleHex = "01"
 
 } // namespace
 
-class TestClusterRecord : public QObject {
+class tst_ClusterRecord : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void golden();
@@ -37,7 +37,7 @@ private Q_SLOTS:
     void messageRejects();
 };
 
-void TestClusterRecord::golden() {
+void tst_ClusterRecord::golden() {
     QCOMPARE(sample().encodeData().toHex(), kSampleHex);
     ClusterRecord decoded;
     QString why;
@@ -48,7 +48,7 @@ void TestClusterRecord::golden() {
     QCOMPARE(decoded.publishedAtMs, sample().publishedAtMs);
 }
 
-void TestClusterRecord::ipv6RoundTrip() {
+void tst_ClusterRecord::ipv6RoundTrip() {
     ClusterRecord record = sample();
     record.publicSocket = SockAddr(QHostAddress(QStringLiteral("2001:db8::7")), 7);
     record.keyFingerprint.clear();
@@ -58,7 +58,7 @@ void TestClusterRecord::ipv6RoundTrip() {
     QVERIFY(decoded.keyFingerprint.isEmpty());
 }
 
-void TestClusterRecord::rejects_data() {
+void tst_ClusterRecord::rejects_data() {
     QTest::addColumn<QByteArray>("hex");
     QTest::addColumn<QString>("mentions");
     QTest::newRow("empty") << QByteArray() << "empty";
@@ -69,7 +69,7 @@ void TestClusterRecord::rejects_data() {
     QTest::newRow("bad address family") << QByteArray("0107cb0071059ca6") + kSampleHex.mid(16) << "malformed";
 }
 
-void TestClusterRecord::rejects() {
+void tst_ClusterRecord::rejects() {
     QFETCH(QByteArray, hex);
     QFETCH(QString, mentions);
     ClusterRecord decoded = sample();
@@ -79,7 +79,7 @@ void TestClusterRecord::rejects() {
     QCOMPARE(decoded.publicSocket, sample().publicSocket); // untouched on failure
 }
 
-void TestClusterRecord::everyTruncationRejected() {
+void tst_ClusterRecord::everyTruncationRejected() {
     const QByteArray full = QByteArray::fromHex(kSampleHex);
     for (int size = 0; size < full.size(); ++size) {
         ClusterRecord decoded;
@@ -87,7 +87,7 @@ void TestClusterRecord::everyTruncationRejected() {
     }
 }
 
-void TestClusterRecord::fingerprintCut() {
+void tst_ClusterRecord::fingerprintCut() {
     ClusterRecord record = sample();
     record.keyFingerprint = QByteArray(100, 'x');
     ClusterRecord decoded;
@@ -95,7 +95,7 @@ void TestClusterRecord::fingerprintCut() {
     QCOMPARE(decoded.keyFingerprint, QByteArray(ClusterRecord::kMaxFingerprint, 'x'));
 }
 
-void TestClusterRecord::message() {
+void tst_ClusterRecord::message() {
     ClusterMessage message;
     message.fromNode = QStringLiteral("node-a");
     message.payload = QByteArray::fromHex("00ff10");
@@ -106,7 +106,7 @@ void TestClusterRecord::message() {
     QCOMPARE(decoded.payload, message.payload);
 }
 
-void TestClusterRecord::messageRejects_data() {
+void tst_ClusterRecord::messageRejects_data() {
     QTest::addColumn<QByteArray>("bytes");
     QTest::addColumn<QString>("mentions");
     QTest::newRow("empty") << QByteArray() << "truncated";
@@ -117,7 +117,7 @@ void TestClusterRecord::messageRejects_data() {
                                   << "payload";
 }
 
-void TestClusterRecord::messageRejects() {
+void tst_ClusterRecord::messageRejects() {
     QFETCH(QByteArray, bytes);
     QFETCH(QString, mentions);
     ClusterMessage decoded;
@@ -126,5 +126,5 @@ void TestClusterRecord::messageRejects() {
     QVERIFY2(why.contains(mentions), qPrintable(why));
 }
 
-QTEST_GUILESS_MAIN(TestClusterRecord)
+QTEST_GUILESS_MAIN(tst_ClusterRecord)
 #include "tst_clusterrecord.moc"

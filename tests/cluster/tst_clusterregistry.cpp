@@ -53,7 +53,7 @@ ClusterRegistry::LookupResult lookupNow(ClusterRegistry &registry, const QUuid &
 
 } // namespace
 
-class TestClusterRegistry : public QObject {
+class tst_ClusterRegistry : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase();
@@ -69,11 +69,11 @@ private Q_SLOTS:
     void memoryPerRegistration();
 };
 
-void TestClusterRegistry::initTestCase() {
+void tst_ClusterRegistry::initTestCase() {
     QVERIFY2(RedisTestServer::available(), "redis-server is not installed (Debian: redis-server; scripts/deps.sh test)");
 }
 
-void TestClusterRegistry::publishedAtOneNodeFoundAtAnother() {
+void tst_ClusterRegistry::publishedAtOneNodeFoundAtAnother() {
     RedisTestServer server;
     QVERIFY(server.start());
     auto a = makeNode(server, QStringLiteral("node-a"));
@@ -99,7 +99,7 @@ void TestClusterRegistry::publishedAtOneNodeFoundAtAnother() {
     QVERIFY(server.cli({"PTTL", "icebreaker:alive:node-a"}).toLongLong() > 0);
 }
 
-void TestClusterRegistry::steadyHeartbeatsCostFewCommands() {
+void tst_ClusterRegistry::steadyHeartbeatsCostFewCommands() {
     RedisTestServer server;
     QVERIFY(server.start());
     auto a = makeNode(server, QStringLiteral("node-a"));
@@ -142,7 +142,7 @@ void TestClusterRegistry::steadyHeartbeatsCostFewCommands() {
     QCOMPARE(a->counters().publishCalls, quint64(1000));
 }
 
-void TestClusterRegistry::unknownDomainsCannotFloodRedis() {
+void tst_ClusterRegistry::unknownDomainsCannotFloodRedis() {
     RedisTestServer server;
     QVERIFY(server.start());
     auto b = makeNode(server, QStringLiteral("node-b"));
@@ -186,7 +186,7 @@ void TestClusterRegistry::unknownDomainsCannotFloodRedis() {
     QCOMPARE(small->negativeCacheSize(), 50);
 }
 
-void TestClusterRegistry::foreignRecordsAreInputToo() {
+void tst_ClusterRegistry::foreignRecordsAreInputToo() {
     RedisTestServer server;
     QVERIFY(server.start());
     auto b = makeNode(server, QStringLiteral("node-b"));
@@ -213,7 +213,7 @@ void TestClusterRegistry::foreignRecordsAreInputToo() {
     QVERIFY(b->isHealthy());
 }
 
-void TestClusterRegistry::forwardBetweenNodes() {
+void tst_ClusterRegistry::forwardBetweenNodes() {
     RedisTestServer server;
     QVERIFY(server.start());
     auto a = makeNode(server, QStringLiteral("node-a"));
@@ -240,7 +240,7 @@ void TestClusterRegistry::forwardBetweenNodes() {
     QVERIFY(!b->forward(QStringLiteral("node-a"), QByteArray(ClusterMessage::kMaxPayload + 1, 'x')));
 }
 
-void TestClusterRegistry::liveOwnerIsNeverOverwritten() {
+void tst_ClusterRegistry::liveOwnerIsNeverOverwritten() {
     RedisTestServer server;
     QVERIFY(server.start());
     auto a = makeNode(server, QStringLiteral("node-a"), 1000);
@@ -288,7 +288,7 @@ void TestClusterRegistry::liveOwnerIsNeverOverwritten() {
     QCOMPARE(lookupNow(*a, kDomain, 0).record.ownerNode, QStringLiteral("node-b"));
 }
 
-void TestClusterRegistry::redisRestartRepublishes() {
+void tst_ClusterRegistry::redisRestartRepublishes() {
     RedisTestServer server;
     QVERIFY(server.start());
     auto a = makeNode(server, QStringLiteral("node-a"));
@@ -338,7 +338,7 @@ void TestClusterRegistry::redisRestartRepublishes() {
     QVERIFY(a->counters().redisErrors >= 2); // both connections lost, plus refused reconnects
 }
 
-void TestClusterRegistry::pausedRedisBlocksNothing() {
+void tst_ClusterRegistry::pausedRedisBlocksNothing() {
     RedisTestServer server;
     QVERIFY(server.start());
     auto a = makeNode(server, QStringLiteral("node-a"));
@@ -373,7 +373,7 @@ void TestClusterRegistry::pausedRedisBlocksNothing() {
     QTRY_VERIFY_WITH_TIMEOUT(a->owns(kDomain), 5000); // the publish made during the outage
 }
 
-void TestClusterRegistry::unpublishReleasesTheDomain() {
+void tst_ClusterRegistry::unpublishReleasesTheDomain() {
     RedisTestServer server;
     QVERIFY(server.start());
     auto a = makeNode(server, QStringLiteral("node-a"));
@@ -394,7 +394,7 @@ void TestClusterRegistry::unpublishReleasesTheDomain() {
     QCOMPARE(b->counters().takeovers, quint64(0)); // a fresh record, not a takeover
 }
 
-void TestClusterRegistry::memoryPerRegistration() {
+void tst_ClusterRegistry::memoryPerRegistration() {
     RedisTestServer server;
     QVERIFY(server.start());
     auto a = makeNode(server, QStringLiteral("ice-node-01.example.net:7337"));
@@ -422,5 +422,5 @@ void TestClusterRegistry::memoryPerRegistration() {
     QVERIFY(perRecord > 0 && perRecord < 1024);
 }
 
-QTEST_GUILESS_MAIN(TestClusterRegistry)
+QTEST_GUILESS_MAIN(tst_ClusterRegistry)
 #include "tst_clusterregistry.moc"

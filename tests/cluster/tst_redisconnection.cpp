@@ -38,7 +38,7 @@ RedisConnection::Options optionsFor(const QString &url, int timeoutMs = 2000) {
 
 } // namespace
 
-class TestRedisConnection : public QObject {
+class tst_RedisConnection : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase();
@@ -55,11 +55,11 @@ private Q_SLOTS:
     void commandsRefusedWhenDown();
 };
 
-void TestRedisConnection::initTestCase() {
+void tst_RedisConnection::initTestCase() {
     QVERIFY2(RedisTestServer::available(), "redis-server is not installed (Debian: redis-server; scripts/deps.sh test)");
 }
 
-void TestRedisConnection::commandsArePipelinedInOrder() {
+void tst_RedisConnection::commandsArePipelinedInOrder() {
     RedisTestServer server;
     QVERIFY(server.start());
     RedisConnection connection(optionsFor(server.url()));
@@ -91,7 +91,7 @@ void TestRedisConnection::commandsArePipelinedInOrder() {
     QVERIFY(server.cli({"CLIENT", "LIST"}).contains("name=tst_redisconnection"));
 }
 
-void TestRedisConnection::auth_data() {
+void tst_RedisConnection::auth_data() {
     QTest::addColumn<QString>("requirePass");
     QTest::addColumn<QString>("aclUser");
     QTest::addColumn<QString>("aclPassword");
@@ -107,7 +107,7 @@ void TestRedisConnection::auth_data() {
     QTest::newRow("ACL, unknown user") << "" << "icebreaker" << "acl-pw" << "mallory:acl-pw" << false << "WRONGPASS";
 }
 
-void TestRedisConnection::auth() {
+void tst_RedisConnection::auth() {
     QFETCH(QString, requirePass);
     QFETCH(QString, aclUser);
     QFETCH(QString, aclPassword);
@@ -145,7 +145,7 @@ void TestRedisConnection::auth() {
     }
 }
 
-void TestRedisConnection::selectsTheDatabase() {
+void tst_RedisConnection::selectsTheDatabase() {
     RedisTestServer server;
     QVERIFY(server.start());
     RedisConnection connection(optionsFor(server.url(QString(), 3)));
@@ -158,7 +158,7 @@ void TestRedisConnection::selectsTheDatabase() {
     QCOMPARE(server.cli({"EXISTS", "icebreaker:where"}, 0), QByteArray("0"));
 }
 
-void TestRedisConnection::badDatabaseIsAClearError() {
+void tst_RedisConnection::badDatabaseIsAClearError() {
     RedisTestServer server;
     QVERIFY(server.start());
     RedisConnection connection(optionsFor(server.url(QString(), 99)));
@@ -167,7 +167,7 @@ void TestRedisConnection::badDatabaseIsAClearError() {
     QVERIFY2(connection.errorString().contains(QLatin1String("SELECT 99")), qPrintable(connection.errorString()));
 }
 
-void TestRedisConnection::refusedConnectBacksOff() {
+void tst_RedisConnection::refusedConnectBacksOff() {
     RedisTestServer server; // never started: its port is free, connects are refused
     QTcpServer probe;
     QVERIFY(probe.listen(QHostAddress::LocalHost, 0));
@@ -187,7 +187,7 @@ void TestRedisConnection::refusedConnectBacksOff() {
     QVERIFY(connection.state() != RedisConnection::State::Connected);
 }
 
-void TestRedisConnection::killedServerIsDetectedAndReconnected() {
+void tst_RedisConnection::killedServerIsDetectedAndReconnected() {
     RedisTestServer server;
     QVERIFY(server.start());
     RedisConnection connection(optionsFor(server.url()));
@@ -214,7 +214,7 @@ void TestRedisConnection::killedServerIsDetectedAndReconnected() {
     QVERIFY(states.size() >= 3); // Down, (Connecting, Down)*, Connecting, Connected
 }
 
-void TestRedisConnection::pausedServerHitsTheDeadline() {
+void tst_RedisConnection::pausedServerHitsTheDeadline() {
     RedisTestServer server;
     QVERIFY(server.start());
     RedisConnection connection(optionsFor(server.url(), 500));
@@ -249,7 +249,7 @@ void TestRedisConnection::pausedServerHitsTheDeadline() {
     QTRY_VERIFY_WITH_TIMEOUT(done, 5000);
 }
 
-void TestRedisConnection::subscriberGetsMessagesAndProbes() {
+void tst_RedisConnection::subscriberGetsMessagesAndProbes() {
     RedisTestServer server;
     QVERIFY(server.start());
     RedisConnection::Options subOptions = optionsFor(server.url(), 500);
@@ -291,7 +291,7 @@ void TestRedisConnection::subscriberGetsMessagesAndProbes() {
     QCOMPARE(messages.at(1), QByteArray("again"));
 }
 
-void TestRedisConnection::invalidUrlIsNotTried() {
+void tst_RedisConnection::invalidUrlIsNotTried() {
     RedisConnection connection(optionsFor(QStringLiteral("redis://h:99999")));
     QSignalSpy states(&connection, &RedisConnection::stateChanged);
     connection.open();
@@ -302,7 +302,7 @@ void TestRedisConnection::invalidUrlIsNotTried() {
     QCOMPARE(states.size(), 0);
 }
 
-void TestRedisConnection::commandsRefusedWhenDown() {
+void tst_RedisConnection::commandsRefusedWhenDown() {
     RedisConnection connection(optionsFor(QStringLiteral("redis://127.0.0.1:1")));
     bool called = false;
     QVERIFY(!connection.command({"PING"}, [&called](const RedisReply &) { called = true; }));
@@ -314,5 +314,5 @@ void TestRedisConnection::commandsRefusedWhenDown() {
     QVERIFY(!called);
 }
 
-QTEST_GUILESS_MAIN(TestRedisConnection)
+QTEST_GUILESS_MAIN(tst_RedisConnection)
 #include "tst_redisconnection.moc"

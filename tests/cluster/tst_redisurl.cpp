@@ -6,7 +6,7 @@
 
 Q_DECLARE_METATYPE(RedisUrl::Error)
 
-class TestRedisUrl : public QObject {
+class tst_RedisUrl : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void valid_data();
@@ -15,7 +15,7 @@ private Q_SLOTS:
     void invalid();
 };
 
-void TestRedisUrl::valid_data() {
+void tst_RedisUrl::valid_data() {
     QTest::addColumn<QString>("text");
     QTest::addColumn<QString>("host");
     QTest::addColumn<int>("port");
@@ -44,7 +44,7 @@ void TestRedisUrl::valid_data() {
     QTest::newRow("max port") << "redis://h:65535" << "h" << 65535 << 0 << "" << "" << "redis://h:65535/0";
 }
 
-void TestRedisUrl::valid() {
+void tst_RedisUrl::valid() {
     QFETCH(QString, text);
     const RedisUrl url = RedisUrl::parse(text);
     QVERIFY2(url.isValid(), qPrintable(url.errorString()));
@@ -61,7 +61,7 @@ void TestRedisUrl::valid() {
     }
 }
 
-void TestRedisUrl::invalid_data() {
+void tst_RedisUrl::invalid_data() {
     QTest::addColumn<QString>("text");
     QTest::addColumn<RedisUrl::Error>("error");
     QTest::addColumn<QString>("mentions"); // the error text names the problem
@@ -89,7 +89,7 @@ void TestRedisUrl::invalid_data() {
     QTest::newRow("query") << "redis://h?timeout=5" << RedisUrl::Error::Unsupported << "query";
 }
 
-void TestRedisUrl::invalid() {
+void tst_RedisUrl::invalid() {
     QFETCH(QString, text);
     QFETCH(QString, mentions);
     const RedisUrl url = RedisUrl::parse(text);
@@ -99,5 +99,5 @@ void TestRedisUrl::invalid() {
     QCOMPARE(url.redacted(), QStringLiteral("redis://(invalid)"));
 }
 
-QTEST_GUILESS_MAIN(TestRedisUrl)
+QTEST_GUILESS_MAIN(tst_RedisUrl)
 #include "tst_redisurl.moc"

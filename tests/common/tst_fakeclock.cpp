@@ -6,7 +6,7 @@
 
 #include <memory>
 
-class TestFakeClock : public QObject {
+class tst_FakeClock : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void timersFireInDueOrderAtTheirDueTime() {
@@ -72,5 +72,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestFakeClock)
+QTEST_GUILESS_MAIN(tst_FakeClock)
 #include "tst_fakeclock.moc"

@@ -16,7 +16,7 @@ class tst_CryptoInterop : public QObject
 {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void initTestCase();
 
     void opensslSignsWeVerify_data() { addBackendRows(); }

@@ -17,7 +17,7 @@ class tst_CryptoKeys : public QObject
 {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void initTestCase();
 
     void publicKeyImports_data();

@@ -26,7 +26,7 @@ struct Fetching {
 };
 } // namespace
 
-class TestDomainKeys : public QObject {
+class tst_DomainKeys : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase() { testKey(0); testKey(1); }
@@ -229,5 +229,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestDomainKeys)
+QTEST_GUILESS_MAIN(tst_DomainKeys)
 #include "tst_domainkeys.moc"

@@ -64,7 +64,7 @@ QList<QByteArray> variants(const QByteArray &seed) {
 }
 } // namespace
 
-class TestHotPath : public QObject {
+class tst_HotPath : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void queryScanAgreesWithDecoder() {
@@ -154,5 +154,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestHotPath)
+QTEST_GUILESS_MAIN(tst_HotPath)
 #include "tst_hotpath.moc"

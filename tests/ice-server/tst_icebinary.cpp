@@ -53,7 +53,7 @@ Run run(const QStringList &arguments) {
 }
 } // namespace
 
-class TestIceBinary : public QObject {
+class tst_IceBinary : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase() { QVERIFY2(QFileInfo(binary()).isExecutable(), qPrintable(binary())); }
@@ -195,5 +195,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestIceBinary)
+QTEST_GUILESS_MAIN(tst_IceBinary)
 #include "tst_icebinary.moc"

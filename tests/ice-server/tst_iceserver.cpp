@@ -69,7 +69,7 @@ struct Server {
 };
 } // namespace
 
-class TestIceServer : public QObject {
+class tst_IceServer : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase() { testKey(0); testKey(1); }
@@ -340,5 +340,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestIceServer)
+QTEST_GUILESS_MAIN(tst_IceServer)
 #include "tst_iceserver.moc"

@@ -40,7 +40,7 @@ Reply get(quint16 port, const QString &path) {
 }
 } // namespace
 
-class TestObservability : public QObject {
+class tst_Observability : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void statusAndMetrics() {
@@ -116,5 +116,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestObservability)
+QTEST_GUILESS_MAIN(tst_Observability)
 #include "tst_observability.moc"

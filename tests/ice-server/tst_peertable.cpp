@@ -18,7 +18,7 @@ IceServerHeartbeat heartbeat(const SockAddr &publicSocket, const SockAddr &local
 }
 } // namespace
 
-class TestPeerTable : public QObject {
+class tst_PeerTable : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void replayRule_data() {
@@ -109,5 +109,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestPeerTable)
+QTEST_GUILESS_MAIN(tst_PeerTable)
 #include "tst_peertable.moc"

@@ -48,7 +48,7 @@ QStringList manOptions(const QString &roff) {
 }
 } // namespace
 
-class TestManPages : public QObject {
+class tst_ManPages : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void optionsMatchHelp_data() {
@@ -75,5 +75,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TestManPages)
+QTEST_GUILESS_MAIN(tst_ManPages)
 #include "tst_manpages.moc"

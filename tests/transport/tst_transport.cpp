@@ -60,7 +60,7 @@ QByteArray numbered(int n, int size = 32) {
 }
 } // namespace
 
-class TransportTest : public QObject {
+class tst_Transport : public QObject {
     Q_OBJECT
 
 private:
@@ -421,5 +421,5 @@ private Q_SLOTS:
     }
 };
 
-QTEST_GUILESS_MAIN(TransportTest)
+QTEST_GUILESS_MAIN(tst_Transport)
 #include "tst_transport.moc"

@@ -103,7 +103,7 @@ const QStringList kLongTerm { QStringLiteral("--lt-cred-mech"), QStringLiteral("
 class tst_TurnClient : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void initTestCase();
     void cleanup();
 

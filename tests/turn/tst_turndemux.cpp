@@ -43,7 +43,7 @@ QByteArray dataIndication(const SockAddr &peer, const QByteArray &payload) {
 class tst_TurnDemux : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void initTestCase();
     void init();
     void cleanup();

@@ -58,7 +58,7 @@ QByteArray h(const QByteArray &spaced) {
 class tst_IceGolden : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void packetTypeTable_data();
     void packetTypeTable();
     void packetTypeTableRejectsOtherBytes();

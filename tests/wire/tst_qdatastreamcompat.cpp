@@ -51,7 +51,7 @@ QByteArray heartbeatTail(const QByteArray &signature) {
 class tst_QDataStreamCompat : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void byteOrderIsBigEndian();
     void sockAddr_data();
     void sockAddr();

@@ -45,7 +45,7 @@ const char *errorName(WireError e) {
 class tst_StunMessage : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void bindingRequest_data();
     void bindingRequest();
     void bindingRequestIsRandom();

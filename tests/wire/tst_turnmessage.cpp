@@ -92,7 +92,7 @@ QByteArray stun(const char *type, const QByteArray &attributes) {
 class tst_TurnMessage : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void messageType_data();
     void messageType();
     void rfc5769_data();

@@ -74,7 +74,7 @@ const char *errorName(WireError e) {
 class tst_WireMalformed : public QObject {
     Q_OBJECT
 
-private slots:
+private Q_SLOTS:
     void goldenDatagramsDecode_data();
     void goldenDatagramsDecode();
     void truncation_data();

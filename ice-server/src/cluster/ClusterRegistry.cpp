@@ -162,7 +162,7 @@ void ClusterRegistry::connectionStateChanged() {
     const bool healthy = isHealthy();
     if (healthy != _healthy) {
         _healthy = healthy;
-        emit healthChanged(healthy);
+        Q_EMIT healthChanged(healthy);
     }
 }
 
@@ -295,7 +295,7 @@ void ClusterRegistry::sendWrite(const QUuid &id, Owned &owned, qint64 nowMs, boo
             const QString owner = QString::fromUtf8(parts.at(2).bytes());
             qCInfo(ice_cluster).noquote() << "domain" << id.toString(QUuid::WithoutBraces) << "is held by live node" << owner
                                           << "- not taken over";
-            emit publishRejected(id, owner);
+            Q_EMIT publishRejected(id, owner);
         }
     });
     if (sent) {
@@ -443,5 +443,5 @@ void ClusterRegistry::messageArrived(const QByteArray &bytes) {
         return;
     }
     ++_counters.forwardsReceived;
-    emit forwardReceived(message.fromNode, message.payload);
+    Q_EMIT forwardReceived(message.fromNode, message.payload);
 }

@@ -82,7 +82,7 @@ void RedisConnection::close() {
     _state = State::Down;
     dropContext();
     if (previous != State::Down) {
-        emit stateChanged(_state);
+        Q_EMIT stateChanged(_state);
     }
 }
 
@@ -281,7 +281,7 @@ void RedisConnection::handleSubscription(const RedisReply &reply) {
         }
         if (!_confirmed.contains(channel)) {
             _confirmed.insert(channel, true);
-            emit subscribed(channel);
+            Q_EMIT subscribed(channel);
         }
     } else if (kind == "message") {
         const auto it = _subscriptions.constFind(channel);
@@ -352,7 +352,7 @@ void RedisConnection::fail(Error error, const QString &reason) {
     }
     dropContext();
     if (previous != State::Down) {
-        emit stateChanged(_state);
+        Q_EMIT stateChanged(_state);
     }
     scheduleReconnect();
 }
@@ -376,7 +376,7 @@ void RedisConnection::dropContext() {
 void RedisConnection::setState(State state) {
     if (_state != state) {
         _state = state;
-        emit stateChanged(state);
+        Q_EMIT stateChanged(state);
     }
 }
 

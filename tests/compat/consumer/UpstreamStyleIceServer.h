@@ -19,7 +19,7 @@ public:
     std::unique_ptr<NLPacket> lastPeerInformation;
     QHash<QUuid, SharedNetworkPeer> activePeers;
 
-public slots:
+public Q_SLOTS:
     void processHeartbeat(QSharedPointer<ReceivedMessage> message);
     void processQuery(QSharedPointer<ReceivedMessage> message);
 

@@ -71,7 +71,7 @@ public:
     // Starts (or restarts after a failure) the allocation; allocated() or errorOccurred() follows.
     void allocate();
     // Ends the allocation with a Refresh of LIFETIME 0 (RFC 8656 7); released() follows once the
-    // server confirms or stops answering. Does nothing but emit released() when nothing is allocated.
+    // server confirms or stops answering. Only signals released() when nothing is allocated.
     void release();
 
     // Asks the relay to let datagrams from this IP through, and keeps the permission refreshed. Can be
