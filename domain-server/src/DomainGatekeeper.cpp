@@ -24,13 +24,8 @@ IceAdmission::Limits admissionLimits(const DomainGatekeeper::Options &options) {
 
 DomainGatekeeper::DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver,
                                    const Options &options, MonotonicClock &clock, QObject *parent)
-    : QObject(parent),
-      _domainID(domainID),
-      _sender(sender),
-      _options(options),
-      _clock(clock),
-      _admission(admissionLimits(options), clock),
-      _sweepTimer(clock.createTimer(this)) {
+    : QObject(parent), _domainID(domainID), _sender(sender), _options(options), _clock(clock),
+      _admission(admissionLimits(options), clock), _sweepTimer(clock.createTimer(this)) {
     if (receiver) {
         receiver->registerListener(PacketType::ICEServerPeerInformation, this,
                                    &DomainGatekeeper::processICEPeerInformationPacket);
@@ -59,13 +54,15 @@ void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer me
     if (_iceServerFilter && !_iceServerFilter(sender)) {
         // Anyone else could make us ping addresses of their choosing (Q5).
         ++_counters.peerInformationIgnored;
-        qCDebug(domain_server_ice_packets) << "peer information from" << sender << "which is not our ice-server - ignored";
+        qCDebug(domain_server_ice_packets)
+            << "peer information from" << sender << "which is not our ice-server - ignored";
         return;
     }
     const Decoded<NetworkPeer> decoded = NetworkPeer::fromByteArray(message->getMessage());
     if (!decoded.ok() || decoded.value.getUUID().isNull() || decoded.value.getUUID() == _domainID) {
         ++_counters.peerInformationIgnored;
-        qCDebug(domain_server_ice_packets) << "unusable peer information from" << sender << wireErrorString(decoded.error);
+        qCDebug(domain_server_ice_packets)
+            << "unusable peer information from" << sender << wireErrorString(decoded.error);
         return;
     }
     const NetworkPeer &incoming = decoded.value;
@@ -81,8 +78,8 @@ void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer me
         state.peer.setLocalSocket(incoming.getLocalSocket());
         state.connected = false;
         state.introducedAtMs = _clock.nowMs();
-        qCDebug(domain_server_ice) << "ICE peer" << id.toString(QUuid::WithoutBraces) << "introduced again; punching to" << incoming.getPublicSocket()
-                                   << incoming.getLocalSocket();
+        qCDebug(domain_server_ice) << "ICE peer" << id.toString(QUuid::WithoutBraces) << "introduced again; punching to"
+                                   << incoming.getPublicSocket() << incoming.getLocalSocket();
         startPunch(state);
         return;
     }
@@ -99,21 +96,20 @@ void DomainGatekeeper::admitNewPeer(const NetworkPeer &incoming) {
     case IceAdmission::PeerDecision::RefusedPerTarget:
         ++_counters.peersRejected;
         ++_counters.peersRejectedPerTarget;
-        _admission.logBound(QStringLiteral("%1 ICE peers at %2 still punching (the per-address limit); new peers there are refused")
-                                .arg(_options.maxConnectingPeersPerTarget)
-                                .arg(target.toString()));
+        _admission.logBound(
+            QStringLiteral("%1 ICE peers at %2 still punching (the per-address limit); new peers there are refused")
+                .arg(_options.maxConnectingPeersPerTarget)
+                .arg(target.toString()));
         Q_EMIT peerRejected(id);
         return;
     case IceAdmission::PeerDecision::RefusedTableFull:
         ++_counters.peersRejected;
-        _admission.logBound(QStringLiteral("ICE peer limit (%1) reached, all connected; new peers are refused").arg(_options.maxIcePeers));
+        _admission.logBound(QStringLiteral("ICE peer limit (%1) reached, all connected; new peers are refused")
+                                .arg(_options.maxIcePeers));
         Q_EMIT peerRejected(id);
         return;
-    case IceAdmission::PeerDecision::AdmitAfterEviction:
-        evictOldestConnectingPeer();
-        break;
-    case IceAdmission::PeerDecision::Admit:
-        break;
+    case IceAdmission::PeerDecision::AdmitAfterEviction: evictOldestConnectingPeer(); break;
+    case IceAdmission::PeerDecision::Admit: break;
     }
 
     auto state = std::make_shared<PeerState>();
@@ -124,8 +120,8 @@ void DomainGatekeeper::admitNewPeer(const NetworkPeer &incoming) {
     connect(state->pingTimer.get(), &ClockTimer::timeout, this, [this, id]() { pingPunchForConnectingPeer(id); });
     _peers.insert(id, state);
     ++_counters.peersAdded;
-    qCDebug(domain_server_ice) << "ICE peer" << id.toString(QUuid::WithoutBraces) << "introduced; punching to" << incoming.getPublicSocket()
-                               << incoming.getLocalSocket();
+    qCDebug(domain_server_ice) << "ICE peer" << id.toString(QUuid::WithoutBraces) << "introduced; punching to"
+                               << incoming.getPublicSocket() << incoming.getLocalSocket();
     startPunch(*state);
     // Answered at once, so the race with the client's first ping does not cost the client a round.
     IceAdmission::EarlyPing early;
@@ -166,8 +162,9 @@ bool DomainGatekeeper::evictOldestConnectingPeer() {
         return false;
     }
     ++_counters.peersEvicted;
-    _admission.logBound(QStringLiteral("ICE peer limit (%1) reached; the oldest unconnected peers make room for new ones")
-                            .arg(_options.maxIcePeers));
+    _admission.logBound(
+        QStringLiteral("ICE peer limit (%1) reached; the oldest unconnected peers make room for new ones")
+            .arg(_options.maxIcePeers));
     removePeer(oldest, RemovalReason::Evicted);
     return true;
 }
@@ -191,7 +188,8 @@ void DomainGatekeeper::pingPunchForConnectingPeer(const QUuid &peerID) {
     }
     const int round = state.peer.getConnectionAttempts();
     if (round >= _options.pingRounds) {
-        qCDebug(domain_server_ice) << "ICE peer" << peerID.toString(QUuid::WithoutBraces) << "never answered" << round << "ping rounds; dropped";
+        qCDebug(domain_server_ice) << "ICE peer" << peerID.toString(QUuid::WithoutBraces) << "never answered" << round
+                                   << "ping rounds; dropped";
         ++_counters.peersGaveUp;
         removePeer(peerID, RemovalReason::NoReply);
         return;
@@ -209,10 +207,11 @@ bool DomainGatekeeper::sendIcePacket(PacketType type, PingType pingType, const S
     // (which datagrams it charges, and why: IceAdmission::isCharged).
     if (!_admission.chargeDatagram(type, pingType, target, ttl)) {
         ++_counters.datagramsSuppressed;
-        _admission.logBound(QStringLiteral("ping budget for %1 (%2 per %3 ms) used up; further ICE pings to it are suppressed")
-                                .arg(target.getAddress().toString())
-                                .arg(_options.maxPingsPerTarget)
-                                .arg(_options.pingWindowMs));
+        _admission.logBound(
+            QStringLiteral("ping budget for %1 (%2 per %3 ms) used up; further ICE pings to it are suppressed")
+                .arg(target.getAddress().toString())
+                .arg(_options.maxPingsPerTarget)
+                .arg(_options.pingWindowMs));
         Q_EMIT datagramSuppressed(target);
         return false;
     }
@@ -243,8 +242,8 @@ void DomainGatekeeper::answerPing(PeerState &state, PingType type, const SockAdd
     // really is, so the next rounds ping there too.
     const NetworkPeer &peer = state.peer;
     if (sender != peer.getPublicSocket() && sender != peer.getLocalSocket() && sender != peer.getSymmetricSocket()) {
-        qCDebug(domain_server_ice) << "ICE peer" << peer.getUUID().toString(QUuid::WithoutBraces) << "pings from unreported socket" << sender
-                                   << "- using it as its symmetric socket";
+        qCDebug(domain_server_ice) << "ICE peer" << peer.getUUID().toString(QUuid::WithoutBraces)
+                                   << "pings from unreported socket" << sender << "- using it as its symmetric socket";
         state.peer.setSymmetricSocket(sender);
     }
     if (sendIcePacket(PacketType::ICEPingReply, type, sender, 0)) {
@@ -256,8 +255,8 @@ void DomainGatekeeper::processICEPingReplyPacket(ReceivedMessagePointer message)
     const Decoded<IcePing> reply = IcePing::fromPayload(message->getMessage());
     const auto it = reply.ok() ? _peers.find(reply.value.senderID) : _peers.end();
     if (it == _peers.end()) {
-        qCDebug(domain_server_ice_packets) << "ICE ping reply from" << message->getSenderSockAddr()
-                                           << "for no known peer - ignored";
+        qCDebug(domain_server_ice_packets)
+            << "ICE ping reply from" << message->getSenderSockAddr() << "for no known peer - ignored";
         return;
     }
     PeerState &state = **it;
@@ -274,7 +273,8 @@ void DomainGatekeeper::processICEPingReplyPacket(ReceivedMessagePointer message)
         _sweepTimer->start();
     }
     const SockAddr socket = state.peer.getActiveSocket() ? *state.peer.getActiveSocket() : message->getSenderSockAddr();
-    qCInfo(domain_server_ice) << "ICE peer" << reply.value.senderID.toString(QUuid::WithoutBraces) << "connected at" << socket;
+    qCInfo(domain_server_ice) << "ICE peer" << reply.value.senderID.toString(QUuid::WithoutBraces) << "connected at"
+                              << socket;
     Q_EMIT peerConnected(reply.value.senderID, socket);
 }
 
@@ -292,7 +292,8 @@ void DomainGatekeeper::sweepConnectedPeers() {
         }
     }
     for (const QUuid &id : silent) {
-        qCDebug(domain_server_ice) << "connected ICE peer" << id.toString(QUuid::WithoutBraces) << "fell silent; forgotten";
+        qCDebug(domain_server_ice) << "connected ICE peer" << id.toString(QUuid::WithoutBraces)
+                                   << "fell silent; forgotten";
         ++_counters.peersExpired;
         removePeer(id, RemovalReason::Silent);
     }

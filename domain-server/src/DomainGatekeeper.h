@@ -44,31 +44,31 @@ public:
         // default. Empty (or 0 entries) disables priming. NATs in front of us + 1: the default fits
         // one NAT; behind carrier-grade NAT an operator sets 3,3 (see PunchTtlSchedule.h).
         PunchTtlSchedule punchTtls = PunchTtlSchedule::defaultSchedule();
-        int pingIntervalMs = PunchRound::IntervalMs;        // UDP_PUNCH_PING_INTERVAL_MS
-        int pingRounds = PunchRound::RoundsPerAttempt;      // NUM_PEER_PINGS_BEFORE_DELETE
-        int maxIcePeers = 128;               // peers held at once, connecting or connected
-        int maxConnectingPeersPerTarget = 4; // unconnected peers held at once per public IP address
-        int maxPingsPerTarget = 128;         // pings per target IP per window (replies to pings are 1:1, free)
+        int pingIntervalMs = PunchRound::IntervalMs;   // UDP_PUNCH_PING_INTERVAL_MS
+        int pingRounds = PunchRound::RoundsPerAttempt; // NUM_PEER_PINGS_BEFORE_DELETE
+        int maxIcePeers = 128;                         // peers held at once, connecting or connected
+        int maxConnectingPeersPerTarget = 4;           // unconnected peers held at once per public IP address
+        int maxPingsPerTarget = 128; // pings per target IP per window (replies to pings are 1:1, free)
         int pingWindowMs = 10 * 1000;
-        int connectedPeerTimeoutMs = 30 * 1000;  // a connected peer silent this long is forgotten
+        int connectedPeerTimeoutMs = 30 * 1000; // a connected peer silent this long is forgotten
     };
 
     struct Counters {
         quint64 peerInformationReceived = 0;
-        quint64 peerInformationIgnored = 0;   // malformed, about ourselves, or not from our ice-server
+        quint64 peerInformationIgnored = 0; // malformed, about ourselves, or not from our ice-server
         quint64 peersAdded = 0;
         quint64 peersRefreshed = 0;
-        quint64 peersRejected = 0;            // a bound bit: maxIcePeers (all connected) or per target
-        quint64 peersRejectedPerTarget = 0;   // of those, the maxConnectingPeersPerTarget bound
-        quint64 peersEvicted = 0;             // unconnected peers dropped to make room for a new one
+        quint64 peersRejected = 0;          // a bound bit: maxIcePeers (all connected) or per target
+        quint64 peersRejectedPerTarget = 0; // of those, the maxConnectingPeersPerTarget bound
+        quint64 peersEvicted = 0;           // unconnected peers dropped to make room for a new one
         quint64 pingsSent = 0;
         quint64 pingRepliesSent = 0;
-        quint64 datagramsSuppressed = 0;      // the maxPingsPerTarget bound bit
+        quint64 datagramsSuppressed = 0; // the maxPingsPerTarget bound bit
         quint64 pingsFromUnknownPeers = 0;
-        quint64 earlyPingsAnswered = 0;       // pings that beat their introduction, answered on it
+        quint64 earlyPingsAnswered = 0; // pings that beat their introduction, answered on it
         quint64 peersConnected = 0;
-        quint64 peersGaveUp = 0;              // all rounds sent, no reply
-        quint64 peersExpired = 0;             // connected, then silent
+        quint64 peersGaveUp = 0;  // all rounds sent, no reply
+        quint64 peersExpired = 0; // connected, then silent
     };
 
     enum class RemovalReason { NoReply, Silent, Removed, Evicted };
@@ -76,10 +76,10 @@ public:
 
     // Punch timers and timestamps run on clock; the system clock unless given one (tests), which
     // must outlive the gatekeeper.
-    DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver,
-                     const Options &options, MonotonicClock &clock, QObject *parent = nullptr);
-    DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver,
-                     const Options &options, QObject *parent = nullptr)
+    DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver, const Options &options,
+                     MonotonicClock &clock, QObject *parent = nullptr);
+    DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver, const Options &options,
+                     QObject *parent = nullptr)
         : DomainGatekeeper(domainID, sender, receiver, options, MonotonicClock::system(), parent) {}
     DomainGatekeeper(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver, QObject *parent = nullptr)
         : DomainGatekeeper(domainID, sender, receiver, Options(), parent) {}
@@ -130,7 +130,7 @@ private:
         std::unique_ptr<ClockTimer> pingTimer;
         bool connected = false;
         qint64 lastHeardMs = 0;
-        qint64 introducedAtMs = 0;   // first or latest introduction (eviction order)
+        qint64 introducedAtMs = 0; // first or latest introduction (eviction order)
     };
 
     void admitNewPeer(const NetworkPeer &incoming);
@@ -151,5 +151,5 @@ private:
     Counters _counters;
     std::function<bool(const SockAddr &)> _iceServerFilter;
     QHash<QUuid, std::shared_ptr<PeerState>> _peers;
-    ClockTimer *_sweepTimer;   // a child of this
+    ClockTimer *_sweepTimer; // a child of this
 };

@@ -15,7 +15,7 @@ DomainKeyManager::DomainKeyManager(const QUuid &domainID, const QString &keypair
 
 DomainKeyManager::~DomainKeyManager() {
     if (_thread) {
-        _thread->wait();   // it only runs RSA key generation; it cannot be interrupted halfway
+        _thread->wait(); // it only runs RSA key generation; it cannot be interrupted halfway
     }
 }
 
@@ -64,9 +64,9 @@ void DomainKeyManager::generateNewDomainKeypair() {
     if (_api && _sinceUpload.isValid() && _sinceUpload.elapsed() < _holdOffMs) {
         if (!_holdOffLogged) {
             _holdOffLogged = true;
-            qCInfo(domain_server).noquote() << "a new public key was uploaded" << _sinceUpload.elapsed() / 1000
-                                            << "s ago; waiting up to" << _holdOffMs / 1000
-                                            << "s for the ice-server to fetch it before making another";
+            qCInfo(domain_server).noquote()
+                << "a new public key was uploaded" << _sinceUpload.elapsed() / 1000 << "s ago; waiting up to"
+                << _holdOffMs / 1000 << "s for the ice-server to fetch it before making another";
         }
         return;
     }
@@ -74,7 +74,8 @@ void DomainKeyManager::generateNewDomainKeypair() {
     _holdOffLogged = false;
     qCInfo(domain_server) << "generating a new domain keypair";
     auto result = std::make_shared<std::pair<RsaPrivateKey, QString>>();
-    QThread *thread = QThread::create([result]() { result->first = RsaPrivateKey::generate(KeyBits, &result->second); });
+    QThread *thread = QThread::create(
+        [result]() { result->first = RsaPrivateKey::generate(KeyBits, &result->second); });
     _thread = thread;
     connect(thread, &QThread::finished, this, [this, thread, result]() {
         thread->deleteLater();
@@ -140,7 +141,8 @@ bool DomainKeyManager::adopt(const RsaPrivateKey &key) {
 bool DomainKeyManager::writePublicKey(const RsaPrivateKey &key) {
     QSaveFile file(publicKeyPath());
     if (!file.open(QIODevice::WriteOnly) || file.write(key.publicKey().toPem()) < 0 || !file.commit()) {
-        fail(Error::WriteFailed, QStringLiteral("cannot write public key %1: %2").arg(publicKeyPath(), file.errorString()));
+        fail(Error::WriteFailed,
+             QStringLiteral("cannot write public key %1: %2").arg(publicKeyPath(), file.errorString()));
         return false;
     }
     qCInfo(domain_server).noquote() << "public key of domain" << _domainID.toString(QUuid::WithoutBraces)

@@ -10,7 +10,8 @@
 DomainServer::DomainServer(const Settings &settings, LimitedNodeList *nodeList, QObject *parent)
     : QObject(parent), _settings(settings), _nodeList(nodeList) {
     _selector = new IceServerSelector(settings.iceServers, this);
-    _heartbeater = new IceHeartbeater(settings.domainID, &nodeList->getPacketSender(), &nodeList->getPacketReceiver(), this);
+    _heartbeater = new IceHeartbeater(settings.domainID, &nodeList->getPacketSender(), &nodeList->getPacketReceiver(),
+                                      this);
     _gatekeeper = new DomainGatekeeper(settings.domainID, &nodeList->getPacketSender(), &nodeList->getPacketReceiver(),
                                        settings.gatekeeper, this);
     _keys = new DomainKeyManager(settings.domainID, settings.keypairPath, this);
@@ -21,9 +22,8 @@ DomainServer::DomainServer(const Settings &settings, LimitedNodeList *nodeList, 
 
     // Introductions are taken only from an ice-server we know (Q5).
     IceServerSelector *selector = _selector;
-    _gatekeeper->setIceServerFilter([selector](const SockAddr &sender) {
-        return selector->isKnownIceServerAddress(sender.getAddress());
-    });
+    _gatekeeper->setIceServerFilter(
+        [selector](const SockAddr &sender) { return selector->isKnownIceServerAddress(sender.getAddress()); });
 
     connect(_selector, &IceServerSelector::currentChanged, this, &DomainServer::handleIceServerChanged);
     connect(_selector, &IceServerSelector::resolutionFinished, this, [this]() {
@@ -32,12 +32,14 @@ DomainServer::DomainServer(const Settings &settings, LimitedNodeList *nodeList, 
             for (const HostAndPort &spec : _selector->servers()) {
                 names.append(spec.toString());
             }
-            fail(Error::IceServerUnresolvable, QStringLiteral("cannot resolve any ice-server (%1)").arg(names.join(QStringLiteral(", "))));
+            fail(Error::IceServerUnresolvable,
+                 QStringLiteral("cannot resolve any ice-server (%1)").arg(names.join(QStringLiteral(", "))));
         }
     });
     connect(_heartbeater, &IceHeartbeater::iceServerUnresponsive, this, &DomainServer::handleIceServerUnresponsive);
     connect(_heartbeater, &IceHeartbeater::registered, this, &DomainServer::handleRegistered);
-    connect(_heartbeater, &IceHeartbeater::keypairRegenerationNeeded, _keys, &DomainKeyManager::generateNewDomainKeypair);
+    connect(_heartbeater, &IceHeartbeater::keypairRegenerationNeeded, _keys,
+            &DomainKeyManager::generateNewDomainKeypair);
     connect(_keys, &DomainKeyManager::newKeypair, _heartbeater, &IceHeartbeater::setPrivateKey);
     connect(_nodeList, &LimitedNodeList::publicSockAddrChanged, this, &DomainServer::updateSockets);
     connect(_nodeList, &LimitedNodeList::localSockAddrChanged, this, &DomainServer::updateSockets);
@@ -62,8 +64,8 @@ bool DomainServer::start() {
         if (_metaverse) {
             _metaverse->uploadPublicKey(_keys->privateKey().publicKey().toPkcs1Der());
         } else {
-            qCInfo(domain_server).noquote() << "copy" << _keys->publicKeyPath() << "into the ice-server's key directory as"
-                                            << id + QStringLiteral(".pem");
+            qCInfo(domain_server).noquote() << "copy" << _keys->publicKeyPath()
+                                            << "into the ice-server's key directory as" << id + QStringLiteral(".pem");
         }
     }
     if (!_settings.stunServer.isEmpty()) {

@@ -23,8 +23,8 @@ public:
         QUuid domainID;
         QString keypairPath;
         QList<HostAndPort> iceServers;
-        QString stunServer;              // "HOST[:PORT]"; empty = the current ice-server, which answers STUN
-        QUrl metaverseUrl;               // empty = no metaverse: keys are installed by the operator
+        QString stunServer; // "HOST[:PORT]"; empty = the current ice-server, which answers STUN
+        QUrl metaverseUrl;  // empty = no metaverse: keys are installed by the operator
         DomainGatekeeper::Options gatekeeper;
         int heartbeatIntervalMs = 1000;
     };

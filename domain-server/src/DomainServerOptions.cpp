@@ -16,46 +16,58 @@ QCommandLineOption option(const char *name, const QString &description, const QS
 void DomainServerOptions::declare(CommandLine *commandLine, const QString &defaultConfigPath) {
     const DomainGatekeeper::Options defaults;
     CommandLine &cl = *commandLine;
-    cl.setDescription(QStringLiteral(
-        "Registers a domain with ice-servers (signed heartbeats, failover, key regeneration) and "
-        "ping-punches through NATs to the clients they introduce."));
+    cl.setDescription(
+        QStringLiteral("Registers a domain with ice-servers (signed heartbeats, failover, key regeneration) and "
+                       "ping-punches through NATs to the clients they introduce."));
     cl.setUsageError(1, QString());
     cl.addVersionOption({ QStringLiteral("v"), QStringLiteral("version") });
     cl.addConfigFileOption(defaultConfigPath);
     cl.addOption(option("domain-id", QStringLiteral("The domain's ID (a UUID)."), QStringLiteral("UUID")));
-    cl.addOption(option("keypair", QStringLiteral("The domain's private key file; created (mode 0600) when missing, "
-                                                  "with its public key written beside it as <domain-id>.pub."),
+    cl.addOption(option("keypair",
+                        QStringLiteral("The domain's private key file; created (mode 0600) when missing, "
+                                       "with its public key written beside it as <domain-id>.pub."),
                         QStringLiteral("FILE")));
-    cl.addOption(option("ice-server", QStringLiteral("An ice-server, HOST[:PORT] (port 7337 by default). Repeat the "
-                                                     "option for failover servers, tried in order."),
+    cl.addOption(option("ice-server",
+                        QStringLiteral("An ice-server, HOST[:PORT] (port 7337 by default). Repeat the "
+                                       "option for failover servers, tried in order."),
                         QStringLiteral("HOST[:PORT]")),
                  CommandLine::Occurs::Repeatable);
-    cl.addOption(option("stun-server", QStringLiteral("STUN server, HOST[:PORT] (port 19302 by default). Default: the "
-                                                      "current ice-server, which answers STUN on its own port."),
+    cl.addOption(option("stun-server",
+                        QStringLiteral("STUN server, HOST[:PORT] (port 19302 by default). Default: the "
+                                       "current ice-server, which answers STUN on its own port."),
                         QStringLiteral("HOST[:PORT]")));
     cl.addOption(option("port", QStringLiteral("UDP port to listen on (0 = any). Default: %1.").arg(DefaultPort),
                         QStringLiteral("N"), QString::number(DefaultPort)));
-    cl.addOption(option("metaverse-url", QStringLiteral("Metaverse API base URL: new public keys are uploaded there and "
-                                                        "the ice-server address published. Default: none."),
+    cl.addOption(option("metaverse-url",
+                        QStringLiteral("Metaverse API base URL: new public keys are uploaded there and "
+                                       "the ice-server address published. Default: none."),
                         QStringLiteral("URL")));
-    cl.addOption(option("punch-ttl", QStringLiteral("IP TTL of the pings of the first punch rounds, comma-separated "
-                                                    "(0 disables priming): NATs in front of this host + 1, so 3,3 behind "
-                                                    "carrier-grade NAT. Default: 2,2."),
+    cl.addOption(option("punch-ttl",
+                        QStringLiteral("IP TTL of the pings of the first punch rounds, comma-separated "
+                                       "(0 disables priming): NATs in front of this host + 1, so 3,3 behind "
+                                       "carrier-grade NAT. Default: 2,2."),
                         QStringLiteral("LIST"), QStringLiteral("2,2")));
-    cl.addOption(option("max-ice-peers", QStringLiteral("Most clients held at once while punching or connected. "
-                                                        "Default: %1.").arg(defaults.maxIcePeers),
+    cl.addOption(option("max-ice-peers",
+                        QStringLiteral("Most clients held at once while punching or connected. "
+                                       "Default: %1.")
+                            .arg(defaults.maxIcePeers),
                         QStringLiteral("N"), QString::number(defaults.maxIcePeers)));
-    cl.addOption(option("max-punching-peers-per-address",
-                        QStringLiteral("Most clients held at once while punching whose public socket is at one IP address "
-                                       "(a flood naming one victim takes only these slots). Default: %1.")
-                            .arg(defaults.maxConnectingPeersPerTarget),
-                        QStringLiteral("N"), QString::number(defaults.maxConnectingPeersPerTarget)));
-    cl.addOption(option("max-pings-per-target", QStringLiteral("Most ICE pings (replies are not counted) sent to one IP "
-                                                               "address per %1 s. Default: %2.")
-                                                    .arg(defaults.pingWindowMs / 1000).arg(defaults.maxPingsPerTarget),
+    cl.addOption(
+        option("max-punching-peers-per-address",
+               QStringLiteral("Most clients held at once while punching whose public socket is at one IP address "
+                              "(a flood naming one victim takes only these slots). Default: %1.")
+                   .arg(defaults.maxConnectingPeersPerTarget),
+               QStringLiteral("N"), QString::number(defaults.maxConnectingPeersPerTarget)));
+    cl.addOption(option("max-pings-per-target",
+                        QStringLiteral("Most ICE pings (replies are not counted) sent to one IP "
+                                       "address per %1 s. Default: %2.")
+                            .arg(defaults.pingWindowMs / 1000)
+                            .arg(defaults.maxPingsPerTarget),
                         QStringLiteral("N"), QString::number(defaults.maxPingsPerTarget)));
-    cl.addOption(option("ice-peer-timeout", QStringLiteral("Seconds of silence after which a connected client is "
-                                                           "forgotten. Default: %1.").arg(defaults.connectedPeerTimeoutMs / 1000),
+    cl.addOption(option("ice-peer-timeout",
+                        QStringLiteral("Seconds of silence after which a connected client is "
+                                       "forgotten. Default: %1.")
+                            .arg(defaults.connectedPeerTimeoutMs / 1000),
                         QStringLiteral("S"), QString::number(defaults.connectedPeerTimeoutMs / 1000)));
     cl.addOption(option("verbose", QStringLiteral("Also log every ICE packet.")));
 }
@@ -87,16 +99,18 @@ bool DomainServerOptions::read(CommandLine *commandLine, DomainServerOptions *op
     }
     options->port = quint16(cl.number(QStringLiteral("port"), 0, 65535, QStringLiteral("--port must be 0-65535")));
     if (!PunchTtlSchedule::parse(cl.value(QStringLiteral("punch-ttl")), &s.gatekeeper.punchTtls)) {
-        cl.reject(QStringLiteral("punch-ttl"), QStringLiteral("--punch-ttl wants TTLs 1-255 separated by commas, or 0"));
+        cl.reject(QStringLiteral("punch-ttl"),
+                  QStringLiteral("--punch-ttl wants TTLs 1-255 separated by commas, or 0"));
     }
-    const QString countMessage =
-        QStringLiteral("--max-ice-peers, --max-pings-per-target and --ice-peer-timeout want a positive number");
+    const QString countMessage = QStringLiteral(
+        "--max-ice-peers, --max-pings-per-target and --ice-peer-timeout want a positive number");
     s.gatekeeper.maxIcePeers = int(cl.number(QStringLiteral("max-ice-peers"), 1, INT_MAX, countMessage));
-    s.gatekeeper.maxConnectingPeersPerTarget =
-        int(cl.number(QStringLiteral("max-punching-peers-per-address"), 1, INT_MAX, countMessage));
+    s.gatekeeper.maxConnectingPeersPerTarget = int(
+        cl.number(QStringLiteral("max-punching-peers-per-address"), 1, INT_MAX, countMessage));
     s.gatekeeper.maxPingsPerTarget = int(cl.number(QStringLiteral("max-pings-per-target"), 1, INT_MAX, countMessage));
     // Bounded so that the milliseconds fit an int.
-    s.gatekeeper.connectedPeerTimeoutMs = cl.seconds(QStringLiteral("ice-peer-timeout"), 1, INT_MAX / 1000, countMessage);
+    s.gatekeeper.connectedPeerTimeoutMs = cl.seconds(QStringLiteral("ice-peer-timeout"), 1, INT_MAX / 1000,
+                                                     countMessage);
     options->verbose = cl.flag(QStringLiteral("verbose"));
     return !cl.hasError();
 }

@@ -86,8 +86,8 @@ bool IceAdmission::logBound(const QString &what) {
     if (_boundLogged && now - _lastBoundLogMs < BoundLogIntervalMs) {
         return false;
     }
-    qCWarning(domain_server_ice).noquote() << what
-                                           << QStringLiteral("(%1 times since the last such message)").arg(_boundHitsSinceLog);
+    qCWarning(domain_server_ice).noquote()
+        << what << QStringLiteral("(%1 times since the last such message)").arg(_boundHitsSinceLog);
     _boundLogged = true;
     _lastBoundLogMs = now;
     _boundHitsSinceLog = 0;

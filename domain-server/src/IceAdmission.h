@@ -19,9 +19,9 @@
 class IceAdmission {
 public:
     struct Limits {
-        int maxIcePeers = 128;                // peers held at once, connecting or connected
-        int maxConnectingPeersPerTarget = 4;  // unconnected peers per public IP address; 0 = no bound
-        int maxPingsPerTarget = 128;          // charged pings per target IP per window
+        int maxIcePeers = 128;               // peers held at once, connecting or connected
+        int maxConnectingPeersPerTarget = 4; // unconnected peers per public IP address; 0 = no bound
+        int maxPingsPerTarget = 128;         // charged pings per target IP per window
         int pingWindowMs = 10 * 1000;
     };
 
@@ -43,9 +43,9 @@ public:
 
     enum class PeerDecision {
         Admit,
-        AdmitAfterEviction,   // the table is full: the oldest unconnected peer must go first
-        RefusedPerTarget,     // maxConnectingPeersPerTarget unconnected peers already at that address
-        RefusedTableFull,     // maxIcePeers held and every one of them connected
+        AdmitAfterEviction, // the table is full: the oldest unconnected peer must go first
+        RefusedPerTarget,   // maxConnectingPeersPerTarget unconnected peers already at that address
+        RefusedTableFull,   // maxIcePeers held and every one of them connected
     };
 
     IceAdmission(const Limits &limits, const MonotonicClock &clock) : _limits(limits), _clock(clock) {}

@@ -10,7 +10,8 @@ IceHeartbeater::IceHeartbeater(const QUuid &domainID, PacketSender *sender, Pack
     _packet.setDomainID(domainID);
     connect(&_timer, &QTimer::timeout, this, &IceHeartbeater::sendHeartbeatToIceServer);
     if (receiver) {
-        receiver->registerListener(PacketType::ICEServerHeartbeatACK, this, &IceHeartbeater::processICEServerHeartbeatACK);
+        receiver->registerListener(PacketType::ICEServerHeartbeatACK, this,
+                                   &IceHeartbeater::processICEServerHeartbeatACK);
         receiver->registerListener(PacketType::ICEServerHeartbeatDenied, this,
                                    &IceHeartbeater::processICEServerHeartbeatDenialPacket);
     }
@@ -128,8 +129,9 @@ void IceHeartbeater::processICEServerHeartbeatDenialPacket(ReceivedMessagePointe
     _registered = false;
     ++_denials;
     qCInfo(domain_server_ice).noquote() << "ice-server" << _iceServer.toString() << "denied our heartbeat"
-                                        << QStringLiteral("(%1 in a row%2)").arg(_denials).arg(
-                                               wasRegistered ? QStringLiteral(", registration lost") : QString());
+                                        << QStringLiteral("(%1 in a row%2)")
+                                               .arg(_denials)
+                                               .arg(wasRegistered ? QStringLiteral(", registration lost") : QString());
     Q_EMIT denied(_iceServer, _denials);
     if (_denials > DenialsBeforeNewKeypair) {
         _denials = 0;

@@ -17,9 +17,9 @@ class PacketSender;
 class IceHeartbeater : public QObject {
     Q_OBJECT
 public:
-    static constexpr int HeartbeatIntervalMs = 1000;        // ICE_HEARBEAT_INTERVAL_MSECS
-    static constexpr int FailoverNoReplyHeartbeats = 6;     // more than this unanswered: fail over
-    static constexpr int DenialsBeforeNewKeypair = 3;       // more than this Denied: new keypair
+    static constexpr int HeartbeatIntervalMs = 1000;    // ICE_HEARBEAT_INTERVAL_MSECS
+    static constexpr int FailoverNoReplyHeartbeats = 6; // more than this unanswered: fail over
+    static constexpr int DenialsBeforeNewKeypair = 3;   // more than this Denied: new keypair
 
     enum class Error { NoError, NoKeypair, SigningFailed, SendFailed };
     Q_ENUM(Error)
@@ -28,7 +28,7 @@ public:
         quint64 heartbeatsSent = 0;
         quint64 acks = 0;
         quint64 denials = 0;
-        quint64 repliesFromStrangers = 0;  // ACK/Denied not from the current ice-server: ignored
+        quint64 repliesFromStrangers = 0; // ACK/Denied not from the current ice-server: ignored
         quint64 failovers = 0;
         quint64 keypairRequests = 0;
     };

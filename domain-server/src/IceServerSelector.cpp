@@ -34,8 +34,8 @@ void IceServerSelector::lookUp(int serverIndex) {
         setResolvedAddresses(serverIndex, { literal });
         return;
     }
-    _pendingLookups.insert(
-        QHostInfo::lookupHost(host, this, [this, serverIndex](const QHostInfo &info) { handleLookup(serverIndex, info); }));
+    _pendingLookups.insert(QHostInfo::lookupHost(
+        host, this, [this, serverIndex](const QHostInfo &info) { handleLookup(serverIndex, info); }));
 }
 
 void IceServerSelector::handleLookup(int serverIndex, const QHostInfo &info) {
@@ -51,8 +51,8 @@ void IceServerSelector::handleLookup(int serverIndex, const QHostInfo &info) {
     }
     if (addresses.isEmpty()) {
         const QString why = info.error() != QHostInfo::NoError ? info.errorString() : QStringLiteral("no addresses");
-        qCWarning(domain_server_ice).noquote() << "cannot resolve ice-server" << _entries[serverIndex].spec.toString()
-                                               << "-" << why;
+        qCWarning(domain_server_ice).noquote()
+            << "cannot resolve ice-server" << _entries[serverIndex].spec.toString() << "-" << why;
         _entries[serverIndex].answered = true;
         Q_EMIT resolutionFailed(_entries[serverIndex].spec.host, why);
         // Keep what an earlier lookup found: a passing DNS failure should not drop a working server.

@@ -72,9 +72,9 @@ private:
 
     QList<Entry> _entries;
     QList<HostAndPort> _servers;
-    int _currentIndex = -1;        // index into flatCandidates()
+    int _currentIndex = -1; // index into flatCandidates()
     SockAddr _currentSocket;
     int _currentServer = -1;
     bool _finishedReported = false;
-    QSet<int> _pendingLookups;     // QHostInfo lookup IDs
+    QSet<int> _pendingLookups; // QHostInfo lookup IDs
 };

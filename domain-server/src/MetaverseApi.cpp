@@ -20,7 +20,7 @@ QUrl MetaverseApi::endpoint(const QString &suffix) const {
     QUrl url = _url;
     QString path = url.path();
     while (path.endsWith(QLatin1Char('/'))) {
-        path.chop(1);   // avoid upstream's double slash (quirk Q12)
+        path.chop(1); // avoid upstream's double slash (quirk Q12)
     }
     url.setPath(path + QStringLiteral("/api/v1/domains/%1/%2").arg(_domainID.toString(QUuid::WithoutBraces), suffix));
     return url;
@@ -56,7 +56,7 @@ void MetaverseApi::uploadPublicKey(const QByteArray &pkcs1Der) {
         if (reply->error() != QNetworkReply::NoError) {
             const QString why = QStringLiteral("public key upload to %1 failed: %2")
                                     .arg(reply->url().toString(), reply->errorString());
-            Q_EMIT publicKeyUploadFinished(false, why);   // the caller reports it
+            Q_EMIT publicKeyUploadFinished(false, why); // the caller reports it
             return;
         }
         qCInfo(domain_server) << "the metaverse accepted the domain's new public key";
@@ -81,7 +81,8 @@ void MetaverseApi::sendIceServerAddress() {
     if (!_apiKey.isEmpty()) {
         domain.insert(QStringLiteral("api_key"), _apiKey);
     }
-    const QByteArray body = QJsonDocument(QJsonObject { { QStringLiteral("domain"), domain } }).toJson(QJsonDocument::Compact);
+    const QByteArray body = QJsonDocument(QJsonObject { { QStringLiteral("domain"), domain } })
+                                .toJson(QJsonDocument::Compact);
     QNetworkRequest request(endpoint(QStringLiteral("ice_server_address")));
     decorate(request);
     request.setHeader(QNetworkRequest::ContentTypeHeader, QStringLiteral("application/json"));
@@ -99,7 +100,7 @@ void MetaverseApi::sendIceServerAddress() {
         qCInfo(domain_server).noquote() << "published ice_server_address" << _publishedIceAddress;
         Q_EMIT iceServerAddressUpdated(_publishedIceAddress);
         if (_wantedIceAddress != _publishedIceAddress) {
-            sendIceServerAddress();   // a newer value arrived meanwhile
+            sendIceServerAddress(); // a newer value arrived meanwhile
         }
     });
 }

@@ -15,9 +15,8 @@ DomainKeyStore::DomainKeyStore(KeyDirectory *directory, MetaverseKeyFetcher *fet
     }
     if (_fetcher) {
         connect(_fetcher, &MetaverseKeyFetcher::finished, this,
-                [this](const QUuid &id, MetaverseKeyFetcher::Outcome outcome, const RsaPublicKey &key, const QString &) {
-                    handleFetched(id, outcome, key);
-                });
+                [this](const QUuid &id, MetaverseKeyFetcher::Outcome outcome, const RsaPublicKey &key,
+                       const QString &) { handleFetched(id, outcome, key); });
     }
 }
 

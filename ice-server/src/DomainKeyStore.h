@@ -27,7 +27,7 @@ public:
 
     struct Counters {
         quint64 negativeHits = 0;
-        quint64 throttled = 0;  // a fetch was wanted but the bounds said no
+        quint64 throttled = 0; // a fetch was wanted but the bounds said no
         quint64 refetchesAfterFailedVerify = 0;
     };
 
@@ -69,7 +69,7 @@ private:
     MetaverseKeyFetcher *_fetcher;
     KeyFetchSettings _settings;
     QHash<QUuid, CachedKey> _cache;
-    QHash<QUuid, qint64> _negative; // ID -> until (monotonic ms)
+    QHash<QUuid, qint64> _negative;   // ID -> until (monotonic ms)
     quint64 _nextSerial = 1ull << 62; // fetched keys never share a serial with directory keys
     Counters _counters;
 };

@@ -16,7 +16,7 @@ void HealthMonitor::update(const IceServerStats &stats, qint64 nowMs) {
     sample.atMs = nowMs;
     sample.datagrams = stats.datagramsIn;
     sample.badDrops = stats.drops[IceServerStats::RateLimited] + stats.drops[IceServerStats::Malformed]
-        + stats.drops[IceServerStats::UnknownType] + stats.drops[IceServerStats::VersionMismatch];
+                      + stats.drops[IceServerStats::UnknownType] + stats.drops[IceServerStats::VersionMismatch];
     sample.fetchFailures = stats.keyFetchFailures();
     sample.fetchesDone = stats.keyFetchOutcomes[0] + sample.fetchFailures;
     for (quint64 n : stats.packetsOutByType) {
@@ -41,9 +41,11 @@ void HealthMonitor::update(const IceServerStats &stats, qint64 nowMs) {
     QJsonArray reasons;
     if (datagrams >= _thresholds.minDatagrams && double(badDrops) > _thresholds.maxDropRatio * double(datagrams)) {
         reasons.append(QStringLiteral("dropped %1 of %2 datagrams (rate limit, malformed, wrong version)")
-                           .arg(badDrops).arg(datagrams));
+                           .arg(badDrops)
+                           .arg(datagrams));
     }
-    if (fetches >= _thresholds.minFetches && double(fetchFailures) > _thresholds.maxFetchFailureRatio * double(fetches)) {
+    if (fetches >= _thresholds.minFetches
+        && double(fetchFailures) > _thresholds.maxFetchFailureRatio * double(fetches)) {
         reasons.append(QStringLiteral("%1 of %2 key fetches failed").arg(fetchFailures).arg(fetches));
     }
     if (sendFailures > 0 && double(sendFailures) > _thresholds.maxSendFailureRatio * double(sent + sendFailures)) {

@@ -16,8 +16,8 @@ class HealthMonitor {
 public:
     struct Thresholds {
         qint64 windowMs = 60000;
-        double maxDropRatio = 0.25;     // of datagrams received in the window
-        quint64 minDatagrams = 100;     // below this, drop ratios say nothing
+        double maxDropRatio = 0.25; // of datagrams received in the window
+        quint64 minDatagrams = 100; // below this, drop ratios say nothing
         double maxFetchFailureRatio = 0.5;
         quint64 minFetches = 5;
         double maxSendFailureRatio = 0.1;

@@ -57,14 +57,9 @@ void IceServer::processDatagram(const QByteArray &datagram, const SockAddr &send
 
 void IceServer::processPacketView(const PacketReceiver::PacketView &packet) {
     switch (packet.type) {
-    case PacketType::ICEServerHeartbeat:
-        processHeartbeat(packet.payload, packet.sender);
-        break;
-    case PacketType::ICEServerQuery:
-        processQuery(packet.payload, packet.sender);
-        break;
-    default:
-        break;
+    case PacketType::ICEServerHeartbeat: processHeartbeat(packet.payload, packet.sender); break;
+    case PacketType::ICEServerQuery: processQuery(packet.payload, packet.sender); break;
+    default: break;
     }
 }
 
@@ -92,7 +87,8 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
         // as before, so unless the key changed, the only thing to do is refresh and ACK.
         key = _keys->lookup(peekedID, now);
         keyLooked = true;
-        if (key.state == DomainKeyStore::Lookup::Known && _peers.refreshRepeat(peekedID, payload, sender, key.serial, now)) {
+        if (key.state == DomainKeyStore::Lookup::Known
+            && _peers.refreshRepeat(peekedID, payload, sender, key.serial, now)) {
             ++_counts.verifyCacheHits;
             ++_counts.heartbeatsAcked;
             qCDebug(ice_server_packets) << "heartbeat" << peekedID << "from" << sender << "repeated";
@@ -151,11 +147,8 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
         qCDebug(ice_server) << "domain" << heartbeat.domainID << "registered from" << sender;
         Q_EMIT peerRegistered(heartbeat.domainID);
         break;
-    case PeerTable::Decision::Moved:
-        ++_counts.moves;
-        break;
-    case PeerTable::Decision::Refreshed:
-        break;
+    case PeerTable::Decision::Moved: ++_counts.moves; break;
+    case PeerTable::Decision::Refreshed: break;
     }
     ++_counts.heartbeatsAcked;
     sendEncoded(_ackDatagram, sender);

@@ -61,9 +61,11 @@ IceServerMetrics::IceServerMetrics() : d(new Families) {
     d->deniedNoKey = &heartbeats.Add({ { "result", "denied_no_key" } });
     d->deniedBadSignature = &heartbeats.Add({ { "result", "denied_bad_signature" } });
     d->cacheHits = &d->counterFamily("ice_server_verify_cache_hits_total",
-                                     "Heartbeats whose RSA verify was skipped (byte-identical to one verified)").Add({});
+                                     "Heartbeats whose RSA verify was skipped (byte-identical to one verified)")
+                        .Add({});
     d->rsaVerifies = &d->counterFamily("ice_server_rsa_verifies_total", "RSA signature verifications").Add({});
-    d->queriesAnswered = &d->counterFamily("ice_server_queries_answered_total", "Queries for a registered domain").Add({});
+    d->queriesAnswered = &d->counterFamily("ice_server_queries_answered_total", "Queries for a registered domain")
+                              .Add({});
     d->registrations = &d->counterFamily("ice_server_domain_registrations_total", "Domains registered").Add({});
     d->expirations = &d->counterFamily("ice_server_domain_expirations_total", "Domains dropped after silence").Add({});
     d->moves = &d->counterFamily("ice_server_active_socket_moves_total", "Domain active sockets moved").Add({});
@@ -71,19 +73,23 @@ IceServerMetrics::IceServerMetrics() : d(new Families) {
     d->fetchesStarted = &d->counterFamily("ice_server_key_fetches_started_total", "Metaverse key GETs started").Add({});
     auto &outcomes = d->counterFamily("ice_server_key_fetches_total", "Metaverse key GETs finished, by outcome");
     for (int i = 0; i < int(MetaverseKeyFetcher::Outcome::Count); ++i) {
-        d->fetchOutcomes[i] = &outcomes.Add({ { "outcome", MetaverseKeyFetcher::outcomeName(MetaverseKeyFetcher::Outcome(i)) } });
+        d->fetchOutcomes[i] = &outcomes.Add(
+            { { "outcome", MetaverseKeyFetcher::outcomeName(MetaverseKeyFetcher::Outcome(i)) } });
     }
     auto &refused = d->counterFamily("ice_server_key_fetches_refused_total", "Key GETs not started because of a bound");
     d->refusedInFlight = &refused.Add({ { "bound", "in_flight" } });
     d->refusedRate = &refused.Add({ { "bound", "per_second" } });
     d->negativeHits = &d->counterFamily("ice_server_key_negative_cache_hits_total",
-                                        "Lookups answered by the negative cache").Add({});
+                                        "Lookups answered by the negative cache")
+                           .Add({});
     d->fetchesInFlight = &d->gaugeFamily("ice_server_key_fetches_in_flight", "Key GETs in flight").Add({});
     d->cachedKeys = &d->gaugeFamily("ice_server_cached_keys", "Keys fetched from the metaverse and cached").Add({});
     d->directoryKeys = &d->gaugeFamily("ice_server_directory_keys", "Keys in the key directory").Add({});
     d->limitedSources = &d->counterFamily("ice_server_rate_limited_sources_total",
-                                          "Times a source address went over its rate limit").Add({});
-    d->trackedSources = &d->gaugeFamily("ice_server_rate_limit_tracked_sources", "Source addresses with a bucket").Add({});
+                                          "Times a source address went over its rate limit")
+                             .Add({});
+    d->trackedSources = &d->gaugeFamily("ice_server_rate_limit_tracked_sources", "Source addresses with a bucket")
+                             .Add({});
     d->healthy = &d->gaugeFamily("ice_server_healthy", "1 when /status says healthy").Add({});
 }
 

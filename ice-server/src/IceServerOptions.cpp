@@ -26,9 +26,9 @@ QString IceServerOptions::defaultKeysDir() {
 }
 
 QString IceServerOptions::loggingRules() const {
-    QString rules = verbose
-        ? QStringLiteral("hifi.*.debug=true\nhifi.ice-server.packets.debug=true\nhifi.networking.packets.debug=true")
-        : QStringLiteral("hifi.*.debug=false");
+    QString rules = verbose ? QStringLiteral(
+                        "hifi.*.debug=true\nhifi.ice-server.packets.debug=true\nhifi.networking.packets.debug=true")
+                            : QStringLiteral("hifi.*.debug=false");
     if (!logRules.isEmpty()) {
         rules += QLatin1Char('\n') + QString(logRules).replace(QLatin1Char(';'), QLatin1Char('\n'));
     }
@@ -47,68 +47,93 @@ void IceServerOptions::declare(CommandLine *commandLine, const QString &defaultC
     cl.addVersionOption({ QStringLiteral("version") });
     cl.addConfigFileOption(defaultConfigPath);
     cl.addOption(option("bind",
-        QStringLiteral("UDP address to listen on; repeat for several (default: all IPv4 addresses, plus all IPv6 "
-                       "addresses when the host has IPv6)."), QStringLiteral("ADDR")), CommandLine::Occurs::Repeatable);
+                        QStringLiteral(
+                            "UDP address to listen on; repeat for several (default: all IPv4 addresses, plus all IPv6 "
+                            "addresses when the host has IPv6)."),
+                        QStringLiteral("ADDR")),
+                 CommandLine::Occurs::Repeatable);
     cl.addOption(option("port", QStringLiteral("UDP port (default %1; 0 picks a free one).").arg(DefaultPort),
-        QStringLiteral("N"), QString::number(DefaultPort)));
-    cl.addOption(option("keys-dir",
-        QStringLiteral("Directory of trusted domain public keys, one file per domain named <domain-uuid> "
-                       "(optionally .pem/.der/.pub), PEM, DER or base64; created when missing; changes apply "
-                       "without a restart (default: %1).").arg(defaults.keysDir), QStringLiteral("DIR"),
-        defaults.keysDir));
-    cl.addOption(option("keys-rescan",
+                        QStringLiteral("N"), QString::number(DefaultPort)));
+    cl.addOption(
+        option("keys-dir",
+               QStringLiteral("Directory of trusted domain public keys, one file per domain named <domain-uuid> "
+                              "(optionally .pem/.der/.pub), PEM, DER or base64; created when missing; changes apply "
+                              "without a restart (default: %1).")
+                   .arg(defaults.keysDir),
+               QStringLiteral("DIR"), defaults.keysDir));
+    cl.addOption(option(
+        "keys-rescan",
         QStringLiteral("Also rescan the key directory every MS milliseconds, for file systems that do not report "
-                       "changes (default 30000; 0 = only on change)."), QStringLiteral("MS"), QStringLiteral("30000")));
-    cl.addOption(option("metaverse-url",
-        QStringLiteral("Fetch keys the directory does not have from this metaverse server "
-                       "(GET /api/v1/domains/<id>/public_key). Default: the HIFI_METAVERSE_URL environment "
-                       "variable; unset = directory only."), QStringLiteral("URL")));
+                       "changes (default 30000; 0 = only on change)."),
+        QStringLiteral("MS"), QStringLiteral("30000")));
+    cl.addOption(
+        option("metaverse-url",
+               QStringLiteral("Fetch keys the directory does not have from this metaverse server "
+                              "(GET /api/v1/domains/<id>/public_key). Default: the HIFI_METAVERSE_URL environment "
+                              "variable; unset = directory only."),
+               QStringLiteral("URL")));
     cl.addOption(option("key-fetch-timeout", QStringLiteral("Abort a key fetch after MS milliseconds (default 5000)."),
-        QStringLiteral("MS"), QStringLiteral("5000")));
+                        QStringLiteral("MS"), QStringLiteral("5000")));
     cl.addOption(option("key-fetch-max-in-flight", QStringLiteral("Key fetches at once (default 16)."),
-        QStringLiteral("N"), QStringLiteral("16")));
+                        QStringLiteral("N"), QStringLiteral("16")));
     cl.addOption(option("key-fetch-per-second", QStringLiteral("New key fetches per second (default 10)."),
-        QStringLiteral("N"), QStringLiteral("10")));
-    cl.addOption(option("key-cache-ttl",
+                        QStringLiteral("N"), QStringLiteral("10")));
+    cl.addOption(option(
+        "key-cache-ttl",
         QStringLiteral("Keep a fetched key this many seconds, whether or not its domain is silent (default 3600)."),
         QStringLiteral("S"), QStringLiteral("3600")));
-    cl.addOption(option("key-negative-ttl",
+    cl.addOption(option(
+        "key-negative-ttl",
         QStringLiteral("Do not ask again for a domain the metaverse does not know for this many seconds (default 60)."),
         QStringLiteral("S"), QStringLiteral("60")));
-    cl.addOption(option("key-refetch-interval",
+    cl.addOption(option(
+        "key-refetch-interval",
         QStringLiteral("Re-fetch the key of a domain whose heartbeat failed to verify at most once per this many "
-                       "seconds (default 60)."), QStringLiteral("S"), QStringLiteral("60")));
-    cl.addOption(option("http-port",
-        QStringLiteral("TCP port of the HTTP endpoint with /status and /metrics (default %1; 0 turns it off).")
-            .arg(DefaultHttpPort), QStringLiteral("N"), QString::number(DefaultHttpPort)));
-    cl.addOption(option("http-bind",
-        QStringLiteral("Address of the HTTP endpoint (default 127.0.0.1; use 0.0.0.0 to let a remote Prometheus "
-                       "scrape it)."), QStringLiteral("ADDR"), QStringLiteral("127.0.0.1")));
-    cl.addOption(option("peer-timeout",
-        QStringLiteral("Drop a domain after MS milliseconds without an accepted heartbeat (default 5000)."),
-        QStringLiteral("MS"), QStringLiteral("5000")));
+                       "seconds (default 60)."),
+        QStringLiteral("S"), QStringLiteral("60")));
+    cl.addOption(
+        option("http-port",
+               QStringLiteral("TCP port of the HTTP endpoint with /status and /metrics (default %1; 0 turns it off).")
+                   .arg(DefaultHttpPort),
+               QStringLiteral("N"), QString::number(DefaultHttpPort)));
+    cl.addOption(
+        option("http-bind",
+               QStringLiteral("Address of the HTTP endpoint (default 127.0.0.1; use 0.0.0.0 to let a remote Prometheus "
+                              "scrape it)."),
+               QStringLiteral("ADDR"), QStringLiteral("127.0.0.1")));
+    cl.addOption(
+        option("peer-timeout",
+               QStringLiteral("Drop a domain after MS milliseconds without an accepted heartbeat (default 5000)."),
+               QStringLiteral("MS"), QStringLiteral("5000")));
     cl.addOption(option("max-domains", QStringLiteral("Registered domains at most (default 250000)."),
-        QStringLiteral("N"), QStringLiteral("250000")));
+                        QStringLiteral("N"), QStringLiteral("250000")));
     cl.addOption(option("rate-limit",
-        QStringLiteral("Packets per second allowed from one source IP address, all types together "
-                       "(default 50; 0 turns rate limiting off)."), QStringLiteral("PPS"), QStringLiteral("50")));
+                        QStringLiteral("Packets per second allowed from one source IP address, all types together "
+                                       "(default 50; 0 turns rate limiting off)."),
+                        QStringLiteral("PPS"), QStringLiteral("50")));
     cl.addOption(option("rate-burst",
-        QStringLiteral("Packets a source IP may send at once before its rate applies (default 100)."),
-        QStringLiteral("N"), QStringLiteral("100")));
-    cl.addOption(option("rate-limit-sources",
-        QStringLiteral("Source addresses tracked by the rate limiter; the least recently seen is forgotten "
-                       "first (default 65536)."), QStringLiteral("N"), QStringLiteral("65536")));
+                        QStringLiteral("Packets a source IP may send at once before its rate applies (default 100)."),
+                        QStringLiteral("N"), QStringLiteral("100")));
+    cl.addOption(
+        option("rate-limit-sources",
+               QStringLiteral("Source addresses tracked by the rate limiter; the least recently seen is forgotten "
+                              "first (default 65536)."),
+               QStringLiteral("N"), QStringLiteral("65536")));
     cl.addOption(option("receive-buffer",
-        QStringLiteral("Kernel UDP receive buffer in bytes (default 4194304; the kernel may cap it at "
-                       "net.core.rmem_max)."), QStringLiteral("BYTES"), QStringLiteral("4194304")));
-    cl.addOption(option("transport",
+                        QStringLiteral("Kernel UDP receive buffer in bytes (default 4194304; the kernel may cap it at "
+                                       "net.core.rmem_max)."),
+                        QStringLiteral("BYTES"), QStringLiteral("4194304")));
+    cl.addOption(option(
+        "transport",
         QStringLiteral("UDP socket implementation: native (Linux: recvmmsg/sendmmsg batches), qt (QUdpSocket) or "
-                       "auto (native where available; default)."), QStringLiteral("KIND"), QStringLiteral("auto")));
+                       "auto (native where available; default)."),
+        QStringLiteral("KIND"), QStringLiteral("auto")));
     cl.addOption(option({ QStringLiteral("v"), QStringLiteral("verbose") },
-        QStringLiteral("Log every packet (category hifi.ice-server.packets) and debug messages.")));
-    cl.addOption(option("log-rules",
-        QStringLiteral("Qt logging rules, e.g. \"hifi.ice-server.debug=true\" (QT_LOGGING_RULES also works)."),
-        QStringLiteral("RULES")));
+                        QStringLiteral("Log every packet (category hifi.ice-server.packets) and debug messages.")));
+    cl.addOption(
+        option("log-rules",
+               QStringLiteral("Qt logging rules, e.g. \"hifi.ice-server.debug=true\" (QT_LOGGING_RULES also works)."),
+               QStringLiteral("RULES")));
 }
 
 bool IceServerOptions::read(CommandLine *commandLine, IceServerOptions *options) {
@@ -134,7 +159,8 @@ bool IceServerOptions::read(CommandLine *commandLine, IceServerOptions *options)
     bool knownTransport = false;
     o.transport = parseTransportKind(cl.value(QStringLiteral("transport")), &knownTransport);
     if (!knownTransport) {
-        cl.fail(QStringLiteral("--transport wants auto, qt or native, not '%1'").arg(cl.value(QStringLiteral("transport"))));
+        cl.fail(QStringLiteral("--transport wants auto, qt or native, not '%1'")
+                    .arg(cl.value(QStringLiteral("transport"))));
     }
     o.verbose = cl.flag(QStringLiteral("verbose"));
     o.logRules = cl.value(QStringLiteral("log-rules"));
@@ -154,7 +180,8 @@ bool IceServerOptions::read(CommandLine *commandLine, IceServerOptions *options)
     for (int i = 0; i < bind.size(); ++i) {
         QHostAddress address;
         if (!address.setAddress(bind.at(i))) {
-            cl.reject(QStringLiteral("bind"), QStringLiteral("--bind wants an IP address, not '%1'").arg(bind.at(i)), i);
+            cl.reject(QStringLiteral("bind"), QStringLiteral("--bind wants an IP address, not '%1'").arg(bind.at(i)),
+                      i);
         }
         o.bind.append(address);
     }

@@ -13,21 +13,21 @@
 class CommandLine;
 
 struct IceServerOptions {
-    static constexpr quint16 DefaultPort = 7337;     // ICE_SERVER_DEFAULT_PORT (docs/protocol.md section 1)
+    static constexpr quint16 DefaultPort = 7337; // ICE_SERVER_DEFAULT_PORT (docs/protocol.md section 1)
     static constexpr quint16 DefaultHttpPort = 7338;
 
     IceServerSettings server;
     KeyFetchSettings fetch;
-    QList<QHostAddress> bind;   // empty: every IPv4 address, plus every IPv6 one when the host has IPv6
+    QList<QHostAddress> bind; // empty: every IPv4 address, plus every IPv6 one when the host has IPv6
     quint16 port = DefaultPort;
     QString keysDir = defaultKeysDir();
-    int keysRescanMs = 30000;   // 0: rescan only when the directory reports a change
+    int keysRescanMs = 30000;           // 0: rescan only when the directory reports a change
     quint16 httpPort = DefaultHttpPort; // 0: no HTTP endpoint
     QString httpBind = QStringLiteral("127.0.0.1");
     int receiveBufferBytes = 4194304; // 0: leave the kernel's default
     TransportKind transport = TransportKind::Auto;
     bool verbose = false;
-    QString logRules;           // extra Qt logging rules, ';' or newline separated
+    QString logRules; // extra Qt logging rules, ';' or newline separated
 
     // The Qt logging filter rules --verbose and --log-rules ask for.
     QString loggingRules() const;

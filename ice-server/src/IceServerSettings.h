@@ -12,22 +12,22 @@ struct RateLimitSettings {
 };
 
 struct KeyFetchSettings {
-    QUrl metaverseUrl;              // empty: no fetching, the key directory only
-    int timeoutMs = 5000;           // a GET that has not finished by then is aborted
-    int maxInFlight = 16;           // concurrent GETs
-    double maxPerSecond = 10.0;     // new GETs per second (token bucket, burst = this)
-    int negativeTtlMs = 60000;      // an ID the metaverse does not know is not asked again for this long
+    QUrl metaverseUrl;          // empty: no fetching, the key directory only
+    int timeoutMs = 5000;       // a GET that has not finished by then is aborted
+    int maxInFlight = 16;       // concurrent GETs
+    double maxPerSecond = 10.0; // new GETs per second (token bucket, burst = this)
+    int negativeTtlMs = 60000;  // an ID the metaverse does not know is not asked again for this long
     int maxNegativeEntries = 100000;
-    int keyTtlMs = 3600000;         // a fetched key is trusted this long, whether or not its domain is silent
+    int keyTtlMs = 3600000;                 // a fetched key is trusted this long, whether or not its domain is silent
     int refetchAfterFailedVerifyMs = 60000; // a failed verify re-fetches at most this often per domain
     int maxCachedKeys = 500000;
     int maxResponseBytes = 64 * 1024;
 };
 
 struct IceServerSettings {
-    int peerTimeoutMs = 5000;       // a domain with no accepted heartbeat for longer is dropped
-    int sweepIntervalMs = 1000;     // how often silent domains are looked for
-    int maxDomains = 250000;        // registered domains; beyond it new domains are not registered
+    int peerTimeoutMs = 5000;   // a domain with no accepted heartbeat for longer is dropped
+    int sweepIntervalMs = 1000; // how often silent domains are looked for
+    int maxDomains = 250000;    // registered domains; beyond it new domains are not registered
     // A verified heartbeat from an address that is neither the active socket nor on the domain's
     // self-reported public or local IP moves the active socket only after the active one has been
     // silent this long (see PeerTable.h, the replay rule). 0 = half the peer timeout.

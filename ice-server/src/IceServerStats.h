@@ -14,13 +14,21 @@ inline qint64 monotonicMs() {
 
 struct IceServerStats {
     enum Drop : quint8 {
-        RateLimited, Malformed, UnknownType, VersionMismatch, NoListener, UnknownDomain, TableFull,
-        ReplayIgnored, SendFailed, DropCount
+        RateLimited,
+        Malformed,
+        UnknownType,
+        VersionMismatch,
+        NoListener,
+        UnknownDomain,
+        TableFull,
+        ReplayIgnored,
+        SendFailed,
+        DropCount
     };
     static const char *dropName(int drop);
 
     quint64 datagramsIn = 0;
-    std::array<quint64, 256> packetsInByType {};  // dispatched Overte packets
+    std::array<quint64, 256> packetsInByType {}; // dispatched Overte packets
     std::array<quint64, 256> packetsOutByType {};
     quint64 stunIn = 0;
     quint64 stunOut = 0;

@@ -78,7 +78,8 @@ void KeyDirectory::scheduleRescan() {
 bool KeyDirectory::readFile(const QString &fileName, FileState &state) {
     QFile file(QDir(_path).filePath(fileName));
     if (state.size > MaxKeyFileBytes) {
-        qCWarning(ice_server) << "ignoring key file" << file.fileName() << ": larger than" << MaxKeyFileBytes << "bytes";
+        qCWarning(ice_server) << "ignoring key file" << file.fileName() << ": larger than" << MaxKeyFileBytes
+                              << "bytes";
         return false;
     }
     if (!file.open(QIODevice::ReadOnly)) {
@@ -183,8 +184,8 @@ void KeyDirectory::rescan() {
         _interned.swap(stillUsed); // forget keys no file holds any more
     }
     if (!removed.isEmpty() || !updated.isEmpty()) {
-        qCInfo(ice_server).nospace() << "key directory " << _path << ": " << _keys.size() << " keys ("
-                                     << updated.size() << " new or changed, " << removed.size() << " removed)";
+        qCInfo(ice_server).nospace() << "key directory " << _path << ": " << _keys.size() << " keys (" << updated.size()
+                                     << " new or changed, " << removed.size() << " removed)";
     }
     for (const QUuid &id : qAsConst(removed)) {
         Q_EMIT keyChanged(id, false);

@@ -122,7 +122,8 @@ void MetaverseKeyFetcher::handleFinished(QNetworkReply *reply, const QUuid &id) 
         return;
     }
     if (reply->property(TooLargeProperty).toBool()) {
-        complete(id, Outcome::TooLarge, {}, QStringLiteral("response larger than %1 bytes").arg(_settings.maxResponseBytes));
+        complete(id, Outcome::TooLarge, {},
+                 QStringLiteral("response larger than %1 bytes").arg(_settings.maxResponseBytes));
         return;
     }
     if (status == 0) {
@@ -139,7 +140,8 @@ void MetaverseKeyFetcher::handleFinished(QNetworkReply *reply, const QUuid &id) 
     }
     const QByteArray body = reply->read(_settings.maxResponseBytes + 1);
     if (body.size() > _settings.maxResponseBytes) {
-        complete(id, Outcome::TooLarge, {}, QStringLiteral("response larger than %1 bytes").arg(_settings.maxResponseBytes));
+        complete(id, Outcome::TooLarge, {},
+                 QStringLiteral("response larger than %1 bytes").arg(_settings.maxResponseBytes));
         return;
     }
     QJsonParseError parseError;

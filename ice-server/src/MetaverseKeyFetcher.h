@@ -47,7 +47,8 @@ public:
 
 Q_SIGNALS:
     // key is non-null only for Ok; detail says what went wrong otherwise.
-    void finished(const QUuid &id, MetaverseKeyFetcher::Outcome outcome, const RsaPublicKey &key, const QString &detail);
+    void finished(const QUuid &id, MetaverseKeyFetcher::Outcome outcome, const RsaPublicKey &key,
+                  const QString &detail);
 
 private:
     void handleFinished(QNetworkReply *reply, const QUuid &id);

@@ -26,21 +26,21 @@
 class PeerTable {
 public:
     struct Peer {
-        NetworkPeer peer;             // ID, reported public and local, symmetric, which is active
-        QByteArray peerInformation;   // the ICEServerPeerInformation payload queriers get
+        NetworkPeer peer;           // ID, reported public and local, symmetric, which is active
+        QByteArray peerInformation; // the ICEServerPeerInformation payload queriers get
         // The last accepted heartbeat payload (an owned copy). Compared byte for byte: cheaper
         // than hashing every heartbeat, and no collision can ever be forged.
         QByteArray heartbeat;
-        quint64 keySerial = 0;        // the key that verified it
-        qint64 lastHeardMs = 0;       // last accepted heartbeat
+        quint64 keySerial = 0;  // the key that verified it
+        qint64 lastHeardMs = 0; // last accepted heartbeat
     };
 
     enum class Decision : quint8 {
-        Registered,  // (a) new record
-        Refreshed,   // (b) from the active socket
-        Moved,       // (c) or (d): the active socket moved to the sender
-        Ignored,     // valid, but neither (a)-(d): a replay from elsewhere while the domain is live
-        TableFull    // a new domain while maxDomains are registered
+        Registered, // (a) new record
+        Refreshed,  // (b) from the active socket
+        Moved,      // (c) or (d): the active socket moved to the sender
+        Ignored,    // valid, but neither (a)-(d): a replay from elsewhere while the domain is live
+        TableFull   // a new domain while maxDomains are registered
     };
 
     PeerTable(int maxDomains, int takeoverSilenceMs) : _maxDomains(maxDomains), _takeoverSilenceMs(takeoverSilenceMs) {}

@@ -50,13 +50,13 @@ bool StatusHttpServer::start(const QString &address, quint16 port, QString *erro
     stop();
     const QHostAddress host(address);
     const QString listen = host.protocol() == QAbstractSocket::IPv6Protocol
-        ? QStringLiteral("[%1]:%2").arg(host.toString()).arg(port)
-        : QStringLiteral("%1:%2").arg(address).arg(port);
+                               ? QStringLiteral("[%1]:%2").arg(host.toString()).arg(port)
+                               : QStringLiteral("%1:%2").arg(address).arg(port);
     const std::vector<std::string> options {
-        "listening_ports", listen.toStdString(),
-        "num_threads", "2",
+        "listening_ports",    listen.toStdString(),
+        "num_threads",        "2",
         "request_timeout_ms", "5000",
-        "enable_keep_alive", "no",
+        "enable_keep_alive",  "no",
     };
     try {
         _server.reset(new CivetServer(options));

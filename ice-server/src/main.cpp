@@ -65,7 +65,8 @@ void logStartup(const QString &configPath, const QStringList &listening, const K
     qCInfo(ice_server).noquote().nospace() << "trusted domain keys in " << directory.path() << " (" << directory.size()
                                            << " keys; add <domain-uuid>.pem files there, changes apply at once)";
     qCInfo(ice_server).noquote() << "metaverse key fetching:"
-                                 << (metaverse.isEmpty() ? QStringLiteral("off (directory only)") : metaverse.toString());
+                                 << (metaverse.isEmpty() ? QStringLiteral("off (directory only)")
+                                                         : metaverse.toString());
 }
 
 // /status and /metrics: refreshed from the server's counters once a second, served over HTTP.

@@ -12,9 +12,9 @@ class CommandLine;
 
 struct InterfaceStubOptions {
     StubClient::Options client;
-    HostAndPort stunServer;     // the ice-server itself unless --stun-server is given
+    HostAndPort stunServer; // the ice-server itself unless --stun-server is given
     PunchTtlSchedule punchTtl = PunchTtlSchedule::defaultSchedule();
-    quint16 port = 0;           // 0: a random port, and a fresh one for each new punch attempt
+    quint16 port = 0; // 0: a random port, and a fresh one for each new punch attempt
     bool verbose = false;
 
     // The Qt logging filter rules: result lines only, or the roles' chatter with --verbose.

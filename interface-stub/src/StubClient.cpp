@@ -18,8 +18,8 @@ PingType pingTypeFor(NetworkPeer::ActiveSocket kind) {
 } // namespace
 
 StubClient::StubClient(NodeList *nodeList, const Options &options, QObject *parent)
-    : QObject(parent), _nodeList(nodeList), _handler(nodeList->getDomainHandler()), _options(options),
-      _out(stdout), _err(stderr) {
+    : QObject(parent), _nodeList(nodeList), _handler(nodeList->getDomainHandler()), _options(options), _out(stdout),
+      _err(stderr) {
     connect(&_handler, &DomainHandler::completedSocketDiscovery, this, [this] { connected(_handler.getSockAddr()); });
     connect(&_handler, &DomainHandler::errorOccurred, this, &StubClient::failed);
     connect(&_handler, &DomainHandler::domainPingReplyReceived, this, &StubClient::keepaliveReply);
@@ -90,9 +90,7 @@ void StubClient::connectTimedOut() {
         detail = QStringLiteral("the domain's sockets are known but no ping got a reply in %1 s")
                      .arg(_options.timeoutMs / 1000.0);
         break;
-    default:
-        detail = QStringLiteral("timed out after %1 s").arg(_options.timeoutMs / 1000.0);
-        break;
+    default: detail = QStringLiteral("timed out after %1 s").arg(_options.timeoutMs / 1000.0); break;
     }
     failed(reason, detail);
 }
@@ -141,8 +139,7 @@ void StubClient::keepaliveEnded() {
     _out << "keepalive done: " << _pingsSent << " pings, " << _repliesReceived << " replies";
     if (_repliesReceived > 0) {
         _out << ", rtt min/avg/max " << QString::number(_rttMin, 'f', 2) << '/'
-             << QString::number(_rttSum / _repliesReceived, 'f', 2) << '/' << QString::number(_rttMax, 'f', 2)
-             << " ms";
+             << QString::number(_rttSum / _repliesReceived, 'f', 2) << '/' << QString::number(_rttMax, 'f', 2) << " ms";
     }
     _out << ", paths lost " << _pathsLost << Qt::endl;
     finish(IceExitCode::Success);

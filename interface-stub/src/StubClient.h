@@ -6,8 +6,8 @@
 
 #include <DomainHandler.h>
 
-#include <QtCore/QElapsedTimer>
 #include <IceExitCode.h>
+#include <QtCore/QElapsedTimer>
 
 #include <QtCore/QObject>
 #include <QtCore/QTextStream>
@@ -18,15 +18,14 @@ class NodeList;
 class StubClient : public QObject {
     Q_OBJECT
 public:
-
     struct Options {
         QString iceServerHost;
         quint16 iceServerPort = DomainHandler::ICE_SERVER_DEFAULT_PORT;
         QUuid domainID;
-        int timeoutMs = 20 * 1000;     // per connection (and per reconnection)
-        int keepaliveMs = 0;           // 0: exit once connected
+        int timeoutMs = 20 * 1000; // per connection (and per reconnection)
+        int keepaliveMs = 0;       // 0: exit once connected
         int keepaliveIntervalMs = 1000;
-        int pathLostMs = 3000;         // no reply this long: the path is dead
+        int pathLostMs = 3000; // no reply this long: the path is dead
     };
 
     StubClient(NodeList *nodeList, const Options &options, QObject *parent = nullptr);

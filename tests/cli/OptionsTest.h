@@ -9,17 +9,15 @@
 
 namespace options_test {
 
-template <typename Options>
-struct Parsed {
+template <typename Options> struct Parsed {
     CommandLine::Outcome outcome = CommandLine::Outcome::UsageError;
-    bool ok = false;        // parsed and read without error
-    QString error;          // CommandLine::errorString()
+    bool ok = false; // parsed and read without error
+    QString error;   // CommandLine::errorString()
     Options options;
 };
 
 // declare is called with the CommandLine to fill; arguments exclude argv[0].
-template <typename Options, typename Declare>
-Parsed<Options> parse(Declare declare, const QStringList &arguments) {
+template <typename Options, typename Declare> Parsed<Options> parse(Declare declare, const QStringList &arguments) {
     CommandLine commandLine;
     declare(&commandLine);
     Parsed<Options> parsed;

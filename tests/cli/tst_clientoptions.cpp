@@ -26,9 +26,13 @@ Parsed<IceKeygenOptions> parseKeygen(const QStringList &arguments) {
 QVariant stubField(const InterfaceStubOptions &o, const QString &name) {
     const QHash<QString, QVariant> fields {
         { "ice-server", HostAndPort { o.client.iceServerHost, o.client.iceServerPort }.toString() },
-        { "domain-id", o.client.domainID.toString(QUuid::WithoutBraces) }, { "stun-server", o.stunServer.toString() },
-        { "timeout", o.client.timeoutMs }, { "keepalive", o.client.keepaliveMs }, { "punch-ttl", o.punchTtl.toString() },
-        { "port", o.port }, { "verbose", o.verbose },
+        { "domain-id", o.client.domainID.toString(QUuid::WithoutBraces) },
+        { "stun-server", o.stunServer.toString() },
+        { "timeout", o.client.timeoutMs },
+        { "keepalive", o.client.keepaliveMs },
+        { "punch-ttl", o.punchTtl.toString() },
+        { "port", o.port },
+        { "verbose", o.verbose },
     };
     if (!fields.contains(name)) {
         qFatal("no field %s", qPrintable(name));
@@ -40,9 +44,12 @@ QVariant clientField(const IceClientOptions &o, const QString &name) {
     const QHash<QString, QVariant> fields {
         { "ice-server", HostAndPort { o.client.iceServerHost, o.client.iceServerPort }.toString() },
         { "domain-id", o.client.domainID.isNull() ? QString() : o.client.domainID.toString(QUuid::WithoutBraces) },
-        { "cycles", o.client.cycles }, { "cache-stun", o.client.cacheStun },
-        { "stun-server", o.client.stunHost.isEmpty() ? QString() : HostAndPort { o.client.stunHost, o.client.stunPort }.toString() },
-        { "punch-ttl", o.client.punchTtl.toString() }, { "verbose", o.verbose },
+        { "cycles", o.client.cycles },
+        { "cache-stun", o.client.cacheStun },
+        { "stun-server",
+          o.client.stunHost.isEmpty() ? QString() : HostAndPort { o.client.stunHost, o.client.stunPort }.toString() },
+        { "punch-ttl", o.client.punchTtl.toString() },
+        { "verbose", o.verbose },
     };
     if (!fields.contains(name)) {
         qFatal("no field %s", qPrintable(name));
@@ -77,8 +84,8 @@ private Q_SLOTS:
         QFETCH(QStringList, arguments);
         QFETCH(QString, field);
         QFETCH(QVariant, expected);
-        const Parsed<InterfaceStubOptions> p =
-            parseStub(QStringList { "--ice-server", "127.0.0.1", "--domain-id", Id } + arguments);
+        const Parsed<InterfaceStubOptions> p = parseStub(QStringList { "--ice-server", "127.0.0.1", "--domain-id", Id }
+                                                         + arguments);
         QVERIFY2(p.ok, qPrintable(p.error));
         QCOMPARE(stubField(p.options, field), expected);
     }
@@ -93,13 +100,16 @@ private Q_SLOTS:
                                     << "bad --domain-id 'nope' (want a UUID)";
         QTest::newRow("bad ice port") << QStringList { "--ice-server", "127.0.0.1:99999", "--domain-id", Id }
                                       << "bad --ice-server '127.0.0.1:99999' (want HOST[:PORT])";
-        QTest::newRow("bad stun") << base + QStringList { "--stun-server", "a b" } << "bad --stun-server 'a b' (want HOST[:PORT])";
-        QTest::newRow("timeout too small") << base + QStringList { "--timeout", "0.05" } << "bad --timeout '0.05' (want seconds > 0)";
-        QTest::newRow("timeout above a day") << base + QStringList { "--timeout", "86401" }
-                                             << "bad --timeout '86401' (want seconds > 0)";
-        QTest::newRow("keepalive negative") << base + QStringList { "--keepalive", "-1" }
-                                            << "bad --keepalive '-1' (want seconds >= 0)";
-        QTest::newRow("ttl") << base + QStringList { "--punch-ttl", "2,x" } << "bad --punch-ttl '2,x' (want e.g. 2,3 or 0)";
+        QTest::newRow("bad stun") << base + QStringList { "--stun-server", "a b" }
+                                  << "bad --stun-server 'a b' (want HOST[:PORT])";
+        QTest::newRow("timeout too small")
+            << base + QStringList { "--timeout", "0.05" } << "bad --timeout '0.05' (want seconds > 0)";
+        QTest::newRow("timeout above a day")
+            << base + QStringList { "--timeout", "86401" } << "bad --timeout '86401' (want seconds > 0)";
+        QTest::newRow("keepalive negative")
+            << base + QStringList { "--keepalive", "-1" } << "bad --keepalive '-1' (want seconds >= 0)";
+        QTest::newRow("ttl") << base + QStringList { "--punch-ttl", "2,x" }
+                             << "bad --punch-ttl '2,x' (want e.g. 2,3 or 0)";
         QTest::newRow("port") << base + QStringList { "--port", "65536" } << "bad --port '65536'";
         QTest::newRow("unknown") << QStringList { "--frobnicate" } << "Unknown option 'frobnicate'.";
     }
@@ -116,13 +126,15 @@ private Q_SLOTS:
         QTest::addColumn<QString>("field");
         QTest::addColumn<QVariant>("expected");
         QTest::newRow("ice default") << QStringList {} << "ice-server" << QVariant("127.0.0.1:7337");
-        QTest::newRow("ice -i") << QStringList { "-i", "ice.example.org" } << "ice-server" << QVariant("ice.example.org:7337");
+        QTest::newRow("ice -i") << QStringList { "-i", "ice.example.org" } << "ice-server"
+                                << QVariant("ice.example.org:7337");
         QTest::newRow("no domain") << QStringList {} << "domain-id" << QVariant(QString());
         QTest::newRow("domain -d") << QStringList { "-d", Id } << "domain-id" << QVariant(Id);
         QTest::newRow("cycles default") << QStringList {} << "cycles" << QVariant(1);
         QTest::newRow("cycles -n") << QStringList { "-n", "3" } << "cycles" << QVariant(3);
         QTest::newRow("cache -s") << QStringList { "-s" } << "cache-stun" << QVariant(true);
-        QTest::newRow("stun") << QStringList { "--stun-server", "[::1]:3478" } << "stun-server" << QVariant("[::1]:3478");
+        QTest::newRow("stun") << QStringList { "--stun-server", "[::1]:3478" } << "stun-server"
+                              << QVariant("[::1]:3478");
         QTest::newRow("ttl off") << QStringList { "--punch-ttl", "0" } << "punch-ttl"
                                  << QVariant(PunchTtlSchedule().toString());
         QTest::newRow("verbose -v") << QStringList { "-v" } << "verbose" << QVariant(true);
@@ -142,7 +154,8 @@ private Q_SLOTS:
         QTest::newRow("ice") << QStringList { "-i", "[nope" } << "bad --ice-server '[nope' (want HOST[:PORT])";
         QTest::newRow("domain") << QStringList { "-d", "x" } << "bad --domain-id 'x' (want a UUID)";
         QTest::newRow("cycles 0") << QStringList { "-n", "0" } << "bad --cycles '0' (want a number >= 1)";
-        QTest::newRow("cycles word") << QStringList { "--cycles", "lots" } << "bad --cycles 'lots' (want a number >= 1)";
+        QTest::newRow("cycles word") << QStringList { "--cycles", "lots" }
+                                     << "bad --cycles 'lots' (want a number >= 1)";
         QTest::newRow("stun") << QStringList { "--stun-server", "h:0" } << "bad --stun-server 'h:0' (want HOST[:PORT])";
         QTest::newRow("ttl") << QStringList { "--punch-ttl", "999" } << "bad --punch-ttl '999' (want e.g. 2,3 or 0)";
         QTest::newRow("positional") << QStringList { "extra" } << "unexpected argument 'extra'";
@@ -156,7 +169,8 @@ private Q_SLOTS:
     }
 
     void keygen() {
-        const Parsed<IceKeygenOptions> good = parseKeygen({ "--keypair", "k.pem", "--keys-dir", "keys", "--domain-id", Id, "--force" });
+        const Parsed<IceKeygenOptions> good = parseKeygen(
+            { "--keypair", "k.pem", "--keys-dir", "keys", "--domain-id", Id, "--force" });
         QVERIFY2(good.ok, qPrintable(good.error));
         QCOMPARE(good.options.keypairPath, QStringLiteral("k.pem"));
         QCOMPARE(good.options.keysDir, QStringLiteral("keys"));
@@ -180,8 +194,10 @@ private Q_SLOTS:
         QVERIFY(!stub.helpText().contains(QStringLiteral("  6  ")));
         CommandLine client;
         IceClientOptions::declare(&client);
-        QVERIFY(client.helpText().contains(QStringLiteral("  4  punch failed: the domain's sockets are known but no ping got a reply (8 rounds, 2 s)")));
-        QVERIFY(client.helpText().contains(QStringLiteral("  6  STUN failed: no answer from the --stun-server (11 requests")));
+        QVERIFY(client.helpText().contains(QStringLiteral(
+            "  4  punch failed: the domain's sockets are known but no ping got a reply (8 rounds, 2 s)")));
+        QVERIFY(client.helpText().contains(
+            QStringLiteral("  6  STUN failed: no answer from the --stun-server (11 requests")));
     }
 };
 

@@ -20,9 +20,11 @@ void declareSample(CommandLine *cl, const QString &defaultConfig) {
     cl->addVersionOption({ QStringLiteral("version") });
     cl->addConfigFileOption(defaultConfig);
     cl->addOption({ QStringLiteral("count"), QStringLiteral("A count."), QStringLiteral("N"), QStringLiteral("5") });
-    cl->addOption({ QStringLiteral("wait"), QStringLiteral("Milliseconds."), QStringLiteral("MS"), QStringLiteral("100") });
+    cl->addOption(
+        { QStringLiteral("wait"), QStringLiteral("Milliseconds."), QStringLiteral("MS"), QStringLiteral("100") });
     cl->addOption({ QStringLiteral("ttl"), QStringLiteral("Seconds."), QStringLiteral("S"), QStringLiteral("60") });
-    cl->addOption({ QStringLiteral("span"), QStringLiteral("Seconds."), QStringLiteral("SECONDS"), QStringLiteral("1.5") });
+    cl->addOption(
+        { QStringLiteral("span"), QStringLiteral("Seconds."), QStringLiteral("SECONDS"), QStringLiteral("1.5") });
     cl->addOption({ QStringLiteral("name"), QStringLiteral("Text."), QStringLiteral("TEXT") });
     cl->addOption({ QStringLiteral("server"), QStringLiteral("Servers."), QStringLiteral("HOST[:PORT]") },
                   CommandLine::Occurs::Repeatable);
@@ -43,7 +45,8 @@ struct Sample {
         s->count = cl->number(QStringLiteral("count"), 0, 10);
         s->waitMs = cl->milliseconds(QStringLiteral("wait"), 10, 1000);
         s->ttlMs = cl->seconds(QStringLiteral("ttl"), 1, 3600);
-        s->spanMs = cl->decimalSeconds(QStringLiteral("span"), 0.1, 60, QStringLiteral("bad --span '%1' (want seconds > 0)"));
+        s->spanMs = cl->decimalSeconds(QStringLiteral("span"), 0.1, 60,
+                                       QStringLiteral("bad --span '%1' (want seconds > 0)"));
         s->name = cl->value(QStringLiteral("name"));
         s->servers = cl->hostAndPorts(QStringLiteral("server"), 7337, QStringLiteral("--server: %2"));
         s->quiet = cl->flag(QStringLiteral("quiet"));
@@ -109,7 +112,8 @@ private Q_SLOTS:
     void fillSubstitutesOnce() {
         QCOMPARE(OptionText::fill(QStringLiteral("--x: %2"), { QStringLiteral("a"), QStringLiteral("why") }),
                  QStringLiteral("--x: why"));
-        QCOMPARE(OptionText::fill(QStringLiteral("bad '%1'"), { QStringLiteral("%2 100%") }), QStringLiteral("bad '%2 100%'"));
+        QCOMPARE(OptionText::fill(QStringLiteral("bad '%1'"), { QStringLiteral("%2 100%") }),
+                 QStringLiteral("bad '%2 100%'"));
         QCOMPARE(OptionText::fill(QStringLiteral("no marker"), { QStringLiteral("a") }), QStringLiteral("no marker"));
     }
 
@@ -119,7 +123,8 @@ private Q_SLOTS:
         QTest::addColumn<QVariant>("expected");
         QTest::newRow("count default") << QStringList {} << "count" << QVariant(qint64(5));
         QTest::newRow("count") << QStringList { "--count", "10" } << "count" << QVariant(qint64(10));
-        QTest::newRow("last of two wins") << QStringList { "--count", "1", "--count", "2" } << "count" << QVariant(qint64(2));
+        QTest::newRow("last of two wins")
+            << QStringList { "--count", "1", "--count", "2" } << "count" << QVariant(qint64(2));
         QTest::newRow("milliseconds") << QStringList { "--wait", "250" } << "wait" << QVariant(250);
         QTest::newRow("seconds in ms") << QStringList { "--ttl", "2" } << "ttl" << QVariant(2000);
         QTest::newRow("decimal seconds in ms") << QStringList { "--span", "2.5" } << "span" << QVariant(2500);
@@ -141,27 +146,30 @@ private Q_SLOTS:
         for (const HostAndPort &server : s.servers) {
             servers.append(server.toString());
         }
-        const QHash<QString, QVariant> fields { { "count", s.count }, { "wait", s.waitMs }, { "ttl", s.ttlMs },
-                                                { "span", s.spanMs }, { "quiet", s.quiet },
-                                                { "servers", servers.join(QLatin1Char(' ')) } };
+        const QHash<QString, QVariant> fields { { "count", s.count }, { "wait", s.waitMs },
+                                                { "ttl", s.ttlMs },   { "span", s.spanMs },
+                                                { "quiet", s.quiet }, { "servers", servers.join(QLatin1Char(' ')) } };
         QCOMPARE(fields.value(field), expected);
     }
 
     void rejectsValues_data() {
         QTest::addColumn<QStringList>("arguments");
         QTest::addColumn<QString>("message");
-        QTest::newRow("above bound") << QStringList { "--count", "11" } << "--count wants a whole number from 0 to 10, not '11'";
+        QTest::newRow("above bound") << QStringList { "--count", "11" }
+                                     << "--count wants a whole number from 0 to 10, not '11'";
         QTest::newRow("not a number") << QStringList { "--count", "many" }
                                       << "--count wants a whole number from 0 to 10, not 'many'";
-        QTest::newRow("ms below bound") << QStringList { "--wait", "5" } << "--wait wants a whole number from 10 to 1000, not '5'";
-        QTest::newRow("seconds in their unit") << QStringList { "--ttl", "0" } << "--ttl wants a whole number from 1 to 3600, not '0'";
+        QTest::newRow("ms below bound") << QStringList { "--wait", "5" }
+                                        << "--wait wants a whole number from 10 to 1000, not '5'";
+        QTest::newRow("seconds in their unit")
+            << QStringList { "--ttl", "0" } << "--ttl wants a whole number from 1 to 3600, not '0'";
         QTest::newRow("no unit suffix") << QStringList { "--wait", "100ms" }
                                         << "--wait wants a whole number from 10 to 1000, not '100ms'";
         QTest::newRow("own pattern") << QStringList { "--span", "0" } << "bad --span '0' (want seconds > 0)";
-        QTest::newRow("address with reason") << QStringList { "--server", "a:99999" }
-                                             << "--server: bad address \"a:99999\": port must be 1-65535";
-        QTest::newRow("first error wins") << QStringList { "--count", "11", "--wait", "5" }
-                                          << "--count wants a whole number from 0 to 10, not '11'";
+        QTest::newRow("address with reason")
+            << QStringList { "--server", "a:99999" } << "--server: bad address \"a:99999\": port must be 1-65535";
+        QTest::newRow("first error wins")
+            << QStringList { "--count", "11", "--wait", "5" } << "--count wants a whole number from 0 to 10, not '11'";
         QTest::newRow("unknown option") << QStringList { "--bogus" } << "Unknown option 'bogus'.";
         QTest::newRow("positional") << QStringList { "extra" } << "unexpected argument 'extra'";
     }
@@ -186,12 +194,15 @@ private Q_SLOTS:
         QTest::addColumn<QByteArray>("text");
         QTest::addColumn<QString>("error"); // empty: parses
         QTest::newRow("empty file") << QByteArray() << QString();
-        QTest::newRow("comments and blanks") << QByteArray("# a comment\n\n   \n  # indented\ncount = 3\n") << QString();
+        QTest::newRow("comments and blanks")
+            << QByteArray("# a comment\n\n   \n  # indented\ncount = 3\n") << QString();
         QTest::newRow("no spaces, CRLF") << QByteArray("count=3\r\nwait=20\r\n") << QString();
         QTest::newRow("empty value") << QByteArray("name =\n") << QString();
-        QTest::newRow("no equals") << QByteArray("count = 3\nwait 20\n") << "F:2: expected 'key = value', not 'wait 20'";
+        QTest::newRow("no equals") << QByteArray("count = 3\nwait 20\n")
+                                   << "F:2: expected 'key = value', not 'wait 20'";
         QTest::newRow("no key") << QByteArray("= 3\n") << "F:1: expected 'key = value', not '= 3'";
-        QTest::newRow("option dashes") << QByteArray("--count = 3\n") << "F:1: expected 'key = value', not '--count = 3'";
+        QTest::newRow("option dashes") << QByteArray("--count = 3\n")
+                                       << "F:1: expected 'key = value', not '--count = 3'";
     }
     void configSyntax() {
         QFETCH(QByteArray, text);
@@ -211,44 +222,49 @@ private Q_SLOTS:
                                          << QVariant(qint64(3));
         QTest::newRow("command line wins") << QByteArray("count = 3\n") << QStringList { "--count", "4" } << QString()
                                            << "count" << QVariant(qint64(4));
-        QTest::newRow("default when in neither") << QByteArray("wait = 20\n") << QStringList {} << QString() << "count"
-                                                 << QVariant(qint64(5));
-        QTest::newRow("flag true") << QByteArray("quiet = true\n") << QStringList {} << QString() << "quiet" << QVariant(true);
+        QTest::newRow("default when in neither")
+            << QByteArray("wait = 20\n") << QStringList {} << QString() << "count" << QVariant(qint64(5));
+        QTest::newRow("flag true") << QByteArray("quiet = true\n") << QStringList {} << QString() << "quiet"
+                                   << QVariant(true);
         QTest::newRow("flag false") << QByteArray("quiet = false\n") << QStringList {} << QString() << "quiet"
                                     << QVariant(false);
-        QTest::newRow("flag on command line wins") << QByteArray("quiet = false\n") << QStringList { "-q" } << QString()
-                                                   << "quiet" << QVariant(true);
-        QTest::newRow("repeated key collects") << QByteArray("server = a\nserver = b:1\n") << QStringList {} << QString()
-                                               << "servers" << QVariant(QStringLiteral("a:7337 b:1"));
-        QTest::newRow("command line replaces the list") << QByteArray("server = a\nserver = b\n")
-                                                        << QStringList { "--server", "c" } << QString() << "servers"
-                                                        << QVariant(QStringLiteral("c:7337"));
-        QTest::newRow("unknown key") << QByteArray("# x\ncount = 3\ncolour = red\n") << QStringList {}
-                                     << "%1:3: unknown key 'colour' (the keys are the long options of --help, without '--')"
-                                     << QString() << QVariant();
-        QTest::newRow("short name is no key") << QByteArray("q = true\n") << QStringList {}
-                                              << "%1:1: unknown key 'q' (the keys are the long options of --help, without '--')"
-                                              << QString() << QVariant();
-        QTest::newRow("help is no key") << QByteArray("help = true\n") << QStringList {}
-                                        << "%1:1: unknown key 'help' (the keys are the long options of --help, without '--')"
-                                        << QString() << QVariant();
-        QTest::newRow("config is no key") << QByteArray("config = /x\n") << QStringList {}
-                                          << "%1:1: unknown key 'config' (the keys are the long options of --help, without '--')"
-                                          << QString() << QVariant();
-        QTest::newRow("bad value, with line") << QByteArray("\n\ncount = 12\n") << QStringList {}
-                                              << "%1:3: --count wants a whole number from 0 to 10, not '12'" << QString()
-                                              << QVariant();
-        QTest::newRow("bad value overridden") << QByteArray("count = 12\n") << QStringList { "--count", "2" } << QString()
-                                              << "count" << QVariant(qint64(2));
-        QTest::newRow("bad list entry, its line") << QByteArray("server = a\nserver = [x]\n") << QStringList {}
-                                                  << "%1:2: --server: bad address \"[x]\": brackets hold an IPv6 address"
-                                                  << QString() << QVariant();
+        QTest::newRow("flag on command line wins")
+            << QByteArray("quiet = false\n") << QStringList { "-q" } << QString() << "quiet" << QVariant(true);
+        QTest::newRow("repeated key collects") << QByteArray("server = a\nserver = b:1\n") << QStringList {}
+                                               << QString() << "servers" << QVariant(QStringLiteral("a:7337 b:1"));
+        QTest::newRow("command line replaces the list")
+            << QByteArray("server = a\nserver = b\n") << QStringList { "--server", "c" } << QString() << "servers"
+            << QVariant(QStringLiteral("c:7337"));
+        QTest::newRow("unknown key")
+            << QByteArray("# x\ncount = 3\ncolour = red\n") << QStringList {}
+            << "%1:3: unknown key 'colour' (the keys are the long options of --help, without '--')" << QString()
+            << QVariant();
+        QTest::newRow("short name is no key")
+            << QByteArray("q = true\n") << QStringList {}
+            << "%1:1: unknown key 'q' (the keys are the long options of --help, without '--')" << QString()
+            << QVariant();
+        QTest::newRow("help is no key")
+            << QByteArray("help = true\n") << QStringList {}
+            << "%1:1: unknown key 'help' (the keys are the long options of --help, without '--')" << QString()
+            << QVariant();
+        QTest::newRow("config is no key")
+            << QByteArray("config = /x\n") << QStringList {}
+            << "%1:1: unknown key 'config' (the keys are the long options of --help, without '--')" << QString()
+            << QVariant();
+        QTest::newRow("bad value, with line")
+            << QByteArray("\n\ncount = 12\n") << QStringList {}
+            << "%1:3: --count wants a whole number from 0 to 10, not '12'" << QString() << QVariant();
+        QTest::newRow("bad value overridden") << QByteArray("count = 12\n") << QStringList { "--count", "2" }
+                                              << QString() << "count" << QVariant(qint64(2));
+        QTest::newRow("bad list entry, its line")
+            << QByteArray("server = a\nserver = [x]\n") << QStringList {}
+            << "%1:2: --server: bad address \"[x]\": brackets hold an IPv6 address" << QString() << QVariant();
         QTest::newRow("bad flag value") << QByteArray("quiet = yes\n") << QStringList {}
                                         << "%1:1: quiet wants true or false, not 'yes'" << QString() << QVariant();
         QTest::newRow("single key twice") << QByteArray("count = 1\ncount = 2\n") << QStringList {}
                                           << "%1:2: count is already set on line 1" << QString() << QVariant();
-        QTest::newRow("syntax") << QByteArray("count\n") << QStringList {} << "%1:1: expected 'key = value', not 'count'"
-                                << QString() << QVariant();
+        QTest::newRow("syntax") << QByteArray("count\n") << QStringList {}
+                                << "%1:1: expected 'key = value', not 'count'" << QString() << QVariant();
     }
     void configFile() {
         QFETCH(QByteArray, text);
@@ -269,7 +285,8 @@ private Q_SLOTS:
         for (const HostAndPort &server : p.options.servers) {
             servers.append(server.toString());
         }
-        const QHash<QString, QVariant> fields { { "count", p.options.count }, { "quiet", p.options.quiet },
+        const QHash<QString, QVariant> fields { { "count", p.options.count },
+                                                { "quiet", p.options.quiet },
                                                 { "servers", servers.join(QLatin1Char(' ')) } };
         QCOMPARE(fields.value(field), expected);
     }
@@ -278,12 +295,15 @@ private Q_SLOTS:
         QTemporaryDir dir;
         const QString installed = writeFile(dir, QStringLiteral("installed.conf"), "count = 7\n");
         const QString other = writeFile(dir, QStringLiteral("other.conf"), "count = 8\n");
-        QCOMPARE(parseSample({}, installed).options.count, qint64(7));                    // read when it exists
+        QCOMPARE(parseSample({}, installed).options.count, qint64(7)); // read when it exists
         QCOMPARE(parseSample({}, dir.filePath(QStringLiteral("absent.conf"))).options.count, qint64(5)); // else skipped
-        QCOMPARE(parseSample({ QStringLiteral("--config"), other }, installed).options.count, qint64(8)); // --config instead
-        const Parsed<Sample> missing = parseSample({ QStringLiteral("--config"), dir.filePath(QStringLiteral("absent.conf")) });
+        QCOMPARE(parseSample({ QStringLiteral("--config"), other }, installed).options.count,
+                 qint64(8)); // --config instead
+        const Parsed<Sample> missing = parseSample(
+            { QStringLiteral("--config"), dir.filePath(QStringLiteral("absent.conf")) });
         QVERIFY(!missing.ok);
-        QVERIFY2(missing.error.startsWith(QStringLiteral("cannot read config file %1: ").arg(dir.filePath(QStringLiteral("absent.conf")))),
+        QVERIFY2(missing.error.startsWith(
+                     QStringLiteral("cannot read config file %1: ").arg(dir.filePath(QStringLiteral("absent.conf")))),
                  qPrintable(missing.error));
     }
 
@@ -291,7 +311,8 @@ private Q_SLOTS:
         CommandLine cl;
         declareSample(&cl, QStringLiteral("/etc/icebreaker/sample.conf"));
         QVERIFY(cl.helpText().contains(QStringLiteral("--config <FILE>")));
-        QVERIFY2(cl.helpText().simplified().contains(QStringLiteral("Default: /etc/icebreaker/sample.conf, when it exists.")),
+        QVERIFY2(cl.helpText().simplified().contains(
+                     QStringLiteral("Default: /etc/icebreaker/sample.conf, when it exists.")),
                  qPrintable(cl.helpText()));
     }
 
@@ -302,9 +323,11 @@ private Q_SLOTS:
         QCOMPARE(lines.value(0), QStringLiteral("Exit codes:"));
         QCOMPARE(lines.value(1), QStringLiteral("  0  all good"));
         QCOMPARE(lines.value(2), QStringLiteral("  1  usage or configuration error (bad option, port in use)"));
-        QVERIFY(text.contains(QStringLiteral("\n  4  punch failed: the domain's sockets are known but no ping got a reply (8 rounds)\n     second line\n")));
+        QVERIFY(text.contains(QStringLiteral("\n  4  punch failed: the domain's sockets are known but no ping got a "
+                                             "reply (8 rounds)\n     second line\n")));
         QVERIFY(lines.constLast().startsWith(QStringLiteral("  6  STUN failed")));
-        QVERIFY(!exitCodeHelp(QStringLiteral("ok"), IceExitCode::IceServerLookupFailed).contains(QStringLiteral("  6  ")));
+        QVERIFY(
+            !exitCodeHelp(QStringLiteral("ok"), IceExitCode::IceServerLookupFailed).contains(QStringLiteral("  6  ")));
     }
 };
 

@@ -31,21 +31,33 @@ QVariant field(const DomainServerOptions &o, const QString &name) {
         ttls.append(QString::number(ttl));
     }
     const QHash<QString, QVariant> fields {
-        { "domain-id", o.server.domainID.toString(QUuid::WithoutBraces) }, { "keypair", o.server.keypairPath },
-        { "ice-server", ice.join(QLatin1Char(' ')) }, { "stun-server", o.server.stunServer },
-        { "metaverse-url", o.server.metaverseUrl.toString() }, { "port", o.port }, { "punch-ttl", ttls.join(QLatin1Char(',')) },
+        { "domain-id", o.server.domainID.toString(QUuid::WithoutBraces) },
+        { "keypair", o.server.keypairPath },
+        { "ice-server", ice.join(QLatin1Char(' ')) },
+        { "stun-server", o.server.stunServer },
+        { "metaverse-url", o.server.metaverseUrl.toString() },
+        { "port", o.port },
+        { "punch-ttl", ttls.join(QLatin1Char(',')) },
         { "max-ice-peers", o.server.gatekeeper.maxIcePeers },
         { "max-punching-peers-per-address", o.server.gatekeeper.maxConnectingPeersPerTarget },
         { "max-pings-per-target", o.server.gatekeeper.maxPingsPerTarget },
-        { "ice-peer-timeout", o.server.gatekeeper.connectedPeerTimeoutMs }, { "verbose", o.verbose },
+        { "ice-peer-timeout", o.server.gatekeeper.connectedPeerTimeoutMs },
+        { "verbose", o.verbose },
     };
     if (!fields.contains(name)) {
         qFatal("no field %s", qPrintable(name));
     }
     return fields.value(name);
 }
-const QStringList TunableFields { "stun-server", "metaverse-url", "port", "punch-ttl", "max-ice-peers",
-                                  "max-punching-peers-per-address", "max-pings-per-target", "ice-peer-timeout", "verbose" };
+const QStringList TunableFields { "stun-server",
+                                  "metaverse-url",
+                                  "port",
+                                  "punch-ttl",
+                                  "max-ice-peers",
+                                  "max-punching-peers-per-address",
+                                  "max-pings-per-target",
+                                  "ice-peer-timeout",
+                                  "verbose" };
 } // namespace
 
 class tst_DomainServerOptions : public QObject {
@@ -69,7 +81,8 @@ private Q_SLOTS:
         QTest::newRow("ice-servers in order, default port")
             << QStringList { "--ice-server", "ice2.example.org:7400", "--ice-server", "[::1]" } << "ice-server"
             << QVariant("127.0.0.1:7337 ice2.example.org:7400 [::1]:7337");
-        QTest::newRow("stun") << QStringList { "--stun-server", "stun.example.org" } << "stun-server" << QVariant("stun.example.org");
+        QTest::newRow("stun") << QStringList { "--stun-server", "stun.example.org" } << "stun-server"
+                              << QVariant("stun.example.org");
         QTest::newRow("metaverse") << QStringList { "--metaverse-url", "https://mv.example.org" } << "metaverse-url"
                                    << QVariant("https://mv.example.org");
         QTest::newRow("port 0") << QStringList { "--port", "0" } << "port" << QVariant(quint16(0));
@@ -79,8 +92,10 @@ private Q_SLOTS:
         QTest::newRow("peers") << QStringList { "--max-ice-peers", "1" } << "max-ice-peers" << QVariant(1);
         QTest::newRow("per address") << QStringList { "--max-punching-peers-per-address", "9" }
                                      << "max-punching-peers-per-address" << QVariant(9);
-        QTest::newRow("pings") << QStringList { "--max-pings-per-target", "5" } << "max-pings-per-target" << QVariant(5);
-        QTest::newRow("timeout s to ms") << QStringList { "--ice-peer-timeout", "2" } << "ice-peer-timeout" << QVariant(2000);
+        QTest::newRow("pings") << QStringList { "--max-pings-per-target", "5" } << "max-pings-per-target"
+                               << QVariant(5);
+        QTest::newRow("timeout s to ms") << QStringList { "--ice-peer-timeout", "2" } << "ice-peer-timeout"
+                                         << QVariant(2000);
         QTest::newRow("verbose") << QStringList { "--verbose" } << "verbose" << QVariant(true);
     }
     void goodValues() {
@@ -93,15 +108,16 @@ private Q_SLOTS:
     }
 
     void badValues_data() {
-        const QString counts =
-            QStringLiteral("--max-ice-peers, --max-pings-per-target and --ice-peer-timeout want a positive number");
+        const QString counts = QStringLiteral(
+            "--max-ice-peers, --max-pings-per-target and --ice-peer-timeout want a positive number");
         QTest::addColumn<QStringList>("arguments");
         QTest::addColumn<QString>("message");
         QTest::newRow("no domain id") << QStringList { "--keypair", "k", "--ice-server", "a" }
                                       << "--domain-id UUID is required (tools/ice-keygen makes one)";
         QTest::newRow("bad domain id") << QStringList { "--domain-id", "nope", "--keypair", "k", "--ice-server", "a" }
                                        << "--domain-id \"nope\" is not a UUID";
-        QTest::newRow("no keypair") << QStringList { "--domain-id", Id, "--ice-server", "a" } << "--keypair FILE is required";
+        QTest::newRow("no keypair") << QStringList { "--domain-id", Id, "--ice-server", "a" }
+                                    << "--keypair FILE is required";
         QTest::newRow("no ice-server") << QStringList { "--domain-id", Id, "--keypair", "k" }
                                        << "at least one --ice-server HOST[:PORT] is required";
         QTest::newRow("bad ice-server") << required() + QStringList { "--ice-server", "a:0" }
@@ -132,25 +148,32 @@ private Q_SLOTS:
         QTest::addColumn<QString>("field");
         QTest::addColumn<QVariant>("expected");
         const QByteArray base = "domain-id = " + Id.toUtf8() + "\nkeypair = /nonexistent/k\n";
-        QTest::newRow("everything from the file") << base + "ice-server = a\nice-server = b:1\n" << QStringList {} << QString()
-                                                  << "ice-server" << QVariant("a:7337 b:1");
-        QTest::newRow("command line replaces ice-servers") << base + "ice-server = a\nice-server = b\n"
-                                                           << QStringList { "--ice-server", "c" } << QString() << "ice-server"
-                                                           << QVariant("c:7337");
-        QTest::newRow("required from the command line") << QByteArray("port = 0\n") << required() << QString() << "port"
-                                                        << QVariant(quint16(0));
-        QTest::newRow("ttl with commas") << base + "ice-server = a\npunch-ttl = 3,3\n" << QStringList {} << QString()
-                                         << "punch-ttl" << QVariant("3,3");
-        QTest::newRow("bad ice-server line") << base + "ice-server = a\nice-server = [nope]\n" << QStringList {}
-                                             << "%1:4: --ice-server: bad address \"[nope]\": brackets hold an IPv6 address"
-                                             << QString() << QVariant();
-        QTest::newRow("bad ttl line") << base + "ice-server = a\n\npunch-ttl = 300\n" << QStringList {}
-                                      << "%1:5: --punch-ttl wants TTLs 1-255 separated by commas, or 0" << QString() << QVariant();
-        QTest::newRow("unknown key") << base + "ice-servers = a\n" << QStringList {}
-                                     << "%1:3: unknown key 'ice-servers' (the keys are the long options of --help, without '--')"
-                                     << QString() << QVariant();
-        QTest::newRow("domain id twice") << base + "domain-id = " + Id.toUtf8() + "\n" << QStringList {}
-                                         << "%1:3: domain-id is already set on line 1" << QString() << QVariant();
+        QTest::newRow("everything from the file")
+            << base + "ice-server = a\nice-server = b:1\n"
+            << QStringList {} << QString() << "ice-server" << QVariant("a:7337 b:1");
+        QTest::newRow("command line replaces ice-servers")
+            << base + "ice-server = a\nice-server = b\n"
+            << QStringList { "--ice-server", "c" } << QString() << "ice-server" << QVariant("c:7337");
+        QTest::newRow("required from the command line")
+            << QByteArray("port = 0\n") << required() << QString() << "port" << QVariant(quint16(0));
+        QTest::newRow("ttl with commas") << base + "ice-server = a\npunch-ttl = 3,3\n"
+                                         << QStringList {} << QString() << "punch-ttl" << QVariant("3,3");
+        QTest::newRow("bad ice-server line")
+            << base + "ice-server = a\nice-server = [nope]\n"
+            << QStringList {} << "%1:4: --ice-server: bad address \"[nope]\": brackets hold an IPv6 address"
+            << QString() << QVariant();
+        QTest::newRow("bad ttl line") << base + "ice-server = a\n\npunch-ttl = 300\n"
+                                      << QStringList {}
+                                      << "%1:5: --punch-ttl wants TTLs 1-255 separated by commas, or 0" << QString()
+                                      << QVariant();
+        QTest::newRow("unknown key")
+            << base + "ice-servers = a\n"
+            << QStringList {}
+            << "%1:3: unknown key 'ice-servers' (the keys are the long options of --help, without '--')" << QString()
+            << QVariant();
+        QTest::newRow("domain id twice") << base + "domain-id = " + Id.toUtf8() + "\n"
+                                         << QStringList {} << "%1:3: domain-id is already set on line 1" << QString()
+                                         << QVariant();
     }
     void configFile() {
         QFETCH(QByteArray, text);
@@ -171,9 +194,11 @@ private Q_SLOTS:
     }
 
     void shippedConfigHoldsTheDefaults() {
-        const QString path = qEnvironmentVariable("ICEBREAKER_SOURCE_DIR") + QStringLiteral("/domain-server/domain-server.conf");
+        const QString path = qEnvironmentVariable("ICEBREAKER_SOURCE_DIR")
+                             + QStringLiteral("/domain-server/domain-server.conf");
         QVERIFY2(QFile::exists(path), qPrintable(path));
-        const Parsed<DomainServerOptions> withFile = parseDomain(QStringList { QStringLiteral("--config"), path } + required());
+        const Parsed<DomainServerOptions> withFile = parseDomain(QStringList { QStringLiteral("--config"), path }
+                                                                 + required());
         QVERIFY2(withFile.ok, qPrintable(withFile.error));
         const Parsed<DomainServerOptions> without = parseDomain(required());
         for (const QString &name : TunableFields) {

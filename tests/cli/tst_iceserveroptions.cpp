@@ -20,26 +20,56 @@ QVariant field(const IceServerOptions &o, const QString &name) {
         bind.append(address.toString());
     }
     const QHash<QString, QVariant> fields {
-        { "port", o.port }, { "keys-dir", o.keysDir }, { "keys-rescan", o.keysRescanMs },
-        { "metaverse-url", o.fetch.metaverseUrl.toString() }, { "key-fetch-timeout", o.fetch.timeoutMs },
-        { "key-fetch-max-in-flight", o.fetch.maxInFlight }, { "key-fetch-per-second", o.fetch.maxPerSecond },
-        { "key-cache-ttl", o.fetch.keyTtlMs }, { "key-negative-ttl", o.fetch.negativeTtlMs },
-        { "key-refetch-interval", o.fetch.refetchAfterFailedVerifyMs }, { "http-port", o.httpPort },
-        { "http-bind", o.httpBind }, { "peer-timeout", o.server.peerTimeoutMs }, { "max-domains", o.server.maxDomains },
-        { "rate-limit", o.server.rateLimit.packetsPerSecond }, { "rate-burst", o.server.rateLimit.burst },
-        { "rate-limit-sources", o.server.rateLimit.maxSources }, { "receive-buffer", o.receiveBufferBytes },
-        { "transport", transportKindName(o.transport) }, { "verbose", o.verbose }, { "log-rules", o.logRules }, { "bind", bind.join(QLatin1Char(' ')) },
+        { "port", o.port },
+        { "keys-dir", o.keysDir },
+        { "keys-rescan", o.keysRescanMs },
+        { "metaverse-url", o.fetch.metaverseUrl.toString() },
+        { "key-fetch-timeout", o.fetch.timeoutMs },
+        { "key-fetch-max-in-flight", o.fetch.maxInFlight },
+        { "key-fetch-per-second", o.fetch.maxPerSecond },
+        { "key-cache-ttl", o.fetch.keyTtlMs },
+        { "key-negative-ttl", o.fetch.negativeTtlMs },
+        { "key-refetch-interval", o.fetch.refetchAfterFailedVerifyMs },
+        { "http-port", o.httpPort },
+        { "http-bind", o.httpBind },
+        { "peer-timeout", o.server.peerTimeoutMs },
+        { "max-domains", o.server.maxDomains },
+        { "rate-limit", o.server.rateLimit.packetsPerSecond },
+        { "rate-burst", o.server.rateLimit.burst },
+        { "rate-limit-sources", o.server.rateLimit.maxSources },
+        { "receive-buffer", o.receiveBufferBytes },
+        { "transport", transportKindName(o.transport) },
+        { "verbose", o.verbose },
+        { "log-rules", o.logRules },
+        { "bind", bind.join(QLatin1Char(' ')) },
     };
     if (!fields.contains(name)) {
         qFatal("no field %s", qPrintable(name));
     }
     return fields.value(name);
 }
-const QStringList AllFields { "port", "keys-dir", "keys-rescan", "metaverse-url", "key-fetch-timeout",
-                              "key-fetch-max-in-flight", "key-fetch-per-second", "key-cache-ttl", "key-negative-ttl",
-                              "key-refetch-interval", "http-port", "http-bind", "peer-timeout", "max-domains",
-                              "rate-limit", "rate-burst", "rate-limit-sources", "receive-buffer", "transport",
-                              "verbose", "log-rules", "bind" };
+const QStringList AllFields { "port",
+                              "keys-dir",
+                              "keys-rescan",
+                              "metaverse-url",
+                              "key-fetch-timeout",
+                              "key-fetch-max-in-flight",
+                              "key-fetch-per-second",
+                              "key-cache-ttl",
+                              "key-negative-ttl",
+                              "key-refetch-interval",
+                              "http-port",
+                              "http-bind",
+                              "peer-timeout",
+                              "max-domains",
+                              "rate-limit",
+                              "rate-burst",
+                              "rate-limit-sources",
+                              "receive-buffer",
+                              "transport",
+                              "verbose",
+                              "log-rules",
+                              "bind" };
 } // namespace
 
 class tst_IceServerOptions : public QObject {
@@ -75,18 +105,22 @@ private Q_SLOTS:
         QTest::newRow("port max") << QStringList { "--port", "65535" } << "port" << QVariant(quint16(65535));
         QTest::newRow("keys-dir") << QStringList { "--keys-dir", "/tmp/k" } << "keys-dir" << QVariant("/tmp/k");
         QTest::newRow("rescan off") << QStringList { "--keys-rescan", "0" } << "keys-rescan" << QVariant(0);
-        QTest::newRow("fetch timeout min") << QStringList { "--key-fetch-timeout", "100" } << "key-fetch-timeout" << QVariant(100);
-        QTest::newRow("in flight max") << QStringList { "--key-fetch-max-in-flight", "10000" } << "key-fetch-max-in-flight"
-                                       << QVariant(10000);
-        QTest::newRow("per second") << QStringList { "--key-fetch-per-second", "3" } << "key-fetch-per-second" << QVariant(3.0);
-        QTest::newRow("cache ttl s to ms") << QStringList { "--key-cache-ttl", "604800" } << "key-cache-ttl"
-                                           << QVariant(604800000);
-        QTest::newRow("negative ttl 0") << QStringList { "--key-negative-ttl", "0" } << "key-negative-ttl" << QVariant(0);
+        QTest::newRow("fetch timeout min")
+            << QStringList { "--key-fetch-timeout", "100" } << "key-fetch-timeout" << QVariant(100);
+        QTest::newRow("in flight max") << QStringList { "--key-fetch-max-in-flight", "10000" }
+                                       << "key-fetch-max-in-flight" << QVariant(10000);
+        QTest::newRow("per second") << QStringList { "--key-fetch-per-second", "3" } << "key-fetch-per-second"
+                                    << QVariant(3.0);
+        QTest::newRow("cache ttl s to ms")
+            << QStringList { "--key-cache-ttl", "604800" } << "key-cache-ttl" << QVariant(604800000);
+        QTest::newRow("negative ttl 0") << QStringList { "--key-negative-ttl", "0" } << "key-negative-ttl"
+                                        << QVariant(0);
         QTest::newRow("refetch s to ms") << QStringList { "--key-refetch-interval", "2" } << "key-refetch-interval"
                                          << QVariant(2000);
         QTest::newRow("http off") << QStringList { "--http-port", "0" } << "http-port" << QVariant(quint16(0));
         QTest::newRow("http bind") << QStringList { "--http-bind", "0.0.0.0" } << "http-bind" << QVariant("0.0.0.0");
-        QTest::newRow("peer timeout max") << QStringList { "--peer-timeout", "3600000" } << "peer-timeout" << QVariant(3600000);
+        QTest::newRow("peer timeout max")
+            << QStringList { "--peer-timeout", "3600000" } << "peer-timeout" << QVariant(3600000);
         QTest::newRow("max domains") << QStringList { "--max-domains", "1" } << "max-domains" << QVariant(1);
         QTest::newRow("rate limit off") << QStringList { "--rate-limit", "0" } << "rate-limit" << QVariant(0.0);
         QTest::newRow("burst") << QStringList { "--rate-burst", "7" } << "rate-burst" << QVariant(7.0);
@@ -98,10 +132,12 @@ private Q_SLOTS:
         QTest::newRow("transport native") << QStringList { "--transport", "native" } << "transport"
                                           << QVariant(transportKindName(TransportKind::Native));
         QTest::newRow("verbose -v") << QStringList { "-v" } << "verbose" << QVariant(true);
-        QTest::newRow("log rules") << QStringList { "--log-rules", "a=true;b=false" } << "log-rules" << QVariant("a=true;b=false");
+        QTest::newRow("log rules") << QStringList { "--log-rules", "a=true;b=false" } << "log-rules"
+                                   << QVariant("a=true;b=false");
         QTest::newRow("metaverse") << QStringList { "--metaverse-url", "https://mv.example.org" } << "metaverse-url"
                                    << QVariant("https://mv.example.org");
-        QTest::newRow("bind two") << QStringList { "--bind", "127.0.0.1", "--bind", "::1" } << "bind" << QVariant("127.0.0.1 ::1");
+        QTest::newRow("bind two") << QStringList { "--bind", "127.0.0.1", "--bind", "::1" } << "bind"
+                                  << QVariant("127.0.0.1 ::1");
     }
     void goodValues() {
         QFETCH(QStringList, arguments);
@@ -115,7 +151,8 @@ private Q_SLOTS:
     void badValues_data() {
         QTest::addColumn<QStringList>("arguments");
         QTest::addColumn<QString>("message");
-        QTest::newRow("port") << QStringList { "--port", "65536" } << "--port wants a whole number from 0 to 65535, not '65536'";
+        QTest::newRow("port") << QStringList { "--port", "65536" }
+                              << "--port wants a whole number from 0 to 65535, not '65536'";
         QTest::newRow("rescan") << QStringList { "--keys-rescan", "-1" }
                                 << "--keys-rescan wants a whole number from 0 to 86400000, not '-1'";
         QTest::newRow("fetch timeout") << QStringList { "--key-fetch-timeout", "99" }
@@ -130,23 +167,26 @@ private Q_SLOTS:
                                       << "--key-negative-ttl wants a whole number from 0 to 86400, not '86401'";
         QTest::newRow("refetch") << QStringList { "--key-refetch-interval", "0" }
                                  << "--key-refetch-interval wants a whole number from 1 to 86400, not '0'";
-        QTest::newRow("http port") << QStringList { "--http-port", "x" } << "--http-port wants a whole number from 0 to 65535, not 'x'";
+        QTest::newRow("http port") << QStringList { "--http-port", "x" }
+                                   << "--http-port wants a whole number from 0 to 65535, not 'x'";
         QTest::newRow("peer timeout") << QStringList { "--peer-timeout", "soon" }
                                       << "--peer-timeout wants a whole number from 100 to 3600000, not 'soon'";
         QTest::newRow("max domains") << QStringList { "--max-domains", "0" }
                                      << "--max-domains wants a whole number from 1 to 100000000, not '0'";
         QTest::newRow("rate limit") << QStringList { "--rate-limit", "-5" }
                                     << "--rate-limit wants a whole number from 0 to 100000000, not '-5'";
-        QTest::newRow("burst") << QStringList { "--rate-burst", "0" } << "--rate-burst wants a whole number from 1 to 100000000, not '0'";
+        QTest::newRow("burst") << QStringList { "--rate-burst", "0" }
+                               << "--rate-burst wants a whole number from 1 to 100000000, not '0'";
         QTest::newRow("sources") << QStringList { "--rate-limit-sources", "0" }
                                  << "--rate-limit-sources wants a whole number from 1 to 100000000, not '0'";
         QTest::newRow("buffer") << QStringList { "--receive-buffer", "1073741825" }
                                 << "--receive-buffer wants a whole number from 0 to 1073741824, not '1073741825'";
         QTest::newRow("transport") << QStringList { "--transport", "fast" }
                                    << "--transport wants auto, qt or native, not 'fast'";
-        QTest::newRow("bind name") << QStringList { "--bind", "example.org" } << "--bind wants an IP address, not 'example.org'";
-        QTest::newRow("metaverse scheme") << QStringList { "--metaverse-url", "ftp://x" }
-                                          << "--metaverse-url wants an http(s) URL, not 'ftp://x'";
+        QTest::newRow("bind name") << QStringList { "--bind", "example.org" }
+                                   << "--bind wants an IP address, not 'example.org'";
+        QTest::newRow("metaverse scheme")
+            << QStringList { "--metaverse-url", "ftp://x" } << "--metaverse-url wants an http(s) URL, not 'ftp://x'";
         QTest::newRow("positional") << QStringList { "extra" } << "unexpected argument 'extra'";
         QTest::newRow("unknown") << QStringList { "--bogus" } << "Unknown option 'bogus'.";
     }
@@ -186,23 +226,27 @@ private Q_SLOTS:
         QTest::addColumn<QString>("error"); // %1: the file; empty: reads
         QTest::addColumn<QString>("field");
         QTest::addColumn<QVariant>("expected");
-        QTest::newRow("port") << QByteArray("port = 7400\n") << QStringList {} << QString() << "port" << QVariant(quint16(7400));
-        QTest::newRow("command line wins") << QByteArray("port = 7400\n") << QStringList { "--port", "7401" } << QString()
-                                           << "port" << QVariant(quint16(7401));
-        QTest::newRow("bind lines") << QByteArray("bind = 127.0.0.1\nbind = ::1\n") << QStringList {} << QString() << "bind"
-                                    << QVariant("127.0.0.1 ::1");
-        QTest::newRow("verbose") << QByteArray("verbose = true\n") << QStringList {} << QString() << "verbose" << QVariant(true);
-        QTest::newRow("unknown key") << QByteArray("port = 7400\nprot = 1\n") << QStringList {}
-                                     << "%1:2: unknown key 'prot' (the keys are the long options of --help, without '--')"
-                                     << QString() << QVariant();
+        QTest::newRow("port") << QByteArray("port = 7400\n") << QStringList {} << QString() << "port"
+                              << QVariant(quint16(7400));
+        QTest::newRow("command line wins") << QByteArray("port = 7400\n") << QStringList { "--port", "7401" }
+                                           << QString() << "port" << QVariant(quint16(7401));
+        QTest::newRow("bind lines") << QByteArray("bind = 127.0.0.1\nbind = ::1\n") << QStringList {} << QString()
+                                    << "bind" << QVariant("127.0.0.1 ::1");
+        QTest::newRow("verbose") << QByteArray("verbose = true\n") << QStringList {} << QString() << "verbose"
+                                 << QVariant(true);
+        QTest::newRow("unknown key")
+            << QByteArray("port = 7400\nprot = 1\n") << QStringList {}
+            << "%1:2: unknown key 'prot' (the keys are the long options of --help, without '--')" << QString()
+            << QVariant();
         QTest::newRow("bad value") << QByteArray("# ports\n\nhttp-port = 70000\n") << QStringList {}
                                    << "%1:3: --http-port wants a whole number from 0 to 65535, not '70000'" << QString()
                                    << QVariant();
         QTest::newRow("bad bind line") << QByteArray("bind = 127.0.0.1\nbind = localhost\n") << QStringList {}
-                                       << "%1:2: --bind wants an IP address, not 'localhost'" << QString() << QVariant();
-        QTest::newRow("inline comment is value") << QByteArray("port = 7400 # udp\n") << QStringList {}
-                                                 << "%1:1: --port wants a whole number from 0 to 65535, not '7400 # udp'"
-                                                 << QString() << QVariant();
+                                       << "%1:2: --bind wants an IP address, not 'localhost'" << QString()
+                                       << QVariant();
+        QTest::newRow("inline comment is value")
+            << QByteArray("port = 7400 # udp\n") << QStringList {}
+            << "%1:1: --port wants a whole number from 0 to 65535, not '7400 # udp'" << QString() << QVariant();
     }
     void configFile() {
         QFETCH(QByteArray, text);
@@ -224,7 +268,8 @@ private Q_SLOTS:
 
     // The shipped file sets every key to its built-in default, except the packaged key directory.
     void shippedConfigHoldsTheDefaults() {
-        const QString path = qEnvironmentVariable("ICEBREAKER_SOURCE_DIR") + QStringLiteral("/ice-server/ice-server.conf");
+        const QString path = qEnvironmentVariable("ICEBREAKER_SOURCE_DIR")
+                             + QStringLiteral("/ice-server/ice-server.conf");
         QVERIFY2(QFile::exists(path), qPrintable(path));
         const Parsed<IceServerOptions> p = parseIce({ QStringLiteral("--config"), path });
         QVERIFY2(p.ok, qPrintable(p.error));
@@ -251,7 +296,8 @@ private Q_SLOTS:
             }
         }
         const Parsed<IceServerOptions> p = parseIce(
-            { QStringLiteral("--config"), qEnvironmentVariable("ICEBREAKER_SOURCE_DIR") + QStringLiteral("/ice-server/ice-server.conf") });
+            { QStringLiteral("--config"),
+              qEnvironmentVariable("ICEBREAKER_SOURCE_DIR") + QStringLiteral("/ice-server/ice-server.conf") });
         QVERIFY2(p.ok, qPrintable(p.error));
         QCOMPARE(p.options.keysDir, QStringLiteral("/var/lib/%1/keys").arg(stateDirectory));
         QVERIFY2(execStart.endsWith(QLatin1String("/ice-server")), qPrintable(execStart));

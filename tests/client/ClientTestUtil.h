@@ -12,7 +12,9 @@
 
 namespace client_test {
 
-inline QByteArray hex(const char *text) { return QByteArray::fromHex(QByteArray(text)); }
+inline QByteArray hex(const char *text) {
+    return QByteArray::fromHex(QByteArray(text));
+}
 
 using namespace samples;
 

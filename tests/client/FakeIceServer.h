@@ -51,8 +51,10 @@ public:
             if (query.ok() && query.value.domainID == knownDomain) {
                 // The domain reports a local socket nobody listens on and its real one as public.
                 const SockAddr deadLocal(QHostAddress(QStringLiteral("127.0.0.1")), 9);
-                send(ice, datagram(PacketType::ICEServerPeerInformation,
-                                   NetworkPeer(knownDomain, domainSocket(), deadLocal).toByteArray()), sender);
+                send(ice,
+                     datagram(PacketType::ICEServerPeerInformation,
+                              NetworkPeer(knownDomain, domainSocket(), deadLocal).toByteArray()),
+                     sender);
             }
         }
     }

@@ -122,7 +122,8 @@ void tst_DomainHandler::peerInformationMalformedIgnored() {
     handler.processICEResponsePacket(message(PacketType::ICEServerPeerInformation, QByteArray(), iceServer()));
     // Both sockets null: nothing to punch.
     handler.processICEResponsePacket(message(PacketType::ICEServerPeerInformation,
-                                             NetworkPeer(domainID(), SockAddr(), SockAddr()).toByteArray(), iceServer()));
+                                             NetworkPeer(domainID(), SockAddr(), SockAddr()).toByteArray(),
+                                             iceServer()));
     QCOMPARE(peerSpy.count(), 0);
 }
 
@@ -132,7 +133,8 @@ void tst_DomainHandler::replyActivatesSocket_data() {
     QTest::newRow("local") << domainLocal() << int(NetworkPeer::ActiveSocket::Local);
     QTest::newRow("public") << domainPublic() << int(NetworkPeer::ActiveSocket::Public);
     // A domain behind a symmetric NAT answers from a port it did not report.
-    QTest::newRow("symmetric") << SockAddr(domainPublic().getAddress(), 50123) << int(NetworkPeer::ActiveSocket::Symmetric);
+    QTest::newRow("symmetric") << SockAddr(domainPublic().getAddress(), 50123)
+                               << int(NetworkPeer::ActiveSocket::Symmetric);
 }
 
 void tst_DomainHandler::softResetKeepsDomainAndForgetsSocket() {

@@ -45,8 +45,8 @@ void tst_IceClient::cyclesSucceed_data() {
 void tst_IceClient::cyclesSucceed() {
     QFETCH(bool, cacheStun);
     FakeIce fake;
-    QStringList args { QStringLiteral("-i"), fake.iceAddress(), QStringLiteral("-d"), domainID().toString(),
-                       QStringLiteral("-n"), QStringLiteral("3") };
+    QStringList args { QStringLiteral("-i"),  fake.iceAddress(),    QStringLiteral("-d"),
+                       domainID().toString(), QStringLiteral("-n"), QStringLiteral("3") };
     if (cacheStun) {
         args << QStringLiteral("-s");
     }
@@ -72,7 +72,8 @@ void tst_IceClient::iceServerSilent() {
     QVERIFY(hole.bind(QHostAddress(QHostAddress::LocalHost), 0));
     Run run;
     runTool({ QStringLiteral("-i"), QStringLiteral("127.0.0.1:%1").arg(hole.localPort()), QStringLiteral("-d"),
-              domainID().toString() }, &run);
+              domainID().toString() },
+            &run);
     QCOMPARE(run.exitCode, 2);
     QVERIFY2(run.out.contains(QStringLiteral("does not answer STUN")), qPrintable(run.out));
     QVERIFY2(run.err.contains(QStringLiteral("did not answer")), qPrintable(run.err));
@@ -102,7 +103,8 @@ void tst_IceClient::stunFailed() {
     QVERIFY(hole.bind(QHostAddress(QHostAddress::LocalHost), 0));
     Run run;
     runTool({ QStringLiteral("-i"), fake.iceAddress(), QStringLiteral("-d"), domainID().toString(),
-              QStringLiteral("--stun-server"), QStringLiteral("127.0.0.1:%1").arg(hole.localPort()) }, &run);
+              QStringLiteral("--stun-server"), QStringLiteral("127.0.0.1:%1").arg(hole.localPort()) },
+            &run);
     QCOMPARE(run.exitCode, 6);
     QVERIFY2(run.err.contains(QStringLiteral("STUN server")), qPrintable(run.err));
     QCOMPARE(fake.queries, 0);

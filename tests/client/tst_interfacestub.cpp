@@ -42,8 +42,9 @@ void tst_InterfaceStub::initTestCase() {
 void tst_InterfaceStub::connects() {
     FakeIce fake;
     Run run;
-    runStub({ QStringLiteral("--ice-server"), fake.iceAddress(), QStringLiteral("--domain-id"),
-                              domainID().toString(), QStringLiteral("--timeout"), QStringLiteral("10") }, &run);
+    runStub({ QStringLiteral("--ice-server"), fake.iceAddress(), QStringLiteral("--domain-id"), domainID().toString(),
+              QStringLiteral("--timeout"), QStringLiteral("10") },
+            &run);
     QCOMPARE(run.exitCode, 0);
     const QRegularExpression line(QStringLiteral("^connected to domain %1 at 127\\.0\\.0\\.1:%2 via public in \\d+ ms$")
                                       .arg(domainID().toString(QUuid::WithoutBraces))
@@ -67,8 +68,8 @@ void tst_InterfaceStub::usageErrors_data() {
                                                QStringLiteral("--domain-id"), id }
                               << "bad --ice-server";
     QTest::newRow("bad ttl") << QStringList { QStringLiteral("--ice-server"), QStringLiteral("127.0.0.1"),
-                                              QStringLiteral("--domain-id"), id, QStringLiteral("--punch-ttl"),
-                                              QStringLiteral("2,x") }
+                                              QStringLiteral("--domain-id"),  id,
+                                              QStringLiteral("--punch-ttl"),  QStringLiteral("2,x") }
                              << "bad --punch-ttl";
     QTest::newRow("unknown option") << QStringList { QStringLiteral("--frobnicate") } << "frobnicate";
 }
@@ -87,8 +88,8 @@ void tst_InterfaceStub::iceServerSilent() {
     QVERIFY(hole.bind(QHostAddress(QHostAddress::LocalHost), 0));
     Run run;
     runStub({ QStringLiteral("--ice-server"), QStringLiteral("127.0.0.1:%1").arg(hole.localPort()),
-                              QStringLiteral("--domain-id"), domainID().toString(), QStringLiteral("--timeout"),
-                              QStringLiteral("2") }, &run);
+              QStringLiteral("--domain-id"), domainID().toString(), QStringLiteral("--timeout"), QStringLiteral("2") },
+            &run);
     QCOMPARE(run.exitCode, 2);
     QVERIFY2(run.err.contains(QStringLiteral("ice-server silent")), qPrintable(run.err));
 }
@@ -97,8 +98,9 @@ void tst_InterfaceStub::domainUnknown() {
     FakeIce fake;
     fake.knownDomain = QUuid::createUuid();
     Run run;
-    runStub({ QStringLiteral("--ice-server"), fake.iceAddress(), QStringLiteral("--domain-id"),
-                              domainID().toString(), QStringLiteral("--timeout"), QStringLiteral("2.5") }, &run);
+    runStub({ QStringLiteral("--ice-server"), fake.iceAddress(), QStringLiteral("--domain-id"), domainID().toString(),
+              QStringLiteral("--timeout"), QStringLiteral("2.5") },
+            &run);
     QCOMPARE(run.exitCode, 3);
     QVERIFY2(run.err.contains(QStringLiteral("domain unknown")), qPrintable(run.err));
     QVERIFY(fake.queries >= 2);
@@ -108,8 +110,9 @@ void tst_InterfaceStub::punchFailed() {
     FakeIce fake;
     fake.domainAnswers = false;
     Run run;
-    runStub({ QStringLiteral("--ice-server"), fake.iceAddress(), QStringLiteral("--domain-id"),
-                              domainID().toString(), QStringLiteral("--timeout"), QStringLiteral("3") }, &run);
+    runStub({ QStringLiteral("--ice-server"), fake.iceAddress(), QStringLiteral("--domain-id"), domainID().toString(),
+              QStringLiteral("--timeout"), QStringLiteral("3") },
+            &run);
     QCOMPARE(run.exitCode, 4);
     QVERIFY2(run.err.contains(QStringLiteral("punch failed")), qPrintable(run.err));
     QVERIFY(fake.domainPings >= 8);
@@ -117,9 +120,9 @@ void tst_InterfaceStub::punchFailed() {
 
 void tst_InterfaceStub::unresolvableIceServer() {
     Run run;
-    runStub({ QStringLiteral("--ice-server"), QStringLiteral("ice.example.invalid"),
-                              QStringLiteral("--domain-id"), domainID().toString(), QStringLiteral("--timeout"),
-                              QStringLiteral("20") }, &run);
+    runStub({ QStringLiteral("--ice-server"), QStringLiteral("ice.example.invalid"), QStringLiteral("--domain-id"),
+              domainID().toString(), QStringLiteral("--timeout"), QStringLiteral("20") },
+            &run);
     QCOMPARE(run.exitCode, 5);
     QVERIFY2(run.err.contains(QStringLiteral("ice.example.invalid")), qPrintable(run.err));
 }
@@ -132,7 +135,10 @@ void tst_InterfaceStub::keepaliveNoticesLostPathAndReconnects() {
                                 QStringLiteral("--keepalive"), QStringLiteral("9") });
     QVERIFY(process.waitForStarted(5000));
     QString out;
-    auto readOut = [&] { out += QString::fromUtf8(process.readAllStandardOutput()); return out; };
+    auto readOut = [&] {
+        out += QString::fromUtf8(process.readAllStandardOutput());
+        return out;
+    };
     QTRY_VERIFY_WITH_TIMEOUT(readOut().contains(QStringLiteral("rtt")), 10000);
 
     fake.domainAnswers = false;

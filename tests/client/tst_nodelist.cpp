@@ -44,7 +44,9 @@ struct Client {
     }
 };
 
-QByteArray uuidHex(const QUuid &id) { return id.toRfc4122().toHex(); }
+QByteArray uuidHex(const QUuid &id) {
+    return id.toRfc4122().toHex();
+}
 
 QByteArray pingDatagram(PacketType type, const QUuid &id, PingType pingType) {
     IcePing ping;
@@ -231,11 +233,11 @@ void tst_NodeList::freshPortRetryQueriesFromTheNewPortAfterStun() {
     client.transport.setNextPort(50999);
     client.limitedNodeList.setStunServer(stunServer.getAddress().toString(), stunServer.getPort());
     client.limitedNodeList.startSTUNPublicSocketUpdate();
-    client.transport.inject(StunMessage::bindingSuccess(StunMessage::decode(sentStun(client.transport).last().datagram)
-                                                            .value.transactionId,
-                                                        clientPublic())
-                                .encode(),
-                            stunServer);
+    client.transport.inject(
+        StunMessage::bindingSuccess(StunMessage::decode(sentStun(client.transport).last().datagram).value.transactionId,
+                                    clientPublic())
+            .encode(),
+        stunServer);
     client.connectToDomain();
     QCOMPARE(client.queries().size(), 1);
     client.injectPeerInformation();
@@ -253,10 +255,9 @@ void tst_NodeList::freshPortRetryQueriesFromTheNewPortAfterStun() {
     const auto stun = sentStun(client.transport);
     QCOMPARE(stun.size(), 1);
     const SockAddr newPublic(clientPublic().getAddress(), 61234);
-    client.transport.inject(StunMessage::bindingSuccess(StunMessage::decode(stun.first().datagram).value.transactionId,
-                                                        newPublic)
-                                .encode(),
-                            stunServer);
+    client.transport.inject(
+        StunMessage::bindingSuccess(StunMessage::decode(stun.first().datagram).value.transactionId, newPublic).encode(),
+        stunServer);
     const auto queries = client.queries();
     QCOMPARE(queries.size(), 1);
     QCOMPARE(queries.first().publicSocket, newPublic);

@@ -96,8 +96,8 @@ private Q_SLOTS:
         QTest::newRow("public == local (LAN, loopback)") << local << local << SockAddr() << QList<SockAddr> { local };
         QTest::newRow("symmetric == public") << pub << local << pub << QList<SockAddr> { local, pub };
         QTest::newRow("no public (STUN failed)") << SockAddr() << local << SockAddr() << QList<SockAddr> { local };
-        QTest::newRow("port 0 is no socket") << SockAddr(pub.getAddress(), 0) << local << SockAddr()
-                                             << QList<SockAddr> { local };
+        QTest::newRow("port 0 is no socket")
+            << SockAddr(pub.getAddress(), 0) << local << SockAddr() << QList<SockAddr> { local };
         QTest::newRow("nothing known") << SockAddr() << SockAddr() << SockAddr() << QList<SockAddr> {};
     }
     void eachUsableSocketOnce() {

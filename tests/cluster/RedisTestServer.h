@@ -18,8 +18,8 @@ namespace redistest {
 class RedisTestServer {
 public:
     struct Config {
-        QString requirePass;   // the default user's password
-        QString aclUser;       // an extra ACL user (the default user is then disabled)
+        QString requirePass; // the default user's password
+        QString aclUser;     // an extra ACL user (the default user is then disabled)
         QString aclPassword;
     };
 
@@ -37,15 +37,19 @@ public:
             }
             _port = probe.serverPort();
         }
-        QStringList args{QStringLiteral("--port"), QString::number(_port), QStringLiteral("--bind"), QStringLiteral("127.0.0.1"),
-                         QStringLiteral("--save"), QString(), QStringLiteral("--appendonly"), QStringLiteral("no"),
-                         QStringLiteral("--dir"), _dir.path(), QStringLiteral("--loglevel"), QStringLiteral("notice")};
+        QStringList args { QStringLiteral("--port"),       QString::number(_port),
+                           QStringLiteral("--bind"),       QStringLiteral("127.0.0.1"),
+                           QStringLiteral("--save"),       QString(),
+                           QStringLiteral("--appendonly"), QStringLiteral("no"),
+                           QStringLiteral("--dir"),        _dir.path(),
+                           QStringLiteral("--loglevel"),   QStringLiteral("notice") };
         if (!_config.requirePass.isEmpty()) {
             args << QStringLiteral("--requirepass") << _config.requirePass;
         }
         if (!_config.aclUser.isEmpty()) {
-            args << QStringLiteral("--user") << _config.aclUser << QStringLiteral("on") << (QLatin1Char('>') + _config.aclPassword)
-                 << QStringLiteral("~icebreaker:*") << QStringLiteral("&icebreaker:*") << QStringLiteral("+@all");
+            args << QStringLiteral("--user") << _config.aclUser << QStringLiteral("on")
+                 << (QLatin1Char('>') + _config.aclPassword) << QStringLiteral("~icebreaker:*")
+                 << QStringLiteral("&icebreaker:*") << QStringLiteral("+@all");
             if (_config.requirePass.isEmpty()) {
                 args << QStringLiteral("--user") << QStringLiteral("default") << QStringLiteral("off");
             }
@@ -109,8 +113,8 @@ public:
 
     // Runs redis-cli against the server with the configured credentials; its stdout.
     QByteArray cli(const QStringList &command, int db = 0) const {
-        QStringList args{QStringLiteral("-p"), QString::number(_port), QStringLiteral("-n"), QString::number(db),
-                         QStringLiteral("--no-auth-warning")};
+        QStringList args { QStringLiteral("-p"), QString::number(_port), QStringLiteral("-n"), QString::number(db),
+                           QStringLiteral("--no-auth-warning") };
         if (!_config.aclUser.isEmpty()) {
             args << QStringLiteral("--user") << _config.aclUser << QStringLiteral("--pass") << _config.aclPassword;
         } else if (!_config.requirePass.isEmpty()) {
@@ -124,7 +128,7 @@ public:
 
     // cmdstat_<name> calls= from INFO commandstats (0 when the command never ran).
     quint64 commandCalls(const QString &name) const {
-        const QByteArray info = cli({QStringLiteral("INFO"), QStringLiteral("commandstats")});
+        const QByteArray info = cli({ QStringLiteral("INFO"), QStringLiteral("commandstats") });
         const QByteArray tag = "cmdstat_" + name.toLatin1() + ":calls=";
         const int at = info.indexOf(tag);
         if (at < 0) {

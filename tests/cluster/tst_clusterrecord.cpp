@@ -16,9 +16,9 @@ ClusterRecord sample() {
 }
 
 const QByteArray kSampleHex = "01"
-                              "00cb0071059ca6"   // public 203.0.113.5:40102
-                              "00c0a801149ca6"   // local 192.168.1.20:40102
-                              "0441424344"       // fingerprint "ABCD"
+                              "00cb0071059ca6"    // public 203.0.113.5:40102
+                              "00c0a801149ca6"    // local 192.168.1.20:40102
+                              "0441424344"        // fingerprint "ABCD"
                               "0000018c12345678"; // published at
 
 } // namespace
@@ -63,9 +63,11 @@ void tst_ClusterRecord::rejects_data() {
     QTest::addColumn<QString>("mentions");
     QTest::newRow("empty") << QByteArray() << "empty";
     QTest::newRow("format 2") << QByteArray("02") + kSampleHex.mid(2) << "format 2";
-    QTest::newRow("trailing byte") << kSampleHex + "00" << "unexpected";
-    QTest::newRow("fingerprint too long") << QByteArray("0100cb0071059ca600c0a801149ca641") + QByteArray(65 * 2, 'a') + "0000018c12345678"
-                                          << "65 bytes";
+    QTest::newRow("trailing byte") << kSampleHex + "00"
+                                   << "unexpected";
+    QTest::newRow("fingerprint too long")
+        << QByteArray("0100cb0071059ca600c0a801149ca641") + QByteArray(65 * 2, 'a') + "0000018c12345678"
+        << "65 bytes";
     QTest::newRow("bad address family") << QByteArray("0107cb0071059ca6") + kSampleHex.mid(16) << "malformed";
 }
 

@@ -70,7 +70,8 @@ private Q_SLOTS:
 };
 
 void tst_ClusterRegistry::initTestCase() {
-    QVERIFY2(RedisTestServer::available(), "redis-server is not installed (Debian: redis-server; scripts/deps.sh test)");
+    QVERIFY2(RedisTestServer::available(),
+             "redis-server is not installed (Debian: redis-server; scripts/deps.sh test)");
 }
 
 void tst_ClusterRegistry::publishedAtOneNodeFoundAtAnother() {
@@ -94,9 +95,9 @@ void tst_ClusterRegistry::publishedAtOneNodeFoundAtAnother() {
     QVERIFY(qAbs(found.record.publishedAtMs - QDateTime::currentMSecsSinceEpoch()) < 60000);
 
     // The record's key lives a refresh interval plus a peer timeout (liveness is the alive key).
-    const qint64 ttl = server.cli({"PTTL", QString::fromLatin1(a->domainKey(kDomain))}).toLongLong();
+    const qint64 ttl = server.cli({ "PTTL", QString::fromLatin1(a->domainKey(kDomain)) }).toLongLong();
     QVERIFY2(ttl > 20000 && ttl <= 25000, qPrintable(QString::number(ttl)));
-    QVERIFY(server.cli({"PTTL", "icebreaker:alive:node-a"}).toLongLong() > 0);
+    QVERIFY(server.cli({ "PTTL", "icebreaker:alive:node-a" }).toLongLong() > 0);
 }
 
 void tst_ClusterRegistry::steadyHeartbeatsCostFewCommands() {
@@ -105,7 +106,7 @@ void tst_ClusterRegistry::steadyHeartbeatsCostFewCommands() {
     auto a = makeNode(server, QStringLiteral("node-a"));
     auto b = makeNode(server, QStringLiteral("node-b"));
     QTRY_VERIFY_WITH_TIMEOUT(a->isHealthy() && b->isHealthy(), 5000);
-    server.cli({"CONFIG", "RESETSTAT"});
+    server.cli({ "CONFIG", "RESETSTAT" });
     const quint64 writesBefore = a->counters().writes;
 
     // 1,000 heartbeats one second apart (caller clock), each answered before the next, so no
@@ -147,7 +148,7 @@ void tst_ClusterRegistry::unknownDomainsCannotFloodRedis() {
     QVERIFY(server.start());
     auto b = makeNode(server, QStringLiteral("node-b"));
     QTRY_VERIFY_WITH_TIMEOUT(b->isHealthy(), 5000);
-    server.cli({"CONFIG", "RESETSTAT"});
+    server.cli({ "CONFIG", "RESETSTAT" });
 
     // 100 queries for one unknown domain before Redis answers: one lookup, 99 join it.
     const QUuid unknown = QUuid::createUuid();
@@ -167,7 +168,8 @@ void tst_ClusterRegistry::unknownDomainsCannotFloodRedis() {
     // Cached: answered synchronously, no Redis command, until negativeTtlMs (2 s) has passed.
     for (int i = 0; i < 1000; ++i) {
         bool synchronous = false;
-        b->lookup(unknown, 10000 + i, [&](const ClusterRegistry::LookupResult &r) { synchronous = r.status == Status::NotFound; });
+        b->lookup(unknown, 10000 + i,
+                  [&](const ClusterRegistry::LookupResult &r) { synchronous = r.status == Status::NotFound; });
         QVERIFY(synchronous);
     }
     QCOMPARE(b->counters().negativeHits, quint64(1000));
@@ -192,21 +194,21 @@ void tst_ClusterRegistry::foreignRecordsAreInputToo() {
     auto b = makeNode(server, QStringLiteral("node-b"));
     QTRY_VERIFY_WITH_TIMEOUT(b->isHealthy(), 5000);
     const QString key = QString::fromLatin1(b->domainKey(kDomain));
-    const QList<QStringList> garbage{
-        {"HSET", key, "o", "node-a", "e", "1", "d", "garbage"},
-        {"HSET", key, "o", "node-a", "e", "x", "d", ""},
-        {"HSET", key, "o", "node-a", "d", QString::fromLatin1(QByteArray(5000, 'z'))},
+    const QList<QStringList> garbage {
+        { "HSET", key, "o", "node-a", "e", "1", "d", "garbage" },
+        { "HSET", key, "o", "node-a", "e", "x", "d", "" },
+        { "HSET", key, "o", "node-a", "d", QString::fromLatin1(QByteArray(5000, 'z')) },
     };
-    server.cli({"SET", "icebreaker:alive:node-a", "1"});
+    server.cli({ "SET", "icebreaker:alive:node-a", "1" });
     for (const QStringList &command : garbage) {
-        server.cli({"DEL", key});
+        server.cli({ "DEL", key });
         server.cli(command);
         const auto result = lookupNow(*b, kDomain, 0);
         QVERIFY2(result.status == Status::Unavailable, qPrintable(command.join(QLatin1Char(' '))));
     }
     // A key of the wrong type: the script's error reply is an answer, not a crash.
-    server.cli({"DEL", key});
-    server.cli({"SET", key, "not a hash"});
+    server.cli({ "DEL", key });
+    server.cli({ "SET", key, "not a hash" });
     QCOMPARE(lookupNow(*b, kDomain, 0).status, Status::Unavailable);
     b->publish(kDomain, kPublic, kLocal, kFingerprint, 0);
     QTRY_COMPARE_WITH_TIMEOUT(b->counters().writeErrors, quint64(1), 5000);
@@ -230,7 +232,7 @@ void tst_ClusterRegistry::forwardBetweenNodes() {
     QCOMPARE(atB.size(), 0);
 
     // Hostile bytes on a node's channel are counted and dropped.
-    server.cli({"PUBLISH", "icebreaker:node:node-a", "garbage"});
+    server.cli({ "PUBLISH", "icebreaker:node:node-a", "garbage" });
     QTRY_COMPARE_WITH_TIMEOUT(a->counters().forwardsMalformed, quint64(1), 5000);
     QCOMPARE(atA.size(), 1);
 
@@ -272,7 +274,7 @@ void tst_ClusterRegistry::liveOwnerIsNeverOverwritten() {
 
     // Node A dies: once its alive key expires (peer timeout 1 s) the domain can move to B.
     a.reset();
-    QTRY_COMPARE_WITH_TIMEOUT(server.cli({"EXISTS", "icebreaker:alive:node-a"}), QByteArray("0"), 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(server.cli({ "EXISTS", "icebreaker:alive:node-a" }), QByteArray("0"), 5000);
     b->publish(kDomain, attacker, kLocal, kFingerprint, 10000);
     QTRY_VERIFY_WITH_TIMEOUT(b->owns(kDomain), 5000);
     QCOMPARE(b->counters().takeovers, quint64(1));
@@ -310,7 +312,8 @@ void tst_ClusterRegistry::redisRestartRepublishes() {
              qPrintable(a->errorString()));
     // Down: lookups answer at once, publishes are kept for later, nothing throws or waits.
     bool unavailable = false;
-    a->lookup(QUuid::createUuid(), 0, [&](const ClusterRegistry::LookupResult &r) { unavailable = r.status == Status::Unavailable; });
+    a->lookup(QUuid::createUuid(), 0,
+              [&](const ClusterRegistry::LookupResult &r) { unavailable = r.status == Status::Unavailable; });
     QVERIFY(unavailable);
     const QUuid addedWhileDown = QUuid::createUuid();
     a->publish(addedWhileDown, kPublic, kLocal, kFingerprint, 1000);
@@ -322,13 +325,14 @@ void tst_ClusterRegistry::redisRestartRepublishes() {
     sinceBack.start();
     QTRY_VERIFY_WITH_TIMEOUT(a->isHealthy() && b->isHealthy(), 15000);
     const qint64 reconnectMs = sinceBack.elapsed();
-    QTRY_VERIFY_WITH_TIMEOUT(server.cli({"EXISTS", QString::fromLatin1(a->domainKey(domains.at(0))),
-                                         QString::fromLatin1(a->domainKey(domains.at(1))),
-                                         QString::fromLatin1(a->domainKey(domains.at(2))),
-                                         QString::fromLatin1(a->domainKey(domains.at(3)))})
-                                 == "4",
-                             1000); // within one heartbeat interval of being healthy again
-    qInfo("Redis back: node healthy after %lld ms (back-off), all 4 records re-published within 1 s of that", reconnectMs);
+    QTRY_VERIFY_WITH_TIMEOUT(
+        server.cli({ "EXISTS", QString::fromLatin1(a->domainKey(domains.at(0))),
+                     QString::fromLatin1(a->domainKey(domains.at(1))), QString::fromLatin1(a->domainKey(domains.at(2))),
+                     QString::fromLatin1(a->domainKey(domains.at(3))) })
+            == "4",
+        1000); // within one heartbeat interval of being healthy again
+    qInfo("Redis back: node healthy after %lld ms (back-off), all 4 records re-published within 1 s of that",
+          reconnectMs);
     for (const QUuid &id : domains) {
         const auto found = lookupNow(*b, id, 0);
         QCOMPARE(found.status, Status::Found);
@@ -387,7 +391,8 @@ void tst_ClusterRegistry::unpublishReleasesTheDomain() {
     // The domain went silent at A (peer timeout): A deletes its record; the domain, now
     // heartbeating to B, is B's at B's next retry.
     a->unpublish(kDomain);
-    QTRY_COMPARE_WITH_TIMEOUT(server.cli({"EXISTS", QString::fromLatin1(a->domainKey(kDomain))}), QByteArray("0"), 5000);
+    QTRY_COMPARE_WITH_TIMEOUT(server.cli({ "EXISTS", QString::fromLatin1(a->domainKey(kDomain)) }), QByteArray("0"),
+                              5000);
     QCOMPARE(lookupNow(*b, kDomain, 100000).status, Status::NotFound);
     b->publish(kDomain, kPublic, kLocal, kFingerprint, 0);
     QTRY_VERIFY_WITH_TIMEOUT(b->owns(kDomain), 5000);
@@ -401,12 +406,12 @@ void tst_ClusterRegistry::memoryPerRegistration() {
     QTRY_VERIFY_WITH_TIMEOUT(a->isHealthy(), 5000);
     a->publish(kDomain, kPublic, kLocal, QByteArray(8, 'f'), 0);
     QTRY_VERIFY_WITH_TIMEOUT(a->owns(kDomain), 5000);
-    const qint64 oneKey = server.cli({"MEMORY", "USAGE", QString::fromLatin1(a->domainKey(kDomain))}).toLongLong();
+    const qint64 oneKey = server.cli({ "MEMORY", "USAGE", QString::fromLatin1(a->domainKey(kDomain)) }).toLongLong();
     QVERIFY(oneKey > 0);
 
     // 10,000 registrations: the growth of used_memory per record (key, hash, expiry entry).
     auto usedMemory = [&server] {
-        const QByteArray info = server.cli({"INFO", "memory"});
+        const QByteArray info = server.cli({ "INFO", "memory" });
         const int at = info.indexOf("used_memory:") + 12;
         return info.mid(at, info.indexOf('\n', at) - at).trimmed().toLongLong();
     };
@@ -415,7 +420,8 @@ void tst_ClusterRegistry::memoryPerRegistration() {
     for (int i = 0; i < count; ++i) {
         a->publish(QUuid::createUuid(), kPublic, kLocal, QByteArray(8, 'f'), 0);
     }
-    QTRY_COMPARE_WITH_TIMEOUT(server.cli({"DBSIZE"}).toLongLong(), qint64(count + 2), 30000); // + the first + alive key
+    QTRY_COMPARE_WITH_TIMEOUT(server.cli({ "DBSIZE" }).toLongLong(), qint64(count + 2),
+                              30000); // + the first + alive key
     const double perRecord = double(usedMemory() - before) / count;
     qInfo("MEMORY USAGE of one registration: %lld bytes; used_memory growth over %d registrations: %.0f bytes each",
           oneKey, count, perRecord);

@@ -56,7 +56,8 @@ private Q_SLOTS:
 };
 
 void tst_RedisConnection::initTestCase() {
-    QVERIFY2(RedisTestServer::available(), "redis-server is not installed (Debian: redis-server; scripts/deps.sh test)");
+    QVERIFY2(RedisTestServer::available(),
+             "redis-server is not installed (Debian: redis-server; scripts/deps.sh test)");
 }
 
 void tst_RedisConnection::commandsArePipelinedInOrder() {
@@ -73,7 +74,8 @@ void tst_RedisConnection::commandsArePipelinedInOrder() {
     // 100 INCRs sent back to back, before any reply: callbacks come in order with 1..100.
     QList<qint64> seen;
     for (int i = 0; i < 100; ++i) {
-        QVERIFY(connection.command({"INCR", "icebreaker:counter"}, [&seen](const RedisReply &reply) { seen << reply.integer(); }));
+        QVERIFY(connection.command({ "INCR", "icebreaker:counter" },
+                                   [&seen](const RedisReply &reply) { seen << reply.integer(); }));
     }
     QVERIFY(connection.pendingCount() >= 1);
     QTRY_COMPARE_WITH_TIMEOUT(seen.size(), 100, 5000);
@@ -83,12 +85,12 @@ void tst_RedisConnection::commandsArePipelinedInOrder() {
     QCOMPARE(connection.pendingCount(), 0);
     // Error replies are replies: delivered and counted, the connection stays up.
     RedisReply error;
-    QVERIFY(connection.command({"NOSUCHCOMMAND"}, [&error](const RedisReply &reply) { error = reply; }));
+    QVERIFY(connection.command({ "NOSUCHCOMMAND" }, [&error](const RedisReply &reply) { error = reply; }));
     QTRY_VERIFY_WITH_TIMEOUT(error.isError(), 5000);
     QVERIFY(error.bytes().startsWith("ERR unknown command"));
     QCOMPARE(connection.counters().errorReplies, quint64(1));
     QVERIFY(connection.isConnected());
-    QVERIFY(server.cli({"CLIENT", "LIST"}).contains("name=tst_redisconnection"));
+    QVERIFY(server.cli({ "CLIENT", "LIST" }).contains("name=tst_redisconnection"));
 }
 
 void tst_RedisConnection::auth_data() {
@@ -99,12 +101,30 @@ void tst_RedisConnection::auth_data() {
     QTest::addColumn<bool>("connects");
     QTest::addColumn<QString>("mentions");
 
-    QTest::newRow("requirepass, right") << "pw-1" << "" << "" << ":pw-1" << true << "";
-    QTest::newRow("requirepass, wrong") << "pw-1" << "" << "" << ":nope-1" << false << "WRONGPASS";
-    QTest::newRow("requirepass, none given") << "pw-1" << "" << "" << "" << false << "requires a password";
-    QTest::newRow("ACL user, right") << "" << "icebreaker" << "acl-pw" << "icebreaker:acl-pw" << true << "";
-    QTest::newRow("ACL user, wrong password") << "" << "icebreaker" << "acl-pw" << "icebreaker:nope-2" << false << "user 'icebreaker'";
-    QTest::newRow("ACL, unknown user") << "" << "icebreaker" << "acl-pw" << "mallory:acl-pw" << false << "WRONGPASS";
+    QTest::newRow("requirepass, right") << "pw-1"
+                                        << ""
+                                        << ""
+                                        << ":pw-1" << true << "";
+    QTest::newRow("requirepass, wrong") << "pw-1"
+                                        << ""
+                                        << ""
+                                        << ":nope-1" << false << "WRONGPASS";
+    QTest::newRow("requirepass, none given") << "pw-1"
+                                             << ""
+                                             << ""
+                                             << "" << false << "requires a password";
+    QTest::newRow("ACL user, right") << ""
+                                     << "icebreaker"
+                                     << "acl-pw"
+                                     << "icebreaker:acl-pw" << true << "";
+    QTest::newRow("ACL user, wrong password") << ""
+                                              << "icebreaker"
+                                              << "acl-pw"
+                                              << "icebreaker:nope-2" << false << "user 'icebreaker'";
+    QTest::newRow("ACL, unknown user") << ""
+                                       << "icebreaker"
+                                       << "acl-pw"
+                                       << "mallory:acl-pw" << false << "WRONGPASS";
 }
 
 void tst_RedisConnection::auth() {
@@ -114,7 +134,7 @@ void tst_RedisConnection::auth() {
     QFETCH(QString, userInfo);
     QFETCH(bool, connects);
     QFETCH(QString, mentions);
-    RedisTestServer server({requirePass, aclUser, aclPassword});
+    RedisTestServer server({ requirePass, aclUser, aclPassword });
     QVERIFY(server.start());
     g_log.clear();
     g_previousHandler = qInstallMessageHandler(captureLog);
@@ -127,7 +147,8 @@ void tst_RedisConnection::auth() {
     if (connects) {
         QTRY_COMPARE_WITH_TIMEOUT(connection.state(), RedisConnection::State::Connected, 5000);
         bool done = false;
-        QVERIFY(connection.command({"SET", "icebreaker:k", "v"}, [&done](const RedisReply &reply) { done = !reply.failed(); }));
+        QVERIFY(connection.command({ "SET", "icebreaker:k", "v" },
+                                   [&done](const RedisReply &reply) { done = !reply.failed(); }));
         QTRY_VERIFY_WITH_TIMEOUT(done, 5000);
         return;
     }
@@ -152,10 +173,10 @@ void tst_RedisConnection::selectsTheDatabase() {
     connection.open();
     QTRY_COMPARE_WITH_TIMEOUT(connection.state(), RedisConnection::State::Connected, 5000);
     bool done = false;
-    QVERIFY(connection.command({"SET", "icebreaker:where", "db3"}, [&done](const RedisReply &) { done = true; }));
+    QVERIFY(connection.command({ "SET", "icebreaker:where", "db3" }, [&done](const RedisReply &) { done = true; }));
     QTRY_VERIFY_WITH_TIMEOUT(done, 5000);
-    QCOMPARE(server.cli({"GET", "icebreaker:where"}, 3), QByteArray("db3"));
-    QCOMPARE(server.cli({"EXISTS", "icebreaker:where"}, 0), QByteArray("0"));
+    QCOMPARE(server.cli({ "GET", "icebreaker:where" }, 3), QByteArray("db3"));
+    QCOMPARE(server.cli({ "EXISTS", "icebreaker:where" }, 0), QByteArray("0"));
 }
 
 void tst_RedisConnection::badDatabaseIsAClearError() {
@@ -199,7 +220,10 @@ void tst_RedisConnection::killedServerIsDetectedAndReconnected() {
     server.pause();
     int calls = 0;
     RedisReply last = RedisReply::fromHiredis(nullptr);
-    QVERIFY(connection.command({"PING"}, [&](const RedisReply &reply) { ++calls; last = reply; }));
+    QVERIFY(connection.command({ "PING" }, [&](const RedisReply &reply) {
+        ++calls;
+        last = reply;
+    }));
     server.kill();
     QTRY_COMPARE_WITH_TIMEOUT(connection.state(), RedisConnection::State::Down, 5000);
     QCOMPARE(connection.error(), RedisConnection::Error::ConnectionLost);
@@ -229,7 +253,10 @@ void tst_RedisConnection::pausedServerHitsTheDeadline() {
     server.pause(); // TCP stays up, nothing answers
     RedisReply reply = RedisReply::fromHiredis(nullptr);
     bool called = false;
-    QVERIFY(connection.command({"PING"}, [&](const RedisReply &r) { called = true; reply = r; }));
+    QVERIFY(connection.command({ "PING" }, [&](const RedisReply &r) {
+        called = true;
+        reply = r;
+    }));
     const int ticksAtPause = ticks;
     QTRY_COMPARE_WITH_TIMEOUT(connection.error(), RedisConnection::Error::Timeout, 5000);
     QVERIFY(connection.state() != RedisConnection::State::Connected);
@@ -245,7 +272,7 @@ void tst_RedisConnection::pausedServerHitsTheDeadline() {
     server.resume();
     QTRY_COMPARE_WITH_TIMEOUT(connection.state(), RedisConnection::State::Connected, 10000);
     bool done = false;
-    QVERIFY(connection.command({"PING"}, [&done](const RedisReply &r) { done = r.bytes() == "PONG"; }));
+    QVERIFY(connection.command({ "PING" }, [&done](const RedisReply &r) { done = r.bytes() == "PONG"; }));
     QTRY_VERIFY_WITH_TIMEOUT(done, 5000);
 }
 
@@ -261,14 +288,17 @@ void tst_RedisConnection::subscriberGetsMessagesAndProbes() {
     subscriber.open();
     QTRY_COMPARE_WITH_TIMEOUT(subscribed.size(), 1, 5000);
     QVERIFY(subscriber.isSubscribed("icebreaker:node:a"));
-    QVERIFY(!subscriber.command({"PING"})); // a subscriber sends nothing else
+    QVERIFY(!subscriber.command({ "PING" })); // a subscriber sends nothing else
 
     RedisConnection publisher(optionsFor(server.url()));
     publisher.open();
     QTRY_VERIFY_WITH_TIMEOUT(publisher.isConnected(), 5000);
-    const QByteArray binary("\x00\x01\xff" "binary", 9);
+    const QByteArray binary("\x00\x01\xff"
+                            "binary",
+                            9);
     qint64 receivers = -1;
-    QVERIFY(publisher.command({"PUBLISH", "icebreaker:node:a", binary}, [&](const RedisReply &r) { receivers = r.integer(); }));
+    QVERIFY(publisher.command({ "PUBLISH", "icebreaker:node:a", binary },
+                              [&](const RedisReply &r) { receivers = r.integer(); }));
     QTRY_COMPARE_WITH_TIMEOUT(messages.size(), 1, 5000);
     QCOMPARE(messages.at(0), binary);
     QCOMPARE(receivers, qint64(1));
@@ -286,7 +316,7 @@ void tst_RedisConnection::subscriberGetsMessagesAndProbes() {
     server.resume();
     QTRY_COMPARE_WITH_TIMEOUT(subscribed.size(), 2, 10000); // re-subscribed after the reconnect
     QTRY_VERIFY_WITH_TIMEOUT(publisher.isConnected(), 10000);
-    QVERIFY(publisher.command({"PUBLISH", "icebreaker:node:a", "again"}));
+    QVERIFY(publisher.command({ "PUBLISH", "icebreaker:node:a", "again" }));
     QTRY_COMPARE_WITH_TIMEOUT(messages.size(), 2, 5000);
     QCOMPARE(messages.at(1), QByteArray("again"));
 }
@@ -305,9 +335,9 @@ void tst_RedisConnection::invalidUrlIsNotTried() {
 void tst_RedisConnection::commandsRefusedWhenDown() {
     RedisConnection connection(optionsFor(QStringLiteral("redis://127.0.0.1:1")));
     bool called = false;
-    QVERIFY(!connection.command({"PING"}, [&called](const RedisReply &) { called = true; }));
+    QVERIFY(!connection.command({ "PING" }, [&called](const RedisReply &) { called = true; }));
     connection.open();
-    QVERIFY(!connection.command({"PING"}, [&called](const RedisReply &) { called = true; }));
+    QVERIFY(!connection.command({ "PING" }, [&called](const RedisReply &) { called = true; }));
     connection.close();
     QCOMPARE(connection.state(), RedisConnection::State::Down);
     QCOMPARE(connection.error(), RedisConnection::Error::Closed);

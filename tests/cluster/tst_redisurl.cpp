@@ -24,24 +24,50 @@ void tst_RedisUrl::valid_data() {
     QTest::addColumn<QString>("password");
     QTest::addColumn<QString>("redacted");
 
-    QTest::newRow("host only") << "redis://localhost" << "localhost" << 6379 << 0 << "" << "" << "redis://localhost:6379/0";
-    QTest::newRow("upper-case scheme") << "REDIS://db.internal" << "db.internal" << 6379 << 0 << "" << ""
+    QTest::newRow("host only") << "redis://localhost"
+                               << "localhost" << 6379 << 0 << ""
+                               << ""
+                               << "redis://localhost:6379/0";
+    QTest::newRow("upper-case scheme") << "REDIS://db.internal"
+                                       << "db.internal" << 6379 << 0 << ""
+                                       << ""
                                        << "redis://db.internal:6379/0";
-    QTest::newRow("port and db") << "redis://10.0.0.5:6380/2" << "10.0.0.5" << 6380 << 2 << "" << ""
+    QTest::newRow("port and db") << "redis://10.0.0.5:6380/2"
+                                 << "10.0.0.5" << 6380 << 2 << ""
+                                 << ""
                                  << "redis://10.0.0.5:6380/2";
-    QTest::newRow("trailing slash") << "redis://10.0.0.5/" << "10.0.0.5" << 6379 << 0 << "" << "" << "redis://10.0.0.5:6379/0";
-    QTest::newRow("password only") << "redis://:s3cret@10.0.0.5" << "10.0.0.5" << 6379 << 0 << "" << "s3cret"
+    QTest::newRow("trailing slash") << "redis://10.0.0.5/"
+                                    << "10.0.0.5" << 6379 << 0 << ""
+                                    << ""
+                                    << "redis://10.0.0.5:6379/0";
+    QTest::newRow("password only") << "redis://:s3cret@10.0.0.5"
+                                   << "10.0.0.5" << 6379 << 0 << ""
+                                   << "s3cret"
                                    << "redis://:***@10.0.0.5:6379/0";
-    QTest::newRow("ACL user") << "redis://icebreaker:s3cret@redis.lan:7000/15" << "redis.lan" << 7000 << 15 << "icebreaker"
-                              << "s3cret" << "redis://icebreaker:***@redis.lan:7000/15";
-    QTest::newRow("'@' and ':' in password") << "redis://u:p@ss:w@rd@h" << "h" << 6379 << 0 << "u" << "p@ss:w@rd"
+    QTest::newRow("ACL user") << "redis://icebreaker:s3cret@redis.lan:7000/15"
+                              << "redis.lan" << 7000 << 15 << "icebreaker"
+                              << "s3cret"
+                              << "redis://icebreaker:***@redis.lan:7000/15";
+    QTest::newRow("'@' and ':' in password") << "redis://u:p@ss:w@rd@h"
+                                             << "h" << 6379 << 0 << "u"
+                                             << "p@ss:w@rd"
                                              << "redis://u:***@h:6379/0";
-    QTest::newRow("percent-encoded password") << "redis://u:a%2Fb%40c@h" << "h" << 6379 << 0 << "u" << "a/b@c"
+    QTest::newRow("percent-encoded password") << "redis://u:a%2Fb%40c@h"
+                                              << "h" << 6379 << 0 << "u"
+                                              << "a/b@c"
                                               << "redis://u:***@h:6379/0";
-    QTest::newRow("IPv6") << "redis://[::1]:6390/1" << "::1" << 6390 << 1 << "" << "" << "redis://[::1]:6390/1";
-    QTest::newRow("IPv6 no port") << "redis://:pw@[2001:db8::5]" << "2001:db8::5" << 6379 << 0 << "" << "pw"
+    QTest::newRow("IPv6") << "redis://[::1]:6390/1"
+                          << "::1" << 6390 << 1 << ""
+                          << ""
+                          << "redis://[::1]:6390/1";
+    QTest::newRow("IPv6 no port") << "redis://:pw@[2001:db8::5]"
+                                  << "2001:db8::5" << 6379 << 0 << ""
+                                  << "pw"
                                   << "redis://:***@[2001:db8::5]:6379/0";
-    QTest::newRow("max port") << "redis://h:65535" << "h" << 65535 << 0 << "" << "" << "redis://h:65535/0";
+    QTest::newRow("max port") << "redis://h:65535"
+                              << "h" << 65535 << 0 << ""
+                              << ""
+                              << "redis://h:65535/0";
 }
 
 void tst_RedisUrl::valid() {

@@ -55,5 +55,5 @@ private:
     QPointer<FakeClock> _clock;
     bool _active = false;
     qint64 _dueMs = 0;
-    quint64 _sequence = 0;   // among timers due at once, the one started first fires first
+    quint64 _sequence = 0; // among timers due at once, the one started first fires first
 };

@@ -50,7 +50,11 @@ public:
     void inject(const QByteArray &datagram, const SockAddr &sender) { Q_EMIT datagramReceived(datagram, sender); }
 
     const QList<Sent> &sent() const { return _sent; }
-    QList<Sent> takeSent() { QList<Sent> out; out.swap(_sent); return out; }
+    QList<Sent> takeSent() {
+        QList<Sent> out;
+        out.swap(_sent);
+        return out;
+    }
     void clearSent() { _sent.clear(); }
 
 Q_SIGNALS:

@@ -46,7 +46,7 @@ private Q_SLOTS:
         clock.advance(1000);
         QCOMPARE(count, 3);
         QCOMPARE(clock.activeTimerCount(), 0);
-        timer->start();   // restarts one interval from now, repeating again
+        timer->start(); // restarts one interval from now, repeating again
         QVERIFY(clock.fireNext());
         QCOMPARE(clock.nowMs(), qint64(1010));
         QCOMPARE(count, 4);
@@ -67,7 +67,7 @@ private Q_SLOTS:
         survivor->start(5);
         clock.reset();
         QVERIFY(!survivor->isActive());
-        survivor->start(5);   // a timer of a destroyed clock never fires (and does not crash)
+        survivor->start(5); // a timer of a destroyed clock never fires (and does not crash)
         QVERIFY(!survivor->isActive());
     }
 };

@@ -9,8 +9,7 @@
 #include <QString>
 #include <QStringList>
 
-struct OpenSslCliResult
-{
+struct OpenSslCliResult {
     int exitCode = -1;
     QByteArray out;
     QByteArray err;
@@ -19,13 +18,11 @@ struct OpenSslCliResult
     QByteArray describe() const { return "exit " + QByteArray::number(exitCode) + ": " + err; }
 };
 
-inline QString openSslProgram()
-{
+inline QString openSslProgram() {
     return QStandardPaths::findExecutable(QStringLiteral("openssl"));
 }
 
-inline OpenSslCliResult runOpenSsl(const QStringList &arguments, const QString &workingDirectory = QString())
-{
+inline OpenSslCliResult runOpenSsl(const QStringList &arguments, const QString &workingDirectory = QString()) {
     OpenSslCliResult result;
     QProcess process;
     if (!workingDirectory.isEmpty())
@@ -43,14 +40,12 @@ inline OpenSslCliResult runOpenSsl(const QStringList &arguments, const QString &
     return result;
 }
 
-inline QByteArray readAll(const QString &path)
-{
+inline QByteArray readAll(const QString &path) {
     QFile file(path);
     return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
 }
 
-inline bool writeAll(const QString &path, const QByteArray &content)
-{
+inline bool writeAll(const QString &path, const QByteArray &content) {
     QFile file(path);
     return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(content) == content.size();
 }

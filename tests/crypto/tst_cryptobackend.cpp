@@ -13,8 +13,7 @@
 
 Q_DECLARE_METATYPE(CryptoBackend *)
 
-class tst_CryptoBackend : public QObject
-{
+class tst_CryptoBackend : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
@@ -45,12 +44,12 @@ private:
     RsaPrivateKey m_key;
     RsaPrivateKey m_otherKey;
     // The 30 signed bytes of the protocol document's heartbeat example (section 2.5).
-    const QByteArray m_plaintext = QByteArray::fromHex(
-        "6ba7b8109dad11d180b400c04fd430c8" "00c63364079ca6" "000a0000029ca6");
+    const QByteArray m_plaintext = QByteArray::fromHex("6ba7b8109dad11d180b400c04fd430c8"
+                                                       "00c63364079ca6"
+                                                       "000a0000029ca6");
 };
 
-void tst_CryptoBackend::initTestCase()
-{
+void tst_CryptoBackend::initTestCase() {
     QCOMPARE(m_plaintext.size(), 30);
     QString error;
     m_key = RsaPrivateKey::generate(2048, &error);
@@ -59,15 +58,13 @@ void tst_CryptoBackend::initTestCase()
     QVERIFY2(!m_otherKey.isNull(), qPrintable(error));
 }
 
-void tst_CryptoBackend::addBackendRows()
-{
+void tst_CryptoBackend::addBackendRows() {
     QTest::addColumn<CryptoBackend *>("backend");
     for (CryptoBackend *backend : CryptoBackend::all())
         QTest::newRow(qPrintable(backend->name())) << backend;
 }
 
-void tst_CryptoBackend::backendList()
-{
+void tst_CryptoBackend::backendList() {
     const QList<CryptoBackend *> all = CryptoBackend::all();
     QVERIFY(CryptoBackend::openSsl());
     QCOMPARE(CryptoBackend::openSsl()->name(), QStringLiteral("OpenSSL"));
@@ -84,8 +81,7 @@ void tst_CryptoBackend::backendList()
 #endif
 }
 
-void tst_CryptoBackend::signVerifyRoundTrip()
-{
+void tst_CryptoBackend::signVerifyRoundTrip() {
     QFETCH(CryptoBackend *, backend);
     QString error;
     const QByteArray signature = backend->sign(m_key, m_plaintext, &error);
@@ -102,18 +98,16 @@ void tst_CryptoBackend::signVerifyRoundTrip()
     QVERIFY(!backend->verify(m_key.publicKey(), m_plaintext, emptySignature));
 }
 
-void tst_CryptoBackend::flippedDataByteFails_data()
-{
+void tst_CryptoBackend::flippedDataByteFails_data() {
     QTest::addColumn<CryptoBackend *>("backend");
     QTest::addColumn<int>("position");
     for (CryptoBackend *backend : CryptoBackend::all()) {
-        for (int position : {0, 15, 16, 29})
+        for (int position : { 0, 15, 16, 29 })
             QTest::addRow("%s, byte %d", qPrintable(backend->name()), position) << backend << position;
     }
 }
 
-void tst_CryptoBackend::flippedDataByteFails()
-{
+void tst_CryptoBackend::flippedDataByteFails() {
     QFETCH(CryptoBackend *, backend);
     QFETCH(int, position);
     const QByteArray signature = backend->sign(m_key, m_plaintext);
@@ -123,18 +117,16 @@ void tst_CryptoBackend::flippedDataByteFails()
     QVERIFY(!backend->verify(m_key.publicKey(), tampered, signature));
 }
 
-void tst_CryptoBackend::flippedSignatureByteFails_data()
-{
+void tst_CryptoBackend::flippedSignatureByteFails_data() {
     QTest::addColumn<CryptoBackend *>("backend");
     QTest::addColumn<int>("position");
     for (CryptoBackend *backend : CryptoBackend::all()) {
-        for (int position : {0, 1, 128, 255})
+        for (int position : { 0, 1, 128, 255 })
             QTest::addRow("%s, byte %d", qPrintable(backend->name()), position) << backend << position;
     }
 }
 
-void tst_CryptoBackend::flippedSignatureByteFails()
-{
+void tst_CryptoBackend::flippedSignatureByteFails() {
     QFETCH(CryptoBackend *, backend);
     QFETCH(int, position);
     QByteArray signature = backend->sign(m_key, m_plaintext);
@@ -143,8 +135,7 @@ void tst_CryptoBackend::flippedSignatureByteFails()
     QVERIFY(!backend->verify(m_key.publicKey(), m_plaintext, signature));
 }
 
-void tst_CryptoBackend::malformedSignatureFails()
-{
+void tst_CryptoBackend::malformedSignatureFails() {
     QFETCH(CryptoBackend *, backend);
     const RsaPublicKey publicKey = m_key.publicKey();
     const QByteArray signature = backend->sign(m_key, m_plaintext);
@@ -156,8 +147,7 @@ void tst_CryptoBackend::malformedSignatureFails()
     QVERIFY(backend->verify(publicKey, m_plaintext, signature)); // the key still works afterwards
 }
 
-void tst_CryptoBackend::wrongKeyFails()
-{
+void tst_CryptoBackend::wrongKeyFails() {
     QFETCH(CryptoBackend *, backend);
     const QByteArray signature = backend->sign(m_key, m_plaintext);
     QVERIFY(backend->verify(m_key.publicKey(), m_plaintext, signature));
@@ -165,8 +155,7 @@ void tst_CryptoBackend::wrongKeyFails()
     QVERIFY(backend->sign(m_otherKey, m_plaintext) != signature);
 }
 
-void tst_CryptoBackend::failedSignIsEmptyWithError()
-{
+void tst_CryptoBackend::failedSignIsEmptyWithError() {
     QFETCH(CryptoBackend *, backend);
     QString error;
     const QByteArray signature = backend->sign(RsaPrivateKey(), m_plaintext, &error);
@@ -177,8 +166,7 @@ void tst_CryptoBackend::failedSignIsEmptyWithError()
     QVERIFY(backend->sign(RsaPrivateKey(), m_plaintext).isEmpty()); // the error pointer is optional
 }
 
-void tst_CryptoBackend::concurrentVerify()
-{
+void tst_CryptoBackend::concurrentVerify() {
     QFETCH(CryptoBackend *, backend);
     // A fresh key, so the threads also race to fill its parsed-handle cache.
     const RsaPrivateKey key = RsaPrivateKey::fromData(m_key.toPkcs1Der());
@@ -189,8 +177,8 @@ void tst_CryptoBackend::concurrentVerify()
 
     constexpr int threadCount = 6;
     constexpr int rounds = 40;
-    std::atomic<int> good{0};
-    std::atomic<int> wrong{0};
+    std::atomic<int> good { 0 };
+    std::atomic<int> wrong { 0 };
     std::vector<std::thread> threads;
     for (int t = 0; t < threadCount; ++t) {
         threads.emplace_back([&, t] {
@@ -208,8 +196,7 @@ void tst_CryptoBackend::concurrentVerify()
     QCOMPARE(good.load(), threadCount * rounds);
 }
 
-void tst_CryptoBackend::crossBackend()
-{
+void tst_CryptoBackend::crossBackend() {
     const QList<CryptoBackend *> backends = CryptoBackend::all();
     QByteArray reference;
     for (CryptoBackend *signer : backends) {

@@ -13,8 +13,7 @@
 
 #include <sys/stat.h>
 
-class tst_CryptoKeys : public QObject
-{
+class tst_CryptoKeys : public QObject {
     Q_OBJECT
 
 private Q_SLOTS:
@@ -50,33 +49,31 @@ private:
     QByteArray m_privPkcs1Der; // from `openssl rsa -traditional -outform DER`
 };
 
-QByteArray tst_CryptoKeys::openssl(const QStringList &arguments)
-{
+QByteArray tst_CryptoKeys::openssl(const QStringList &arguments) {
     const OpenSslCliResult result = runOpenSsl(arguments, m_dir.path());
     if (!result.ok())
         qWarning("openssl %s failed: %s", qPrintable(arguments.join(QLatin1Char(' '))), result.describe().constData());
     return result.ok() ? result.out : QByteArray();
 }
 
-void tst_CryptoKeys::initTestCase()
-{
+void tst_CryptoKeys::initTestCase() {
     QVERIFY2(!openSslProgram().isEmpty(), "the openssl CLI is not installed (CI installs it)");
     QVERIFY(m_dir.isValid());
     const QStringList steps[] = {
-        {"genrsa", "-out", "rsa.pem", "2048"},
-        {"rsa", "-in", "rsa.pem", "-pubout", "-outform", "DER", "-out", "spki.der"},
-        {"rsa", "-in", "rsa.pem", "-pubout", "-out", "spki.pem"},
-        {"rsa", "-in", "rsa.pem", "-RSAPublicKey_out", "-outform", "DER", "-out", "pkcs1.der"},
-        {"rsa", "-in", "rsa.pem", "-RSAPublicKey_out", "-out", "pkcs1.pem"},
-        {"rsa", "-in", "rsa.pem", "-traditional", "-outform", "DER", "-out", "priv-pkcs1.der"},
-        {"rsa", "-in", "rsa.pem", "-traditional", "-out", "priv-pkcs1.pem"},
-        {"pkcs8", "-topk8", "-nocrypt", "-in", "rsa.pem", "-outform", "DER", "-out", "priv-pkcs8.der"},
-        {"pkcs8", "-topk8", "-in", "rsa.pem", "-passout", "pass:secret", "-out", "priv-encrypted.pem"},
-        {"genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ec.pem"},
-        {"pkey", "-in", "ec.pem", "-pubout", "-out", "ec-pub.pem"},
-        {"pkey", "-in", "ec.pem", "-pubout", "-outform", "DER", "-out", "ec-pub.der"},
-        {"genpkey", "-algorithm", "ED25519", "-out", "ed25519.pem"},
-        {"pkey", "-in", "ed25519.pem", "-pubout", "-out", "ed25519-pub.pem"},
+        { "genrsa", "-out", "rsa.pem", "2048" },
+        { "rsa", "-in", "rsa.pem", "-pubout", "-outform", "DER", "-out", "spki.der" },
+        { "rsa", "-in", "rsa.pem", "-pubout", "-out", "spki.pem" },
+        { "rsa", "-in", "rsa.pem", "-RSAPublicKey_out", "-outform", "DER", "-out", "pkcs1.der" },
+        { "rsa", "-in", "rsa.pem", "-RSAPublicKey_out", "-out", "pkcs1.pem" },
+        { "rsa", "-in", "rsa.pem", "-traditional", "-outform", "DER", "-out", "priv-pkcs1.der" },
+        { "rsa", "-in", "rsa.pem", "-traditional", "-out", "priv-pkcs1.pem" },
+        { "pkcs8", "-topk8", "-nocrypt", "-in", "rsa.pem", "-outform", "DER", "-out", "priv-pkcs8.der" },
+        { "pkcs8", "-topk8", "-in", "rsa.pem", "-passout", "pass:secret", "-out", "priv-encrypted.pem" },
+        { "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "ec.pem" },
+        { "pkey", "-in", "ec.pem", "-pubout", "-out", "ec-pub.pem" },
+        { "pkey", "-in", "ec.pem", "-pubout", "-outform", "DER", "-out", "ec-pub.der" },
+        { "genpkey", "-algorithm", "ED25519", "-out", "ed25519.pem" },
+        { "pkey", "-in", "ed25519.pem", "-pubout", "-out", "ed25519-pub.pem" },
     };
     for (const QStringList &step : steps) {
         const OpenSslCliResult result = runOpenSsl(step, m_dir.path());
@@ -89,16 +86,14 @@ void tst_CryptoKeys::initTestCase()
     QVERIFY(m_spkiDer != m_pkcs1Der);
 }
 
-static QByteArray wrap64(const QByteArray &base64, const QByteArray &newline)
-{
+static QByteArray wrap64(const QByteArray &base64, const QByteArray &newline) {
     QByteArray out;
     for (int i = 0; i < base64.size(); i += 64)
         out += base64.mid(i, 64) + newline;
     return out;
 }
 
-void tst_CryptoKeys::publicKeyImports_data()
-{
+void tst_CryptoKeys::publicKeyImports_data() {
     QTest::addColumn<QByteArray>("data");
     const QByteArray spkiPem = readAll(path("spki.pem"));
     const QByteArray pkcs1Pem = readAll(path("pkcs1.pem"));
@@ -118,8 +113,7 @@ void tst_CryptoKeys::publicKeyImports_data()
     QTest::newRow("PKCS#1 base64, 64 columns") << wrap64(m_pkcs1Der.toBase64(), "\n");
 }
 
-void tst_CryptoKeys::publicKeyImports()
-{
+void tst_CryptoKeys::publicKeyImports() {
     QFETCH(QByteArray, data);
     QString error;
     const RsaPublicKey key = RsaPublicKey::fromData(data, &error);
@@ -132,8 +126,7 @@ void tst_CryptoKeys::publicKeyImports()
     QCOMPARE(key, RsaPublicKey::fromData(m_spkiDer));
 }
 
-void tst_CryptoKeys::publicKeyRejects_data()
-{
+void tst_CryptoKeys::publicKeyRejects_data() {
     QTest::addColumn<QByteArray>("data");
     QTest::addColumn<QString>("errorFragment"); // empty: any non-empty error will do
 
@@ -150,8 +143,8 @@ void tst_CryptoKeys::publicKeyRejects_data()
     QTest::newRow("truncated PKCS#1 DER") << m_pkcs1Der.left(100) << QString();
     QTest::newRow("base64 of truncated DER") << m_spkiDer.left(200).toBase64() << QString();
     QTest::newRow("base64 with a bad character") << m_spkiDer.toBase64().replace(10, 1, "*") << QString();
-    QTest::newRow("PEM without END")
-        << readAll(path("spki.pem")).replace("-----END PUBLIC KEY-----", "") << QStringLiteral("END");
+    QTest::newRow("PEM without END") << readAll(path("spki.pem")).replace("-----END PUBLIC KEY-----", "")
+                                     << QStringLiteral("END");
     QTest::newRow("PEM with mismatched END")
         << readAll(path("spki.pem")).replace("END PUBLIC KEY", "END RSA PUBLIC KEY") << QStringLiteral("END");
     QTest::newRow("PEM label swapped (PKCS#1 body in PUBLIC KEY)")
@@ -165,8 +158,7 @@ void tst_CryptoKeys::publicKeyRejects_data()
     QTest::newRow("Ed25519 SPKI PEM") << readAll(path("ed25519-pub.pem")) << QStringLiteral("not an RSA key");
 }
 
-void tst_CryptoKeys::publicKeyRejects()
-{
+void tst_CryptoKeys::publicKeyRejects() {
     QFETCH(QByteArray, data);
     QFETCH(QString, errorFragment);
     QString error;
@@ -179,8 +171,7 @@ void tst_CryptoKeys::publicKeyRejects()
     QVERIFY(RsaPublicKey::fromData(data).isNull()); // the error pointer is optional
 }
 
-void tst_CryptoKeys::publicKeyRoundTrips()
-{
+void tst_CryptoKeys::publicKeyRoundTrips() {
     const RsaPublicKey key = RsaPublicKey::fromData(m_spkiDer);
     QVERIFY(!key.isNull());
     QVERIFY(key.toPem().startsWith("-----BEGIN PUBLIC KEY-----\n"));
@@ -197,8 +188,7 @@ void tst_CryptoKeys::publicKeyRoundTrips()
     QVERIFY(other != key);
 }
 
-void tst_CryptoKeys::nullPublicKey()
-{
+void tst_CryptoKeys::nullPublicKey() {
     const RsaPublicKey key;
     QVERIFY(key.isNull());
     QCOMPARE(key.bits(), 0);
@@ -208,8 +198,7 @@ void tst_CryptoKeys::nullPublicKey()
     QCOMPARE(key, RsaPublicKey());
 }
 
-void tst_CryptoKeys::privateKeyImports_data()
-{
+void tst_CryptoKeys::privateKeyImports_data() {
     QTest::addColumn<QByteArray>("data");
     QTest::newRow("PKCS#1 DER") << m_privPkcs1Der;
     QTest::newRow("PKCS#8 DER") << readAll(path("priv-pkcs8.der"));
@@ -217,8 +206,7 @@ void tst_CryptoKeys::privateKeyImports_data()
     QTest::newRow("PKCS#8 PEM (openssl genrsa)") << readAll(path("rsa.pem"));
 }
 
-void tst_CryptoKeys::privateKeyImports()
-{
+void tst_CryptoKeys::privateKeyImports() {
     QFETCH(QByteArray, data);
     QVERIFY(!data.isEmpty());
     QString error;
@@ -233,8 +221,7 @@ void tst_CryptoKeys::privateKeyImports()
     QCOMPARE(RsaPrivateKey::fromData(key.toPkcs8Der()), key);
 }
 
-void tst_CryptoKeys::privateKeyRejects_data()
-{
+void tst_CryptoKeys::privateKeyRejects_data() {
     QTest::addColumn<QByteArray>("data");
     QTest::addColumn<QString>("errorFragment");
     QTest::newRow("empty") << QByteArray() << QString();
@@ -247,8 +234,7 @@ void tst_CryptoKeys::privateKeyRejects_data()
     QTest::newRow("EC private key PEM") << readAll(path("ec.pem")) << QStringLiteral("not an RSA key");
 }
 
-void tst_CryptoKeys::privateKeyRejects()
-{
+void tst_CryptoKeys::privateKeyRejects() {
     QFETCH(QByteArray, data);
     QFETCH(QString, errorFragment);
     QString error;
@@ -261,8 +247,7 @@ void tst_CryptoKeys::privateKeyRejects()
     QVERIFY(key.toPkcs1Der().isEmpty());
 }
 
-void tst_CryptoKeys::generate()
-{
+void tst_CryptoKeys::generate() {
     QString error;
     const RsaPrivateKey key = RsaPrivateKey::generate(2048, &error);
     QVERIFY2(!key.isNull(), qPrintable(error));
@@ -280,8 +265,7 @@ void tst_CryptoKeys::generate()
     QVERIFY(second.publicKey() != key.publicKey());
 }
 
-void tst_CryptoKeys::generateRejectsBadSizes_data()
-{
+void tst_CryptoKeys::generateRejectsBadSizes_data() {
     QTest::addColumn<int>("bits");
     QTest::newRow("0") << 0;
     QTest::newRow("negative") << -2048;
@@ -289,24 +273,21 @@ void tst_CryptoKeys::generateRejectsBadSizes_data()
     QTest::newRow("too big") << 65536;
 }
 
-void tst_CryptoKeys::generateRejectsBadSizes()
-{
+void tst_CryptoKeys::generateRejectsBadSizes() {
     QFETCH(int, bits);
     QString error;
     QVERIFY(RsaPrivateKey::generate(bits, &error).isNull());
     QVERIFY(error.contains(QString::number(bits)));
 }
 
-static int fileMode(const QString &path)
-{
+static int fileMode(const QString &path) {
     struct stat info {};
     if (::stat(QFile::encodeName(path).constData(), &info) != 0)
         return -1;
     return int(info.st_mode & 07777);
 }
 
-void tst_CryptoKeys::saveAndLoad()
-{
+void tst_CryptoKeys::saveAndLoad() {
     const RsaPrivateKey key = RsaPrivateKey::fromData(m_privPkcs1Der);
     QVERIFY(!key.isNull());
     const QString file = path("saved/domain.key");
@@ -316,7 +297,7 @@ void tst_CryptoKeys::saveAndLoad()
     QVERIFY2(key.saveToFile(file, &error), qPrintable(error));
     QCOMPARE(fileMode(file), 0600);
     QCOMPARE(readAll(file), key.toPem());
-    QCOMPARE(QDir(path("saved")).entryList(QDir::Files), QStringList{"domain.key"}); // no temp file left
+    QCOMPARE(QDir(path("saved")).entryList(QDir::Files), QStringList { "domain.key" }); // no temp file left
 
     const RsaPrivateKey loaded = RsaPrivateKey::loadFromFile(file, &error);
     QVERIFY2(!loaded.isNull(), qPrintable(error));
@@ -332,8 +313,7 @@ void tst_CryptoKeys::saveAndLoad()
     QVERIFY(!error.isEmpty());
 }
 
-void tst_CryptoKeys::saveIsOwnerOnlyWhateverTheUmask()
-{
+void tst_CryptoKeys::saveIsOwnerOnlyWhateverTheUmask() {
     const RsaPrivateKey key = RsaPrivateKey::fromData(m_privPkcs1Der);
     const QString file = path("umask0.key");
     const mode_t previous = ::umask(0);
@@ -344,8 +324,7 @@ void tst_CryptoKeys::saveIsOwnerOnlyWhateverTheUmask()
     QCOMPARE(fileMode(file), 0600);
 }
 
-void tst_CryptoKeys::saveReplacesWorldReadableFile()
-{
+void tst_CryptoKeys::saveReplacesWorldReadableFile() {
     const QString file = path("old.key");
     QVERIFY(writeAll(file, "old contents"));
     QVERIFY(::chmod(QFile::encodeName(file).constData(), 0644) == 0);
@@ -358,8 +337,7 @@ void tst_CryptoKeys::saveReplacesWorldReadableFile()
     QCOMPARE(RsaPrivateKey::loadFromFile(file), key);
 }
 
-void tst_CryptoKeys::loadReportsPath()
-{
+void tst_CryptoKeys::loadReportsPath() {
     QString error;
     QVERIFY(RsaPrivateKey::loadFromFile(path("missing.key"), &error).isNull());
     QVERIFY2(error.contains(QLatin1String("missing.key")), qPrintable(error));

@@ -31,7 +31,8 @@ private Q_SLOTS:
         ping->write(id.toRfc4122());
         ping->writePrimitive(PingType_t(PingType::Symmetric));
         QCOMPARE(ping->getPayloadSize(), qint64(IcePing::PayloadSize));
-        QCOMPARE(ping->toDatagram(), NLDatagram::create(PacketType::ICEPing, IcePing { id, PingType::Symmetric }.toPayload()).toDatagram());
+        QCOMPARE(ping->toDatagram(),
+                 NLDatagram::create(PacketType::ICEPing, IcePing { id, PingType::Symmetric }.toPayload()).toDatagram());
 
         IceServerQuery query;
         query.clientID = QUuid::createUuid();
@@ -56,7 +57,9 @@ private Q_SLOTS:
 
     void receivedPacketReadsBack() {
         const QUuid id = QUuid::createUuid();
-        const QByteArray datagram = NLDatagram::create(PacketType::ICEPingReply, IcePing { id, PingType::Local }.toPayload()).toDatagram();
+        const QByteArray datagram = NLDatagram::create(PacketType::ICEPingReply,
+                                                       IcePing { id, PingType::Local }.toPayload())
+                                        .toDatagram();
         std::unique_ptr<char[]> data(new char[size_t(datagram.size())]);
         memcpy(data.get(), datagram.constData(), size_t(datagram.size()));
         const SockAddr from(QHostAddress(QStringLiteral("198.51.100.7")), 5000);

@@ -118,7 +118,8 @@ private Q_SLOTS:
 
         QVERIFY(listener.messages.isEmpty());
         QCOMPARE(dropped.size(), 1);
-        QCOMPARE(dropped.first().at(0).value<PacketReceiver::DropReason>(), PacketReceiver::DropReason::VersionMismatch);
+        QCOMPARE(dropped.first().at(0).value<PacketReceiver::DropReason>(),
+                 PacketReceiver::DropReason::VersionMismatch);
         QCOMPARE(dropped.first().at(1).value<quint8>(), quint8(PacketType::ICEPing));
         QCOMPARE(receiver.counters().dropped[size_t(PacketReceiver::DropReason::VersionMismatch)], quint64(1));
         QCOMPARE(receiver.counters().dispatched, quint64(0));
@@ -149,9 +150,9 @@ private Q_SLOTS:
         FakeTransport transport;
         PacketReceiver receiver;
         receiver.attach(&transport);
-        transport.inject(QByteArray::fromHex("0100"), kSender);        // shorter than a UDT header
-        transport.inject(QByteArray::fromHex("01000000"), kSender);    // no NL header
-        transport.inject(pingDatagram(), kSender);                     // valid, nobody listening
+        transport.inject(QByteArray::fromHex("0100"), kSender);     // shorter than a UDT header
+        transport.inject(QByteArray::fromHex("01000000"), kSender); // no NL header
+        transport.inject(pingDatagram(), kSender);                  // valid, nobody listening
         const auto &dropped = receiver.counters().dropped;
         QCOMPARE(dropped[size_t(PacketReceiver::DropReason::Malformed)], quint64(2));
         QCOMPARE(dropped[size_t(PacketReceiver::DropReason::NoListener)], quint64(1));
@@ -231,18 +232,22 @@ private Q_SLOTS:
         // Counted outside the listener, which is gone by the time a wrong call would run.
         static QAtomicInt calls;
         calls.storeRelaxed(0);
-        QObject::connect(listener, &Listener::handled, listener, [] { calls.ref(); }, Qt::DirectConnection);
+        QObject::connect(
+            listener, &Listener::handled, listener, [] { calls.ref(); }, Qt::DirectConnection);
         receiver.registerListener(PacketType::ICEPing, listener, &Listener::handle);
 
         // Hold the worker inside an event, queue the delivery behind it, then (still on the worker,
         // the listener's own thread) delete the listener before releasing the worker's loop.
         QSemaphore holding;
         QSemaphore release;
-        QMetaObject::invokeMethod(listener, [&holding, &release, listener] {
-            holding.release();
-            release.acquire();
-            delete listener;
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            listener,
+            [&holding, &release, listener] {
+                holding.release();
+                release.acquire();
+                delete listener;
+            },
+            Qt::QueuedConnection);
         QVERIFY(holding.tryAcquire(1, 5000));
         transport.inject(pingDatagram(), kSender);
         QCOMPARE(receiver.counters().dispatched, quint64(1)); // queued, not yet delivered
@@ -252,7 +257,8 @@ private Q_SLOTS:
         QSemaphore drained;
         QObject context;
         context.moveToThread(&worker);
-        QMetaObject::invokeMethod(&context, [&drained] { drained.release(); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            &context, [&drained] { drained.release(); }, Qt::QueuedConnection);
         QVERIFY(drained.tryAcquire(1, 5000));
         worker.quit();
         QVERIFY(worker.wait(5000));
@@ -333,18 +339,19 @@ private Q_SLOTS:
         receiver.attach(&transport);
         Listener unsourced;
         SourcedListener sourced;
-        QVERIFY(receiver.registerListener(PacketType::ICEPing,
-                                          PacketReceiver::makeUnsourcedListenerReference<Listener>(&unsourced, &Listener::handle)));
-        QVERIFY(receiver.registerListenerForTypes({ PacketType::ICEPingReply, PacketType::ICEServerPeerInformation },
-                                                  PacketReceiver::makeSourcedListenerReference<SourcedListener>(
-                                                      &sourced, &SourcedListener::handle)));
-        QVERIFY(!receiver.registerListenerForTypes({ PacketType::ICEPingReply, PacketType(200) },
-                                                   PacketReceiver::makeUnsourcedListenerReference<Listener>(
-                                                       &unsourced, &Listener::handle)));
+        QVERIFY(receiver.registerListener(PacketType::ICEPing, PacketReceiver::makeUnsourcedListenerReference<Listener>(
+                                                                   &unsourced, &Listener::handle)));
+        QVERIFY(receiver.registerListenerForTypes(
+            { PacketType::ICEPingReply, PacketType::ICEServerPeerInformation },
+            PacketReceiver::makeSourcedListenerReference<SourcedListener>(&sourced, &SourcedListener::handle)));
+        QVERIFY(!receiver.registerListenerForTypes(
+            { PacketType::ICEPingReply, PacketType(200) },
+            PacketReceiver::makeUnsourcedListenerReference<Listener>(&unsourced, &Listener::handle)));
         QVERIFY(!receiver.registerListener(PacketType::ICEPing, PacketReceiver::ListenerReferencePointer()));
 
         transport.inject(pingDatagram(), kSender);
-        NLDatagram reply = NLDatagram::create(PacketType::ICEPingReply, IcePing { QUuid::createUuid(), PingType::Public }.toPayload());
+        NLDatagram reply = NLDatagram::create(PacketType::ICEPingReply,
+                                              IcePing { QUuid::createUuid(), PingType::Public }.toPayload());
         transport.inject(reply.toDatagram(), kSender);
         QCOMPARE(unsourced.messages.size(), 1);
         QCOMPARE(unsourced.messages.first()->getType(), PacketType::ICEPing);

@@ -14,7 +14,7 @@
 #include <QtTest/QtTest>
 
 struct FakeNetwork {
-    FakeClock clock;   // for the roles a test constructs on this network
+    FakeClock clock; // for the roles a test constructs on this network
     FakeTransport transport { samples::domainLocal() };
     PacketReceiver receiver;
     PacketSender sender { &transport };

@@ -53,16 +53,17 @@ private Q_SLOTS:
 
         net.clock.advance(8 * Round);
         QCOMPARE(removed.size(), 1);
-        QCOMPARE(removed.first().at(1).value<DomainGatekeeper::RemovalReason>(), DomainGatekeeper::RemovalReason::NoReply);
+        QCOMPARE(removed.first().at(1).value<DomainGatekeeper::RemovalReason>(),
+                 DomainGatekeeper::RemovalReason::NoReply);
         QVERIFY(!gatekeeper.hasIcePeer(clientID));
         pings = net.sentOfType(PacketType::ICEPing);
-        QCOMPARE(pings.size(), 16);                   // 8 rounds x 2 sockets
+        QCOMPARE(pings.size(), 16); // 8 rounds x 2 sockets
         const QList<IcePing> decoded = decodePings(pings);
         for (int i = 0; i < pings.size(); ++i) {
             const int round = i / 2;
-            QCOMPARE(pings[i].second.ttl, round < 2 ? 2 : 0);   // the default priming: 2,2
+            QCOMPARE(pings[i].second.ttl, round < 2 ? 2 : 0); // the default priming: 2,2
             QCOMPARE(pings[i].first.version, PacketVersion(18));
-            QCOMPARE(decoded[i].senderID, domainID);  // the domain pings with its own ID
+            QCOMPARE(decoded[i].senderID, domainID); // the domain pings with its own ID
             QCOMPARE(decoded[i].pingType, i % 2 ? PingType::Public : PingType::Local);
         }
         QCOMPARE(gatekeeper.counters().peersGaveUp, quint64(1));
@@ -95,26 +96,27 @@ private Q_SLOTS:
         options.punchTtls = {};
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         SharedNetworkPeer peer = QSharedPointer<NetworkPeer>::create(clientID, clientPublic, clientLocal);
-        SharedNetworkPeer stranger = QSharedPointer<NetworkPeer>::create(QUuid::createUuid(), clientPublic, clientLocal);
+        SharedNetworkPeer stranger = QSharedPointer<NetworkPeer>::create(QUuid::createUuid(), clientPublic,
+                                                                         clientLocal);
         QObject::connect(peer.data(), &NetworkPeer::pingTimerTimeout, &gatekeeper,
                          &DomainGatekeeper::handlePeerPingTimeout);
         introduce(net, clientID, clientPublic, clientLocal);
-        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 2);   // round 0
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 2); // round 0
 
-        gatekeeper.pingPunchForConnectingPeer(peer);                // round 1
+        gatekeeper.pingPunchForConnectingPeer(peer); // round 1
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);
-        Q_EMIT peer->pingTimerTimeout();                            // round 2, through sender()
+        Q_EMIT peer->pingTimerTimeout(); // round 2, through sender()
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 6);
         QCOMPARE(gatekeeper.icePeer(clientID).getConnectionAttempts(), 3);
-        gatekeeper.pingPunchForConnectingPeer(stranger);            // never introduced: nothing
-        gatekeeper.handlePeerPingTimeout();                         // no sender: nothing
+        gatekeeper.pingPunchForConnectingPeer(stranger); // never introduced: nothing
+        gatekeeper.handlePeerPingTimeout();              // no sender: nothing
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 6);
 
         QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
         gatekeeper.cleanupICEPeerForNode(clientID);
         QVERIFY(!gatekeeper.hasIcePeer(clientID));
         QCOMPARE(removed.size(), 1);
-        net.clock.advance(10 * Round);                              // its punch stopped
+        net.clock.advance(10 * Round); // its punch stopped
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 6);
     }
 
@@ -202,13 +204,14 @@ private Q_SLOTS:
         QCOMPARE(gatekeeper.icePeer(clientID).activeSocketKind(), NetworkPeer::ActiveSocket::Public);
 
         const int pingsSoFar = net.sentOfType(PacketType::ICEPing).size();
-        net.clock.advance(10 * Round);   // ten rounds' time: no ping may go out once connected
+        net.clock.advance(10 * Round); // ten rounds' time: no ping may go out once connected
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), pingsSoFar);
         net.inject(PacketType::ICEPingReply, IcePing { clientID, PingType::Local }.toPayload(), clientLocal);
-        QCOMPARE(connected.size(), 1);   // already connected: no second signal
+        QCOMPARE(connected.size(), 1); // already connected: no second signal
 
         // A reply for an unknown peer changes nothing.
-        net.inject(PacketType::ICEPingReply, IcePing { QUuid::createUuid(), PingType::Public }.toPayload(), clientPublic);
+        net.inject(PacketType::ICEPingReply, IcePing { QUuid::createUuid(), PingType::Public }.toPayload(),
+                   clientPublic);
         QCOMPARE(connected.size(), 1);
     }
 
@@ -247,7 +250,8 @@ private Q_SLOTS:
         QCOMPARE(removed.size(), 0);
         net.clock.advance(options.connectedPeerTimeoutMs / 4 + 1);
         QCOMPARE(removed.size(), 1);
-        QCOMPARE(removed.first().at(1).value<DomainGatekeeper::RemovalReason>(), DomainGatekeeper::RemovalReason::Silent);
+        QCOMPARE(removed.first().at(1).value<DomainGatekeeper::RemovalReason>(),
+                 DomainGatekeeper::RemovalReason::Silent);
         net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
         QCOMPARE(net.sentOfType(PacketType::ICEPingReply).size(), 25);
         QCOMPARE(gatekeeper.counters().peersExpired, quint64(1));
@@ -256,7 +260,7 @@ private Q_SLOTS:
     void knownPeerIsRefreshedAndPunchedAfresh() {
         FakeNetwork net;
         DomainGatekeeper::Options options = defaults();
-        options.pingIntervalMs = 3600 * 1000;   // rounds driven by hand
+        options.pingIntervalMs = 3600 * 1000; // rounds driven by hand
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         introduce(net, clientID, clientPublic, clientLocal);
         gatekeeper.pingPunchForConnectingPeer(clientID);
@@ -275,14 +279,15 @@ private Q_SLOTS:
         QCOMPARE(pings.size(), 2);
         QCOMPARE(pings[0].second.destination, newLocal);
         QCOMPARE(pings[1].second.destination, newPublic);
-        QCOMPARE(pings[0].second.ttl, 2);     // priming starts again
+        QCOMPARE(pings[0].second.ttl, 2); // priming starts again
         QCOMPARE(gatekeeper.icePeer(clientID).getConnectionAttempts(), 1);
     }
 
     void introductionsOnlyFromTheIceServer() {
         FakeNetwork net;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, defaults(), net.clock);
-        gatekeeper.setIceServerFilter([this](const SockAddr &sender) { return sender.getAddress() == iceServer.getAddress(); });
+        gatekeeper.setIceServerFilter(
+            [this](const SockAddr &sender) { return sender.getAddress() == iceServer.getAddress(); });
         net.inject(PacketType::ICEServerPeerInformation, NetworkPeer(clientID, clientPublic, clientLocal).toByteArray(),
                    sock("198.18.0.1", 7337));
         QCOMPARE(gatekeeper.icePeerCount(), 0);
@@ -315,14 +320,15 @@ private Q_SLOTS:
         QVERIFY(gatekeeper.isConnected(first));
         QVERIFY(gatekeeper.isConnected(second));
         const QUuid third = QUuid::createUuid();
-        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ICE peer limit \\(2\\) reached, all connected")));
+        QTest::ignoreMessage(QtWarningMsg,
+                             QRegularExpression(QStringLiteral("ICE peer limit \\(2\\) reached, all connected")));
         introduce(net, third, sock("203.0.113.7", 1), sock("192.168.1.12", 1));
         QCOMPARE(gatekeeper.icePeerCount(), 2);
         QVERIFY(!gatekeeper.hasIcePeer(third));
         QCOMPARE(rejected.size(), 1);
         QCOMPARE(rejected.first().first().toUuid(), third);
         QCOMPARE(gatekeeper.counters().peersRejected, quint64(1));
-        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);   // nothing for the refused peer
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4); // nothing for the refused peer
     }
 
     void fullTableEvictsTheOldestUnconnectedPeer() {
@@ -356,7 +362,8 @@ private Q_SLOTS:
         QCOMPARE(gatekeeper.counters().peersRejected, quint64(0));
         QCOMPARE(removed.size(), 1);
         QCOMPARE(removed.first().at(0).toUuid(), oldest);
-        QCOMPARE(removed.first().at(1).value<DomainGatekeeper::RemovalReason>(), DomainGatekeeper::RemovalReason::Evicted);
+        QCOMPARE(removed.first().at(1).value<DomainGatekeeper::RemovalReason>(),
+                 DomainGatekeeper::RemovalReason::Evicted);
     }
 
     void floodAtOneAddressTakesOnlyItsOwnSlots() {
@@ -370,7 +377,8 @@ private Q_SLOTS:
         options.pingIntervalMs = 3600 * 1000;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QSignalSpy rejected(&gatekeeper, &DomainGatekeeper::peerRejected);
-        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("4 ICE peers at 198.18.0.99 still punching")));
+        QTest::ignoreMessage(QtWarningMsg,
+                             QRegularExpression(QStringLiteral("4 ICE peers at 198.18.0.99 still punching")));
         QList<QUuid> flood;
         for (quint16 port = 1; port <= 300; ++port) {
             flood.append(QUuid::createUuid());
@@ -404,9 +412,9 @@ private Q_SLOTS:
         // Whatever the ports, the victim's IP gets no more than the budget per window.
         FakeNetwork net;
         DomainGatekeeper::Options options = defaults();
-        options.punchTtls = {};   // full-TTL pings only: priming pings are not charged
+        options.punchTtls = {}; // full-TTL pings only: priming pings are not charged
         options.maxPingsPerTarget = 10;
-        options.maxConnectingPeersPerTarget = 0;   // this test is about the ping budget alone
+        options.maxConnectingPeersPerTarget = 0; // this test is about the ping budget alone
         options.pingWindowMs = 3600 * 1000;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QSignalSpy suppressed(&gatekeeper, &DomainGatekeeper::datagramSuppressed);
@@ -429,12 +437,12 @@ private Q_SLOTS:
         // arrived from them) must not use up that IP's budget for the clients after them.
         FakeNetwork net;
         DomainGatekeeper::Options options = defaults();
-        options.punchTtls = {};   // full-TTL pings only: priming pings are not charged
+        options.punchTtls = {}; // full-TTL pings only: priming pings are not charged
         options.maxPingsPerTarget = 2;
         options.pingWindowMs = 3600 * 1000;
         options.pingIntervalMs = 3600 * 1000;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
-        introduce(net, clientID, clientPublic, clientLocal);   // one ping each to public and local
+        introduce(net, clientID, clientPublic, clientLocal); // one ping each to public and local
         for (int i = 0; i < 5; ++i) {
             net.inject(PacketType::ICEPing, IcePing { clientID, PingType::Public }.toPayload(), clientPublic);
         }
@@ -464,9 +472,9 @@ private Q_SLOTS:
         options.pingIntervalMs = 3600 * 1000;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget for 192.168.1.10")));
-        introduce(net, clientID, clientPublic, clientLocal);      // round 0, TTL 2: local (charged) + public
-        gatekeeper.pingPunchForConnectingPeer(clientID);          // round 1, TTL 2: public only
-        gatekeeper.pingPunchForConnectingPeer(clientID);          // round 2, full TTL: public, charged
+        introduce(net, clientID, clientPublic, clientLocal); // round 0, TTL 2: local (charged) + public
+        gatekeeper.pingPunchForConnectingPeer(clientID);     // round 1, TTL 2: public only
+        gatekeeper.pingPunchForConnectingPeer(clientID);     // round 2, full TTL: public, charged
         const auto pings = net.sentOfType(PacketType::ICEPing);
         QCOMPARE(pings.size(), 4);
         QCOMPARE(pings[0].second.destination, clientLocal);
@@ -475,7 +483,7 @@ private Q_SLOTS:
         }
         QCOMPARE(pings[3].second.ttl, 0);
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget for 203.0.113.5")));
-        gatekeeper.pingPunchForConnectingPeer(clientID);          // round 3: both budgets spent
+        gatekeeper.pingPunchForConnectingPeer(clientID); // round 3: both budgets spent
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);
         // A priming TTL large enough to reach the target is charged like any ping.
         FakeNetwork net2;
@@ -489,21 +497,21 @@ private Q_SLOTS:
     void pingBudgetRefillsAfterTheWindow() {
         FakeNetwork net;
         DomainGatekeeper::Options options = defaults();
-        options.punchTtls = {};   // full-TTL pings only: priming pings are not charged
+        options.punchTtls = {}; // full-TTL pings only: priming pings are not charged
         options.maxPingsPerTarget = 2;
         options.pingWindowMs = 200;
         options.pingIntervalMs = 3600 * 1000;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         introduce(net, clientID, clientPublic, clientLocal);
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget")));
-        gatekeeper.pingPunchForConnectingPeer(clientID);   // local and public share nothing: both pass
+        gatekeeper.pingPunchForConnectingPeer(clientID); // local and public share nothing: both pass
         gatekeeper.pingPunchForConnectingPeer(clientID);
         gatekeeper.pingPunchForConnectingPeer(clientID);
-        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);   // 2 per address
-        net.clock.advance(options.pingWindowMs - 1);                // the window still runs
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4); // 2 per address
+        net.clock.advance(options.pingWindowMs - 1);             // the window still runs
         gatekeeper.pingPunchForConnectingPeer(clientID);
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);
-        net.clock.advance(1);                                       // a new window: both budgets refill
+        net.clock.advance(1); // a new window: both budgets refill
         gatekeeper.pingPunchForConnectingPeer(clientID);
         QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 6);
     }

@@ -37,7 +37,8 @@ private Q_SLOTS:
         QVERIFY(created);
         QVERIFY(!keys.privateKey().isNull());
         QCOMPARE(keys.privateKey().bits(), 2048);
-        QCOMPARE(QFileInfo(path).permissions() & (QFile::ReadGroup | QFile::ReadOther | QFile::WriteGroup | QFile::WriteOther),
+        QCOMPARE(QFileInfo(path).permissions()
+                     & (QFile::ReadGroup | QFile::ReadOther | QFile::WriteGroup | QFile::WriteOther),
                  QFile::Permissions());
         QCOMPARE(keys.publicKeyPath(), dir.filePath(QStringLiteral("6ba7b810-9dad-11d1-80b4-00c04fd430c8.pub")));
         QCOMPARE(publicKeyFile(keys.publicKeyPath()), keys.privateKey().publicKey());
@@ -63,7 +64,7 @@ private Q_SLOTS:
         QCOMPARE(errors.size(), 1);
         QFile check(path);
         QVERIFY(check.open(QIODevice::ReadOnly));
-        QCOMPARE(check.readAll(), QByteArray("not a key"));   // never overwritten
+        QCOMPARE(check.readAll(), QByteArray("not a key")); // never overwritten
     }
 
     void regeneratesOffTheMainThreadOneAtATime() {
@@ -74,7 +75,7 @@ private Q_SLOTS:
         QSignalSpy newKeys(&keys, &DomainKeyManager::newKeypair);
         keys.generateNewDomainKeypair();
         QVERIFY(keys.isGenerating());
-        keys.generateNewDomainKeypair();   // already running: no second generation
+        keys.generateNewDomainKeypair(); // already running: no second generation
         keys.generateNewDomainKeypair();
         QTRY_COMPARE_WITH_TIMEOUT(newKeys.size(), 1, 30000);
         QVERIFY(!keys.isGenerating());
@@ -114,8 +115,9 @@ private Q_SLOTS:
         QVERIFY(keys.privateKey() != old);
         // Protocol 5.2: multipart/form-data, "public_key" holds PKCS#1 DER, "api_key" is present.
         QVERIFY(metaverse.lastUploadContentType().startsWith("multipart/form-data"));
-        QCOMPARE(FakeMetaverse::multipartField(metaverse.lastUploadContentType(), metaverse.lastUploadBody(), "public_key"),
-                 keys.privateKey().publicKey().toPkcs1Der());
+        QCOMPARE(
+            FakeMetaverse::multipartField(metaverse.lastUploadContentType(), metaverse.lastUploadBody(), "public_key"),
+            keys.privateKey().publicKey().toPkcs1Der());
         QVERIFY(metaverse.lastUploadBody().contains("name=\"api_key\""));
         QVERIFY(metaverse.lastUploadBody().contains("filename=\"public_key\""));
 
@@ -147,7 +149,7 @@ private Q_SLOTS:
         QCOMPARE(newKeys.size(), 0);
         QCOMPARE(keys.privateKey(), old);
         QCOMPARE(RsaPrivateKey::loadFromFile(keys.keypairPath()), old);
-        QVERIFY(!keys.isGenerating());   // the next denials may ask again
+        QVERIFY(!keys.isGenerating()); // the next denials may ask again
     }
 
     void publishesIceServerAddressLatestWins() {
@@ -156,8 +158,8 @@ private Q_SLOTS:
         MetaverseApi api(metaverse.url(), domainID);
         QSignalSpy updated(&api, &MetaverseApi::iceServerAddressUpdated);
         api.updateIceServerAddress(QStringLiteral("192.0.2.1"));
-        api.updateIceServerAddress(QStringLiteral("0.0.0.0"));       // queued behind the first
-        api.updateIceServerAddress(QStringLiteral("192.0.2.2"));     // replaces the queued one
+        api.updateIceServerAddress(QStringLiteral("0.0.0.0"));   // queued behind the first
+        api.updateIceServerAddress(QStringLiteral("192.0.2.2")); // replaces the queued one
         QTRY_COMPARE_WITH_TIMEOUT(api.lastPublishedIceServerAddress(), QStringLiteral("192.0.2.2"), 10000);
         QCOMPARE(metaverse.iceServerAddress(domainID), QStringLiteral("192.0.2.2"));
         QCOMPARE(updated.size(), 2);
@@ -192,7 +194,8 @@ private Q_SLOTS:
         QVERIFY(keys.privateKey() != old);
         QVERIFY(CryptoBackend::defaultBackend()->verify(keys.privateKey().publicKey(), heartbeat.value.plaintext,
                                                         heartbeat.value.signature));
-        QVERIFY(!CryptoBackend::defaultBackend()->verify(old.publicKey(), heartbeat.value.plaintext, heartbeat.value.signature));
+        QVERIFY(!CryptoBackend::defaultBackend()->verify(old.publicKey(), heartbeat.value.plaintext,
+                                                         heartbeat.value.signature));
     }
 };
 

@@ -19,7 +19,9 @@ class tst_IceAdmission : public QObject {
         limits.pingWindowMs = windowMs;
         return limits;
     }
-    static SockAddr sock(const char *address, quint16 port) { return SockAddr(QHostAddress(QLatin1String(address)), port); }
+    static SockAddr sock(const char *address, quint16 port) {
+        return SockAddr(QHostAddress(QLatin1String(address)), port);
+    }
 
 private Q_SLOTS:
     void decideNewPeer_data() {
@@ -36,7 +38,8 @@ private Q_SLOTS:
         QTest::newRow("one slot left") << 4 << 0 << 9 << 9 << IceAdmission::PeerDecision::Admit;
         QTest::newRow("full, some punching") << 4 << 0 << 10 << 1 << IceAdmission::PeerDecision::AdmitAfterEviction;
         QTest::newRow("full, all connected") << 4 << 0 << 10 << 0 << IceAdmission::PeerDecision::RefusedTableFull;
-        QTest::newRow("per-address cap before the table") << 4 << 4 << 10 << 10 << IceAdmission::PeerDecision::RefusedPerTarget;
+        QTest::newRow("per-address cap before the table")
+            << 4 << 4 << 10 << 10 << IceAdmission::PeerDecision::RefusedPerTarget;
     }
     void decideNewPeer() {
         QFETCH(int, perTarget);
@@ -84,7 +87,8 @@ private Q_SLOTS:
         const SockAddr victim = sock("198.18.0.99", 1);
         for (int i = 0; i < 3; ++i) {
             // Any port of the address draws on the same budget.
-            QVERIFY(admission.chargeDatagram(PacketType::ICEPing, PingType::Public, sock("198.18.0.99", quint16(i + 1)), 0));
+            QVERIFY(admission.chargeDatagram(PacketType::ICEPing, PingType::Public, sock("198.18.0.99", quint16(i + 1)),
+                                             0));
         }
         QCOMPARE(admission.budgetUsed(victim.getAddress()), 3);
         QVERIFY(!admission.chargeDatagram(PacketType::ICEPing, PingType::Local, victim, 0));
@@ -94,7 +98,7 @@ private Q_SLOTS:
         // Another address has its own budget.
         QVERIFY(admission.chargeDatagram(PacketType::ICEPing, PingType::Public, samples::clientPublic(), 0));
 
-        clock.advance(999);   // the window opened with the first charge and still runs
+        clock.advance(999); // the window opened with the first charge and still runs
         QVERIFY(!admission.chargeDatagram(PacketType::ICEPing, PingType::Public, victim, 0));
         clock.advance(1);
         QCOMPARE(admission.budgetUsed(victim.getAddress()), 0);
@@ -113,7 +117,8 @@ private Q_SLOTS:
         }
         QVERIFY(!admission.chargeDatagram(PacketType::ICEPing, PingType::Public, address(0), 0));
         clock.advance(1000);
-        QVERIFY(admission.chargeDatagram(PacketType::ICEPing, PingType::Public, address(IceAdmission::MaxTrackedBudgets), 0));
+        QVERIFY(admission.chargeDatagram(PacketType::ICEPing, PingType::Public,
+                                         address(IceAdmission::MaxTrackedBudgets), 0));
         QVERIFY(admission.chargeDatagram(PacketType::ICEPing, PingType::Public, address(0), 0));
     }
 
@@ -128,7 +133,7 @@ private Q_SLOTS:
         QVERIFY(admission.takeEarlyPing(samples::clientID(), &ping));
         QCOMPARE(ping.sender, samples::clientLocal());
         QCOMPARE(ping.type, PingType::Local);
-        QVERIFY(!admission.takeEarlyPing(samples::clientID(), &ping));   // taken once only
+        QVERIFY(!admission.takeEarlyPing(samples::clientID(), &ping)); // taken once only
 
         admission.rememberEarlyPing(samples::clientID(), PingType::Public, samples::clientPublic());
         clock.advance(IceAdmission::EarlyPingMemoryMs);
@@ -146,7 +151,7 @@ private Q_SLOTS:
         }
         QCOMPARE(admission.earlyPingCount(), IceAdmission::MaxEarlyPings);
         IceAdmission::EarlyPing ping;
-        QVERIFY(!admission.takeEarlyPing(ids.last(), &ping));   // the one past the bound was not kept
+        QVERIFY(!admission.takeEarlyPing(ids.last(), &ping)); // the one past the bound was not kept
         QVERIFY(admission.takeEarlyPing(ids.first(), &ping));
         // Once the flood's pings are stale they make room for a new one.
         admission.rememberEarlyPing(QUuid::createUuid(), PingType::Public, samples::clientPublic());
@@ -160,7 +165,8 @@ private Q_SLOTS:
     void boundWarningsAreThrottled() {
         FakeClock clock;
         IceAdmission admission(limits(128, 4, 128, 10000), clock);
-        QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("^budget spent \\(1 times since the last")));
+        QTest::ignoreMessage(QtWarningMsg,
+                             QRegularExpression(QStringLiteral("^budget spent \\(1 times since the last")));
         QVERIFY(admission.logBound(QStringLiteral("budget spent")));
         QVERIFY(!admission.logBound(QStringLiteral("budget spent")));
         clock.advance(IceAdmission::BoundLogIntervalMs - 1);

@@ -73,27 +73,30 @@ private Q_SLOTS:
         QCOMPARE(sent[1].first.payload, sent[0].first.payload);
         QCOMPARE(sent[2].first.payload, sent[0].first.payload);
 
-        hb.setSockets(publicSocket, localSocket);   // same values: nothing to do
+        hb.setSockets(publicSocket, localSocket); // same values: nothing to do
         QCOMPARE(hb.signCount(), 1);
         QCOMPARE(net.sentOfType(PacketType::ICEServerHeartbeat).size(), 3);
 
         const SockAddr newPublic = sock("198.51.100.7", 50000);
-        hb.setSockets(newPublic, localSocket);       // STUN moved us: re-sign and send at once
+        hb.setSockets(newPublic, localSocket); // STUN moved us: re-sign and send at once
         sent = net.sentOfType(PacketType::ICEServerHeartbeat);
         QCOMPARE(sent.size(), 4);
         QCOMPARE(hb.signCount(), 2);
         auto decoded = IceServerHeartbeat::fromPayload(sent.last().first.payload);
         QVERIFY(decoded.ok());
         QCOMPARE(decoded.value.publicSocket, newPublic);
-        QVERIFY(CryptoBackend::defaultBackend()->verify(key.publicKey(), decoded.value.plaintext, decoded.value.signature));
+        QVERIFY(
+            CryptoBackend::defaultBackend()->verify(key.publicKey(), decoded.value.plaintext, decoded.value.signature));
 
-        hb.setPrivateKey(otherKey);                   // a new keypair: re-sign and send at once
+        hb.setPrivateKey(otherKey); // a new keypair: re-sign and send at once
         sent = net.sentOfType(PacketType::ICEServerHeartbeat);
         QCOMPARE(sent.size(), 5);
         QCOMPARE(hb.signCount(), 3);
         decoded = IceServerHeartbeat::fromPayload(sent.last().first.payload);
-        QVERIFY(CryptoBackend::defaultBackend()->verify(otherKey.publicKey(), decoded.value.plaintext, decoded.value.signature));
-        QVERIFY(!CryptoBackend::defaultBackend()->verify(key.publicKey(), decoded.value.plaintext, decoded.value.signature));
+        QVERIFY(CryptoBackend::defaultBackend()->verify(otherKey.publicKey(), decoded.value.plaintext,
+                                                        decoded.value.signature));
+        QVERIFY(!CryptoBackend::defaultBackend()->verify(key.publicKey(), decoded.value.plaintext,
+                                                         decoded.value.signature));
 
         hb.sendHeartbeatToIceServer();
         QCOMPARE(hb.signCount(), 3);
@@ -138,7 +141,7 @@ private Q_SLOTS:
         QVERIFY(hb.isRegistered());
         QCOMPARE(hb.unansweredHeartbeats(), 0);
         net.inject(PacketType::ICEServerHeartbeatACK, {}, iceServer);
-        QCOMPARE(registered.size(), 1);   // only the first ACK is news
+        QCOMPARE(registered.size(), 1); // only the first ACK is news
     }
 
     void fourthDenialAsksForANewKeypair() {
@@ -152,12 +155,12 @@ private Q_SLOTS:
             QCOMPARE(hb.consecutiveDenials(), i);
         }
         QCOMPARE(keyWanted.size(), 0);
-        net.inject(PacketType::ICEServerHeartbeatDenied, {}, sock("203.0.113.66", 7337));   // spoofed: ignored
+        net.inject(PacketType::ICEServerHeartbeatDenied, {}, sock("203.0.113.66", 7337)); // spoofed: ignored
         QCOMPARE(keyWanted.size(), 0);
         net.inject(PacketType::ICEServerHeartbeatDenied, {}, iceServer);
         QCOMPARE(keyWanted.size(), 1);
         QCOMPARE(denied.size(), 4);
-        QCOMPARE(hb.consecutiveDenials(), 0);   // counting starts again, as upstream
+        QCOMPARE(hb.consecutiveDenials(), 0); // counting starts again, as upstream
         // A Denied is a reply: it never counts towards failover.
         QCOMPARE(hb.unansweredHeartbeats(), 0);
     }
@@ -166,13 +169,13 @@ private Q_SLOTS:
         FakeNetwork net;
         IceHeartbeater hb(domainID, &net.sender, &net.receiver);
         QSignalSpy unresponsive(&hb, &IceHeartbeater::iceServerUnresponsive);
-        setUp(net, hb);                       // heartbeat 1
+        setUp(net, hb); // heartbeat 1
         for (int i = 2; i <= 6; ++i) {
             hb.sendHeartbeatToIceServer();
         }
         QCOMPARE(net.sentOfType(PacketType::ICEServerHeartbeat).size(), 6);
         QCOMPARE(unresponsive.size(), 0);
-        hb.sendHeartbeatToIceServer();        // the 7th: upstream's "more than 6 with no reply"
+        hb.sendHeartbeatToIceServer(); // the 7th: upstream's "more than 6 with no reply"
         QCOMPARE(unresponsive.size(), 1);
         QCOMPARE(unresponsive.first().first().value<SockAddr>(), iceServer);
         QCOMPARE(net.sentOfType(PacketType::ICEServerHeartbeat).size(), 6);
@@ -195,7 +198,8 @@ private Q_SLOTS:
             for (int i = 0; i < 5; ++i) {
                 hb.sendHeartbeatToIceServer();
             }
-            net.inject(round % 2 ? PacketType::ICEServerHeartbeatDenied : PacketType::ICEServerHeartbeatACK, {}, iceServer);
+            net.inject(round % 2 ? PacketType::ICEServerHeartbeatDenied : PacketType::ICEServerHeartbeatACK, {},
+                       iceServer);
         }
         QCOMPARE(unresponsive.size(), 0);
     }

@@ -54,7 +54,8 @@ private Q_SLOTS:
         IceServerSelector selector({ { QStringLiteral("ice-a.test"), 7337 }, { QStringLiteral("ice-b.test"), 7400 } });
         QSignalSpy changed(&selector, &IceServerSelector::currentChanged);
         // Stand in for DNS: ice-a has an IPv4 and an IPv6 address, ice-b one IPv4 address.
-        selector.setResolvedAddresses(0, { QHostAddress(QStringLiteral("192.0.2.1")), QHostAddress(QStringLiteral("2001:db8::1")) });
+        selector.setResolvedAddresses(
+            0, { QHostAddress(QStringLiteral("192.0.2.1")), QHostAddress(QStringLiteral("2001:db8::1")) });
         selector.setResolvedAddresses(1, { QHostAddress(QStringLiteral("192.0.2.9")) });
         QCOMPARE(selector.candidates().size(), 3);
 
@@ -82,11 +83,13 @@ private Q_SLOTS:
 
     void newDnsAnswerKeepsTheCurrentChoice() {
         IceServerSelector selector({ { QStringLiteral("ice-a.test"), 7337 } });
-        selector.setResolvedAddresses(0, { QHostAddress(QStringLiteral("192.0.2.1")), QHostAddress(QStringLiteral("192.0.2.2")) });
+        selector.setResolvedAddresses(
+            0, { QHostAddress(QStringLiteral("192.0.2.1")), QHostAddress(QStringLiteral("192.0.2.2")) });
         selector.failCurrent();
         QCOMPARE(selector.current().getAddress(), QHostAddress(QStringLiteral("192.0.2.2")));
         QSignalSpy changed(&selector, &IceServerSelector::currentChanged);
-        selector.setResolvedAddresses(0, { QHostAddress(QStringLiteral("192.0.2.3")), QHostAddress(QStringLiteral("192.0.2.2")) });
+        selector.setResolvedAddresses(
+            0, { QHostAddress(QStringLiteral("192.0.2.3")), QHostAddress(QStringLiteral("192.0.2.2")) });
         QCOMPARE(changed.size(), 0);
         selector.failCurrent();
         QCOMPARE(selector.current().getAddress(), QHostAddress(QStringLiteral("192.0.2.3")));

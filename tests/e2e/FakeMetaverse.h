@@ -76,13 +76,16 @@ private:
             respond(socket, 400, "{}");
             return;
         }
-        handle(socket, requestLine[0], QString::fromLatin1(requestLine[1]).replace(QRegularExpression(QStringLiteral("/+")), QStringLiteral("/")),
-               headers.value("content-type"), body);
+        handle(
+            socket, requestLine[0],
+            QString::fromLatin1(requestLine[1]).replace(QRegularExpression(QStringLiteral("/+")), QStringLiteral("/")),
+            headers.value("content-type"), body);
     }
 
     void handle(QTcpSocket *socket, const QByteArray &method, const QString &path, const QByteArray &contentType,
                 const QByteArray &body) {
-        static const QRegularExpression route(QStringLiteral("^/api/v1/domains/([0-9a-fA-F-]{36})/(public_key|ice_server_address)$"));
+        static const QRegularExpression route(
+            QStringLiteral("^/api/v1/domains/([0-9a-fA-F-]{36})/(public_key|ice_server_address)$"));
         const QRegularExpressionMatch match = route.match(path);
         if (!match.hasMatch()) {
             respond(socket, 404, R"({"status":"fail","data":"no route"})");
@@ -96,9 +99,12 @@ private:
                 respond(socket, 401, R"({"status":"fail","data":"No domain"})");
                 return;
             }
-            const QJsonObject data { { QStringLiteral("public_key"), QString::fromLatin1(_keys.value(id).toBase64()) } };
-            respond(socket, 200, QJsonDocument(QJsonObject { { QStringLiteral("status"), QStringLiteral("success") },
-                                                             { QStringLiteral("data"), data } }).toJson(QJsonDocument::Compact));
+            const QJsonObject data { { QStringLiteral("public_key"),
+                                       QString::fromLatin1(_keys.value(id).toBase64()) } };
+            respond(socket, 200,
+                    QJsonDocument(QJsonObject { { QStringLiteral("status"), QStringLiteral("success") },
+                                                { QStringLiteral("data"), data } })
+                        .toJson(QJsonDocument::Compact));
         } else if (method == "PUT" && what == QLatin1String("public_key")) {
             ++_keyUploads;
             _lastUploadBody = body;
@@ -112,7 +118,8 @@ private:
             respond(socket, 200, R"({"status":"success"})");
             Q_EMIT publicKeyUploaded(id);
         } else if (method == "PUT" && what == QLatin1String("ice_server_address")) {
-            const QJsonObject domain = QJsonDocument::fromJson(body).object().value(QStringLiteral("domain")).toObject();
+            const QJsonObject
+                domain = QJsonDocument::fromJson(body).object().value(QStringLiteral("domain")).toObject();
             _iceAddresses.insert(id, domain.value(QStringLiteral("ice_server_address")).toString());
             respond(socket, 200, R"({"status":"success"})");
             Q_EMIT iceServerAddressChanged(id, _iceAddresses.value(id));
@@ -155,8 +162,8 @@ public:
 private:
     void respond(QTcpSocket *socket, int status, const QByteArray &json) {
         QByteArray reply = "HTTP/1.1 " + QByteArray::number(status) + (status == 200 ? " OK" : " Error") + "\r\n";
-        reply += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(json.size()) +
-                 "\r\nConnection: close\r\n\r\n" + json;
+        reply += "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(json.size())
+                 + "\r\nConnection: close\r\n\r\n" + json;
         socket->write(reply);
         socket->disconnectFromHost();
     }

@@ -36,18 +36,22 @@ class tst_E2eIce : public QObject {
 
     ProcessHarness::Proc *startIceServer(const QString &name, const QHostAddress &bind, quint16 port,
                                          const QString &keysDir, const QStringList &extra = {}) {
-        QStringList args { QStringLiteral("--bind"), bind.toString(), QStringLiteral("--port"), QString::number(port),
-                           QStringLiteral("--keys-dir"), keysDir, QStringLiteral("--http-port"), QStringLiteral("0") };
+        QStringList args { QStringLiteral("--bind"),      bind.toString(),
+                           QStringLiteral("--port"),      QString::number(port),
+                           QStringLiteral("--keys-dir"),  keysDir,
+                           QStringLiteral("--http-port"), QStringLiteral("0") };
         return harness.start(name, iceServerBin, args + extra);
     }
 
-    Domain startDomain(const QUuid &id, const QString &keypair, const QStringList &iceServers, const QStringList &extra = {}) {
+    Domain startDomain(const QUuid &id, const QString &keypair, const QStringList &iceServers,
+                       const QStringList &extra = {}) {
         Domain domain;
         domain.id = id;
         domain.keypair = keypair;
         domain.port = ProcessHarness::freeUdpPort(QHostAddress::AnyIPv4);
-        QStringList args { QStringLiteral("--domain-id"), id.toString(QUuid::WithoutBraces), QStringLiteral("--keypair"),
-                           keypair, QStringLiteral("--port"), QString::number(domain.port) };
+        QStringList args { QStringLiteral("--domain-id"), id.toString(QUuid::WithoutBraces),
+                           QStringLiteral("--keypair"),   keypair,
+                           QStringLiteral("--port"),      QString::number(domain.port) };
         for (const QString &ice : iceServers) {
             args << QStringLiteral("--ice-server") << ice;
         }
@@ -58,8 +62,9 @@ class tst_E2eIce : public QObject {
     // One interface-stub run to completion; returns its exit code.
     int runStub(const QString &iceServer, const QUuid &domainID, const QStringList &extra = {},
                 ProcessHarness::Proc **procOut = nullptr) {
-        QStringList args { QStringLiteral("--ice-server"), iceServer, QStringLiteral("--domain-id"),
-                           domainID.toString(QUuid::WithoutBraces), QStringLiteral("--timeout"), QStringLiteral("10") };
+        QStringList args { QStringLiteral("--ice-server"), iceServer,
+                           QStringLiteral("--domain-id"),  domainID.toString(QUuid::WithoutBraces),
+                           QStringLiteral("--timeout"),    QStringLiteral("10") };
         ProcessHarness::Proc *proc = harness.start(QStringLiteral("interface-stub"), stubBin, args + extra);
         if (procOut) {
             *procOut = proc;
@@ -76,7 +81,9 @@ class tst_E2eIce : public QObject {
         const int before = ProcessHarness::count(domain.proc, QStringLiteral("reached us at"));
         ProcessHarness::Proc *stub = nullptr;
         const int code = runStub(iceServer, domain.id, extra, &stub);
-        QVERIFY2(code == 0, qPrintable(QStringLiteral("interface-stub exited %1:\n%2").arg(code).arg(ProcessHarness::output(stub))));
+        QVERIFY2(
+            code == 0,
+            qPrintable(QStringLiteral("interface-stub exited %1:\n%2").arg(code).arg(ProcessHarness::output(stub))));
         QVERIFY2(ProcessHarness::output(stub).contains(QStringLiteral(":%1").arg(domain.port)),
                  qPrintable(ProcessHarness::output(stub)));
         QTRY_VERIFY_WITH_TIMEOUT(ProcessHarness::count(domain.proc, QStringLiteral("reached us at")) > before, 5000);
@@ -126,7 +133,8 @@ private Q_SLOTS:
         // coturn is a CI dependency (Debian package coturn): its absence is a failure, not a skip.
         QString turnserver = QStandardPaths::findExecutable(QStringLiteral("turnserver"));
         if (turnserver.isEmpty()) {
-            turnserver = QStandardPaths::findExecutable(QStringLiteral("turnserver"), { QStringLiteral("/usr/sbin"), QStringLiteral("/usr/bin") });
+            turnserver = QStandardPaths::findExecutable(QStringLiteral("turnserver"),
+                                                        { QStringLiteral("/usr/sbin"), QStringLiteral("/usr/bin") });
         }
         QVERIFY2(!turnserver.isEmpty(), "coturn's turnserver not found (apt-get install coturn)");
         const quint16 stunPort = ProcessHarness::freeUdpPort();
@@ -134,12 +142,13 @@ private Q_SLOTS:
         QVERIFY(QDir().mkpath(turnDir));
         // -n: no config file; every file it could write is inside the temp dir; no CLI, TLS or TCP.
         harness.start(QStringLiteral("coturn"), turnserver,
-                      { QStringLiteral("-n"), QStringLiteral("--stun-only"), QStringLiteral("-L"), QStringLiteral("127.0.0.1"),
-                        QStringLiteral("--listening-port"), QString::number(stunPort), QStringLiteral("--no-cli"),
-                        QStringLiteral("--no-tls"), QStringLiteral("--no-dtls"), QStringLiteral("--no-tcp"),
-                        QStringLiteral("--log-file"), QStringLiteral("stdout"), QStringLiteral("--simple-log"),
-                        QStringLiteral("--pidfile"), turnDir + QStringLiteral("/turnserver.pid"),
-                        QStringLiteral("--userdb"), turnDir + QStringLiteral("/turndb") });
+                      { QStringLiteral("-n"), QStringLiteral("--stun-only"), QStringLiteral("-L"),
+                        QStringLiteral("127.0.0.1"), QStringLiteral("--listening-port"), QString::number(stunPort),
+                        QStringLiteral("--no-cli"), QStringLiteral("--no-tls"), QStringLiteral("--no-dtls"),
+                        QStringLiteral("--no-tcp"), QStringLiteral("--log-file"), QStringLiteral("stdout"),
+                        QStringLiteral("--simple-log"), QStringLiteral("--pidfile"),
+                        turnDir + QStringLiteral("/turnserver.pid"), QStringLiteral("--userdb"),
+                        turnDir + QStringLiteral("/turndb") });
         const SockAddr stun(QHostAddress::LocalHost, stunPort);
         QVERIFY2(ProcessHarness::waitForStun(stun, 10000), "coturn does not answer STUN");
 
@@ -148,7 +157,8 @@ private Q_SLOTS:
         QVERIFY(!id.isNull());
         const quint16 icePort = ProcessHarness::freeUdpPort();
         startIceServer(QStringLiteral("ice-server"), QHostAddress::LocalHost, icePort, keysDir);
-        QVERIFY2(ProcessHarness::waitForStun(SockAddr(QHostAddress::LocalHost, icePort), 10000), "ice-server is not up");
+        QVERIFY2(ProcessHarness::waitForStun(SockAddr(QHostAddress::LocalHost, icePort), 10000),
+                 "ice-server is not up");
 
         const QString ice = hostPort(QHostAddress::LocalHost, icePort);
         const QString stunText = hostPort(QHostAddress::LocalHost, stunPort);
@@ -164,14 +174,15 @@ private Q_SLOTS:
         QVERIFY(!id.isNull());
         const quint16 icePort = ProcessHarness::freeUdpPort();
         startIceServer(QStringLiteral("ice-server"), QHostAddress::LocalHost, icePort, keysDir);
-        QVERIFY2(ProcessHarness::waitForStun(SockAddr(QHostAddress::LocalHost, icePort), 10000), "ice-server is not up");
+        QVERIFY2(ProcessHarness::waitForStun(SockAddr(QHostAddress::LocalHost, icePort), 10000),
+                 "ice-server is not up");
 
         const QString ice = hostPort(QHostAddress::LocalHost, icePort);
         Domain domain = startDomain(id, tmp->filePath(QStringLiteral("domain.key")), { ice });
         QTRY_VERIFY_WITH_TIMEOUT(ProcessHarness::output(domain.proc).contains(registeredWith(ice)), 15000);
         // Registration means the heartbeat carried a public socket learned from the ice-server's STUN.
         expectClientConnects(ice, domain);
-        expectClientConnects(ice, domain);   // and again: a second client, same domain
+        expectClientConnects(ice, domain); // and again: a second client, same domain
     }
 
     // Both daemons configured by nothing but their config files, as the packaged services run.
@@ -182,20 +193,26 @@ private Q_SLOTS:
         QVERIFY(!id.isNull());
         const quint16 icePort = ProcessHarness::freeUdpPort();
         const QString ice = hostPort(QHostAddress::LocalHost, icePort);
-        const QString iceConfig = writeFile(QStringLiteral("ice-server.conf"),
+        const QString iceConfig = writeFile(
+            QStringLiteral("ice-server.conf"),
             QStringLiteral("# ice-server for this test\nbind = 127.0.0.1\nport = %1\nkeys-dir = %2\nhttp-port = 0\n")
-                .arg(icePort).arg(keysDir));
+                .arg(icePort)
+                .arg(keysDir));
         harness.start(QStringLiteral("ice-server"), iceServerBin, { QStringLiteral("--config"), iceConfig });
-        QVERIFY2(ProcessHarness::waitForStun(SockAddr(QHostAddress::LocalHost, icePort), 10000), "ice-server is not up");
+        QVERIFY2(ProcessHarness::waitForStun(SockAddr(QHostAddress::LocalHost, icePort), 10000),
+                 "ice-server is not up");
 
         Domain domain;
         domain.id = id;
         domain.keypair = keypair;
         domain.port = ProcessHarness::freeUdpPort(QHostAddress::AnyIPv4);
-        const QString domainConfig = writeFile(QStringLiteral("domain-server.conf"),
+        const QString domainConfig = writeFile(
+            QStringLiteral("domain-server.conf"),
             QStringLiteral("domain-id = %1\nkeypair = %2\nice-server = %3\nport = %4\nverbose = false\n")
-                .arg(id.toString(QUuid::WithoutBraces), keypair, ice).arg(domain.port));
-        domain.proc = harness.start(QStringLiteral("domain-server"), domainServerBin, { QStringLiteral("--config"), domainConfig });
+                .arg(id.toString(QUuid::WithoutBraces), keypair, ice)
+                .arg(domain.port));
+        domain.proc = harness.start(QStringLiteral("domain-server"), domainServerBin,
+                                    { QStringLiteral("--config"), domainConfig });
         QTRY_VERIFY_WITH_TIMEOUT(ProcessHarness::output(domain.proc).contains(registeredWith(ice)), 15000);
         expectClientConnects(ice, domain);
     }
@@ -206,7 +223,8 @@ private Q_SLOTS:
         QVERIFY(!id.isNull());
         const quint16 icePort = ProcessHarness::freeUdpPort();
         const SockAddr iceSock(QHostAddress::LocalHost, icePort);
-        ProcessHarness::Proc *ice1 = startIceServer(QStringLiteral("ice-server #1"), QHostAddress::LocalHost, icePort, keysDir);
+        ProcessHarness::Proc *ice1 = startIceServer(QStringLiteral("ice-server #1"), QHostAddress::LocalHost, icePort,
+                                                    keysDir);
         QVERIFY(ProcessHarness::waitForStun(iceSock, 10000));
         const QString ice = hostPort(QHostAddress::LocalHost, icePort);
         Domain domain = startDomain(id, tmp->filePath(QStringLiteral("domain.key")), { ice });
@@ -260,7 +278,7 @@ private Q_SLOTS:
         // heartbeat until the domain makes a new keypair and PUTs it.
         FakeMetaverse metaverse;
         QVERIFY(metaverse.listen());
-        const QString keysDir = tmp->filePath(QStringLiteral("keys"));              // stays empty for the ice-server
+        const QString keysDir = tmp->filePath(QStringLiteral("keys")); // stays empty for the ice-server
         const QString unusedDir = tmp->filePath(QStringLiteral("keygen-output"));
         const QString keypair = tmp->filePath(QStringLiteral("domain.key"));
         QVERIFY(QDir().mkpath(keysDir));
@@ -276,7 +294,8 @@ private Q_SLOTS:
                          QStringLiteral("--key-refetch-interval"), QString::number(RefetchIntervalS) });
         QVERIFY(ProcessHarness::waitForStun(SockAddr(QHostAddress::LocalHost, icePort), 10000));
         const QString ice = hostPort(QHostAddress::LocalHost, icePort);
-        Domain domain = startDomain(id, keypair, { ice }, { QStringLiteral("--metaverse-url"), metaverse.url().toString() });
+        Domain domain = startDomain(id, keypair, { ice },
+                                    { QStringLiteral("--metaverse-url"), metaverse.url().toString() });
 
         QTRY_VERIFY_WITH_TIMEOUT(metaverse.keyUploads() >= 1, 30000);
         // The ice-server re-fetches a key that failed to verify at most once per refetch interval

@@ -73,7 +73,9 @@ public:
     }
     bool isBound() const { return _bound; }
     SockAddr address() const { return SockAddr(_socket.localAddress(), _socket.localPort()); }
-    void send(const QByteArray &bytes, const SockAddr &to) { _socket.writeDatagram(bytes, to.getAddress(), to.getPort()); }
+    void send(const QByteArray &bytes, const SockAddr &to) {
+        _socket.writeDatagram(bytes, to.getAddress(), to.getPort());
+    }
     // Everything received so far, as lowercase hex (easy to compare with the protocol document).
     QByteArray hex(int index) const { return received.value(index).toHex(); }
 
@@ -133,9 +135,10 @@ private:
             return;
         }
         const QByteArray reason = answer.status == 200 ? "OK" : "Error";
-        socket->write("HTTP/1.1 " + QByteArray::number(answer.status) + " " + reason + "\r\nContent-Type: "
-                      "application/json\r\nContent-Length: " + QByteArray::number(answer.body.size())
-                      + "\r\nConnection: close\r\n\r\n" + answer.body);
+        socket->write("HTTP/1.1 " + QByteArray::number(answer.status) + " " + reason
+                      + "\r\nContent-Type: "
+                        "application/json\r\nContent-Length: "
+                      + QByteArray::number(answer.body.size()) + "\r\nConnection: close\r\n\r\n" + answer.body);
         socket->disconnectFromHost();
     }
 

@@ -72,7 +72,8 @@ void checkShortcuts(const QByteArray &datagram) {
         if (decoded.ok()) {
             const IceServerQuery &q = decoded.value;
             if (scanned.domainID != q.domainID
-                || payload.left(scanned.recordSize) != NetworkPeer(q.clientID, q.publicSocket, q.localSocket).toByteArray()) {
+                || payload.left(scanned.recordSize)
+                       != NetworkPeer(q.clientID, q.publicSocket, q.localSocket).toByteArray()) {
                 std::abort();
             }
         }

@@ -13,7 +13,9 @@ using namespace icetest;
 using Outcome = MetaverseKeyFetcher::Outcome;
 
 namespace {
-QString idText(const QUuid &id) { return id.toString(QUuid::WithoutBraces); }
+QString idText(const QUuid &id) {
+    return id.toString(QUuid::WithoutBraces);
+}
 
 struct Fetching {
     explicit Fetching(const QUrl &url, KeyFetchSettings settings = {}) {
@@ -29,7 +31,10 @@ struct Fetching {
 class tst_DomainKeys : public QObject {
     Q_OBJECT
 private Q_SLOTS:
-    void initTestCase() { testKey(0); testKey(1); }
+    void initTestCase() {
+        testKey(0);
+        testKey(1);
+    }
 
     void directoryAddChangeRemove() {
         QTemporaryDir dir;

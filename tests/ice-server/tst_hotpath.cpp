@@ -10,7 +10,9 @@
 #include <QtTest/QtTest>
 
 namespace {
-QByteArray hex(const char *text) { return QByteArray::fromHex(QByteArray(text)); }
+QByteArray hex(const char *text) {
+    return QByteArray::fromHex(QByteArray(text));
+}
 
 QByteArray queryPayload(const SockAddr &publicSocket, const SockAddr &localSocket) {
     const IceServerQuery query { QUuid(QStringLiteral("{11223344-5566-7788-99aa-bbccddeeff00}")), publicSocket,
@@ -138,18 +140,22 @@ private Q_SLOTS:
         QVERIFY(plain > 10);
         // What it refuses: obfuscated, message words, control bit, wrong version, oversized.
         QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000008 2612"), PacketType::ICEServerHeartbeat), -1);
-        QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000020 00000000 00000000 2612"), PacketType::ICEServerHeartbeat), -1);
+        QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000020 00000000 00000000 2612"), PacketType::ICEServerHeartbeat),
+                 -1);
         QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000080 2612"), PacketType::ICEServerHeartbeat), -1);
         QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000000 2611"), PacketType::ICEServerHeartbeat), -1);
         QCOMPARE(NLDatagram::plainPayloadOffset(QByteArray(MAX_PACKET_SIZE + 1, '\0').replace(4, 2, hex("2612")),
-                                              PacketType::ICEServerHeartbeat), -1);
+                                                PacketType::ICEServerHeartbeat),
+                 -1);
         QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000000 2612"), PacketType::ICEServerHeartbeat), 6);
-        QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000040 2612"), PacketType::ICEServerHeartbeat), 6); // reliable bit
+        QCOMPARE(NLDatagram::plainPayloadOffset(hex("01000040 2612"), PacketType::ICEServerHeartbeat),
+                 6); // reliable bit
     }
 
     void peekDomainID() {
         const QByteArray id = hex("6ba7b8109dad11d180b400c04fd430c8");
-        QCOMPARE(IceServerHeartbeat::peekDomainID(id + "rest"), QUuid(QStringLiteral("{6ba7b810-9dad-11d1-80b4-00c04fd430c8}")));
+        QCOMPARE(IceServerHeartbeat::peekDomainID(id + "rest"),
+                 QUuid(QStringLiteral("{6ba7b810-9dad-11d1-80b4-00c04fd430c8}")));
         QVERIFY(IceServerHeartbeat::peekDomainID(id.left(15)).isNull());
     }
 };

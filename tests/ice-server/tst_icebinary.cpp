@@ -61,11 +61,28 @@ private Q_SLOTS:
     void helpListsEveryOption() {
         const Run help = run({ QStringLiteral("--help") });
         QCOMPARE(help.exitCode, 0);
-        for (const char *option : { "--bind", "--port", "--keys-dir", "--metaverse-url", "HIFI_METAVERSE_URL",
-                                    "--http-port", "--http-bind", "--peer-timeout", "--rate-limit", "--rate-burst",
-                                    "--rate-limit-sources", "--key-fetch-timeout", "--key-fetch-max-in-flight",
-                                    "--key-fetch-per-second", "--key-cache-ttl", "--key-negative-ttl", "--key-refetch-interval",
-                                    "--max-domains", "--verbose", "--log-rules", "default 7337", "default 7338",
+        for (const char *option : { "--bind",
+                                    "--port",
+                                    "--keys-dir",
+                                    "--metaverse-url",
+                                    "HIFI_METAVERSE_URL",
+                                    "--http-port",
+                                    "--http-bind",
+                                    "--peer-timeout",
+                                    "--rate-limit",
+                                    "--rate-burst",
+                                    "--rate-limit-sources",
+                                    "--key-fetch-timeout",
+                                    "--key-fetch-max-in-flight",
+                                    "--key-fetch-per-second",
+                                    "--key-cache-ttl",
+                                    "--key-negative-ttl",
+                                    "--key-refetch-interval",
+                                    "--max-domains",
+                                    "--verbose",
+                                    "--log-rules",
+                                    "default 7337",
+                                    "default 7338",
                                     "default 5000" }) {
             QVERIFY2(help.out.contains(option), option);
         }
@@ -77,7 +94,8 @@ private Q_SLOTS:
         QTest::newRow("unknown option") << QStringList { "--bogus" } << QByteArray("Unknown option 'bogus'");
         QTest::newRow("bad port") << QStringList { "--port", "99999" } << QByteArray("--port wants a whole number");
         QTest::newRow("bad timeout") << QStringList { "--peer-timeout", "soon" } << QByteArray("--peer-timeout");
-        QTest::newRow("bad bind") << QStringList { "--bind", "example.org" } << QByteArray("--bind wants an IP address");
+        QTest::newRow("bad bind") << QStringList { "--bind", "example.org" }
+                                  << QByteArray("--bind wants an IP address");
         QTest::newRow("bad metaverse") << QStringList { "--metaverse-url", "ftp://x" } << QByteArray("--metaverse-url");
         QTest::newRow("positional") << QStringList { "extra" } << QByteArray("unexpected argument 'extra'");
     }
@@ -102,8 +120,10 @@ private Q_SLOTS:
         QTest::newRow("unknown key") << QByteArray("port = 0\nprot = 1\n") << "ice-server: %1:2: unknown key 'prot'";
         QTest::newRow("bad value") << QByteArray("# udp\n\nport = 99999\n")
                                    << "ice-server: %1:3: --port wants a whole number from 0 to 65535, not '99999'";
-        QTest::newRow("bad flag") << QByteArray("verbose = yes\n") << "ice-server: %1:1: verbose wants true or false, not 'yes'";
-        QTest::newRow("syntax") << QByteArray("port 7337\n") << "ice-server: %1:1: expected 'key = value', not 'port 7337'";
+        QTest::newRow("bad flag") << QByteArray("verbose = yes\n")
+                                  << "ice-server: %1:1: verbose wants true or false, not 'yes'";
+        QTest::newRow("syntax") << QByteArray("port 7337\n")
+                                << "ice-server: %1:1: expected 'key = value', not 'port 7337'";
     }
     void configFileErrorsStop() {
         QFETCH(QByteArray, text);
@@ -132,13 +152,15 @@ private Q_SLOTS:
         QProcess server;
         server.start(binary(), { QStringLiteral("--config"), config });
         const QByteArray log = waitForLog(&server, "HTTP /status");
-        QVERIFY2(log.contains("HTTP /status and /metrics on 127.0.0.1:" + QByteArray::number(httpPort)), log.constData());
+        QVERIFY2(log.contains("HTTP /status and /metrics on 127.0.0.1:" + QByteArray::number(httpPort)),
+                 log.constData());
         QVERIFY2(log.contains("options from " + config.toUtf8()), log.constData());
         QVERIFY2(log.contains("listening on UDP 127.0.0.1:"), log.constData());
         QVERIFY2(log.contains("trusted domain keys in " + keys.toUtf8()), log.constData());
 
         QNetworkAccessManager network;
-        QNetworkReply *reply = network.get(QNetworkRequest(QUrl(QStringLiteral("http://127.0.0.1:%1/status").arg(httpPort))));
+        QNetworkReply *reply = network.get(
+            QNetworkRequest(QUrl(QStringLiteral("http://127.0.0.1:%1/status").arg(httpPort))));
         QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 5000);
         QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
         delete reply;
@@ -181,7 +203,8 @@ private Q_SLOTS:
         QVERIFY(QDir(keys).exists());
 
         QNetworkAccessManager network;
-        QNetworkReply *reply = network.get(QNetworkRequest(QUrl(QStringLiteral("http://127.0.0.1:%1/status").arg(httpPort))));
+        QNetworkReply *reply = network.get(
+            QNetworkRequest(QUrl(QStringLiteral("http://127.0.0.1:%1/status").arg(httpPort))));
         QTRY_VERIFY_WITH_TIMEOUT(reply->isFinished(), 5000);
         QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
         QVERIFY(reply->readAll().contains("\"status\":\"healthy\""));

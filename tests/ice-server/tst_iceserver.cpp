@@ -24,8 +24,13 @@ const SockAddr ClientLocal(QHostAddress(QStringLiteral("192.168.1.10")), 40102);
 // The packets of docs/protocol.md section 2.5, as hex.
 const QByteArray AckHex = "010000003f11";
 const QByteArray DeniedHex = "010000003c11";
-const QByteArray DomainInfoHex = "010000001611" "6ba7b8109dad11d180b400c04fd430c8" "00c63364079ca6" "000a0000029ca6";
-const QByteArray ClientRecordHex = "112233445566778899aabbccddeeff00" "00cb0071059ca6" "00c0a8010a9ca6";
+const QByteArray DomainInfoHex = "010000001611"
+                                 "6ba7b8109dad11d180b400c04fd430c8"
+                                 "00c63364079ca6"
+                                 "000a0000029ca6";
+const QByteArray ClientRecordHex = "112233445566778899aabbccddeeff00"
+                                   "00cb0071059ca6"
+                                   "00c0a8010a9ca6";
 
 // One ice-server on loopback with a key directory, optionally IPv6 too.
 struct Server {
@@ -55,7 +60,7 @@ struct Server {
         const int before = endpoint.received.size();
         endpoint.send(StunMessage::bindingRequest().encode(), address());
         return QTest::qWaitFor([&] { return endpoint.received.size() > before; }, 5000)
-            && StunMessage::looksLikeStun(endpoint.received.takeLast());
+               && StunMessage::looksLikeStun(endpoint.received.takeLast());
     }
     quint64 drops(IceServerStats::Drop reason) const { return server->stats().drops[reason]; }
 
@@ -72,7 +77,10 @@ struct Server {
 class tst_IceServer : public QObject {
     Q_OBJECT
 private Q_SLOTS:
-    void initTestCase() { testKey(0); testKey(1); }
+    void initTestCase() {
+        testKey(0);
+        testKey(1);
+    }
 
     void registerGetsAck() {
         Server s;
@@ -119,8 +127,10 @@ private Q_SLOTS:
         QTRY_COMPARE(domain.received.size(), 1);
 
         // Exactly the 52-byte ICEServerQuery of docs/protocol.md 2.5.
-        const QByteArray query = QByteArray::fromHex("0100000017111122334455667788" "99aabbccddeeff00"
-                                                     "00cb0071059ca6" "00c0a8010a9ca6"
+        const QByteArray query = QByteArray::fromHex("0100000017111122334455667788"
+                                                     "99aabbccddeeff00"
+                                                     "00cb0071059ca6"
+                                                     "00c0a8010a9ca6"
                                                      "6ba7b8109dad11d180b400c04fd430c8");
         QCOMPARE(query.size(), 52);
         client.send(query, s.address());
@@ -270,9 +280,9 @@ private Q_SLOTS:
     void malformedAndUnknownTypesCounted() {
         Server s;
         UdpEndpoint sender;
-        sender.send(QByteArray::fromHex("0100000026"), s.address());               // truncated header
+        sender.send(QByteArray::fromHex("0100000026"), s.address());                         // truncated header
         sender.send(QByteArray::fromHex("010000002612") + QByteArray(10, 'x'), s.address()); // short heartbeat
-        sender.send(QByteArray::fromHex("01000000fe11"), s.address());             // unknown type
+        sender.send(QByteArray::fromHex("01000000fe11"), s.address());                       // unknown type
         QVERIFY(s.barrier(sender));
         QCOMPARE(sender.received.size(), 0);
         QCOMPARE(s.drops(IceServerStats::Malformed), quint64(2));

@@ -30,7 +30,8 @@ struct Reply {
 
 Reply get(quint16 port, const QString &path) {
     QNetworkAccessManager network;
-    QNetworkReply *reply = network.get(QNetworkRequest(QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(port).arg(path))));
+    QNetworkReply *reply = network.get(
+        QNetworkRequest(QUrl(QStringLiteral("http://127.0.0.1:%1%2").arg(port).arg(path))));
     QSignalSpy done(reply, &QNetworkReply::finished);
     done.wait(5000);
     Reply r { reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), reply->readAll(),
@@ -74,15 +75,14 @@ private Q_SLOTS:
         const Reply text = get(port, QStringLiteral("/metrics"));
         QCOMPARE(text.status, 200);
         QVERIFY(text.contentType.startsWith("text/plain"));
-        for (const char *line : { "ice_server_registered_domains 3", "ice_server_datagrams_received_total 1000",
-                                  "ice_server_packets_received_total{type=\"ICEServerHeartbeat\"} 990",
-                                  "ice_server_packets_sent_total{type=\"ICEServerHeartbeatACK\"} 985",
-                                  "ice_server_packets_dropped_total{reason=\"rate_limited\"} 10",
-                                  "ice_server_heartbeats_total{result=\"acked\"} 985",
-                                  "ice_server_verify_cache_hits_total 900",
-                                  "ice_server_key_fetches_total{outcome=\"timeout\"} 0",
-                                  "ice_server_rate_limited_sources_total 0", "ice_server_healthy 1",
-                                  "# TYPE ice_server_packets_dropped_total counter" }) {
+        for (const char *line :
+             { "ice_server_registered_domains 3", "ice_server_datagrams_received_total 1000",
+               "ice_server_packets_received_total{type=\"ICEServerHeartbeat\"} 990",
+               "ice_server_packets_sent_total{type=\"ICEServerHeartbeatACK\"} 985",
+               "ice_server_packets_dropped_total{reason=\"rate_limited\"} 10",
+               "ice_server_heartbeats_total{result=\"acked\"} 985", "ice_server_verify_cache_hits_total 900",
+               "ice_server_key_fetches_total{outcome=\"timeout\"} 0", "ice_server_rate_limited_sources_total 0",
+               "ice_server_healthy 1", "# TYPE ice_server_packets_dropped_total counter" }) {
             QVERIFY2(text.body.contains(line), line);
         }
 

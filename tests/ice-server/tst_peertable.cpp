@@ -7,7 +7,9 @@
 
 namespace {
 const QUuid Domain(QStringLiteral("6ba7b810-9dad-11d1-80b4-00c04fd430c8"));
-SockAddr addr(const char *ip, quint16 port) { return SockAddr(QHostAddress(QString::fromLatin1(ip)), port); }
+SockAddr addr(const char *ip, quint16 port) {
+    return SockAddr(QHostAddress(QString::fromLatin1(ip)), port);
+}
 
 IceServerHeartbeat heartbeat(const SockAddr &publicSocket, const SockAddr &localSocket) {
     IceServerHeartbeat hb;
@@ -31,12 +33,14 @@ private Q_SLOTS:
         const auto Ignored = int(PeerTable::Decision::Ignored);
         const auto Refreshed = int(PeerTable::Decision::Refreshed);
         QTest::newRow("same sender refreshes") << pub << addr("198.51.100.7", 50000) << qint64(100) << Refreshed;
-        QTest::newRow("NAT port change on reported IP moves") << pub << addr("198.51.100.7", 50001) << qint64(100) << Moved;
+        QTest::newRow("NAT port change on reported IP moves")
+            << pub << addr("198.51.100.7", 50001) << qint64(100) << Moved;
         QTest::newRow("LAN address moves") << pub << addr("10.0.0.2", 40102) << qint64(100) << Moved;
         QTest::newRow("other IP while live is ignored") << pub << addr("192.0.2.66", 40102) << qint64(100) << Ignored;
         QTest::newRow("other IP just before takeover") << pub << addr("192.0.2.66", 40102) << qint64(2499) << Ignored;
         QTest::newRow("other IP after silence takes over") << pub << addr("192.0.2.66", 40102) << qint64(2500) << Moved;
-        QTest::newRow("null public, other IP while live") << SockAddr() << addr("192.0.2.66", 1) << qint64(100) << Ignored;
+        QTest::newRow("null public, other IP while live")
+            << SockAddr() << addr("192.0.2.66", 1) << qint64(100) << Ignored;
     }
     void replayRule() {
         QFETCH(SockAddr, reportedPublic);
@@ -55,7 +59,8 @@ private Q_SLOTS:
         const SockAddr active = *table.find(Domain)->peer.getActiveSocket();
         QCOMPARE(active, expected == int(PeerTable::Decision::Ignored) ? first : secondSender);
         // An ignored heartbeat does not keep the domain alive either.
-        QCOMPARE(table.find(Domain)->lastHeardMs, expected == int(PeerTable::Decision::Ignored) ? 1000 : 1000 + silenceMs);
+        QCOMPARE(table.find(Domain)->lastHeardMs,
+                 expected == int(PeerTable::Decision::Ignored) ? 1000 : 1000 + silenceMs);
     }
 
     void newContentUpdatesPeerInformation() {

@@ -38,7 +38,8 @@ QStringList manOptions(const QString &roff) {
         }
         // The tag line: keep only the option names (before the first space that follows the name).
         QString tag = lines.at(i + 1);
-        tag.replace(QStringLiteral("\\-"), QStringLiteral("-")).remove(QRegularExpression(QStringLiteral("\\\\f[BIRP]")));
+        tag.replace(QStringLiteral("\\-"), QStringLiteral("-"))
+            .remove(QRegularExpression(QStringLiteral("\\\\f[BIRP]")));
         const QRegularExpressionMatch match = option.match(tag);
         if (match.hasMatch()) {
             options.append(match.captured(1));

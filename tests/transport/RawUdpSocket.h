@@ -39,7 +39,7 @@ public:
             length = sizeof(sockaddr_in);
         }
         _ok = _fd >= 0 && ::bind(_fd, reinterpret_cast<sockaddr *>(&local), length) == 0
-            && ::getsockname(_fd, reinterpret_cast<sockaddr *>(&local), &length) == 0;
+              && ::getsockname(_fd, reinterpret_cast<sockaddr *>(&local), &length) == 0;
         _port = ntohs(v6 ? reinterpret_cast<sockaddr_in6 *>(&local)->sin6_port
                          : reinterpret_cast<sockaddr_in *>(&local)->sin_port);
     }
@@ -109,7 +109,7 @@ public:
             length = sizeof(sockaddr_in);
         }
         return ::sendto(_fd, data.constData(), size_t(data.size()), 0, reinterpret_cast<sockaddr *>(&to), length)
-            == data.size();
+               == data.size();
     }
 
 private:

@@ -67,15 +67,12 @@ private:
     bool _hasV6 = false;
 
     // Adds one row per transport kind, named "<kind>/<name>"; the caller appends the row's data.
-    template <typename Fill>
-    void addRows(const char *name, Fill fill) {
+    template <typename Fill> void addRows(const char *name, Fill fill) {
         for (TransportKind kind : kinds()) {
             fill(QTest::addRow("%s/%s", qPrintable(transportKindName(kind)), name) << kind);
         }
     }
-    bool needsV6(const QHostAddress &address) const {
-        return address.protocol() != QAbstractSocket::IPv4Protocol;
-    }
+    bool needsV6(const QHostAddress &address) const { return address.protocol() != QAbstractSocket::IPv4Protocol; }
 
 private Q_SLOTS:
     void initTestCase() {
@@ -112,9 +109,8 @@ private Q_SLOTS:
         addRows("AnyIPv6", [](QTestData &row) {
             row << QHostAddress(QHostAddress::AnyIPv6) << QHostAddress(QHostAddress::AnyIPv6);
         });
-        addRows("Any (dual stack)", [](QTestData &row) {
-            row << QHostAddress(QHostAddress::Any) << QHostAddress(QHostAddress::Any);
-        });
+        addRows("Any (dual stack)",
+                [](QTestData &row) { row << QHostAddress(QHostAddress::Any) << QHostAddress(QHostAddress::Any); });
     }
     void bindReportsLocalSocket() {
         QFETCH(TransportKind, kind);
@@ -187,9 +183,8 @@ private Q_SLOTS:
         QTest::addColumn<QHostAddress>("reportedSender");
         addRows("v4 to v4", [](QTestData &row) { row << V4 << V4 << V4 << V4; });
         addRows("v6 to v6", [](QTestData &row) { row << V6 << V6 << V6 << V6; });
-        addRows("v4 to dual stack (mapped sender)", [](QTestData &row) {
-            row << QHostAddress(QHostAddress::Any) << V4 << V4 << V4;
-        });
+        addRows("v4 to dual stack (mapped sender)",
+                [](QTestData &row) { row << QHostAddress(QHostAddress::Any) << V4 << V4 << V4; });
         addRows("v6 to dual stack", [](QTestData &row) { row << QHostAddress(QHostAddress::Any) << V6 << V6 << V6; });
         addRows("dual stack to v4", [](QTestData &row) { row << V4 << QHostAddress(QHostAddress::Any) << V4 << V4; });
         addRows("dual stack to v6", [](QTestData &row) { row << V6 << QHostAddress(QHostAddress::Any) << V6 << V6; });
@@ -227,12 +222,10 @@ private Q_SLOTS:
         addRows("v4 default", [](QTestData &row) { row << V4 << false << 0 << 64; });
         addRows("v6 hop limit 4", [](QTestData &row) { row << V6 << true << 4 << 4; });
         addRows("v6 default", [](QTestData &row) { row << V6 << true << 0 << 64; });
-        addRows("dual stack to v4 ttl 5", [](QTestData &row) {
-            row << QHostAddress(QHostAddress::Any) << false << 5 << 5;
-        });
-        addRows("dual stack to v6 hop limit 6", [](QTestData &row) {
-            row << QHostAddress(QHostAddress::Any) << true << 6 << 6;
-        });
+        addRows("dual stack to v4 ttl 5",
+                [](QTestData &row) { row << QHostAddress(QHostAddress::Any) << false << 5 << 5; });
+        addRows("dual stack to v6 hop limit 6",
+                [](QTestData &row) { row << QHostAddress(QHostAddress::Any) << true << 6 << 6; });
     }
     void ttlPerDatagram() {
         QFETCH(TransportKind, kind);
@@ -324,10 +317,9 @@ private Q_SLOTS:
         echo->setReceiveBufferSize(4 * 1024 * 1024);
         client->setReceiveBufferSize(4 * 1024 * 1024);
         Inbox inbox(echo.get());
-        QObject::connect(echo.get(), &UdpTransport::datagramReceived, echo.get(),
-                         [&](const QByteArray &datagram, const SockAddr &from) {
-                             echo->writeDatagram(datagram, from);
-                         });
+        QObject::connect(
+            echo.get(), &UdpTransport::datagramReceived, echo.get(),
+            [&](const QByteArray &datagram, const SockAddr &from) { echo->writeDatagram(datagram, from); });
         Inbox echoes(client.get());
         QList<QByteArray> sent;
         for (int i = 0; i < count; ++i) {

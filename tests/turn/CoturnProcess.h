@@ -24,8 +24,9 @@ public:
         }
         const QString name = QStringLiteral("turnserver");
         const QString onPath = QStandardPaths::findExecutable(name);
-        return !onPath.isEmpty() ? onPath
-                                 : QStandardPaths::findExecutable(name, { QStringLiteral("/usr/sbin"), QStringLiteral("/usr/bin") });
+        return !onPath.isEmpty()
+                   ? onPath
+                   : QStandardPaths::findExecutable(name, { QStringLiteral("/usr/sbin"), QStringLiteral("/usr/bin") });
     }
 
     // A UDP port free on loopback right now (bound, read, released).
@@ -44,13 +45,26 @@ public:
         }
         _port = freePort();
         QStringList arguments {
-            QStringLiteral("-n"), QStringLiteral("--no-cli"), QStringLiteral("--no-tls"), QStringLiteral("--no-dtls"),
-            QStringLiteral("--no-tcp"), QStringLiteral("--no-rfc5780"), QStringLiteral("--allow-loopback-peers"),
-            QStringLiteral("-L"), QStringLiteral("127.0.0.1"), QStringLiteral("--listening-port"), QString::number(_port),
-            QStringLiteral("--relay-ip"), QStringLiteral("127.0.0.1"),
-            QStringLiteral("--log-file"), QStringLiteral("stdout"), QStringLiteral("--simple-log"),
-            QStringLiteral("--pidfile"), _dir.filePath(QStringLiteral("turnserver.pid")),
-            QStringLiteral("--userdb"), _dir.filePath(QStringLiteral("turndb")),
+            QStringLiteral("-n"),
+            QStringLiteral("--no-cli"),
+            QStringLiteral("--no-tls"),
+            QStringLiteral("--no-dtls"),
+            QStringLiteral("--no-tcp"),
+            QStringLiteral("--no-rfc5780"),
+            QStringLiteral("--allow-loopback-peers"),
+            QStringLiteral("-L"),
+            QStringLiteral("127.0.0.1"),
+            QStringLiteral("--listening-port"),
+            QString::number(_port),
+            QStringLiteral("--relay-ip"),
+            QStringLiteral("127.0.0.1"),
+            QStringLiteral("--log-file"),
+            QStringLiteral("stdout"),
+            QStringLiteral("--simple-log"),
+            QStringLiteral("--pidfile"),
+            _dir.filePath(QStringLiteral("turnserver.pid")),
+            QStringLiteral("--userdb"),
+            _dir.filePath(QStringLiteral("turndb")),
         };
         arguments += extra;
         if (qEnvironmentVariableIsSet("ICEBREAKER_COTURN_VERBOSE")) {

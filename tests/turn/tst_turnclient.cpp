@@ -36,7 +36,7 @@ public:
 struct Node {
     RecordingTransport transport;
     std::unique_ptr<TurnClient> turn;
-    QList<QByteArray> fromServer; // every datagram the server sent us
+    QList<QByteArray> fromServer;  // every datagram the server sent us
     QList<QByteArray> notConsumed; // what handleDatagram left to the node
 
     Node(const SockAddr &server, const TurnCredentials &credentials, const TurnClient::Timing &timing = {}) {
@@ -83,7 +83,9 @@ struct PlainPeer {
         });
     }
     SockAddr address() const { return SockAddr(kLoopback, socket.localPort()); }
-    void sendTo(const SockAddr &to, const QByteArray &datagram) { socket.writeDatagram(datagram, to.getAddress(), to.getPort()); }
+    void sendTo(const SockAddr &to, const QByteArray &datagram) {
+        socket.writeDatagram(datagram, to.getAddress(), to.getPort());
+    }
 };
 
 const TurnCredentials kGood { QStringLiteral("u"), QStringLiteral("p") };
@@ -121,7 +123,8 @@ private Q_SLOTS:
     void releaseSendsLifetimeZero();
 
 private:
-    std::unique_ptr<Node> allocatedNode(const TurnCredentials &credentials = kGood, const TurnClient::Timing &timing = {});
+    std::unique_ptr<Node> allocatedNode(const TurnCredentials &credentials = kGood,
+                                        const TurnClient::Timing &timing = {});
 
     std::unique_ptr<CoturnProcess> _coturn;
 };
@@ -130,7 +133,8 @@ void tst_TurnClient::initTestCase() {
     qRegisterMetaType<SockAddr>();
     qRegisterMetaType<QHostAddress>();
     qRegisterMetaType<TurnClient::Error>();
-    QVERIFY2(!CoturnProcess::executable().isEmpty(), "coturn's turnserver was not found at configure time (apt-get install coturn)");
+    QVERIFY2(!CoturnProcess::executable().isEmpty(),
+             "coturn's turnserver was not found at configure time (apt-get install coturn)");
 }
 
 void tst_TurnClient::cleanup() {
@@ -140,7 +144,8 @@ void tst_TurnClient::cleanup() {
     _coturn.reset();
 }
 
-std::unique_ptr<Node> tst_TurnClient::allocatedNode(const TurnCredentials &credentials, const TurnClient::Timing &timing) {
+std::unique_ptr<Node> tst_TurnClient::allocatedNode(const TurnCredentials &credentials,
+                                                    const TurnClient::Timing &timing) {
     auto node = std::make_unique<Node>(_coturn->address(), credentials, timing);
     QSignalSpy allocated(node->turn.get(), &TurnClient::allocated);
     node->turn->allocate();
@@ -189,8 +194,8 @@ void tst_TurnClient::allocates() {
 
 void tst_TurnClient::restApiCredentials() {
     _coturn = std::make_unique<CoturnProcess>();
-    QVERIFY(_coturn->start({ QStringLiteral("--use-auth-secret"), QStringLiteral("--static-auth-secret"), QStringLiteral("S"),
-                             QStringLiteral("--realm"), QStringLiteral("R") }));
+    QVERIFY(_coturn->start({ QStringLiteral("--use-auth-secret"), QStringLiteral("--static-auth-secret"),
+                             QStringLiteral("S"), QStringLiteral("--realm"), QStringLiteral("R") }));
     const TurnCredentials credentials = TurnCredentials::fromSharedSecretFromNow("S", QStringLiteral("alice"), 3600);
     QVERIFY(credentials.username.endsWith(QStringLiteral(":alice")));
     auto node = allocatedNode(credentials);
@@ -210,15 +215,16 @@ void tst_TurnClient::restApiCredentials() {
 
 void tst_TurnClient::restApiExpiredCredentials() {
     _coturn = std::make_unique<CoturnProcess>();
-    QVERIFY(_coturn->start({ QStringLiteral("--use-auth-secret"), QStringLiteral("--static-auth-secret"), QStringLiteral("S"),
-                             QStringLiteral("--realm"), QStringLiteral("R") }));
+    QVERIFY(_coturn->start({ QStringLiteral("--use-auth-secret"), QStringLiteral("--static-auth-secret"),
+                             QStringLiteral("S"), QStringLiteral("--realm"), QStringLiteral("R") }));
     Node expired(_coturn->address(), TurnCredentials::fromSharedSecretFromNow("S", QStringLiteral("alice"), -60));
     QSignalSpy errors(expired.turn.get(), &TurnClient::errorOccurred);
     expired.turn->allocate();
     QVERIFY(errors.wait(5000));
     QCOMPARE(expired.turn->error(), TurnClient::Unauthorized);
 
-    Node wrongSecret(_coturn->address(), TurnCredentials::fromSharedSecretFromNow("not S", QStringLiteral("alice"), 3600));
+    Node wrongSecret(_coturn->address(),
+                     TurnCredentials::fromSharedSecretFromNow("not S", QStringLiteral("alice"), 3600));
     QSignalSpy wrongErrors(wrongSecret.turn.get(), &TurnClient::errorOccurred);
     wrongSecret.turn->allocate();
     QVERIFY(wrongErrors.wait(5000));
@@ -352,8 +358,8 @@ void tst_TurnClient::refreshKeepsShortAllocation() {
 // keeps receiving over the channel; one that believes the RFC's 300 s loses its permission.
 void tst_TurnClient::refreshKeepsShortPermissionAndChannel() {
     _coturn = std::make_unique<CoturnProcess>();
-    QVERIFY(_coturn->start(kLongTerm + QStringList { QStringLiteral("--permission-lifetime=3"),
-                                                     QStringLiteral("--channel-lifetime=4") }));
+    QVERIFY(_coturn->start(
+        kLongTerm + QStringList { QStringLiteral("--permission-lifetime=3"), QStringLiteral("--channel-lifetime=4") }));
     TurnClient::Timing timing;
     timing.permissionLifetimeSec = 3;
     timing.channelLifetimeSec = 4;
@@ -387,7 +393,8 @@ void tst_TurnClient::refreshKeepsShortPermissionAndChannel() {
 // new nonce and succeeds.
 void tst_TurnClient::staleNonceRecovered() {
     _coturn = std::make_unique<CoturnProcess>();
-    QVERIFY(_coturn->start(kLongTerm + QStringList { QStringLiteral("--stale-nonce=2"), QStringLiteral("--max-allocate-lifetime=6") }));
+    QVERIFY(_coturn->start(
+        kLongTerm + QStringList { QStringLiteral("--stale-nonce=2"), QStringLiteral("--max-allocate-lifetime=6") }));
     auto node = allocatedNode(kGood, askingAnHour());
     QVERIFY(node);
     QSignalSpy refreshed(node->turn.get(), &TurnClient::refreshed);

@@ -11,7 +11,6 @@
 Q_DECLARE_METATYPE(QHostAddress)
 #endif
 
-
 namespace {
 
 const SockAddr kServer(QHostAddress(QStringLiteral("198.51.100.1")), 3478);
@@ -121,10 +120,10 @@ void tst_TurnDemux::retransmissionSchedule() {
 
 void tst_TurnDemux::refreshSchedule() {
     const TurnClient::Timing rfc;
-    QCOMPARE(rfc.refreshAfterMs(600), 540000);  // a minute before the end
+    QCOMPARE(rfc.refreshAfterMs(600), 540000); // a minute before the end
     QCOMPARE(rfc.refreshAfterMs(300), 240000);
-    QCOMPARE(rfc.refreshAfterMs(4), 2000);      // short lifetimes: at half
-    QCOMPARE(rfc.refreshAfterMs(0), 1000);      // never a busy loop
+    QCOMPARE(rfc.refreshAfterMs(4), 2000); // short lifetimes: at half
+    QCOMPARE(rfc.refreshAfterMs(0), 1000); // never a busy loop
 }
 
 void tst_TurnDemux::notFromServer_data() {
@@ -160,8 +159,8 @@ void tst_TurnDemux::fromServer_data() {
     QTest::newRow("Data indication") << dataIndication(kPeer, "x") << true << 1;
     QTest::newRow("Data indication, another port of the IP")
         << dataIndication(SockAddr(kPeer.getAddress(), 1), "x") << true << 1;
-    QTest::newRow("Data indication without DATA") << TurnMessage::create(TurnMessage::Data, TurnMessage::Indication).encode()
-                                                  << true << 0;
+    QTest::newRow("Data indication without DATA")
+        << TurnMessage::create(TurnMessage::Data, TurnMessage::Indication).encode() << true << 0;
     // The node may use the same server for STUN: a binding response to its request is not ours.
     QTest::newRow("someone else's binding response")
         << TurnMessage::create(TurnMessage::Binding, TurnMessage::SuccessResponse).encode() << false << 0;

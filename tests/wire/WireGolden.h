@@ -56,10 +56,14 @@ inline QByteArray heartbeat() {
                "00 c6 33 64 07 9c a6"
                "00 0a 00 00 02 9c a6"
                "00 00 01 00")
-        + signature256();
+           + signature256();
 }
-inline QByteArray heartbeatAck() { return hex("01 00 00 00 3f 11"); }
-inline QByteArray heartbeatDenied() { return hex("01 00 00 00 3c 11"); }
+inline QByteArray heartbeatAck() {
+    return hex("01 00 00 00 3f 11");
+}
+inline QByteArray heartbeatDenied() {
+    return hex("01 00 00 00 3c 11");
+}
 
 struct NamedDatagram {
     const char *name;

@@ -119,17 +119,20 @@ inline bool sameTurn(const TurnMessage &a, const TurnMessage &b) {
         }
     }
     return a.method == b.method && a.messageClass == b.messageClass && a.transactionId == b.transactionId
-        && a.software == b.software && a.username == b.username && a.realm == b.realm && a.nonce == b.nonce
-        && a.errorCode == b.errorCode && a.errorReason == b.errorReason && a.requestedTransport == b.requestedTransport
-        && a.lifetime == b.lifetime && a.channelNumber == b.channelNumber && sameSockAddr(a.relayedAddress, b.relayedAddress)
-        && sameSockAddr(a.mappedAddress, b.mappedAddress) && a.data == b.data && a.otherAttributes == b.otherAttributes;
+           && a.software == b.software && a.username == b.username && a.realm == b.realm && a.nonce == b.nonce
+           && a.errorCode == b.errorCode && a.errorReason == b.errorReason
+           && a.requestedTransport == b.requestedTransport && a.lifetime == b.lifetime
+           && a.channelNumber == b.channelNumber && sameSockAddr(a.relayedAddress, b.relayedAddress)
+           && sameSockAddr(a.mappedAddress, b.mappedAddress) && a.data == b.data
+           && a.otherAttributes == b.otherAttributes;
 }
 
 // TURN on the same bytes: what decodes survives encode (with and without trailers) and decode;
 // the trailer checks and ChannelData never misbehave on anything.
 inline void checkTurn(const QByteArray &datagram, Report &r) {
     const auto turn = TurnMessage::decode(datagram);
-    if (datagram.size() >= StunMessage::HeaderSize && (turn.error == WireError::NotStun) == StunMessage::looksLikeStun(datagram)) {
+    if (datagram.size() >= StunMessage::HeaderSize
+        && (turn.error == WireError::NotStun) == StunMessage::looksLikeStun(datagram)) {
         r.violation = QStringLiteral("TurnMessage::decode and looksLikeStun disagree");
         return;
     }

@@ -47,7 +47,8 @@ const QByteArray kDomainLocal = "00 0a 00 00 02 9c a6 ";
 // 2001:db8::1 with a null scope id, port 40102.
 const QByteArray kV6Doc = "01 20 01 0d b8 00 00 00 00 00 00 00 00 00 00 00 01 ff ff ff ff 9c a6 ";
 // fe80::2%eth0, port 40102: the scope id is a QString (byte length, UTF-16 BE).
-const QByteArray kV6Eth0 = "01 fe 80 00 00 00 00 00 00 00 00 00 00 00 00 00 02 00 00 00 08 00 65 00 74 00 68 00 30 9c a6 ";
+const QByteArray
+    kV6Eth0 = "01 fe 80 00 00 00 00 00 00 00 00 00 00 00 00 00 02 00 00 00 08 00 65 00 74 00 68 00 30 9c a6 ";
 
 QByteArray h(const QByteArray &spaced) {
     return QByteArray::fromHex(spaced);
@@ -92,18 +93,22 @@ void tst_IceGolden::packetTypeTable_data() {
 
     // Section 1, "Packet types and versions". sourced = not in the NonSourced set,
     // verified = not in the NonVerified list. Header = 2 + 2 if sourced + 16 if sourced and verified.
-    QTest::newRow("DomainConnectRequestPending") << QByteArray("DomainConnectRequestPending") << 1 << 17 << false << true << 2;
+    QTest::newRow("DomainConnectRequestPending")
+        << QByteArray("DomainConnectRequestPending") << 1 << 17 << false << true << 2;
     QTest::newRow("DomainList") << QByteArray("DomainList") << 2 << 25 << false << true << 2;
     QTest::newRow("DomainListRequest") << QByteArray("DomainListRequest") << 13 << 23 << true << false << 4;
     QTest::newRow("DomainConnectionDenied") << QByteArray("DomainConnectionDenied") << 16 << 19 << false << true << 2;
-    QTest::newRow("ICEServerPeerInformation") << QByteArray("ICEServerPeerInformation") << 22 << 17 << false << true << 2;
+    QTest::newRow("ICEServerPeerInformation")
+        << QByteArray("ICEServerPeerInformation") << 22 << 17 << false << true << 2;
     QTest::newRow("ICEServerQuery") << QByteArray("ICEServerQuery") << 23 << 17 << false << true << 2;
     QTest::newRow("DomainConnectRequest") << QByteArray("DomainConnectRequest") << 31 << 27 << false << true << 2;
     QTest::newRow("ICEServerHeartbeat") << QByteArray("ICEServerHeartbeat") << 38 << 18 << false << true << 2;
     QTest::newRow("ICEPing") << QByteArray("ICEPing") << 39 << 18 << false << true << 2;
     QTest::newRow("ICEPingReply") << QByteArray("ICEPingReply") << 40 << 17 << false << true << 2;
-    QTest::newRow("DomainServerConnectionToken") << QByteArray("DomainServerConnectionToken") << 46 << 22 << false << true << 2;
-    QTest::newRow("ICEServerHeartbeatDenied") << QByteArray("ICEServerHeartbeatDenied") << 60 << 17 << false << true << 2;
+    QTest::newRow("DomainServerConnectionToken")
+        << QByteArray("DomainServerConnectionToken") << 46 << 22 << false << true << 2;
+    QTest::newRow("ICEServerHeartbeatDenied")
+        << QByteArray("ICEServerHeartbeatDenied") << 60 << 17 << false << true << 2;
     QTest::newRow("ICEServerHeartbeatACK") << QByteArray("ICEServerHeartbeatACK") << 63 << 17 << false << true << 2;
 }
 
@@ -186,8 +191,8 @@ void tst_IceGolden::query_data() {
     QTest::addColumn<QByteArray>("datagram");
 
     const QByteArray head = "01 00 00 00 17 11 ";
-    QTest::newRow("section 2.5 example") << 1u << golden::clientID() << golden::clientPublic()
-                                         << golden::clientLocal() << golden::domainID() << golden::query();
+    QTest::newRow("section 2.5 example") << 1u << golden::clientID() << golden::clientPublic() << golden::clientLocal()
+                                         << golden::domainID() << golden::query();
     QTest::newRow("ipv6 public, ipv6 link-local with scope id")
         << 1u << golden::clientID() << v6("2001:db8::1", 40102) << v6("fe80::2", 40102, QStringLiteral("eth0"))
         << golden::domainID() << h(head + kClient + kV6Doc + kV6Eth0 + kDomain);
@@ -196,8 +201,9 @@ void tst_IceGolden::query_data() {
         << golden::domainID()
         << h(head + kClient + kClientPublic
              + "01 fe 80 00 00 00 00 00 00 00 00 00 00 00 00 00 02 00 00 00 02 00 32 9c a6 " + kDomain);
-    QTest::newRow("null public before STUN") << 1u << golden::clientID() << SockAddr() << golden::clientLocal()
-                                             << golden::domainID() << h(head + kClient + "ff 00 00 " + kClientLocal + kDomain);
+    QTest::newRow("null public before STUN")
+        << 1u << golden::clientID() << SockAddr() << golden::clientLocal() << golden::domainID()
+        << h(head + kClient + "ff 00 00 " + kClientLocal + kDomain);
     QTest::newRow("null public after STUN failure")
         << 1u << golden::clientID() << SockAddr(QHostAddress(), 40102) << golden::clientLocal() << golden::domainID()
         << h(head + kClient + "ff 9c a6 " + kClientLocal + kDomain);
@@ -222,7 +228,8 @@ void tst_IceGolden::query() {
     QFETCH(QByteArray, datagram);
 
     const IceServerQuery query { clientID, publicSocket, localSocket, domainID };
-    QCOMPARE(datagramFor(PacketType::ICEServerQuery, sequenceNumber, query.toPayload()).toHex(' '), datagram.toHex(' '));
+    QCOMPARE(datagramFor(PacketType::ICEServerQuery, sequenceNumber, query.toPayload()).toHex(' '),
+             datagram.toHex(' '));
 
     const auto packet = NLDatagram::fromDatagram(datagram);
     QVERIFY2(packet.ok(), qPrintable(wireErrorString(packet.error)));
@@ -246,14 +253,16 @@ void tst_IceGolden::ping_data() {
 
     QTest::newRow("ICEPing section 2.5") << int(PacketType::ICEPing) << 3u << golden::clientID()
                                          << int(PingType::Public) << golden::ping();
-    QTest::newRow("ICEPingReply section 2.5") << int(PacketType::ICEPingReply) << 1u << golden::domainID()
-                                              << int(PingType::Public) << golden::pingReply();
+    QTest::newRow("ICEPingReply section 2.5")
+        << int(PacketType::ICEPingReply) << 1u << golden::domainID() << int(PingType::Public) << golden::pingReply();
     const char *const names[] = { "Agnostic", "Local", "Public", "Symmetric" };
     for (int t = 0; t <= 3; ++t) {
-        QTest::addRow("ICEPing %s", names[t]) << int(PacketType::ICEPing) << 1u << golden::clientID() << t
-                                              << h("01 00 00 00 27 12 " + kClient + QByteArray::number(t).rightJustified(2, '0'));
-        QTest::addRow("ICEPingReply %s", names[t]) << int(PacketType::ICEPingReply) << 2u << golden::domainID() << t
-                                                   << h("02 00 00 00 28 11 " + kDomain + QByteArray::number(t).rightJustified(2, '0'));
+        QTest::addRow("ICEPing %s", names[t])
+            << int(PacketType::ICEPing) << 1u << golden::clientID() << t
+            << h("01 00 00 00 27 12 " + kClient + QByteArray::number(t).rightJustified(2, '0'));
+        QTest::addRow("ICEPingReply %s", names[t])
+            << int(PacketType::ICEPingReply) << 2u << golden::domainID() << t
+            << h("02 00 00 00 28 11 " + kDomain + QByteArray::number(t).rightJustified(2, '0'));
     }
 }
 
@@ -287,8 +296,8 @@ void tst_IceGolden::peerInformation_data() {
     QTest::addColumn<QByteArray>("datagram");
 
     const QByteArray head = "01 00 00 00 16 11 ";
-    QTest::newRow("section 2.5 example")
-        << golden::domainID() << golden::domainPublic() << golden::domainLocal() << golden::peerInformation();
+    QTest::newRow("section 2.5 example") << golden::domainID() << golden::domainPublic() << golden::domainLocal()
+                                         << golden::peerInformation();
     QTest::newRow("client record for the domain")
         << golden::clientID() << golden::clientPublic() << golden::clientLocal()
         << h(head + kClient + kClientPublic + kClientLocal);
@@ -400,10 +409,12 @@ void tst_IceGolden::emptyPayload_data() {
     QTest::addColumn<QByteArray>("datagram");
 
     QTest::newRow("ICEServerHeartbeatACK") << int(PacketType::ICEServerHeartbeatACK) << 1u << golden::heartbeatAck();
-    QTest::newRow("ICEServerHeartbeatDenied") << int(PacketType::ICEServerHeartbeatDenied) << 1u << golden::heartbeatDenied();
-    QTest::newRow("ICEServerHeartbeatACK seq 2") << int(PacketType::ICEServerHeartbeatACK) << 2u << hex("02 00 00 00 3f 11");
-    QTest::newRow("ICEServerHeartbeatDenied seq 0x10203") << int(PacketType::ICEServerHeartbeatDenied) << 0x10203u
-                                                          << hex("03 02 01 00 3c 11");
+    QTest::newRow("ICEServerHeartbeatDenied")
+        << int(PacketType::ICEServerHeartbeatDenied) << 1u << golden::heartbeatDenied();
+    QTest::newRow("ICEServerHeartbeatACK seq 2")
+        << int(PacketType::ICEServerHeartbeatACK) << 2u << hex("02 00 00 00 3f 11");
+    QTest::newRow("ICEServerHeartbeatDenied seq 0x10203")
+        << int(PacketType::ICEServerHeartbeatDenied) << 0x10203u << hex("03 02 01 00 3c 11");
 }
 
 void tst_IceGolden::emptyPayload() {
@@ -440,8 +451,8 @@ void tst_IceGolden::udtHeader_data() {
                                   << hex("01 00 00 20  01 00 00 00  00 00 00 00  3f 11");
     QTest::newRow("message First") << false << true << int(Pos::First) << 0x12345u << 7u << 5u
                                    << hex("05 00 00 20  45 23 01 80  07 00 00 00  3f 11");
-    QTest::newRow("message Middle, max numbers") << false << true << int(Pos::Middle) << 0x3FFFFFFFu << 0xFFFFFFFFu << 6u
-                                                 << hex("06 00 00 20  ff ff ff ff  ff ff ff ff  3f 11");
+    QTest::newRow("message Middle, max numbers") << false << true << int(Pos::Middle) << 0x3FFFFFFFu << 0xFFFFFFFFu
+                                                 << 6u << hex("06 00 00 20  ff ff ff ff  ff ff ff ff  3f 11");
     QTest::newRow("message Last") << false << true << int(Pos::Last) << 2u << 9u << 7u
                                   << hex("07 00 00 20  02 00 00 40  09 00 00 00  3f 11");
     QTest::newRow("reliable message First, max seq") << true << true << int(Pos::First) << 0u << 1u << 0x07FFFFFFu
@@ -485,13 +496,13 @@ void tst_IceGolden::obfuscation_data() {
     // 44^72=36, 55^62=37, 66^63=05, then the key starts over at 77^74=03 ... 02^73=71.
     QTest::newRow("ICEPing level 1 (by hand)")
         << 1 << golden::ping() << hex("03 00 00 08  53 77 62 51 5a 36 37 05 03 ed ea d9 d2 be bf 8d 8b 65 71");
-    QTest::newRow("ICEPing level 2")
-        << 2 << golden::ping() << hex("03 00 00 10  46 76 63 43 41 2d 37 15 16 ec eb cb c9 a5 bf 9d 9e 64 70");
-    QTest::newRow("ICEPing level 3")
-        << 3 << golden::ping() << hex("03 00 00 18  49 73 7c 44 55 31 3d 14 19 e9 f4 cc dd b9 b5 9c 91 61 6f");
+    QTest::newRow("ICEPing level 2") << 2 << golden::ping()
+                                     << hex("03 00 00 10  46 76 63 43 41 2d 37 15 16 ec eb cb c9 a5 bf 9d 9e 64 70");
+    QTest::newRow("ICEPing level 3") << 3 << golden::ping()
+                                     << hex("03 00 00 18  49 73 7c 44 55 31 3d 14 19 e9 f4 cc dd b9 b5 9c 91 61 6f");
     // With M=1 the key starts after the 12-byte header: 3f^74=4b, 11^65=74.
-    QTest::newRow("message header, level 1")
-        << 1 << hex("01 00 00 20  05 00 00 00  00 00 00 00  3f 11") << hex("01 00 00 28  05 00 00 00  00 00 00 00  4b 74");
+    QTest::newRow("message header, level 1") << 1 << hex("01 00 00 20  05 00 00 00  00 00 00 00  3f 11")
+                                             << hex("01 00 00 28  05 00 00 00  00 00 00 00  4b 74");
     for (int level = 1; level <= 3; ++level) {
         for (const auto &example : golden::iceDatagrams()) {
             QTest::addRow("%s level %d", example.name, level) << level << example.bytes << QByteArray();
@@ -510,7 +521,8 @@ void tst_IceGolden::obfuscation() {
     if (obfuscated.isEmpty()) {
         obfuscated = obfuscateByHand(plain, level, udtSize);
     }
-    QCOMPARE(obfuscateByHand(plain, level, udtSize).toHex(' '), obfuscated.toHex(' ')); // the oracle agrees with the hand rows
+    QCOMPARE(obfuscateByHand(plain, level, udtSize).toHex(' '),
+             obfuscated.toHex(' ')); // the oracle agrees with the hand rows
 
     NLDatagram packet = original.value;
     packet.udt.obfuscationLevel = quint8(level);

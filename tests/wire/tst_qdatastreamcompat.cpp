@@ -16,8 +16,7 @@ using wireinvariants::sameSockAddr;
 
 namespace {
 
-template <typename Fn>
-QByteArray qtStream(Fn write) {
+template <typename Fn> QByteArray qtStream(Fn write) {
     QByteArray bytes;
     QDataStream out(&bytes, QIODevice::WriteOnly);
     write(out);
@@ -88,8 +87,8 @@ void tst_QDataStreamCompat::sockAddr_data() {
                                      << hex("01 fe 80 00 00 00 00 00 00 00 00 00 00 00 00 00 02"
                                             "00 00 00 08 00 65 00 74 00 68 00 30 9c a6");
     QTest::newRow("ipv6 numeric scope") << sock(QStringLiteral("fe80::1"), 1, QStringLiteral("17")) << QByteArray();
-    QTest::newRow("ipv6 non-latin scope") << sock(QStringLiteral("fe80::1"), 1, QString(QChar(0x00e9)) + QChar(0x4e2d))
-                                          << QByteArray();
+    QTest::newRow("ipv6 non-latin scope")
+        << sock(QStringLiteral("fe80::1"), 1, QString(QChar(0x00e9)) + QChar(0x4e2d)) << QByteArray();
     // A non-null empty scope id is written as length 0, not as a null QString.
     QTest::newRow("ipv6 empty scope") << sock(QStringLiteral("fe80::1"), 1, QStringLiteral(""))
                                       << hex("01 fe 80 00 00 00 00 00 00 00 00 00 00 00 00 00 01 00 00 00 00 00 01");
@@ -97,16 +96,16 @@ void tst_QDataStreamCompat::sockAddr_data() {
     QTest::newRow("null, port 0") << SockAddr() << hex("ff 00 00");
     QTest::newRow("null with port") << SockAddr(QHostAddress(), 40102) << hex("ff 9c a6");
     QTest::newRow("QHostAddress::Any") << SockAddr(QHostAddress(QHostAddress::Any), 40102) << hex("02 9c a6");
-    QTest::newRow("QHostAddress::AnyIPv4") << SockAddr(QHostAddress(QHostAddress::AnyIPv4), 40102)
-                                           << hex("00 00 00 00 00 9c a6");
+    QTest::newRow("QHostAddress::AnyIPv4")
+        << SockAddr(QHostAddress(QHostAddress::AnyIPv4), 40102) << hex("00 00 00 00 00 9c a6");
     QTest::newRow("QHostAddress::AnyIPv6") << SockAddr(QHostAddress(QHostAddress::AnyIPv6), 40102)
                                            << hex("01 00000000000000000000000000000000 ff ff ff ff 9c a6");
-    QTest::newRow("QHostAddress::LocalHost") << SockAddr(QHostAddress(QHostAddress::LocalHost), 40102)
-                                             << hex("00 7f 00 00 01 9c a6");
+    QTest::newRow("QHostAddress::LocalHost")
+        << SockAddr(QHostAddress(QHostAddress::LocalHost), 40102) << hex("00 7f 00 00 01 9c a6");
     QTest::newRow("QHostAddress::LocalHostIPv6") << SockAddr(QHostAddress(QHostAddress::LocalHostIPv6), 1)
                                                  << hex("01 00000000000000000000000000000001 ff ff ff ff 00 01");
-    QTest::newRow("QHostAddress::Broadcast") << SockAddr(QHostAddress(QHostAddress::Broadcast), 7337)
-                                             << hex("00 ff ff ff ff 1c a9");
+    QTest::newRow("QHostAddress::Broadcast")
+        << SockAddr(QHostAddress(QHostAddress::Broadcast), 7337) << hex("00 ff ff ff ff 1c a9");
 }
 
 void tst_QDataStreamCompat::sockAddr() {
@@ -146,7 +145,8 @@ void tst_QDataStreamCompat::uuid_data() {
     QTest::newRow("null") << QUuid() << QByteArray(16, '\0');
     QTest::newRow("client ID") << golden::clientID() << hex("11 22 33 44 55 66 77 88 99 aa bb cc dd ee ff 00");
     QTest::newRow("domain ID") << golden::domainID() << hex("6b a7 b8 10 9d ad 11 d1 80 b4 00 c0 4f d4 30 c8");
-    QTest::newRow("all ones") << QUuid(QStringLiteral("{ffffffff-ffff-ffff-ffff-ffffffffffff}")) << QByteArray(16, '\xff');
+    QTest::newRow("all ones") << QUuid(QStringLiteral("{ffffffff-ffff-ffff-ffff-ffffffffffff}"))
+                              << QByteArray(16, '\xff');
     QTest::newRow("v4 random-looking") << QUuid(QStringLiteral("{0f1e2d3c-4b5a-4978-8796-a5b4c3d2e1f0}"))
                                        << hex("0f 1e 2d 3c 4b 5a 49 78 87 96 a5 b4 c3 d2 e1 f0");
     QTest::newRow("fromRfc4122") << QUuid::fromRfc4122(hex("00 01 02 03 04 05 06 07 08 09 0a 0b 0c 0d 0e 0f"))

@@ -113,13 +113,14 @@ void tst_StunMessage::successResponse_data() {
 
     QTest::newRow("section 6 example") << kTxid << addr("203.0.113.5", 40102) << stun("01 01", kTxid, kSection6Xor);
     // Port 32853 = 0x8055, ^ 0x2112 = a1 47; 192.0.2.1 ^ 21 12 a4 42 = e1 12 a6 43.
-    QTest::newRow("rfc 5769 ipv4 address") << kRfcTxid << addr("192.0.2.1", 32853)
-                                           << stun("01 01", kRfcTxid, hex("00 20 00 08 00 01 a1 47 e1 12 a6 43"));
+    QTest::newRow("rfc 5769 ipv4 address")
+        << kRfcTxid << addr("192.0.2.1", 32853) << stun("01 01", kRfcTxid, hex("00 20 00 08 00 01 a1 47 e1 12 a6 43"));
     // The IPv6 address is XORed with the cookie and the transaction ID.
     QTest::newRow("rfc 5769 ipv6 address")
         << kRfcTxid << addr("2001:db8:1234:5678:11:2233:4455:6677", 32853)
         << stun("01 01", kRfcTxid, hex("00 20 00 14 00 02 a1 47 01 13 a9 fa a5 d3 f1 79 bc 25 f4 b5 be d2 b9 d9"));
-    QTest::newRow("port 0, 0.0.0.0") << kTxid << addr("0.0.0.0", 0) << stun("01 01", kTxid, hex("00 20 00 08 00 01 21 12 21 12 a4 42"));
+    QTest::newRow("port 0, 0.0.0.0") << kTxid << addr("0.0.0.0", 0)
+                                     << stun("01 01", kTxid, hex("00 20 00 08 00 01 21 12 21 12 a4 42"));
 }
 
 void tst_StunMessage::successResponse() {
@@ -149,7 +150,8 @@ void tst_StunMessage::rfc5769_data() {
 
     const QByteArray v4 = hex("00 20 00 08 00 01 a1 47 e1 12 a6 43");
     const QByteArray v6 = hex("00 20 00 14 00 02 a1 47 01 13 a9 fa a5 d3 f1 79 bc 25 f4 b5 be d2 b9 d9");
-    const QByteArray integrityAndFingerprint = hex("00 08 00 14") + QByteArray(20, '\0') + hex("80 28 00 04") + QByteArray(4, '\0');
+    const QByteArray integrityAndFingerprint = hex("00 08 00 14") + QByteArray(20, '\0') + hex("80 28 00 04")
+                                               + QByteArray(4, '\0');
     const SockAddr v4Addr = addr("192.0.2.1", 32853);
     const SockAddr v6Addr = addr("2001:db8:1234:5678:11:2233:4455:6677", 32853);
 
@@ -195,11 +197,12 @@ void tst_StunMessage::mappedAddressFallback_data() {
 
     const QByteArray mapped = hex("00 01 00 08 00 01 9c a6 cb 00 71 05"); // not XORed
     QTest::newRow("MAPPED-ADDRESS only") << stun("01 01", kTxid, mapped) << addr("203.0.113.5", 40102);
-    QTest::newRow("MAPPED-ADDRESS ipv6")
-        << stun("01 01", kTxid, hex("00 01 00 14 00 02 80 55 20 01 0d b8 12 34 56 78 00 11 22 33 44 55 66 77"))
-        << addr("2001:db8:1234:5678:11:2233:4455:6677", 32853);
+    QTest::newRow("MAPPED-ADDRESS ipv6") << stun(
+        "01 01", kTxid, hex("00 01 00 14 00 02 80 55 20 01 0d b8 12 34 56 78 00 11 22 33 44 55 66 77"))
+                                         << addr("2001:db8:1234:5678:11:2233:4455:6677", 32853);
     // With both, XOR-MAPPED-ADDRESS wins (NATs that rewrite addresses in payloads miss the XORed one).
-    QTest::newRow("both, MAPPED first") << stun("01 01", kTxid, hex("00 01 00 08 00 01 00 07 01 02 03 04") + kSection6Xor)
+    QTest::newRow("both, MAPPED first") << stun("01 01", kTxid,
+                                                hex("00 01 00 08 00 01 00 07 01 02 03 04") + kSection6Xor)
                                         << addr("203.0.113.5", 40102);
     QTest::newRow("both, XOR first") << stun("01 01", kTxid, kSection6Xor + hex("00 01 00 08 00 01 00 07 01 02 03 04"))
                                      << addr("203.0.113.5", 40102);
@@ -229,10 +232,13 @@ void tst_StunMessage::unpaddedAttribute_data() {
     QTest::addColumn<QByteArray>("datagram");
     QTest::newRow("SOFTWARE length 5 padded to 8")
         << stun("01 01", kTxid, hex("80 22 00 05 61 62 63 64 65 00 00 00") + kSection6Xor);
-    QTest::newRow("SOFTWARE length 1 padded to 4") << stun("01 01", kTxid, hex("80 22 00 01 61 00 00 00") + kSection6Xor);
-    QTest::newRow("SOFTWARE length 3 padded to 4") << stun("01 01", kTxid, hex("80 22 00 03 61 62 63 20") + kSection6Xor);
+    QTest::newRow("SOFTWARE length 1 padded to 4")
+        << stun("01 01", kTxid, hex("80 22 00 01 61 00 00 00") + kSection6Xor);
+    QTest::newRow("SOFTWARE length 3 padded to 4")
+        << stun("01 01", kTxid, hex("80 22 00 03 61 62 63 20") + kSection6Xor);
     QTest::newRow("empty attribute then two odd ones")
-        << stun("01 01", kTxid, hex("80 22 00 00  80 23 00 02 aa bb 00 00  80 24 00 07 01 02 03 04 05 06 07 00") + kSection6Xor);
+        << stun("01 01", kTxid,
+                hex("80 22 00 00  80 23 00 02 aa bb 00 00  80 24 00 07 01 02 03 04 05 06 07 00") + kSection6Xor);
 }
 
 void tst_StunMessage::unpaddedAttribute() {
@@ -255,14 +261,21 @@ void tst_StunMessage::errors_data() {
     QTest::newRow("empty") << QByteArray() << truncated << truncated;
     QTest::newRow("19 bytes") << stun("01 01", kTxid, {}).left(19) << truncated << truncated;
     QTest::newRow("binding error response") << stun("01 11", kTxid, kSection6Xor) << ok << notStun;
-    QTest::newRow("no address attribute") << stun("01 01", kTxid, kRfcSoftware) << ok << int(WireError::StunNoMappedAddress);
+    QTest::newRow("no address attribute")
+        << stun("01 01", kTxid, kRfcSoftware) << ok << int(WireError::StunNoMappedAddress);
     QTest::newRow("no attributes") << stun("01 01", kTxid, {}) << ok << int(WireError::StunNoMappedAddress);
-    QTest::newRow("family 3") << stun("01 01", kTxid, hex("00 20 00 08 00 03 bd b4 ea 12 d5 47")) << badAddress << badAddress;
-    QTest::newRow("family 0") << stun("01 01", kTxid, hex("00 01 00 08 00 00 bd b4 ea 12 d5 47")) << badAddress << badAddress;
-    QTest::newRow("XOR-MAPPED-ADDRESS length 4") << stun("01 01", kTxid, hex("00 20 00 04 00 01 bd b4")) << truncated << truncated;
-    QTest::newRow("ipv6 family in 8 bytes") << stun("01 01", kTxid, hex("00 20 00 08 00 02 bd b4 ea 12 d5 47")) << truncated << truncated;
-    QTest::newRow("attribute runs past the end") << stun("01 01", kTxid, hex("80 22 01 00 61 62 63 64")) << truncated << truncated;
-    QTest::newRow("odd attribute at the end") << stun("01 01", kTxid, hex("80 22 00 05 61 62 63 64")) << truncated << truncated;
+    QTest::newRow("family 3") << stun("01 01", kTxid, hex("00 20 00 08 00 03 bd b4 ea 12 d5 47")) << badAddress
+                              << badAddress;
+    QTest::newRow("family 0") << stun("01 01", kTxid, hex("00 01 00 08 00 00 bd b4 ea 12 d5 47")) << badAddress
+                              << badAddress;
+    QTest::newRow("XOR-MAPPED-ADDRESS length 4")
+        << stun("01 01", kTxid, hex("00 20 00 04 00 01 bd b4")) << truncated << truncated;
+    QTest::newRow("ipv6 family in 8 bytes")
+        << stun("01 01", kTxid, hex("00 20 00 08 00 02 bd b4 ea 12 d5 47")) << truncated << truncated;
+    QTest::newRow("attribute runs past the end")
+        << stun("01 01", kTxid, hex("80 22 01 00 61 62 63 64")) << truncated << truncated;
+    QTest::newRow("odd attribute at the end")
+        << stun("01 01", kTxid, hex("80 22 00 05 61 62 63 64")) << truncated << truncated;
     QByteArray wrongCookie = stun("01 01", kTxid, kSection6Xor);
     wrongCookie[4] = 0x20;
     QTest::newRow("wrong magic cookie") << wrongCookie << notStun << notStun;
@@ -270,7 +283,8 @@ void tst_StunMessage::errors_data() {
     topBits[0] = char(0x41);
     QTest::newRow("top bits set") << topBits << notStun << notStun;
     QTest::newRow("length beyond datagram") << stun("01 01", kTxid, kSection6Xor).left(28) << notStun << notStun;
-    QTest::newRow("bytes beyond length") << stun("01 01", kTxid, kSection6Xor) + hex("00 00 00 00") << notStun << notStun;
+    QTest::newRow("bytes beyond length") << stun("01 01", kTxid, kSection6Xor) + hex("00 00 00 00") << notStun
+                                         << notStun;
     QByteArray oddLength = stun("01 01", kTxid, kSection6Xor + hex("00"));
     QTest::newRow("length not a multiple of 4") << oddLength << notStun << notStun;
 }
@@ -294,7 +308,8 @@ void tst_StunMessage::looksLikeStun_data() {
 
     QTest::newRow("binding request") << hex("00 01 00 00 21 12 a4 42") + kTxid << true;
     QTest::newRow("section 6 response") << stun("01 01", kTxid, kSection6Xor) << true;
-    QTest::newRow("rfc 5769 ipv4") << stun("01 01", kRfcTxid, kRfcSoftware + hex("00 20 00 08 00 01 a1 47 e1 12 a6 43")) << true;
+    QTest::newRow("rfc 5769 ipv4") << stun("01 01", kRfcTxid, kRfcSoftware + hex("00 20 00 08 00 01 a1 47 e1 12 a6 43"))
+                                   << true;
     for (const auto &example : golden::iceDatagrams()) {
         QTest::addRow("ICE %s", example.name) << example.bytes << false;
         // The same datagrams obfuscated: a receiver still has to tell them from STUN.
@@ -343,7 +358,9 @@ void tst_StunMessage::truncations_data() {
     QTest::addColumn<QByteArray>("datagram");
     QTest::newRow("binding request") << hex("00 01 00 00 21 12 a4 42") + kTxid;
     QTest::newRow("section 6 response") << stun("01 01", kTxid, kSection6Xor);
-    QTest::newRow("rfc 5769 ipv6") << stun("01 01", kRfcTxid, kRfcSoftware + hex("00 20 00 14 00 02 a1 47 01 13 a9 fa a5 d3 f1 79 bc 25 f4 b5 be d2 b9 d9"));
+    QTest::newRow("rfc 5769 ipv6") << stun(
+        "01 01", kRfcTxid,
+        kRfcSoftware + hex("00 20 00 14 00 02 a1 47 01 13 a9 fa a5 d3 f1 79 bc 25 f4 b5 be d2 b9 d9"));
 }
 
 // A cut datagram no longer matches its length field: never decoded, never taken for a mapping.

@@ -43,11 +43,12 @@ const QByteArray kRfc23 = hex("01 01 00 48 21 12 a4 42 b7 e7 a7 01 bc 34 d6 86 f
                               "80 28 00 04 c8 fb 0b 4c");
 // RFC 5769 2.4: long-term credentials. USERNAME is "マトリックス" (18 bytes UTF-8), the password
 // "The<U+00AD>M<U+00AA>tr<U+2168>" whose SASLprep form "TheMatrIX" makes the key.
-const QByteArray kRfc24 = hex("00 01 00 60 21 12 a4 42 78 ad 34 33 c6 ad 72 c0 29 da 41 2e"
-                              "00 06 00 12 e3 83 9e e3 83 88 e3 83 aa e3 83 83 e3 82 af e3 82 b9 00 00"
-                              "00 15 00 1c 66 2f 2f 34 39 39 6b 39 35 34 64 36 4f 4c 33 34 6f 4c 39 46 53 54 76 79 36 34 73 41"
-                              "00 14 00 0b 65 78 61 6d 70 6c 65 2e 6f 72 67 00"
-                              "00 08 00 14 f6 70 24 65 6d d6 4a 3e 02 b8 e0 71 2e 85 c9 a2 8c a8 96 66");
+const QByteArray kRfc24 = hex(
+    "00 01 00 60 21 12 a4 42 78 ad 34 33 c6 ad 72 c0 29 da 41 2e"
+    "00 06 00 12 e3 83 9e e3 83 88 e3 83 aa e3 83 83 e3 82 af e3 82 b9 00 00"
+    "00 15 00 1c 66 2f 2f 34 39 39 6b 39 35 34 64 36 4f 4c 33 34 6f 4c 39 46 53 54 76 79 36 34 73 41"
+    "00 14 00 0b 65 78 61 6d 70 6c 65 2e 6f 72 67 00"
+    "00 08 00 14 f6 70 24 65 6d d6 4a 3e 02 b8 e0 71 2e 85 c9 a2 8c a8 96 66");
 const QByteArray kRfc24User = hex("e3 83 9e e3 83 88 e3 83 aa e3 83 83 e3 82 af e3 82 b9");
 
 // MD5("u:R:p"), the key of the golden rows below.
@@ -126,7 +127,8 @@ void tst_TurnMessage::messageType_data() {
     QTest::newRow("Refresh error") << int(TurnMessage::Refresh) << int(TurnMessage::ErrorResponse) << 0x0114;
     QTest::newRow("Send indication") << int(TurnMessage::Send) << int(TurnMessage::Indication) << 0x0016;
     QTest::newRow("Data indication") << int(TurnMessage::Data) << int(TurnMessage::Indication) << 0x0017;
-    QTest::newRow("CreatePermission success") << int(TurnMessage::CreatePermission) << int(TurnMessage::SuccessResponse) << 0x0108;
+    QTest::newRow("CreatePermission success")
+        << int(TurnMessage::CreatePermission) << int(TurnMessage::SuccessResponse) << 0x0108;
     QTest::newRow("ChannelBind request") << int(TurnMessage::ChannelBind) << int(TurnMessage::Request) << 0x0009;
     QTest::newRow("ChannelBind error") << int(TurnMessage::ChannelBind) << int(TurnMessage::ErrorResponse) << 0x0119;
     // The highest method bits land above C1: 0xFFF -> 0x3EEF.
@@ -151,11 +153,11 @@ void tst_TurnMessage::rfc5769_data() {
     QTest::addColumn<SockAddr>("mapped");
 
     QTest::newRow("2.1 request") << kRfc21 << kRfcShortTermKey << true << QByteArray("evtj:h6vY") << SockAddr();
-    QTest::newRow("2.2 ipv4 response") << kRfc22 << kRfcShortTermKey << true << QByteArray() << addr("192.0.2.1", 32853);
+    QTest::newRow("2.2 ipv4 response") << kRfc22 << kRfcShortTermKey << true << QByteArray()
+                                       << addr("192.0.2.1", 32853);
     QTest::newRow("2.3 ipv6 response") << kRfc23 << kRfcShortTermKey << true << QByteArray()
                                        << addr("2001:db8:1234:5678:11:2233:4455:6677", 32853);
-    QTest::newRow("2.4 long-term") << kRfc24
-                                   << TurnMessage::longTermKey(kRfc24User, "example.org", "TheMatrIX")
+    QTest::newRow("2.4 long-term") << kRfc24 << TurnMessage::longTermKey(kRfc24User, "example.org", "TheMatrIX")
                                    << false << kRfc24User << SockAddr();
 }
 
@@ -199,64 +201,80 @@ void tst_TurnMessage::golden_data() {
     TurnMessage unauth = message(TurnMessage::Allocate, TurnMessage::Request);
     unauth.requestedTransport = TurnMessage::TransportUdp;
     QTest::newRow("Allocate, first try") << unauth << QByteArray()
-        << hex("00 03 00 10 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 19 00 04 11 00 00 00 80 28 00 04 7d 6c 71 a7");
+                                         << hex("00 03 00 10 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 19 00 "
+                                                "04 11 00 00 00 80 28 00 04 7d 6c 71 a7");
 
     TurnMessage alloc = signedRequest(TurnMessage::Allocate);
     alloc.requestedTransport = TurnMessage::TransportUdp;
-    QTest::newRow("Allocate, long-term credentials") << alloc << kKey
-        << hex("00 03 00 44 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 06 00 01 75 00 00 00 00 15 00 07 6e 6f 6e 63 65 2d 31 00"
-               "00 14 00 01 52 00 00 00 00 19 00 04 11 00 00 00 00 08 00 14 29 13 cb a2 9d 69 33 e3 fd ee 7b 37 40 0a b9 9e 77 70 07 6c"
+    QTest::newRow("Allocate, long-term credentials")
+        << alloc << kKey
+        << hex("00 03 00 44 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 06 00 01 75 00 00 00 00 15 00 07 6e 6f "
+               "6e 63 65 2d 31 00"
+               "00 14 00 01 52 00 00 00 00 19 00 04 11 00 00 00 00 08 00 14 29 13 cb a2 9d 69 33 e3 fd ee 7b 37 40 0a "
+               "b9 9e 77 70 07 6c"
                "80 28 00 04 41 0a 78 d4");
 
     TurnMessage release = signedRequest(TurnMessage::Refresh);
     release.lifetime = 0;
     QTest::newRow("Refresh, LIFETIME 0") << release << kKey
-        << hex("00 04 00 44 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 06 00 01 75 00 00 00 00 15 00 07 6e 6f 6e 63 65 2d 31 00"
-               "00 14 00 01 52 00 00 00 00 0d 00 04 00 00 00 00 00 08 00 14 d2 fc d8 e2 52 f9 7d fe a2 a9 4b ea 93 c9 d2 dd 49 91 75 99"
-               "80 28 00 04 c8 11 13 a2");
+                                         << hex("00 04 00 44 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 06 00 "
+                                                "01 75 00 00 00 00 15 00 07 6e 6f 6e 63 65 2d 31 00"
+                                                "00 14 00 01 52 00 00 00 00 0d 00 04 00 00 00 00 00 08 00 14 d2 fc d8 "
+                                                "e2 52 f9 7d fe a2 a9 4b ea 93 c9 d2 dd 49 91 75 99"
+                                                "80 28 00 04 c8 11 13 a2");
 
     TurnMessage permission = signedRequest(TurnMessage::CreatePermission);
     permission.peerAddresses = { addr("192.0.2.1", 0) };
     QTest::newRow("CreatePermission") << permission << kKey
-        << hex("00 08 00 48 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 06 00 01 75 00 00 00 00 15 00 07 6e 6f 6e 63 65 2d 31 00"
-               "00 14 00 01 52 00 00 00 00 12 00 08 00 01 21 12 e1 12 a6 43 00 08 00 14 b0 14 e9 9a 2e 91 17 08 42 2f 5c d3 63 4b 6e 2a"
-               "23 b6 57 4e 80 28 00 04 75 76 cc 98");
+                                      << hex("00 08 00 48 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 06 00 01 "
+                                             "75 00 00 00 00 15 00 07 6e 6f 6e 63 65 2d 31 00"
+                                             "00 14 00 01 52 00 00 00 00 12 00 08 00 01 21 12 e1 12 a6 43 00 08 00 14 "
+                                             "b0 14 e9 9a 2e 91 17 08 42 2f 5c d3 63 4b 6e 2a"
+                                             "23 b6 57 4e 80 28 00 04 75 76 cc 98");
 
     TurnMessage bind = signedRequest(TurnMessage::ChannelBind);
     bind.channelNumber = 0x4001;
     bind.peerAddresses = { addr("192.0.2.1", 32853) };
     QTest::newRow("ChannelBind") << bind << kKey
-        << hex("00 09 00 50 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 06 00 01 75 00 00 00 00 15 00 07 6e 6f 6e 63 65 2d 31 00"
-               "00 14 00 01 52 00 00 00 00 0c 00 04 40 01 00 00 00 12 00 08 00 01 a1 47 e1 12 a6 43 00 08 00 14 8f 1f aa c6 3e 05 20 63"
-               "5a 13 57 da 23 d1 ff 74 0d 89 e8 fc 80 28 00 04 24 29 20 28");
+                                 << hex("00 09 00 50 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 06 00 01 75 00 "
+                                        "00 00 00 15 00 07 6e 6f 6e 63 65 2d 31 00"
+                                        "00 14 00 01 52 00 00 00 00 0c 00 04 40 01 00 00 00 12 00 08 00 01 a1 47 e1 12 "
+                                        "a6 43 00 08 00 14 8f 1f aa c6 3e 05 20 63"
+                                        "5a 13 57 da 23 d1 ff 74 0d 89 e8 fc 80 28 00 04 24 29 20 28");
 
     TurnMessage send = message(TurnMessage::Send, TurnMessage::Indication);
     send.peerAddresses = { addr("192.0.2.1", 32853) };
     send.data = QByteArray("hello");
     QTest::newRow("Send indication") << send << QByteArray()
-        << hex("00 16 00 18 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 12 00 08 00 01 a1 47 e1 12 a6 43 00 13 00 05 68 65 6c 6c 6f 00 00 00");
+                                     << hex("00 16 00 18 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 12 00 08 "
+                                            "00 01 a1 47 e1 12 a6 43 00 13 00 05 68 65 6c 6c 6f 00 00 00");
 
     TurnMessage data = send;
     data.method = TurnMessage::Data;
     QTest::newRow("Data indication") << data << QByteArray()
-        << hex("00 17 00 18 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 12 00 08 00 01 a1 47 e1 12 a6 43 00 13 00 05 68 65 6c 6c 6f 00 00 00");
+                                     << hex("00 17 00 18 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 12 00 08 "
+                                            "00 01 a1 47 e1 12 a6 43 00 13 00 05 68 65 6c 6c 6f 00 00 00");
 
     TurnMessage allocated = message(TurnMessage::Allocate, TurnMessage::SuccessResponse);
     allocated.lifetime = 600;
     allocated.relayedAddress = addr("203.0.113.1", 49160);
     allocated.mappedAddress = addr("198.51.100.7", 40102);
     QTest::newRow("Allocate success") << allocated << kKey
-        << hex("01 03 00 40 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 0d 00 04 00 00 02 58 00 16 00 08 00 01 e1 1a ea 12 d5 43"
-               "00 20 00 08 00 01 bd b4 e7 21 c0 45 00 08 00 14 74 1f f2 61 9a 29 5d 33 b6 c2 0e 0f c8 0c d2 0f 4e c4 5b 0d"
-               "80 28 00 04 02 df 4a 7e");
+                                      << hex("01 03 00 40 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 0d 00 04 "
+                                             "00 00 02 58 00 16 00 08 00 01 e1 1a ea 12 d5 43"
+                                             "00 20 00 08 00 01 bd b4 e7 21 c0 45 00 08 00 14 74 1f f2 61 9a 29 5d 33 "
+                                             "b6 c2 0e 0f c8 0c d2 0f 4e c4 5b 0d"
+                                             "80 28 00 04 02 df 4a 7e");
 
     TurnMessage challenge = message(TurnMessage::Allocate, TurnMessage::ErrorResponse);
     challenge.nonce = "nonce-1";
     challenge.realm = "R";
     challenge.errorCode = 401;
     challenge.errorReason = "Unauthorized";
-    QTest::newRow("Allocate 401 with REALM and NONCE") << challenge << QByteArray()
-        << hex("01 13 00 30 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 15 00 07 6e 6f 6e 63 65 2d 31 00 00 14 00 01 52 00 00 00"
+    QTest::newRow("Allocate 401 with REALM and NONCE")
+        << challenge << QByteArray()
+        << hex("01 13 00 30 21 12 a4 42 00 11 22 33 44 55 66 77 88 99 aa bb 00 15 00 07 6e 6f 6e 63 65 2d 31 00 00 14 "
+               "00 01 52 00 00 00"
                "00 09 00 10 00 00 04 01 55 6e 61 75 74 68 6f 72 69 7a 65 64 80 28 00 04 93 37 69 b6");
 }
 
@@ -363,29 +381,38 @@ void tst_TurnMessage::malformed_data() {
 
     QTest::newRow("empty") << QByteArray() << false << truncated;
     QTest::newRow("header only, 19 bytes") << stun("01 03", {}).left(19) << false << truncated;
-    QTest::newRow("length says 8, 4 follow") << stun("01 03", hex("00 0d 00 04 00 00 02 58")).left(24) << false << notStun;
-    QTest::newRow("attribute longer than message") << stun("01 03", hex("00 13 00 10 61 62 63 64")) << false << truncated;
+    QTest::newRow("length says 8, 4 follow")
+        << stun("01 03", hex("00 0d 00 04 00 00 02 58")).left(24) << false << notStun;
+    QTest::newRow("attribute longer than message")
+        << stun("01 03", hex("00 13 00 10 61 62 63 64")) << false << truncated;
     QTest::newRow("attribute length 0xffff") << stun("00 17", hex("00 13 ff ff 61 62 63 64")) << false << truncated;
     QTest::newRow("unpadded last attribute") << stun("00 17", hex("00 13 00 05 61 62 63 64")) << false << truncated;
     QTest::newRow("LIFETIME of 3 bytes") << stun("01 03", hex("00 0d 00 03 00 00 02 00")) << false << badValue;
-    QTest::newRow("LIFETIME of 8 bytes") << stun("01 03", hex("00 0d 00 08 00 00 02 58 00 00 02 58")) << false << badValue;
+    QTest::newRow("LIFETIME of 8 bytes") << stun("01 03", hex("00 0d 00 08 00 00 02 58 00 00 02 58")) << false
+                                         << badValue;
     QTest::newRow("CHANNEL-NUMBER of 2 bytes") << stun("00 09", hex("00 0c 00 02 40 01 00 00")) << false << badValue;
-    QTest::newRow("REQUESTED-TRANSPORT of 1 byte") << stun("00 03", hex("00 19 00 01 11 00 00 00")) << false << badValue;
-    QTest::newRow("MESSAGE-INTEGRITY of 16 bytes") << stun("01 03", hex("00 08 00 10") + QByteArray(16, 'm')) << false << badValue;
-    QTest::newRow("FINGERPRINT of 8 bytes") << stun("01 03", hex("80 28 00 08") + QByteArray(8, 'f')) << false << badValue;
+    QTest::newRow("REQUESTED-TRANSPORT of 1 byte")
+        << stun("00 03", hex("00 19 00 01 11 00 00 00")) << false << badValue;
+    QTest::newRow("MESSAGE-INTEGRITY of 16 bytes")
+        << stun("01 03", hex("00 08 00 10") + QByteArray(16, 'm')) << false << badValue;
+    QTest::newRow("FINGERPRINT of 8 bytes")
+        << stun("01 03", hex("80 28 00 08") + QByteArray(8, 'f')) << false << badValue;
     QTest::newRow("ERROR-CODE class 2") << stun("01 13", hex("00 09 00 04 00 00 02 00")) << false << badValue;
     QTest::newRow("ERROR-CODE class 7") << stun("01 13", hex("00 09 00 04 00 00 07 00")) << false << badValue;
     QTest::newRow("ERROR-CODE number 100") << stun("01 13", hex("00 09 00 04 00 00 04 64")) << false << badValue;
     QTest::newRow("ERROR-CODE of 2 bytes") << stun("01 13", hex("00 09 00 02 00 00 00 00")) << false << truncated;
-    QTest::newRow("XOR-PEER-ADDRESS family 3") << stun("00 17", hex("00 12 00 08 00 03 a1 47 e1 12 a6 43")) << false << badAddress;
+    QTest::newRow("XOR-PEER-ADDRESS family 3")
+        << stun("00 17", hex("00 12 00 08 00 03 a1 47 e1 12 a6 43")) << false << badAddress;
     QTest::newRow("XOR-PEER-ADDRESS of 4 bytes") << stun("00 17", hex("00 12 00 04 00 01 a1 47")) << false << truncated;
-    QTest::newRow("XOR-RELAYED-ADDRESS ipv6 in 8 bytes") << stun("01 03", hex("00 16 00 08 00 02 a1 47 e1 12 a6 43")) << false << truncated;
+    QTest::newRow("XOR-RELAYED-ADDRESS ipv6 in 8 bytes")
+        << stun("01 03", hex("00 16 00 08 00 02 a1 47 e1 12 a6 43")) << false << truncated;
     QTest::newRow("XOR-MAPPED-ADDRESS empty") << stun("01 03", hex("00 20 00 00")) << false << truncated;
 
     QTest::newRow("ChannelData, 3 bytes") << hex("40 00 00") << true << truncated;
     QTest::newRow("ChannelData, length past the end") << hex("40 00 00 08 61 62 63 64") << true << truncated;
     QTest::newRow("ChannelData, length 0xffff") << hex("40 00 ff ff 61 62 63 64") << true << truncated;
-    QTest::newRow("ChannelData, 4 bytes after payload") << hex("40 00 00 01 61 00 00 00 00") << true << int(WireError::TrailingBytes);
+    QTest::newRow("ChannelData, 4 bytes after payload")
+        << hex("40 00 00 01 61 00 00 00 00") << true << int(WireError::TrailingBytes);
     QTest::newRow("ChannelData, channel 0x5000") << hex("50 00 00 01 61 00 00 00") << true << badValue;
     QTest::newRow("ChannelData, channel 0x3fff") << hex("3f ff 00 01 61 00 00 00") << true << badValue;
 }
@@ -426,8 +453,8 @@ void tst_TurnMessage::framing() {
 void tst_TurnMessage::garbage() {
     QRandomGenerator rng(0x7452);
     const QList<QByteArray> seeds = { kRfc21, kRfc22, kRfc23, kRfc24, hex("40 00 00 05 68 65 6c 6c 6f 00 00 00") };
-    const QList<quint16> types = { 0x0006, 0x0008, 0x0009, 0x000C, 0x000D, 0x0012, 0x0013, 0x0014, 0x0015,
-                                   0x0016, 0x0019, 0x0020, 0x8022, 0x8028, 0x0001, 0x7777 };
+    const QList<quint16> types = { 0x0006, 0x0008, 0x0009, 0x000C, 0x000D, 0x0012, 0x0013, 0x0014,
+                                   0x0015, 0x0016, 0x0019, 0x0020, 0x8022, 0x8028, 0x0001, 0x7777 };
     int accepted = 0;
     const int runs = 20000;
     for (int run = 0; run < runs; ++run) {

@@ -22,20 +22,14 @@ WireError decodeDatagram(const QByteArray &datagram) {
     }
     const QByteArray &payload = packet.value.payload;
     switch (packet.value.type) {
-    case PacketType::ICEServerQuery:
-        return IceServerQuery::fromPayload(payload).error;
+    case PacketType::ICEServerQuery: return IceServerQuery::fromPayload(payload).error;
     case PacketType::ICEPing:
-    case PacketType::ICEPingReply:
-        return IcePing::fromPayload(payload).error;
-    case PacketType::ICEServerPeerInformation:
-        return NetworkPeer::fromByteArray(payload).error;
-    case PacketType::ICEServerHeartbeat:
-        return IceServerHeartbeat::fromPayload(payload).error;
+    case PacketType::ICEPingReply: return IcePing::fromPayload(payload).error;
+    case PacketType::ICEServerPeerInformation: return NetworkPeer::fromByteArray(payload).error;
+    case PacketType::ICEServerHeartbeat: return IceServerHeartbeat::fromPayload(payload).error;
     case PacketType::ICEServerHeartbeatACK:
-    case PacketType::ICEServerHeartbeatDenied:
-        return checkEmptyPayload(payload);
-    default:
-        return WireError::NoError;
+    case PacketType::ICEServerHeartbeatDenied: return checkEmptyPayload(payload);
+    default: return WireError::NoError;
     }
 }
 
@@ -43,12 +37,9 @@ enum class Codec { Heartbeat, Query, Peer };
 
 WireError decodePayload(Codec codec, const QByteArray &payload) {
     switch (codec) {
-    case Codec::Heartbeat:
-        return IceServerHeartbeat::fromPayload(payload).error;
-    case Codec::Query:
-        return IceServerQuery::fromPayload(payload).error;
-    case Codec::Peer:
-        return NetworkPeer::fromByteArray(payload).error;
+    case Codec::Heartbeat: return IceServerHeartbeat::fromPayload(payload).error;
+    case Codec::Query: return IceServerQuery::fromPayload(payload).error;
+    case Codec::Peer: return NetworkPeer::fromByteArray(payload).error;
     }
     return WireError::NoError;
 }
@@ -167,39 +158,41 @@ void tst_WireMalformed::oversizedLengths_data() {
 
     const QByteArray plain = kDomain + kV4 + kV4;
     const int hb = int(Codec::Heartbeat);
-    QTest::newRow("signature length 0xfffffff0") << hb << plain + be32(0xFFFFFFF0u) + QByteArray(16, 'x')
-                                                 << int(WireError::Oversized);
+    QTest::newRow("signature length 0xfffffff0")
+        << hb << plain + be32(0xFFFFFFF0u) + QByteArray(16, 'x') << int(WireError::Oversized);
     QTest::newRow("signature length 0x7fffffff") << hb << plain + be32(0x7FFFFFFFu) << int(WireError::Oversized);
-    QTest::newRow("signature length 1025, all present") << hb << plain + be32(1025) + QByteArray(1025, 'x')
-                                                        << int(WireError::Oversized);
-    QTest::newRow("signature length 1024, all present") << hb << plain + be32(1024) + QByteArray(1024, 'x')
-                                                        << int(WireError::NoError);
-    QTest::newRow("signature length 256, 10 present") << hb << plain + be32(256) + QByteArray(10, 'x')
-                                                      << int(WireError::Truncated);
+    QTest::newRow("signature length 1025, all present")
+        << hb << plain + be32(1025) + QByteArray(1025, 'x') << int(WireError::Oversized);
+    QTest::newRow("signature length 1024, all present")
+        << hb << plain + be32(1024) + QByteArray(1024, 'x') << int(WireError::NoError);
+    QTest::newRow("signature length 256, 10 present")
+        << hb << plain + be32(256) + QByteArray(10, 'x') << int(WireError::Truncated);
     QTest::newRow("signature length 0xfffffffe") << hb << plain + be32(0xFFFFFFFEu) << int(WireError::Oversized);
 
     // An IPv6 scope id is a QString: u32 byte length, UTF-16 code units. ffffffff is null.
     const int peer = int(Codec::Peer);
-    QTest::newRow("scope length 0xfffffff0") << peer << kDomain + kV6Prefix + be32(0xFFFFFFF0u) + hex("9c a6") + kV4
-                                             << int(WireError::Truncated);
-    QTest::newRow("scope length 0x80000000") << peer << kDomain + kV6Prefix + be32(0x80000000u) + hex("9c a6") + kV4
-                                             << int(WireError::Truncated);
-    QTest::newRow("scope length odd (3), present") << peer << kDomain + kV6Prefix + be32(3) + hex("00 65 00 9c a6") + kV4
-                                                   << int(WireError::BadAddress);
-    QTest::newRow("scope length 66, present") << peer << kDomain + kV6Prefix + be32(66) + QByteArray(66, 'a') + hex("9c a6") + kV4
-                                              << int(WireError::BadAddress);
-    QTest::newRow("scope length 64, present") << peer << kDomain + kV6Prefix + be32(64) + QByteArray(64, 'a') + hex("9c a6") + kV4
-                                              << int(WireError::NoError);
-    QTest::newRow("scope length 8, 4 present") << peer << kDomain + kV6Prefix + be32(8) + hex("00 65 00 74")
-                                               << int(WireError::Truncated);
-    QTest::newRow("scope length 0") << peer << kDomain + kV6Prefix + be32(0) + hex("9c a6") + kV4 << int(WireError::NoError);
+    QTest::newRow("scope length 0xfffffff0")
+        << peer << kDomain + kV6Prefix + be32(0xFFFFFFF0u) + hex("9c a6") + kV4 << int(WireError::Truncated);
+    QTest::newRow("scope length 0x80000000")
+        << peer << kDomain + kV6Prefix + be32(0x80000000u) + hex("9c a6") + kV4 << int(WireError::Truncated);
+    QTest::newRow("scope length odd (3), present")
+        << peer << kDomain + kV6Prefix + be32(3) + hex("00 65 00 9c a6") + kV4 << int(WireError::BadAddress);
+    QTest::newRow("scope length 66, present")
+        << peer << kDomain + kV6Prefix + be32(66) + QByteArray(66, 'a') + hex("9c a6") + kV4
+        << int(WireError::BadAddress);
+    QTest::newRow("scope length 64, present")
+        << peer << kDomain + kV6Prefix + be32(64) + QByteArray(64, 'a') + hex("9c a6") + kV4 << int(WireError::NoError);
+    QTest::newRow("scope length 8, 4 present")
+        << peer << kDomain + kV6Prefix + be32(8) + hex("00 65 00 74") << int(WireError::Truncated);
+    QTest::newRow("scope length 0") << peer << kDomain + kV6Prefix + be32(0) + hex("9c a6") + kV4
+                                    << int(WireError::NoError);
 
     const int query = int(Codec::Query);
-    QTest::newRow("query: scope length huge") << query << kDomain + kV6Prefix + be32(0x7FFFFFF0u) + hex("9c a6") + kV4 + kDomain
-                                              << int(WireError::Truncated);
-    QTest::newRow("heartbeat: scope length odd") << hb << kDomain + kV4 + kV6Prefix + be32(5) + QByteArray(5, 'a') + hex("9c a6")
-                                                        + be32(0)
-                                                 << int(WireError::BadAddress);
+    QTest::newRow("query: scope length huge")
+        << query << kDomain + kV6Prefix + be32(0x7FFFFFF0u) + hex("9c a6") + kV4 + kDomain << int(WireError::Truncated);
+    QTest::newRow("heartbeat: scope length odd")
+        << hb << kDomain + kV4 + kV6Prefix + be32(5) + QByteArray(5, 'a') + hex("9c a6") + be32(0)
+        << int(WireError::BadAddress);
 }
 
 void tst_WireMalformed::oversizedLengths() {
@@ -222,8 +215,10 @@ void tst_WireMalformed::unknownAddressProtocol() {
         const QByteArray queryPublic = kDomain + socket + kV4 + kDomain;
         const QByteArray heartbeatLocal = kDomain + kV4 + socket + be32(0);
         const QList<QPair<Codec, QByteArray>> cases = {
-            { Codec::Peer, peerPublic }, { Codec::Peer, peerLocal },
-            { Codec::Query, queryPublic }, { Codec::Heartbeat, heartbeatLocal },
+            { Codec::Peer, peerPublic },
+            { Codec::Peer, peerLocal },
+            { Codec::Query, queryPublic },
+            { Codec::Heartbeat, heartbeatLocal },
         };
         for (const auto &c : cases) {
             const WireError error = decodePayload(c.first, c.second);
@@ -363,7 +358,7 @@ void tst_WireMalformed::garbage() {
                 body[1] = char(rng.bounded(2) ? 0x20 : 0x01);
             }
             datagram = hex("01 01") + char(body.size() >> 8) + char(body.size() & 0xff) + hex("21 12 a4 42")
-                + QByteArray(12, char(run)) + body;
+                       + QByteArray(12, char(run)) + body;
         }
         const auto report = wireinvariants::check(datagram);
         QVERIFY2(report.violation.isEmpty(),

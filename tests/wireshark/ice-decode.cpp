@@ -38,9 +38,15 @@ QString errorToken(WireError error) {
     }
 }
 
-QString hexBytes(const QByteArray &bytes) { return QString::fromLatin1(bytes.toHex(':')); }
-QString number(quint64 value) { return QString::number(value); }
-QString uuidText(const QUuid &id) { return id.toString(QUuid::WithoutBraces); }
+QString hexBytes(const QByteArray &bytes) {
+    return QString::fromLatin1(bytes.toHex(':'));
+}
+QString number(quint64 value) {
+    return QString::number(value);
+}
+QString uuidText(const QUuid &id) {
+    return id.toString(QUuid::WithoutBraces);
+}
 
 const char *const kPingTypeNames[] = { "Agnostic", "Local", "Public", "Symmetric" };
 
@@ -85,7 +91,8 @@ void Decoder::socket(const QString &role, const SockAddr &addr) {
         set(p + QStringLiteral("ipv6"), bare.toString());
         host = bare.toString();
         const QString scope = address.scopeId();
-        set(p + QStringLiteral("scope_length"), scope.isNull() ? number(kNullLength) : number(quint64(scope.size()) * 2));
+        set(p + QStringLiteral("scope_length"),
+            scope.isNull() ? number(kNullLength) : number(quint64(scope.size()) * 2));
         if (!scope.isNull()) {
             set(p + QStringLiteral("scope"), scope);
             if (!scope.isEmpty()) {
@@ -157,7 +164,8 @@ void Decoder::payload(PacketType type, const QByteArray &bytes) {
         }
         set(QStringLiteral("icebreaker.ping.id"), uuidText(ping.value.senderID));
         set(QStringLiteral("icebreaker.ping.type"), number(quint8(ping.value.pingType)));
-        set(QStringLiteral("icebreaker.ping.type_name"), QString::fromLatin1(kPingTypeNames[quint8(ping.value.pingType)]));
+        set(QStringLiteral("icebreaker.ping.type_name"),
+            QString::fromLatin1(kPingTypeNames[quint8(ping.value.pingType)]));
         return;
     }
     case PacketType::ICEServerHeartbeatACK:
@@ -188,7 +196,8 @@ void Decoder::decode(const QByteArray &datagram) {
     }
     const quint32 word = qFromLittleEndian<quint32>(datagram.constData());
     set(QStringLiteral("icebreaker.udt.word"), QStringLiteral("0x%1").arg(word, 8, 16, QLatin1Char('0')));
-    set(QStringLiteral("icebreaker.udt.control"), udt.error == WireError::ControlPacket ? QStringLiteral("1") : QStringLiteral("0"));
+    set(QStringLiteral("icebreaker.udt.control"),
+        udt.error == WireError::ControlPacket ? QStringLiteral("1") : QStringLiteral("0"));
     if (udt.error == WireError::ControlPacket) {
         fail(WireError::ControlPacket, datagram, 4, "icebreaker.control");
         return;
@@ -197,7 +206,8 @@ void Decoder::decode(const QByteArray &datagram) {
         // The message words are cut short; the first word's bits are still shown.
         set(QStringLiteral("icebreaker.udt.reliable"), number((word & UdtHeader::ReliableBitMask) != 0));
         set(QStringLiteral("icebreaker.udt.message"), number((word & UdtHeader::MessageBitMask) != 0));
-        set(QStringLiteral("icebreaker.udt.obfuscation"), number((word & UdtHeader::ObfuscationMask) >> UdtHeader::ObfuscationShift));
+        set(QStringLiteral("icebreaker.udt.obfuscation"),
+            number((word & UdtHeader::ObfuscationMask) >> UdtHeader::ObfuscationShift));
         set(QStringLiteral("icebreaker.udt.seq"), number(word & UdtHeader::SequenceNumberMask));
         fail(udt.error, datagram, 4, "icebreaker.malformed");
         return;
@@ -271,8 +281,8 @@ int main(int argc, char **argv) {
     }
     if (!(fromFile ? input.open(QIODevice::ReadOnly | QIODevice::Text)
                    : input.open(stdin, QIODevice::ReadOnly | QIODevice::Text))) {
-        std::fprintf(stderr, "ice-decode: cannot read %s: %s\n", qPrintable(fromFile ? args[1] : QStringLiteral("stdin")),
-                     qPrintable(input.errorString()));
+        std::fprintf(stderr, "ice-decode: cannot read %s: %s\n",
+                     qPrintable(fromFile ? args[1] : QStringLiteral("stdin")), qPrintable(input.errorString()));
         return 1;
     }
     QJsonArray out;
@@ -297,8 +307,8 @@ int main(int argc, char **argv) {
         // What the dissector hands to Wireshark's STUN dissector: a STUN message by our codec's rule,
         // or anything with STUN's first two bits and magic cookie (a broken STUN message is still STUN).
         const bool stun = StunMessage::looksLikeStun(datagram)
-            || (datagram.size() >= 20 && (quint8(datagram[0]) & 0xC0) == 0
-                && qFromBigEndian<quint32>(datagram.constData() + 4) == StunMessage::MagicCookie);
+                          || (datagram.size() >= 20 && (quint8(datagram[0]) & 0xC0) == 0
+                              && qFromBigEndian<quint32>(datagram.constData() + 4) == StunMessage::MagicCookie);
         entry.insert(QStringLiteral("stun"), stun);
         if (!stun) {
             Decoder decoder;

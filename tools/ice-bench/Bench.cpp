@@ -32,7 +32,8 @@ struct Feed {
 
 class Run {
 public:
-    Run(const BenchOptions &options, const Workload &work) : _options(options), _work(work), _client(loopback(0), options.sockets) {
+    Run(const BenchOptions &options, const Workload &work)
+        : _options(options), _work(work), _client(loopback(0), options.sockets) {
         for (int i = 0; i < 4096; ++i) {
             _queries.append(Workload::query(QUuid::createUuid(), work.domainIDs[(i * 7919) % options.domains]));
         }
@@ -43,15 +44,21 @@ public:
         const int sockets = options.sockets;
         const int perSocket = options.domains / sockets;
         _feeds = {
-            { "heartbeat", [this, sockets, perSocket](int s, quint64 n) -> const QByteArray & {
+            { "heartbeat",
+              [this, sockets, perSocket](int s, quint64 n) -> const QByteArray & {
                   return _work.heartbeats[s + sockets * int(n % quint64(perSocket))];
-              }, BenchClient::DomainSockets },
-            { "query", [this](int s, quint64 n) -> const QByteArray & {
+              },
+              BenchClient::DomainSockets },
+            { "query",
+              [this](int s, quint64 n) -> const QByteArray & {
                   return _queries[int((quint64(s) * 131 + n) % quint64(_queries.size()))];
-              }, BenchClient::QuerySockets },
-            { "stun", [this](int s, quint64 n) -> const QByteArray & {
+              },
+              BenchClient::QuerySockets },
+            { "stun",
+              [this](int s, quint64 n) -> const QByteArray & {
                   return _stun[int((quint64(s) * 31 + n) % quint64(_stun.size()))];
-              }, BenchClient::QuerySockets },
+              },
+              BenchClient::QuerySockets },
         };
     }
 
@@ -65,7 +72,7 @@ private:
     BenchResult saturate(const QString &target, const Feed &feed, qint64 pid);
     // Open loop at a share of the saturation rate: latency and loss.
     void latency(const QString &target, const Feed &feed, qint64 pid, double rate, int percent);
-    void print(const QString &target, const QString &what, const BenchResult &r, double cpu) ;
+    void print(const QString &target, const QString &what, const BenchResult &r, double cpu);
 
     const BenchOptions &_options;
     const Workload &_work;
@@ -78,13 +85,15 @@ private:
 
 void Run::print(const QString &target, const QString &what, const BenchResult &r, double cpu) {
     const double cpuUs = r.completed ? cpu * 1e6 / double(r.completed) : 0;
-    std::printf("  %-26s %9.0f /s  lost %6llu (%.3f%%)  p50 %6.0f us  p99 %7.0f us  CPU %3.0f%%  %5.2f CPU-us/answer%s\n",
-                qPrintable(target + QLatin1Char(' ') + what), r.rate(), (unsigned long long)r.lost,
-                r.sent ? 100.0 * double(r.lost) / double(r.sent) : 0.0, r.p50Us, r.p99Us,
-                100.0 * cpu / r.seconds, cpuUs, r.denied ? " DENIED" : "");
+    std::printf(
+        "  %-26s %9.0f /s  lost %6llu (%.3f%%)  p50 %6.0f us  p99 %7.0f us  CPU %3.0f%%  %5.2f CPU-us/answer%s\n",
+        qPrintable(target + QLatin1Char(' ') + what), r.rate(), (unsigned long long)r.lost,
+        r.sent ? 100.0 * double(r.lost) / double(r.sent) : 0.0, r.p50Us, r.p99Us, 100.0 * cpu / r.seconds, cpuUs,
+        r.denied ? " DENIED" : "");
     // One line per figure for scripts (medians over repeated runs).
     std::printf("result %s %s rate=%.0f lost=%llu sent=%llu p50=%.0f p99=%.0f cpu_us=%.3f\n", qPrintable(target),
-                qPrintable(what), r.rate(), (unsigned long long)r.lost, (unsigned long long)r.sent, r.p50Us, r.p99Us, cpuUs);
+                qPrintable(what), r.rate(), (unsigned long long)r.lost, (unsigned long long)r.sent, r.p50Us, r.p99Us,
+                cpuUs);
     std::fflush(stdout);
 }
 
@@ -124,9 +133,11 @@ bool Run::server(const QString &transport, const QString &keysDir) {
     // Rate limiting off (all traffic comes from 127.0.0.1); a long peer timeout keeps the domains
     // registered through the saturation runs, in which they do not heartbeat at 1 Hz.
     if (!server.start(_options.serverPath,
-                      { "--bind", "127.0.0.1", "--port", "0", "--http-port", "0", "--keys-dir", keysDir,
-                        "--keys-rescan", "0", "--rate-limit", "0", "--peer-timeout", "60000", "--max-domains",
-                        QString::number(_options.domains + 1000), "--receive-buffer", "8388608", "--transport", transport },
+                      { "--bind",           "127.0.0.1", "--port",        "0",
+                        "--http-port",      "0",         "--keys-dir",    keysDir,
+                        "--keys-rescan",    "0",         "--rate-limit",  "0",
+                        "--peer-timeout",   "60000",     "--max-domains", QString::number(_options.domains + 1000),
+                        "--receive-buffer", "8388608",   "--transport",   transport },
                       QRegularExpression(QStringLiteral("listening on UDP 127\\.0\\.0\\.1:(\\d+)")), 120000)) {
         return false;
     }
@@ -136,7 +147,8 @@ bool Run::server(const QString &transport, const QString &keysDir) {
     // Registration: every domain once, paced at 20,000/s (each costs one RSA verify).
     const double seconds = qMax(1.0, _options.domains / 20000.0);
     const double cpu0 = cpuSeconds(server.pid());
-    const BenchResult reg = _client.paced(_feeds[0].next, BenchClient::DomainSockets, _options.domains / seconds, seconds, 1.0);
+    const BenchResult reg = _client.paced(_feeds[0].next, BenchClient::DomainSockets, _options.domains / seconds,
+                                          seconds, 1.0);
     print(target, QStringLiteral("register"), reg, cpuSeconds(server.pid()) - cpu0);
     std::printf("  RSS with %d domains registered: %.1f MiB\n", _options.domains, rssMiB(server.pid()));
     QList<double> rates;
@@ -179,13 +191,14 @@ void Run::summary() const {
     for (const QString &transport : _options.transports) {
         const QString t = QStringLiteral("ice-server/") + transport;
         std::printf("  %-18s heartbeats %5.1f%% of echo (goal >= 80%%), queries %5.1f%% (goal >= 50%%), "
-                    "STUN %5.1f%% of echo", qPrintable(t), 100 * rate(t + "/heartbeat") / rate("echo/heartbeat"),
+                    "STUN %5.1f%% of echo",
+                    qPrintable(t), 100 * rate(t + "/heartbeat") / rate("echo/heartbeat"),
                     100 * rate(t + "/query") / rate("echo/query"), 100 * rate(t + "/stun") / rate("echo/stun"));
         if (rate("coturn/stun") > 0) {
             std::printf(", STUN %.2f x coturn (goal >= 1.2)", rate(t + "/stun") / rate("coturn/stun"));
         }
-        std::printf("\n  %-18s CPU-us per answer: heartbeat %.2f, query %.2f, STUN %.2f (echo %.2f / %.2f / %.2f)\n", "",
-                    _cpuUs.value(t + "/heartbeat"), _cpuUs.value(t + "/query"), _cpuUs.value(t + "/stun"),
+        std::printf("\n  %-18s CPU-us per answer: heartbeat %.2f, query %.2f, STUN %.2f (echo %.2f / %.2f / %.2f)\n",
+                    "", _cpuUs.value(t + "/heartbeat"), _cpuUs.value(t + "/query"), _cpuUs.value(t + "/stun"),
                     _cpuUs.value("echo/heartbeat"), _cpuUs.value("echo/query"), _cpuUs.value("echo/stun"));
     }
 }
@@ -199,8 +212,8 @@ int runBench(const BenchOptions &options) {
         return 1;
     }
     std::printf("ice-bench: %d domains, %d client sockets per set, %d in flight per socket when saturating, "
-                "%u CPUs shared by client and server\n", options.domains, options.sockets, options.window,
-                std::thread::hardware_concurrency());
+                "%u CPUs shared by client and server\n",
+                options.domains, options.sockets, options.window, std::thread::hardware_concurrency());
     QTemporaryDir keys;
     // QDir::removeRecursively takes minutes for 100k files; rm -rf takes a second.
     keys.setAutoRemove(false);

@@ -13,8 +13,8 @@ struct BenchOptions {
     int domains = 10000;
     double saturateSeconds = 3;
     double latencySeconds = 3;
-    int sockets = 4;  // client sockets per set
-    int window = 64;  // requests in flight per socket in the saturation runs
+    int sockets = 4; // client sockets per set
+    int window = 64; // requests in flight per socket in the saturation runs
     int signThreads = 2;
 };
 

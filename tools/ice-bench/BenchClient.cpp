@@ -14,8 +14,8 @@ constexpr int Batch = 64;
 constexpr int MaxDatagram = 2048;
 
 qint64 nowNs() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 int makeSocket() {
@@ -223,7 +223,9 @@ BenchResult BenchClient::paced(const Next &next, Set set, double rate, double se
         if (now < end) {
             const auto target = quint64(double(now - start) / 1e9 * rate);
             // Round-robin: datagram k leaves from socket k % count, so each socket gets its share.
-            const auto upTo = [this](quint64 k, int s) { return (k + quint64(_count) - 1 - quint64(s)) / quint64(_count); };
+            const auto upTo = [this](quint64 k, int s) {
+                return (k + quint64(_count) - 1 - quint64(s)) / quint64(_count);
+            };
             for (int s = 0; s < _count; ++s) {
                 Socket &socket = _sockets[size_t(first + s)];
                 const size_t before = socket.inFlight.size();

@@ -13,9 +13,9 @@
 struct BenchResult {
     double seconds = 0;
     quint64 sent = 0;
-    quint64 completed = 0;  // answers matched to a request
-    quint64 lost = 0;       // requests with no answer (closed loop: within the timeout)
-    quint64 other = 0;      // datagrams on the other set, e.g. peer information sent to domains
+    quint64 completed = 0; // answers matched to a request
+    quint64 lost = 0;      // requests with no answer (closed loop: within the timeout)
+    quint64 other = 0;     // datagrams on the other set, e.g. peer information sent to domains
     quint64 denied = 0;
     double p50Us = 0, p99Us = 0;
     double rate() const { return seconds > 0 ? double(completed) / seconds : 0; }

@@ -37,7 +37,7 @@ QByteArray Workload::query(const QUuid &clientID, const QUuid &domainID) {
 
 bool Workload::prepare(int domains, int threads, QString *errorString) {
     const QString cacheDir = QStandardPaths::writableLocation(QStandardPaths::GenericCacheLocation)
-        + QStringLiteral("/icebreaker");
+                             + QStringLiteral("/icebreaker");
     const QString cachePath = cacheDir + QStringLiteral("/ice-bench-%1.bin").arg(domains);
     QFile cache(cachePath);
     if (cache.open(QIODevice::ReadOnly)) {

@@ -14,7 +14,8 @@ namespace {
 // Fills *options from the command line; false with a message on stderr for bad values.
 bool parse(const QCoreApplication &app, BenchOptions *options) {
     QCommandLineParser parser;
-    parser.setApplicationDescription(QStringLiteral("Measures an ice-server over loopback against a C echo and coturn."));
+    parser.setApplicationDescription(
+        QStringLiteral("Measures an ice-server over loopback against a C echo and coturn."));
     parser.addHelpOption();
     const QString here = QCoreApplication::applicationDirPath();
     const QList<QCommandLineOption> list {
@@ -22,7 +23,8 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
         { "echo-server", "C echo binary.", "PATH", here + "/ice-echo" },
         { "turnserver", "coturn binary; \"\" skips it (default: turnserver on PATH).", "PATH",
           QStandardPaths::findExecutable(QStringLiteral("turnserver")) },
-        { "transports", "ice-server --transport values to measure, in order (default qt,native).", "LIST", "qt,native" },
+        { "transports", "ice-server --transport values to measure, in order (default qt,native).", "LIST",
+          "qt,native" },
         { "domains", "Registered domains (default 10000).", "N", "10000" },
         { "saturate", "Seconds of each saturation run (default 3).", "S", "3" },
         { "latency", "Seconds of each latency run (default 3).", "S", "3" },

@@ -8,10 +8,10 @@
 class CommandLine;
 
 struct IceKeygenOptions {
-    QString keypairPath;   // the private key file to create (mode 0600)
-    QString keysDir;       // the ice-server's key directory, for <domain-id>.pem
-    QUuid domainID;        // a fresh random one unless --domain-id is given
-    bool force = false;    // replace an existing keypair file
+    QString keypairPath; // the private key file to create (mode 0600)
+    QString keysDir;     // the ice-server's key directory, for <domain-id>.pem
+    QUuid domainID;      // a fresh random one unless --domain-id is given
+    bool force = false;  // replace an existing keypair file
 
     static void declare(CommandLine *commandLine);
     // False when a value is bad or a required one missing; commandLine->errorString() says which.

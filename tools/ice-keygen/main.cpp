@@ -17,7 +17,8 @@ namespace {
 // Writes the keypair and the public key; the process's exit code.
 int writeKeys(const IceKeygenOptions &options) {
     if (QFileInfo::exists(options.keypairPath) && !options.force) {
-        return CommandLine::printError(QStringLiteral("%1 already exists; pass --force to replace it").arg(options.keypairPath));
+        return CommandLine::printError(
+            QStringLiteral("%1 already exists; pass --force to replace it").arg(options.keypairPath));
     }
     if (!QDir().mkpath(options.keysDir)) {
         return CommandLine::printError(QStringLiteral("cannot create key directory %1").arg(options.keysDir));
@@ -33,7 +34,8 @@ int writeKeys(const IceKeygenOptions &options) {
     const QString id = options.domainID.toString(QUuid::WithoutBraces);
     const QString publicPath = QDir(options.keysDir).filePath(id + QStringLiteral(".pem"));
     QSaveFile publicFile(publicPath);
-    if (!publicFile.open(QIODevice::WriteOnly) || publicFile.write(key.publicKey().toPem()) < 0 || !publicFile.commit()) {
+    if (!publicFile.open(QIODevice::WriteOnly) || publicFile.write(key.publicKey().toPem()) < 0
+        || !publicFile.commit()) {
         return CommandLine::printError(QStringLiteral("cannot write %1: %2").arg(publicPath, publicFile.errorString()));
     }
     std::fprintf(stderr, "ice-keygen: keypair in %s, public key in %s\n", qPrintable(options.keypairPath),

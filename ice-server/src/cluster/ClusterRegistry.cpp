@@ -50,7 +50,7 @@ return {cur[1], cur[2] or '0', cur[3] or '', redis.call('EXISTS', ARGV[1] .. cur
 )lua";
 
 const QByteArray &scriptBody(int script) {
-    static const QByteArray bodies[] = {kPublishScript, kUnpublishScript, kLookupScript};
+    static const QByteArray bodies[] = { kPublishScript, kUnpublishScript, kLookupScript };
     return bodies[script];
 }
 
@@ -74,9 +74,7 @@ RedisConnection::Options connectionOptions(const ClusterRegistry::Options &optio
 } // namespace
 
 ClusterRegistry::ClusterRegistry(const Options &options, QObject *parent)
-    : QObject(parent),
-      _options(options),
-      _commands(connectionOptions(options, "cmd")),
+    : QObject(parent), _options(options), _commands(connectionOptions(options, "cmd")),
       _subscriber(connectionOptions(options, "sub")) {
     connect(&_commands, &RedisConnection::stateChanged, this, &ClusterRegistry::connectionStateChanged);
     connect(&_subscriber, &RedisConnection::stateChanged, this, &ClusterRegistry::connectionStateChanged);
@@ -140,7 +138,7 @@ QString ClusterRegistry::errorString() const {
 
 ClusterRegistry::Counters ClusterRegistry::counters() const {
     Counters out = _counters;
-    for (const RedisConnection *connection : {&_commands, &_subscriber}) {
+    for (const RedisConnection *connection : { &_commands, &_subscriber }) {
         const RedisConnection::Counters &c = connection->counters();
         out.redisCommands += c.commandsSent;
         out.redisErrors += c.errorReplies + c.failures;
@@ -170,7 +168,7 @@ void ClusterRegistry::connectionStateChanged() {
 // Redis had: it may have restarted empty, or another node may have taken a domain meanwhile.
 void ClusterRegistry::commandConnectionUp() {
     for (int script = 0; script < ScriptCount; ++script) {
-        _commands.command({"SCRIPT", "LOAD", scriptBody(script)});
+        _commands.command({ "SCRIPT", "LOAD", scriptBody(script) });
     }
     refreshAlive();
     _aliveTimer.start();
@@ -194,17 +192,18 @@ void ClusterRegistry::republishNext() {
 }
 
 void ClusterRegistry::refreshAlive() {
-    _commands.command({"SET", aliveKey(_options.nodeId), QByteArray::number(_startedAtMs), "PX",
-                       QByteArray::number(_options.peerTimeoutMs)});
+    _commands.command({ "SET", aliveKey(_options.nodeId), QByteArray::number(_startedAtMs), "PX",
+                        QByteArray::number(_options.peerTimeoutMs) });
 }
 
-bool ClusterRegistry::evalScript(Script script, const QList<QByteArray> &keysAndArgs, RedisConnection::ReplyCallback callback) {
-    QList<QByteArray> args{"EVALSHA", scriptSha(script), "1"};
+bool ClusterRegistry::evalScript(Script script, const QList<QByteArray> &keysAndArgs,
+                                 RedisConnection::ReplyCallback callback) {
+    QList<QByteArray> args { "EVALSHA", scriptSha(script), "1" };
     args += keysAndArgs;
     // Redis forgets scripts on restart or SCRIPT FLUSH: resend the body once on NOSCRIPT.
     return _commands.command(args, [this, script, keysAndArgs, callback](const RedisReply &reply) {
         if (reply.isError() && reply.bytes().startsWith("NOSCRIPT")) {
-            QList<QByteArray> evalArgs{"EVAL", scriptBody(script), "1"};
+            QList<QByteArray> evalArgs { "EVAL", scriptBody(script), "1" };
             evalArgs += keysAndArgs;
             if (_commands.command(evalArgs, callback)) {
                 return;
@@ -256,48 +255,50 @@ void ClusterRegistry::sendWrite(const QUuid &id, Owned &owned, qint64 nowMs, boo
     const quint64 version = owned.contentVersion;
     // The record outlives a refresh interval plus a peer timeout; liveness is the owner's alive key.
     const qint64 leaseMs = qint64(_options.refreshIntervalMs) + _options.peerTimeoutMs;
-    const bool sent = evalScript(PublishScript,
-                                 {domainKey(id), _options.nodeId.toUtf8(), record.encodeData(), QByteArray::number(leaseMs),
-                                  _options.keyPrefix + "alive:", writeData ? "w" : "t"},
-                                 [this, id, version, nowMs](const RedisReply &reply) {
-        --_writesInFlight;
-        auto it = _owned.find(id);
-        if (it == _owned.end()) {
-            return; // unpublished meanwhile
-        }
-        Owned &owned = *it;
-        owned.inFlight = false;
-        const QList<RedisReply> &parts = reply.elements();
-        if (reply.type() != RedisReply::Type::Array || parts.size() < 4) {
-            ++_counters.writeErrors;
+    const bool sent = evalScript(
+        PublishScript,
+        { domainKey(id), _options.nodeId.toUtf8(), record.encodeData(), QByteArray::number(leaseMs),
+          _options.keyPrefix + "alive:", writeData ? "w" : "t" },
+        [this, id, version, nowMs](const RedisReply &reply) {
+            --_writesInFlight;
+            auto it = _owned.find(id);
+            if (it == _owned.end()) {
+                return; // unpublished meanwhile
+            }
+            Owned &owned = *it;
+            owned.inFlight = false;
+            const QList<RedisReply> &parts = reply.elements();
+            if (reply.type() != RedisReply::Type::Array || parts.size() < 4) {
+                ++_counters.writeErrors;
+                owned.accepted = false;
+                return;
+            }
+            if (parts.at(0).integer() == 1) {
+                owned.accepted = true;
+                owned.rejected = false;
+                owned.writtenVersion = version;
+                owned.lastWriteMs = nowMs;
+                if (!parts.at(3).bytes().isEmpty()) {
+                    ++_counters.takeovers;
+                    qCInfo(ice_cluster).noquote()
+                        << "took over domain" << id.toString(QUuid::WithoutBraces) << "from dead node"
+                        << parts.at(3).bytes() << "epoch" << parts.at(1).integer();
+                }
+                if (owned.contentVersion != owned.writtenVersion && _commands.isConnected()) {
+                    sendWrite(id, owned, _lastNowMs, false); // changed while the write was in flight
+                }
+                return;
+            }
+            ++_counters.rejected;
             owned.accepted = false;
-            return;
-        }
-        if (parts.at(0).integer() == 1) {
-            owned.accepted = true;
-            owned.rejected = false;
-            owned.writtenVersion = version;
-            owned.lastWriteMs = nowMs;
-            if (!parts.at(3).bytes().isEmpty()) {
-                ++_counters.takeovers;
-                qCInfo(ice_cluster).noquote() << "took over domain" << id.toString(QUuid::WithoutBraces) << "from dead node"
-                                              << parts.at(3).bytes() << "epoch" << parts.at(1).integer();
+            if (!owned.rejected) {
+                owned.rejected = true;
+                const QString owner = QString::fromUtf8(parts.at(2).bytes());
+                qCInfo(ice_cluster).noquote() << "domain" << id.toString(QUuid::WithoutBraces) << "is held by live node"
+                                              << owner << "- not taken over";
+                Q_EMIT publishRejected(id, owner);
             }
-            if (owned.contentVersion != owned.writtenVersion && _commands.isConnected()) {
-                sendWrite(id, owned, _lastNowMs, false); // changed while the write was in flight
-            }
-            return;
-        }
-        ++_counters.rejected;
-        owned.accepted = false;
-        if (!owned.rejected) {
-            owned.rejected = true;
-            const QString owner = QString::fromUtf8(parts.at(2).bytes());
-            qCInfo(ice_cluster).noquote() << "domain" << id.toString(QUuid::WithoutBraces) << "is held by live node" << owner
-                                          << "- not taken over";
-            Q_EMIT publishRejected(id, owner);
-        }
-    });
+        });
     if (sent) {
         ++_writesInFlight;
         owned.inFlight = true;
@@ -312,7 +313,7 @@ void ClusterRegistry::unpublish(const QUuid &domainId) {
     }
     ++_counters.unpublishes;
     // Down: the record stays until its lease ends; a node that is back re-publishes only what it holds.
-    evalScript(UnpublishScript, {domainKey(domainId), _options.nodeId.toUtf8()}, {});
+    evalScript(UnpublishScript, { domainKey(domainId), _options.nodeId.toUtf8() }, {});
 }
 
 bool ClusterRegistry::owns(const QUuid &domainId) const {
@@ -335,7 +336,7 @@ void ClusterRegistry::lookup(const QUuid &domainId, qint64 nowMs, LookupCallback
     }
     if (!_commands.isConnected()) {
         ++_counters.lookupErrors;
-        callback(LookupResult{});
+        callback(LookupResult {});
         return;
     }
     const auto pending = _pendingLookups.find(domainId);
@@ -346,50 +347,50 @@ void ClusterRegistry::lookup(const QUuid &domainId, qint64 nowMs, LookupCallback
     }
     if (_pendingLookups.size() >= _options.maxPendingLookups) {
         ++_counters.lookupsShed;
-        callback(LookupResult{});
+        callback(LookupResult {});
         return;
     }
     _pendingLookups[domainId].push_back(std::move(callback));
     ++_counters.lookupsSent;
-    const bool sent = evalScript(LookupScript, {domainKey(domainId), _options.keyPrefix + "alive:"},
+    const bool sent = evalScript(LookupScript, { domainKey(domainId), _options.keyPrefix + "alive:" },
                                  [this, domainId, nowMs](const RedisReply &reply) {
-        LookupResult result;
-        result.record.domainId = domainId;
-        const QList<RedisReply> &parts = reply.elements();
-        if (reply.isNil()) {
-            result.status = LookupResult::Status::NotFound;
-        } else if (reply.type() == RedisReply::Type::Array && parts.size() == 4) {
-            QString why;
-            result.record.ownerNode = QString::fromUtf8(parts.at(0).bytes());
-            result.record.epoch = parts.at(1).bytes().toUInt();
-            if (!result.record.decodeData(parts.at(2).bytes(), &why)) {
-                qCWarning(ice_cluster).noquote() << "unreadable record for" << domainId.toString(QUuid::WithoutBraces) << ":" << why;
-                result.status = LookupResult::Status::Unavailable;
-            } else {
-                result.status = parts.at(3).integer() == 1 ? LookupResult::Status::Found : LookupResult::Status::OwnerDown;
-            }
-        }
-        finishLookup(domainId, result, nowMs);
-    });
+                                     LookupResult result;
+                                     result.record.domainId = domainId;
+                                     const QList<RedisReply> &parts = reply.elements();
+                                     if (reply.isNil()) {
+                                         result.status = LookupResult::Status::NotFound;
+                                     } else if (reply.type() == RedisReply::Type::Array && parts.size() == 4) {
+                                         QString why;
+                                         result.record.ownerNode = QString::fromUtf8(parts.at(0).bytes());
+                                         result.record.epoch = parts.at(1).bytes().toUInt();
+                                         if (!result.record.decodeData(parts.at(2).bytes(), &why)) {
+                                             qCWarning(ice_cluster).noquote()
+                                                 << "unreadable record for" << domainId.toString(QUuid::WithoutBraces)
+                                                 << ":" << why;
+                                             result.status = LookupResult::Status::Unavailable;
+                                         } else {
+                                             result.status = parts.at(3).integer() == 1
+                                                                 ? LookupResult::Status::Found
+                                                                 : LookupResult::Status::OwnerDown;
+                                         }
+                                     }
+                                     finishLookup(domainId, result, nowMs);
+                                 });
     if (!sent) {
-        finishLookup(domainId, LookupResult{}, nowMs);
+        finishLookup(domainId, LookupResult {}, nowMs);
     }
 }
 
 void ClusterRegistry::finishLookup(const QUuid &id, const LookupResult &result, qint64 nowMs) {
     const std::vector<LookupCallback> callbacks = _pendingLookups.take(id);
     switch (result.status) {
-    case LookupResult::Status::Found:
-        ++_counters.lookupsFound;
-        break;
+    case LookupResult::Status::Found: ++_counters.lookupsFound; break;
     case LookupResult::Status::NotFound:
     case LookupResult::Status::OwnerDown:
         ++_counters.lookupsNotFound;
         rememberMiss(id, nowMs);
         break;
-    case LookupResult::Status::Unavailable:
-        ++_counters.lookupErrors;
-        break;
+    case LookupResult::Status::Unavailable: ++_counters.lookupErrors; break;
     }
     for (const LookupCallback &callback : callbacks) {
         callback(result);
@@ -402,8 +403,9 @@ void ClusterRegistry::rememberMiss(const QUuid &id, qint64 nowMs) {
     if (_options.negativeTtlMs <= 0 || _options.maxNegativeEntries <= 0) {
         return;
     }
-    while (!_negativeOrder.empty()
-           && (_negativeOrder.front().expiresMs <= nowMs || int(_negativeOrder.size()) >= _options.maxNegativeEntries)) {
+    while (
+        !_negativeOrder.empty()
+        && (_negativeOrder.front().expiresMs <= nowMs || int(_negativeOrder.size()) >= _options.maxNegativeEntries)) {
         const NegativeEntry &oldest = _negativeOrder.front();
         const auto it = _negative.constFind(oldest.id);
         if (it != _negative.constEnd() && it.value() == oldest.expiresMs) {
@@ -413,7 +415,7 @@ void ClusterRegistry::rememberMiss(const QUuid &id, qint64 nowMs) {
     }
     const qint64 expires = nowMs + _options.negativeTtlMs;
     _negative.insert(id, expires);
-    _negativeOrder.push_back({id, expires});
+    _negativeOrder.push_back({ id, expires });
 }
 
 bool ClusterRegistry::forward(const QString &node, const QByteArray &payload) {
@@ -423,11 +425,12 @@ bool ClusterRegistry::forward(const QString &node, const QByteArray &payload) {
     ClusterMessage message;
     message.fromNode = _options.nodeId;
     message.payload = payload;
-    const bool sent = _commands.command({"PUBLISH", nodeChannel(node), message.encode()}, [this](const RedisReply &reply) {
-        if (reply.type() != RedisReply::Type::Integer || reply.integer() == 0) {
-            ++_counters.forwardsUndelivered;
-        }
-    });
+    const bool sent = _commands.command({ "PUBLISH", nodeChannel(node), message.encode() },
+                                        [this](const RedisReply &reply) {
+                                            if (reply.type() != RedisReply::Type::Integer || reply.integer() == 0) {
+                                                ++_counters.forwardsUndelivered;
+                                            }
+                                        });
     if (sent) {
         ++_counters.forwardsSent;
     }

@@ -41,9 +41,9 @@ public:
         int retryRejectedMs = 2500;           // a publish refused (live owner elsewhere) retried this often
         int negativeTtlMs = 2000;             // an unknown domain is not looked up again for this long
         int maxNegativeEntries = 100000;
-        int maxPendingLookups = 4096;         // beyond this, lookups answer Unavailable at once
+        int maxPendingLookups = 4096; // beyond this, lookups answer Unavailable at once
         int commandTimeoutMs = 2000;
-        int republishBatch = 2000;            // records re-published per event-loop turn after a reconnect
+        int republishBatch = 2000; // records re-published per event-loop turn after a reconnect
     };
 
     struct LookupResult {
@@ -60,30 +60,30 @@ public:
 
     // For /status and /metrics: plain numbers, copied.
     struct Counters {
-        quint64 publishCalls = 0;     // publish() calls (one per verified heartbeat)
-        quint64 writes = 0;           // of them, those that sent a write or refresh to Redis
+        quint64 publishCalls = 0; // publish() calls (one per verified heartbeat)
+        quint64 writes = 0;       // of them, those that sent a write or refresh to Redis
         quint64 writeErrors = 0;
-        quint64 rejected = 0;         // writes refused: another live node owns the domain
-        quint64 takeovers = 0;        // writes that took a domain from a dead node
+        quint64 rejected = 0;  // writes refused: another live node owns the domain
+        quint64 takeovers = 0; // writes that took a domain from a dead node
         quint64 unpublishes = 0;
-        quint64 republished = 0;      // records re-written after Redis came back
-        quint64 lookups = 0;          // lookup() calls
-        quint64 lookupsSent = 0;      // of them, those that reached Redis
+        quint64 republished = 0; // records re-written after Redis came back
+        quint64 lookups = 0;     // lookup() calls
+        quint64 lookupsSent = 0; // of them, those that reached Redis
         quint64 lookupsFound = 0;
-        quint64 lookupsNotFound = 0;  // NotFound and OwnerDown answers from Redis
-        quint64 negativeHits = 0;     // answered from the negative cache
-        quint64 coalesced = 0;        // joined a lookup already outstanding for the same domain
-        quint64 lookupsShed = 0;      // Unavailable: too many outstanding
-        quint64 lookupErrors = 0;     // Unavailable: Redis down or failing
+        quint64 lookupsNotFound = 0; // NotFound and OwnerDown answers from Redis
+        quint64 negativeHits = 0;    // answered from the negative cache
+        quint64 coalesced = 0;       // joined a lookup already outstanding for the same domain
+        quint64 lookupsShed = 0;     // Unavailable: too many outstanding
+        quint64 lookupErrors = 0;    // Unavailable: Redis down or failing
         quint64 forwardsSent = 0;
         quint64 forwardsUndelivered = 0; // PUBLISH reached no subscriber (owner gone)
         quint64 forwardsReceived = 0;
         quint64 forwardsMalformed = 0;
         // The two connections together.
         quint64 redisCommands = 0;
-        quint64 redisErrors = 0;      // error replies and connection failures
+        quint64 redisErrors = 0; // error replies and connection failures
         quint64 redisTimeouts = 0;
-        quint64 redisReconnects = 0;  // connects after the first
+        quint64 redisReconnects = 0; // connects after the first
     };
 
     explicit ClusterRegistry(const Options &options, QObject *parent = nullptr);
@@ -94,8 +94,8 @@ public:
 
     // Healthy when both connections (commands, subscriber) are up.
     bool isHealthy() const;
-    RedisConnection::State state() const;   // the worse of the two
-    QString errorString() const;            // why not healthy; empty when healthy
+    RedisConnection::State state() const; // the worse of the two
+    QString errorString() const;          // why not healthy; empty when healthy
     Counters counters() const;
     const Options &options() const { return _options; }
     int ownedCount() const { return int(_owned.size()); }
@@ -137,8 +137,8 @@ private:
         qint64 lastWriteMs = -1;    // caller clock of the last accepted write
         qint64 lastAttemptMs = -1;  // caller clock of the last write sent
         bool inFlight = false;
-        bool accepted = false;      // the last write was accepted
-        bool rejected = false;      // the last write was refused: another live node owns it
+        bool accepted = false; // the last write was accepted
+        bool rejected = false; // the last write was refused: another live node owns it
     };
     struct NegativeEntry {
         QUuid id;
@@ -170,7 +170,7 @@ private:
     int _writesInFlight = 0;
 
     QHash<QUuid, std::vector<LookupCallback>> _pendingLookups;
-    QHash<QUuid, qint64> _negative;          // domain -> expiry (caller clock)
+    QHash<QUuid, qint64> _negative;           // domain -> expiry (caller clock)
     std::deque<NegativeEntry> _negativeOrder; // insertion order, for expiry and the size bound
 
     mutable Counters _counters;

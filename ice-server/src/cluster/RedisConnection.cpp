@@ -24,8 +24,8 @@ namespace {
 QByteArray sanitizedClientName(const QString &name) {
     QByteArray out = name.toUtf8();
     for (char &c : out) {
-        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_'
-            || c == ':' || c == '-';
+        const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.'
+                        || c == '_' || c == ':' || c == '-';
         if (!ok) {
             c = '_';
         }
@@ -104,8 +104,7 @@ void RedisConnection::startConnect() {
             return;
         }
         if (info.error() != QHostInfo::NoError || info.addresses().isEmpty()) {
-            fail(Error::HostNotFound,
-                 QStringLiteral("cannot resolve %1: %2").arg(info.hostName(), info.errorString()));
+            fail(Error::HostNotFound, QStringLiteral("cannot resolve %1: %2").arg(info.hostName(), info.errorString()));
             return;
         }
         connectTo(info.addresses().constFirst().toString());
@@ -142,20 +141,22 @@ void RedisConnection::connectTo(const QString &address) {
 void RedisConnection::sendHandshake() {
     const RedisUrl &url = _options.url;
     if (url.hasPassword()) {
-        QList<QByteArray> auth{"AUTH"};
+        QList<QByteArray> auth { "AUTH" };
         if (!url.user().isEmpty()) {
             auth << url.user().toUtf8();
         }
         auth << url.password().toUtf8();
-        const QString who = url.user().isEmpty() ? QStringLiteral("the default user") : QStringLiteral("user '%1'").arg(url.user());
+        const QString who = url.user().isEmpty() ? QStringLiteral("the default user")
+                                                 : QStringLiteral("user '%1'").arg(url.user());
         send(auth, [this, who](const RedisReply &reply) {
             if (reply.isError()) {
-                fail(Error::AuthFailed, QStringLiteral("Redis refused AUTH for %1: %2").arg(who, QString::fromUtf8(reply.describe())));
+                fail(Error::AuthFailed,
+                     QStringLiteral("Redis refused AUTH for %1: %2").arg(who, QString::fromUtf8(reply.describe())));
             }
         });
     }
     if (url.database() != 0) {
-        send({"SELECT", QByteArray::number(url.database())}, [this](const RedisReply &reply) {
+        send({ "SELECT", QByteArray::number(url.database()) }, [this](const RedisReply &reply) {
             if (reply.isError() && _state == State::Connecting) {
                 fail(Error::SelectFailed, QStringLiteral("Redis refused SELECT %1: %2")
                                               .arg(_options.url.database())
@@ -164,7 +165,7 @@ void RedisConnection::sendHandshake() {
         });
     }
     // An ACL user may lack CLIENT: an error here is fine, any reply proves the server answers.
-    send({"CLIENT", "SETNAME", sanitizedClientName(_options.clientName)}, [this](const RedisReply &reply) {
+    send({ "CLIENT", "SETNAME", sanitizedClientName(_options.clientName) }, [this](const RedisReply &reply) {
         if (reply.isNoReply() || _state != State::Connecting) {
             return;
         }
@@ -204,7 +205,7 @@ bool RedisConnection::send(const QList<QByteArray> &args, ReplyCallback callback
         argv.push_back(arg.constData());
         lengths.push_back(size_t(arg.size()));
     }
-    auto *pending = new Pending{this, std::move(callback)};
+    auto *pending = new Pending { this, std::move(callback) };
     if (redisAsyncCommandArgv(_ctx, &RedisConnection::onReply, pending, int(argv.size()), argv.data(), lengths.data())
         != REDIS_OK) {
         delete pending; // the context is disconnecting; hiredis took nothing
@@ -228,8 +229,8 @@ void RedisConnection::sendSubscribe(const QByteArray &channel) {
     if (!_ctx) {
         return;
     }
-    const char *argv[] = {"SUBSCRIBE", channel.constData()};
-    const size_t lengths[] = {9, size_t(channel.size())};
+    const char *argv[] = { "SUBSCRIBE", channel.constData() };
+    const size_t lengths[] = { 9, size_t(channel.size()) };
     if (redisAsyncCommandArgv(_ctx, &RedisConnection::onSubscription, nullptr, 2, argv, lengths) == REDIS_OK) {
         _pendingSinceMs.push_back(nowMs());
         _lastActivityMs = nowMs();
@@ -299,8 +300,9 @@ void RedisConnection::onConnect(const redisAsyncContext *ctx, int status) {
     // hiredis frees the context when this returns; its pending callbacks must not reach us.
     const_cast<redisAsyncContext *>(ctx)->data = nullptr;
     self->_ctx = nullptr;
-    self->fail(Error::ConnectFailed,
-               QStringLiteral("connect to %1 failed: %2").arg(self->_options.url.redacted(), QString::fromUtf8(ctx->errstr)));
+    self->fail(
+        Error::ConnectFailed,
+        QStringLiteral("connect to %1 failed: %2").arg(self->_options.url.redacted(), QString::fromUtf8(ctx->errstr)));
 }
 
 void RedisConnection::onDisconnect(const redisAsyncContext *ctx, int status) {
@@ -312,13 +314,15 @@ void RedisConnection::onDisconnect(const redisAsyncContext *ctx, int status) {
     self->_ctx = nullptr; // hiredis frees it when this returns
     const QString reason = status == REDIS_OK ? QStringLiteral("the server closed the connection")
                                               : QString::fromUtf8(ctx->errstr);
-    self->fail(Error::ConnectionLost, QStringLiteral("connection to %1 lost: %2").arg(self->_options.url.redacted(), reason));
+    self->fail(Error::ConnectionLost,
+               QStringLiteral("connection to %1 lost: %2").arg(self->_options.url.redacted(), reason));
 }
 
 void RedisConnection::checkDeadline() {
     const qint64 now = nowMs();
     if (!_pendingSinceMs.empty() && now - _pendingSinceMs.front() > _options.commandTimeoutMs) {
-        const QString what = _state == State::Connecting ? QStringLiteral("while connecting") : QStringLiteral("to a command");
+        const QString what = _state == State::Connecting ? QStringLiteral("while connecting")
+                                                         : QStringLiteral("to a command");
         fail(Error::Timeout, QStringLiteral("no reply from %1 %2 within %3 ms")
                                  .arg(_options.url.redacted(), what)
                                  .arg(_options.commandTimeoutMs));
@@ -329,7 +333,7 @@ void RedisConnection::checkDeadline() {
         if (!_subscriptions.isEmpty()) {
             sendSubscribe(_subscriptions.constBegin().key());
         } else {
-            send({"PING"}, {});
+            send({ "PING" }, {});
         }
     }
 }

@@ -53,12 +53,12 @@ public:
     };
 
     struct Counters {
-        quint64 commandsSent = 0;   // including the handshake and probes
-        quint64 errorReplies = 0;   // -ERR replies
-        quint64 failures = 0;       // times the connection went down (timeouts included)
+        quint64 commandsSent = 0; // including the handshake and probes
+        quint64 errorReplies = 0; // -ERR replies
+        quint64 failures = 0;     // times the connection went down (timeouts included)
         quint64 timeouts = 0;
         quint64 connectAttempts = 0;
-        quint64 connects = 0;       // handshakes completed
+        quint64 connects = 0; // handshakes completed
     };
 
     using ReplyCallback = std::function<void(const RedisReply &)>;

@@ -24,9 +24,7 @@ RedisReply RedisReply::fromHiredis(const redisReply *reply) {
         out._type = Type::Integer;
         out._integer = reply->integer;
         break;
-    case REDIS_REPLY_NIL:
-        out._type = Type::Nil;
-        break;
+    case REDIS_REPLY_NIL: out._type = Type::Nil; break;
     case REDIS_REPLY_ARRAY:
         out._type = Type::Array;
         out._elements.reserve(int(reply->elements));
@@ -44,18 +42,13 @@ RedisReply RedisReply::fromHiredis(const redisReply *reply) {
 
 QByteArray RedisReply::describe() const {
     switch (_type) {
-    case Type::NoReply:
-        return "(no reply: connection lost)";
-    case Type::Nil:
-        return "(nil)";
-    case Type::Integer:
-        return QByteArray::number(_integer);
-    case Type::Array:
-        return "(array of " + QByteArray::number(_elements.size()) + ")";
+    case Type::NoReply: return "(no reply: connection lost)";
+    case Type::Nil: return "(nil)";
+    case Type::Integer: return QByteArray::number(_integer);
+    case Type::Array: return "(array of " + QByteArray::number(_elements.size()) + ")";
     case Type::Status:
     case Type::Error:
-    case Type::String:
-        return _bytes.left(200);
+    case Type::String: return _bytes.left(200);
     }
     return {};
 }

@@ -9,8 +9,8 @@ const QString kScheme = QStringLiteral("redis://");
 
 bool isHostNameChar(QChar c) {
     return (c >= QLatin1Char('a') && c <= QLatin1Char('z')) || (c >= QLatin1Char('A') && c <= QLatin1Char('Z'))
-        || (c >= QLatin1Char('0') && c <= QLatin1Char('9')) || c == QLatin1Char('-') || c == QLatin1Char('.')
-        || c == QLatin1Char('_');
+           || (c >= QLatin1Char('0') && c <= QLatin1Char('9')) || c == QLatin1Char('-') || c == QLatin1Char('.')
+           || c == QLatin1Char('_');
 }
 
 // Digits only, no sign, no spaces: toInt() alone would take "+5" and " 5".
@@ -41,7 +41,8 @@ RedisUrl RedisUrl::parse(const QString &text) {
         return failed(Error::Empty, QStringLiteral("no Redis URL"));
     }
     if (text.startsWith(QLatin1String("rediss://"), Qt::CaseInsensitive)) {
-        return failed(Error::BadScheme, QStringLiteral("rediss:// (TLS) is not supported: use redis:// on a private network"));
+        return failed(Error::BadScheme,
+                      QStringLiteral("rediss:// (TLS) is not supported: use redis:// on a private network"));
     }
     if (!text.startsWith(kScheme, Qt::CaseInsensitive)) {
         return failed(Error::BadScheme, QStringLiteral("a Redis URL starts with redis://"));
@@ -56,8 +57,9 @@ RedisUrl RedisUrl::parse(const QString &text) {
         rest = rest.mid(at + 1);
         const int colon = userInfo.indexOf(QLatin1Char(':'));
         if (colon < 0) {
-            return failed(Error::BadUserInfo,
-                          QStringLiteral("user info without ':': write redis://:PASSWORD@HOST or redis://USER:PASSWORD@HOST"));
+            return failed(
+                Error::BadUserInfo,
+                QStringLiteral("user info without ':': write redis://:PASSWORD@HOST or redis://USER:PASSWORD@HOST"));
         }
         url._user = QUrl::fromPercentEncoding(userInfo.left(colon).toUtf8());
         url._password = QUrl::fromPercentEncoding(userInfo.mid(colon + 1).toUtf8());
@@ -66,7 +68,8 @@ RedisUrl RedisUrl::parse(const QString &text) {
         }
     }
     if (rest.contains(QLatin1Char('?')) || rest.contains(QLatin1Char('#'))) {
-        return failed(Error::Unsupported, QStringLiteral("query strings and fragments are not supported in a Redis URL"));
+        return failed(Error::Unsupported,
+                      QStringLiteral("query strings and fragments are not supported in a Redis URL"));
     }
 
     QString authority = rest;
@@ -112,8 +115,9 @@ RedisUrl RedisUrl::parse(const QString &text) {
         }
         for (QChar c : url._host) {
             if (!isHostNameChar(c)) {
-                return failed(Error::BadHost, QStringLiteral("'%1' is not a host name or address (IPv6 goes in [brackets])")
-                                                  .arg(url._host));
+                return failed(
+                    Error::BadHost,
+                    QStringLiteral("'%1' is not a host name or address (IPv6 goes in [brackets])").arg(url._host));
             }
         }
     }
@@ -128,7 +132,8 @@ RedisUrl RedisUrl::parse(const QString &text) {
     if (!path.isEmpty()) {
         qint64 database = 0;
         if (!parseDecimal(path, 0x7fffffff, database)) {
-            return failed(Error::BadDatabase, QStringLiteral("database '%1' is not a number (redis://HOST/0 .. /15 by default)").arg(path));
+            return failed(Error::BadDatabase,
+                          QStringLiteral("database '%1' is not a number (redis://HOST/0 .. /15 by default)").arg(path));
         }
         url._database = int(database);
     }

@@ -40,11 +40,13 @@ void CommandLine::addOption(const QCommandLineOption &option, Occurs occurs) {
 void CommandLine::addConfigFileOption(const QString &defaultPath) {
     _defaultConfigPath = defaultPath;
     _hasConfigOption = true;
-    _parser.addOption(QCommandLineOption(ConfigOptionName,
+    _parser.addOption(QCommandLineOption(
+        ConfigOptionName,
         QStringLiteral("Read options from FILE: one 'key = value' line per long option, named without '--' "
                        "(e.g. 'port = 7337'; flags take true or false), '#' starts a comment line; a repeatable "
                        "option is one line per value. Options on the command line win over the file. "
-                       "Default: %1, when it exists.").arg(defaultPath),
+                       "Default: %1, when it exists.")
+            .arg(defaultPath),
         QStringLiteral("FILE")));
 }
 
@@ -80,9 +82,7 @@ CommandLine::Outcome CommandLine::outcome() const {
 
 int CommandLine::finish() const {
     switch (outcome()) {
-    case Outcome::ShowHelp:
-        std::fputs(qPrintable(helpText()), stdout);
-        return 0;
+    case Outcome::ShowHelp: std::fputs(qPrintable(helpText()), stdout); return 0;
     case Outcome::ShowVersion:
         std::printf("%s %s\n", qPrintable(QCoreApplication::applicationName()),
                     qPrintable(QCoreApplication::applicationVersion()));
@@ -90,8 +90,8 @@ int CommandLine::finish() const {
     case Outcome::UsageError:
     case Outcome::Run: // finish() after a successful read is a caller's slip; say so rather than exit 0
         return printError(_errorString.isEmpty() ? QStringLiteral("internal error: no usage error to report")
-                                                 : _usageHint.isEmpty() ? _errorString
-                                                                        : _errorString + QLatin1Char('\n') + _usageHint,
+                          : _usageHint.isEmpty() ? _errorString
+                                                 : _errorString + QLatin1Char('\n') + _usageHint,
                           _usageExitCode);
     }
     return _usageExitCode;
@@ -122,8 +122,10 @@ bool CommandLine::acceptEntry(const ConfigFile::Entry &entry) {
     const QString where = _config.location(entry.line) + QStringLiteral(": ");
     const auto declared = _declared.constFind(entry.key);
     if (declared == _declared.constEnd()) {
-        _errorString = where + QStringLiteral("unknown key '%1' (the keys are the long options of --help, "
-                                              "without '--')").arg(entry.key);
+        _errorString = where
+                       + QStringLiteral("unknown key '%1' (the keys are the long options of --help, "
+                                        "without '--')")
+                             .arg(entry.key);
         return false;
     }
     bool on = false;
@@ -133,7 +135,8 @@ bool CommandLine::acceptEntry(const ConfigFile::Entry &entry) {
     }
     QList<Value> &values = _fileValues[entry.key];
     if (declared->occurs == Occurs::Once && !values.isEmpty()) {
-        _errorString = where + QStringLiteral("%1 is already set on line %2").arg(entry.key).arg(values.constFirst().line);
+        _errorString = where
+                       + QStringLiteral("%1 is already set on line %2").arg(entry.key).arg(values.constFirst().line);
         return false;
     }
     values.append({ entry.value, entry.line });
@@ -187,9 +190,12 @@ qint64 CommandLine::number(const QString &name, qint64 min, qint64 max, const QS
     const Value given = last(name);
     qint64 result = min;
     if (!OptionText::wholeNumber(given.text, min, max, &result)) {
-        rejectValue(given, pattern.isEmpty()
-            ? QStringLiteral("--%1 wants a whole number from %2 to %3, not '%4'").arg(name).arg(min).arg(max).arg(given.text)
-            : OptionText::fill(pattern, { given.text }));
+        rejectValue(given, pattern.isEmpty() ? QStringLiteral("--%1 wants a whole number from %2 to %3, not '%4'")
+                                                   .arg(name)
+                                                   .arg(min)
+                                                   .arg(max)
+                                                   .arg(given.text)
+                                             : OptionText::fill(pattern, { given.text }));
         return min;
     }
     return result;

@@ -41,7 +41,7 @@ public:
 
     // Readers, valid after parse(). `name` is the long option name.
     bool isSet(const QString &name) const;
-    QString value(const QString &name) const;    // command line, else file, else the default
+    QString value(const QString &name) const; // command line, else file, else the default
     QStringList values(const QString &name) const;
     bool flag(const QString &name) const;
 

@@ -6,9 +6,9 @@
 #include <DomainGatekeeper.h>
 #include <IceServer.h>
 #include <LimitedNodeList.h>
+#include <NLPacket.h>
 #include <NetworkPeer.h>
 #include <NodeList.h>
-#include <NLPacket.h>
 #include <PacketReceiver.h>
 #include <ReceivedMessage.h>
 #include <SockAddr.h>
@@ -43,9 +43,11 @@ static_assert(NUM_BYTES_MD5_HASH == 16, "NUM_BYTES_MD5_HASH");
 void packetHeaders() {
     PacketType type = PacketType::Unknown;
     check(type != PacketType::ICEPing, "PacketType::Unknown is its own value");
-    const PacketType iceTypes[] = { PacketType::ICEServerHeartbeat, PacketType::ICEServerHeartbeatACK,
-                                    PacketType::ICEServerHeartbeatDenied, PacketType::ICEServerQuery,
-                                    PacketType::ICEServerPeerInformation, PacketType::ICEPing, PacketType::ICEPingReply };
+    const PacketType iceTypes[] = {
+        PacketType::ICEServerHeartbeat, PacketType::ICEServerHeartbeatACK,    PacketType::ICEServerHeartbeatDenied,
+        PacketType::ICEServerQuery,     PacketType::ICEServerPeerInformation, PacketType::ICEPing,
+        PacketType::ICEPingReply
+    };
     bool versions = true;
     for (PacketType t : iceTypes) {
         versions = versions && versionForPacketType(t) != 0;
@@ -63,7 +65,8 @@ void sockAddr() {
     SockAddr addr(SocketType::UDP, QHostAddress::LocalHost, 40102);
     check(addr.getType() == SocketType::UDP, "SockAddr(SocketType, QHostAddress, quint16), getType");
     SockAddr named(SocketType::UDP, QStringLiteral("127.0.0.1"), 7337);
-    check(named.getAddress() == QHostAddress::LocalHost && named.getPort() == 7337, "SockAddr(SocketType, hostname, port)");
+    check(named.getAddress() == QHostAddress::LocalHost && named.getPort() == 7337,
+          "SockAddr(SocketType, hostname, port)");
     QSet<SockAddr> set { addr, named };
     std::unordered_map<SockAddr, int> map { { addr, 1 } };
     check(set.size() == 2 && map.count(addr) == 1 && qHash(addr, 0) == qHash(SockAddr(addr), 0), "qHash, std::hash");
@@ -182,9 +185,8 @@ void nodeList() {
 
     const QUuid sessionUUID = QUuid::createUuid();
     QUuid announced;
-    QObject::connect(&nodeList, &LimitedNodeList::uuidChanged, [&](const QUuid &ownerUUID, const QUuid &) {
-        announced = ownerUUID;
-    });
+    QObject::connect(&nodeList, &LimitedNodeList::uuidChanged,
+                     [&](const QUuid &ownerUUID, const QUuid &) { announced = ownerUUID; });
     nodeList.setSessionUUID(sessionUUID);
     check(nodeList.getSessionUUID() == sessionUUID && announced == sessionUUID, "get/setSessionUUID, uuidChanged");
     nodeList.flagTimeForConnectionStep(LimitedNodeList::ConnectionStep::SendDSCheckIn);
@@ -203,7 +205,8 @@ void nodeList() {
     const qint64 pingBytes = nodeList.sendUnreliablePacket(*ping, sinkSockAddr);
     HMACAuth *noAuth = nullptr;
     const qint64 movedBytes = nodeList.sendPacket(std::move(ping), sinkSockAddr, noAuth);
-    check(pingBytes > 17 && movedBytes == pingBytes, "constructICEPingPacket, sendUnreliablePacket, sendPacket(unique_ptr)");
+    check(pingBytes > 17 && movedBytes == pingBytes,
+          "constructICEPingPacket, sendUnreliablePacket, sendPacket(unique_ptr)");
     std::unique_ptr<NLPacket> reply = LimitedNodeList::constructICEPingReplyPacket(pingMessage, sessionUUID);
     check(reply && reply->getType() == PacketType::ICEPingReply && reply->getPayloadSize() == 17
               && nodeList.sendPacket(std::move(reply), sinkSockAddr) > 0,
@@ -224,7 +227,8 @@ void domainHandler() {
     const QUuid domainID = QUuid::createUuid();
     Q_EMIT addressManager.possibleDomainChangeRequiredViaICEForID(QStringLiteral("127.0.0.1"), domainID);
     check(handler.requiresICE() && handler.getPendingDomainID() == domainID
-              && handler.getICEServerSockAddr() == SockAddr(SocketType::UDP, QHostAddress::LocalHost, ICE_SERVER_DEFAULT_PORT),
+              && handler.getICEServerSockAddr()
+                     == SockAddr(SocketType::UDP, QHostAddress::LocalHost, ICE_SERVER_DEFAULT_PORT),
           "setIceServerHostnameAndID as a slot, getICEServerSockAddr");
     check(!handler.isSocketKnown() && handler.getIP().isNull(), "isSocketKnown, getIP before discovery");
 
@@ -266,7 +270,8 @@ void domainGatekeeper() {
     const quint64 before = gatekeeper.counters().pingsSent;
     gatekeeper.pingPunchForConnectingPeer(peer);
     const quint64 afterDirect = gatekeeper.counters().pingsSent;
-    QObject::connect(peer.data(), &NetworkPeer::pingTimerTimeout, &gatekeeper, &DomainGatekeeper::handlePeerPingTimeout);
+    QObject::connect(peer.data(), &NetworkPeer::pingTimerTimeout, &gatekeeper,
+                     &DomainGatekeeper::handlePeerPingTimeout);
     Q_EMIT peer->pingTimerTimeout();
     const quint64 afterTimeout = gatekeeper.counters().pingsSent;
     check(afterDirect > before && afterTimeout > afterDirect,

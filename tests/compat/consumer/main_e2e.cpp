@@ -37,8 +37,9 @@ int main(int argc, char **argv) {
     const RsaPrivateKey key = RsaPrivateKey::generate(2048);
     const QString keypairPath = dir.filePath(QStringLiteral("domain.key"));
     QFile publicKey(dir.filePath(QStringLiteral("keys/%1.pem").arg(domainID.toString(QUuid::WithoutBraces))));
-    if (!dir.isValid() || key.isNull() || !key.saveToFile(keypairPath) || !QDir(dir.path()).mkdir(QStringLiteral("keys"))
-        || !publicKey.open(QIODevice::WriteOnly) || publicKey.write(key.publicKey().toPem()) < 0) {
+    if (!dir.isValid() || key.isNull() || !key.saveToFile(keypairPath)
+        || !QDir(dir.path()).mkdir(QStringLiteral("keys")) || !publicKey.open(QIODevice::WriteOnly)
+        || publicKey.write(key.publicKey().toPem()) < 0) {
         return fail("cannot prepare the domain key");
     }
     publicKey.close();
@@ -72,11 +73,14 @@ int main(int argc, char **argv) {
     DomainGatekeeper *gatekeeper = &hostGatekeeper;
     domainReceiver.unregisterListener(gatekeeper);
     domainReceiver.registerListener(PacketType::ICEServerPeerInformation,
-        PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(gatekeeper, &DomainGatekeeper::processICEPeerInformationPacket));
+                                    PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(
+                                        gatekeeper, &DomainGatekeeper::processICEPeerInformationPacket));
     domainReceiver.registerListener(PacketType::ICEPing,
-        PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(gatekeeper, &DomainGatekeeper::processICEPingPacket));
+                                    PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(
+                                        gatekeeper, &DomainGatekeeper::processICEPingPacket));
     domainReceiver.registerListener(PacketType::ICEPingReply,
-        PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(gatekeeper, &DomainGatekeeper::processICEPingReplyPacket));
+                                    PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(
+                                        gatekeeper, &DomainGatekeeper::processICEPingReplyPacket));
     if (!domainServer.start()) {
         return fail("the domain server did not start");
     }
@@ -98,11 +102,13 @@ int main(int argc, char **argv) {
     packetReceiver.unregisterListener(&nodeList);
     packetReceiver.unregisterListener(&domainHandler);
     packetReceiver.registerListener(PacketType::ICEServerPeerInformation,
-        PacketReceiver::makeUnsourcedListenerReference<DomainHandler>(&domainHandler, &DomainHandler::processICEResponsePacket));
-    packetReceiver.registerListener(PacketType::ICEPing,
-        PacketReceiver::makeUnsourcedListenerReference<NodeList>(&nodeList, &NodeList::processICEPingPacket));
+                                    PacketReceiver::makeUnsourcedListenerReference<DomainHandler>(
+                                        &domainHandler, &DomainHandler::processICEResponsePacket));
+    packetReceiver.registerListener(PacketType::ICEPing, PacketReceiver::makeUnsourcedListenerReference<NodeList>(
+                                                             &nodeList, &NodeList::processICEPingPacket));
     packetReceiver.registerListener(PacketType::ICEPingReply,
-        PacketReceiver::makeUnsourcedListenerReference<DomainHandler>(&domainHandler, &DomainHandler::processICEPingReplyPacket));
+                                    PacketReceiver::makeUnsourcedListenerReference<DomainHandler>(
+                                        &domainHandler, &DomainHandler::processICEPingReplyPacket));
 
     bool clientConnected = false;
     QObject::connect(&domainHandler, &DomainHandler::completedSocketDiscovery, [&] { clientConnected = true; });

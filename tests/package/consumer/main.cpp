@@ -17,7 +17,7 @@ int main() {
     const auto packet = NLDatagram::fromDatagram(datagram);
     const auto decoded = IceServerQuery::fromPayload(packet.value.payload);
     const bool ok = packet.ok() && decoded.ok() && decoded.value.domainID == query.domainID
-        && decoded.value.publicSocket == query.publicSocket && RsaPublicKey().isNull();
+                    && decoded.value.publicSocket == query.publicSocket && RsaPublicKey().isNull();
     std::printf("consumer: %s\n", ok ? "round trip ok" : "round trip FAILED");
     return ok ? 0 : 1;
 }

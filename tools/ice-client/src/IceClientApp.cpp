@@ -67,10 +67,10 @@ void IceClientApp::stunCompleted(bool succeeded) {
              << " does not answer STUN; going on without a public socket" << Qt::endl;
     } else if (!succeeded) {
         finish(IceExitCode::StunFailed, QStringLiteral("%1STUN server %2 did not answer (%3 requests)")
-                               .arg(prefix(), _limitedNodeList->getStunSockAddr().isNull()
-                                                  ? _options.stunHost
-                                                  : _limitedNodeList->getStunSockAddr().toString())
-                               .arg(LimitedNodeList::MAX_INITIAL_STUN_REQUESTS + 1));
+                                            .arg(prefix(), _limitedNodeList->getStunSockAddr().isNull()
+                                                               ? _options.stunHost
+                                                               : _limitedNodeList->getStunSockAddr().toString())
+                                            .arg(LimitedNodeList::MAX_INITIAL_STUN_REQUESTS + 1));
         return;
     } else {
         _out << prefix() << "local " << _limitedNodeList->getLocalSockAddr().toString() << ", public "
@@ -88,7 +88,8 @@ void IceClientApp::discovered(const SockAddr &socket) {
     _out << prefix() << "domain " << handler.getPendingDomainID().toString(QUuid::WithoutBraces) << " (public "
          << handler.getICEPeer().getPublicSocket().toString() << ", local "
          << handler.getICEPeer().getLocalSocket().toString() << ") answered at " << socket.toString() << " via "
-         << activeSocketName(handler.getICEPeer().activeSocketKind()) << " in " << _stepClock.elapsed() << " ms" << Qt::endl;
+         << activeSocketName(handler.getICEPeer().activeSocketKind()) << " in " << _stepClock.elapsed() << " ms"
+         << Qt::endl;
     cycleDone();
 }
 

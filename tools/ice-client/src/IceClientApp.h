@@ -6,8 +6,8 @@
 #include <DomainHandler.h>
 #include <PunchTtlSchedule.h>
 
-#include <QtCore/QElapsedTimer>
 #include <IceExitCode.h>
+#include <QtCore/QElapsedTimer>
 
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
@@ -20,16 +20,15 @@ class NodeList;
 class IceClientApp : public QObject {
     Q_OBJECT
 public:
-
     struct Options {
         QString iceServerHost = QStringLiteral("127.0.0.1");
         quint16 iceServerPort = DomainHandler::ICE_SERVER_DEFAULT_PORT;
-        QString stunHost;                 // empty: the ice-server
+        QString stunHost; // empty: the ice-server
         quint16 stunPort = 0;
-        QUuid domainID;                   // null: only check that the ice-server is reachable
+        QUuid domainID; // null: only check that the ice-server is reachable
         int cycles = 1;
-        bool cacheStun = false;           // keep socket and STUN result across cycles
-        int maxQueries = 2;               // about 2 s, upstream's ICE timeout
+        bool cacheStun = false; // keep socket and STUN result across cycles
+        int maxQueries = 2;     // about 2 s, upstream's ICE timeout
         PunchTtlSchedule punchTtl = PunchTtlSchedule::defaultSchedule();
     };
 

@@ -19,10 +19,11 @@ QString IceClientOptions::loggingRules() const {
 
 void IceClientOptions::declare(CommandLine *commandLine) {
     CommandLine &cl = *commandLine;
-    cl.setDescription(QStringLiteral(
-        "Checks ICE step by step, N times: on a fresh UDP socket, learn the public socket by STUN, query the\n"
-        "domain through the ice-server, ping-punch the domain. Each step is timed.\n"
-        "Without --domain-id it only checks that the ice-server is reachable (it answers STUN).\n\n")
+    cl.setDescription(
+        QStringLiteral(
+            "Checks ICE step by step, N times: on a fresh UDP socket, learn the public socket by STUN, query the\n"
+            "domain through the ice-server, ping-punch the domain. Each step is timed.\n"
+            "Without --domain-id it only checks that the ice-server is reachable (it answers STUN).\n\n")
         + exitCodeHelp(QStringLiteral("every cycle succeeded"), IceExitCode::StunFailed,
                        { { IceExitCode::PunchFailed, QStringLiteral(" (8 rounds, 2 s)") },
                          { IceExitCode::StunFailed,
@@ -31,22 +32,26 @@ void IceClientOptions::declare(CommandLine *commandLine) {
     cl.setUsageError(IceExitCode::UsageError, QStringLiteral("(see ice-client --help)"));
     const QString ttlDefault = PunchTtlSchedule::defaultSchedule().toString();
     cl.addOption(option({ QStringLiteral("i"), QStringLiteral("ice-server") },
-        QStringLiteral("The ice-server, HOST[:PORT] (port default 7337). Default: 127.0.0.1:7337."),
-        QStringLiteral("HOST[:PORT]"), QStringLiteral("127.0.0.1:7337")));
+                        QStringLiteral("The ice-server, HOST[:PORT] (port default 7337). Default: 127.0.0.1:7337."),
+                        QStringLiteral("HOST[:PORT]"), QStringLiteral("127.0.0.1:7337")));
     cl.addOption(option({ QStringLiteral("d"), QStringLiteral("domain-id") },
-        QStringLiteral("The domain to query and ping. Default: none (check the ice-server only)."), QStringLiteral("UUID")));
-    cl.addOption(option({ QStringLiteral("n"), QStringLiteral("cycles") }, QStringLiteral("Number of cycles. Default: 1."),
-        QStringLiteral("N"), QStringLiteral("1")));
-    cl.addOption(option({ QStringLiteral("s"), QStringLiteral("cache-stun") },
-        QStringLiteral("Keep the socket and its STUN result across cycles instead of starting fresh.")));
-    cl.addOption(option({ QStringLiteral("stun-server") },
-        QStringLiteral("STUN server, HOST[:PORT] (port default 19302). Default: the ice-server itself."),
-        QStringLiteral("HOST[:PORT]")));
-    cl.addOption(option({ QStringLiteral("punch-ttl") },
+                        QStringLiteral("The domain to query and ping. Default: none (check the ice-server only)."),
+                        QStringLiteral("UUID")));
+    cl.addOption(option({ QStringLiteral("n"), QStringLiteral("cycles") },
+                        QStringLiteral("Number of cycles. Default: 1."), QStringLiteral("N"), QStringLiteral("1")));
+    cl.addOption(
+        option({ QStringLiteral("s"), QStringLiteral("cache-stun") },
+               QStringLiteral("Keep the socket and its STUN result across cycles instead of starting fresh.")));
+    cl.addOption(
+        option({ QStringLiteral("stun-server") },
+               QStringLiteral("STUN server, HOST[:PORT] (port default 19302). Default: the ice-server itself."),
+               QStringLiteral("HOST[:PORT]")));
+    cl.addOption(option(
+        { QStringLiteral("punch-ttl") },
         QStringLiteral("IP TTLs of the first punch rounds, e.g. 2,3; 0 disables priming. Default: %1.").arg(ttlDefault),
         QStringLiteral("LIST"), ttlDefault));
     cl.addOption(option({ QStringLiteral("v"), QStringLiteral("verbose") },
-        QStringLiteral("Log what the networking roles do, including every packet.")));
+                        QStringLiteral("Log what the networking roles do, including every packet.")));
 }
 
 bool IceClientOptions::read(CommandLine *commandLine, IceClientOptions *options) {
@@ -60,17 +65,20 @@ bool IceClientOptions::read(CommandLine *commandLine, IceClientOptions *options)
     if (cl.isSet(QStringLiteral("domain-id"))) {
         o.domainID = cl.uuid(QStringLiteral("domain-id"), QStringLiteral("bad --domain-id '%1' (want a UUID)"));
     }
-    o.cycles = int(cl.number(QStringLiteral("cycles"), 1, INT_MAX, QStringLiteral("bad --cycles '%1' (want a number >= 1)")));
+    o.cycles = int(
+        cl.number(QStringLiteral("cycles"), 1, INT_MAX, QStringLiteral("bad --cycles '%1' (want a number >= 1)")));
     o.cacheStun = cl.flag(QStringLiteral("cache-stun"));
     if (cl.isSet(QStringLiteral("stun-server"))) {
-        const HostAndPort stun = cl.hostAndPort(QStringLiteral("stun-server"), LimitedNodeList::STUN_SERVER_DEFAULT_PORT,
+        const HostAndPort stun = cl.hostAndPort(QStringLiteral("stun-server"),
+                                                LimitedNodeList::STUN_SERVER_DEFAULT_PORT,
                                                 QStringLiteral("bad --stun-server '%1' (want HOST[:PORT])"));
         o.stunHost = stun.host;
         o.stunPort = stun.port;
     }
     if (!PunchTtlSchedule::parse(cl.value(QStringLiteral("punch-ttl")), &o.punchTtl)) {
-        cl.reject(QStringLiteral("punch-ttl"),
-                  QStringLiteral("bad --punch-ttl '%1' (want e.g. 2,3 or 0)").arg(cl.value(QStringLiteral("punch-ttl"))));
+        cl.reject(
+            QStringLiteral("punch-ttl"),
+            QStringLiteral("bad --punch-ttl '%1' (want e.g. 2,3 or 0)").arg(cl.value(QStringLiteral("punch-ttl"))));
     }
     return !cl.hasError();
 }

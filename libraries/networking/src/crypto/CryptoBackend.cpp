@@ -10,8 +10,7 @@
 
 CryptoBackend::~CryptoBackend() = default;
 
-QByteArray CryptoBackend::sign(const RsaPrivateKey &key, const QByteArray &data, QString *errorString) const
-{
+QByteArray CryptoBackend::sign(const RsaPrivateKey &key, const QByteArray &data, QString *errorString) const {
     const auto fail = [&](const QString &why) {
         if (errorString)
             *errorString = QStringLiteral("%1: cannot sign: %2").arg(name(), why);
@@ -33,22 +32,19 @@ QByteArray CryptoBackend::sign(const RsaPrivateKey &key, const QByteArray &data,
     return signature;
 }
 
-bool CryptoBackend::verify(const RsaPublicKey &key, const QByteArray &data, const QByteArray &signature) const
-{
+bool CryptoBackend::verify(const RsaPublicKey &key, const QByteArray &data, const QByteArray &signature) const {
     if (key.isNull() || signature.isEmpty())
         return false;
     const KeyHandlePtr handle = key.d->handles.get(this, [&] { return preparePublicKey(key, nullptr); });
     return handle && verifyPrepared(*handle, data, signature);
 }
 
-CryptoBackend *CryptoBackend::openSsl()
-{
+CryptoBackend *CryptoBackend::openSsl() {
     static OpenSslBackend backend;
     return &backend;
 }
 
-CryptoBackend *CryptoBackend::qca()
-{
+CryptoBackend *CryptoBackend::qca() {
 #ifdef ICEBREAKER_HAVE_QCA
     static QcaBackend backend;
     return &backend;
@@ -57,8 +53,7 @@ CryptoBackend *CryptoBackend::qca()
 #endif
 }
 
-CryptoBackend *CryptoBackend::defaultBackend()
-{
+CryptoBackend *CryptoBackend::defaultBackend() {
 #ifdef ICEBREAKER_DEFAULT_CRYPTO_QCA
     return qca();
 #else
@@ -66,9 +61,8 @@ CryptoBackend *CryptoBackend::defaultBackend()
 #endif
 }
 
-QList<CryptoBackend *> CryptoBackend::all()
-{
-    QList<CryptoBackend *> backends{openSsl()};
+QList<CryptoBackend *> CryptoBackend::all() {
+    QList<CryptoBackend *> backends { openSsl() };
     if (CryptoBackend *q = qca())
         backends.append(q);
     return backends;

@@ -13,8 +13,7 @@ class CryptoKeyHandle;
 class RsaPrivateKey;
 class RsaPublicKey;
 
-class CryptoBackend
-{
+class CryptoBackend {
 public:
     virtual ~CryptoBackend();
 
@@ -43,8 +42,7 @@ protected:
     virtual KeyHandlePtr preparePublicKey(const RsaPublicKey &key, QString *errorString) const = 0;
     virtual KeyHandlePtr preparePrivateKey(const RsaPrivateKey &key, QString *errorString) const = 0;
     // Handles given here were made by this backend's prepare functions.
-    virtual QByteArray signPrepared(const CryptoKeyHandle &key, const QByteArray &data,
-                                    QString *errorString) const = 0;
+    virtual QByteArray signPrepared(const CryptoKeyHandle &key, const QByteArray &data, QString *errorString) const = 0;
     virtual bool verifyPrepared(const CryptoKeyHandle &key, const QByteArray &data,
                                 const QByteArray &signature) const = 0;
 

@@ -10,22 +10,19 @@
 
 class CryptoBackend;
 
-class CryptoKeyHandle
-{
+class CryptoKeyHandle {
 public:
     virtual ~CryptoKeyHandle() = default;
 };
 
 using CryptoKeyHandlePtr = std::shared_ptr<const CryptoKeyHandle>;
 
-class CryptoKeyHandleCache
-{
+class CryptoKeyHandleCache {
 public:
     // Returns the cached handle for this backend, or makes one with make() and caches it.
     // A failed make() (null) is not cached. make() runs outside the lock, so two threads may
     // both parse the first time; the first to finish wins and the other result is dropped.
-    CryptoKeyHandlePtr get(const CryptoBackend *backend, const std::function<CryptoKeyHandlePtr()> &make) const
-    {
+    CryptoKeyHandlePtr get(const CryptoBackend *backend, const std::function<CryptoKeyHandlePtr()> &make) const {
         {
             std::lock_guard<std::mutex> lock(m_mutex);
             for (const auto &entry : m_handles) {

@@ -6,8 +6,7 @@ const QByteArray kBegin = QByteArrayLiteral("-----BEGIN ");
 const QByteArray kEnd = QByteArrayLiteral("-----END ");
 const QByteArray kDashes = QByteArrayLiteral("-----");
 
-bool isSpace(char c)
-{
+bool isSpace(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
@@ -15,13 +14,11 @@ bool isSpace(char c)
 
 namespace KeyEncoding {
 
-bool looksLikePem(const QByteArray &data)
-{
+bool looksLikePem(const QByteArray &data) {
     return data.contains(kBegin);
 }
 
-bool decodePem(const QByteArray &data, PemBlock *block, QString *errorString)
-{
+bool decodePem(const QByteArray &data, PemBlock *block, QString *errorString) {
     const auto fail = [errorString](const QString &why) {
         if (errorString)
             *errorString = why;
@@ -55,8 +52,7 @@ bool decodePem(const QByteArray &data, PemBlock *block, QString *errorString)
     return true;
 }
 
-QByteArray encodePem(const QByteArray &label, const QByteArray &der)
-{
+QByteArray encodePem(const QByteArray &label, const QByteArray &der) {
     const QByteArray base64 = der.toBase64();
     QByteArray out = kBegin + label + kDashes + '\n';
     for (qsizetype i = 0; i < base64.size(); i += 64)
@@ -65,8 +61,7 @@ QByteArray encodePem(const QByteArray &label, const QByteArray &der)
     return out;
 }
 
-bool decodeBase64(const QByteArray &text, QByteArray *out)
-{
+bool decodeBase64(const QByteArray &text, QByteArray *out) {
     QByteArray compact;
     compact.reserve(text.size());
     for (const char c : text) {

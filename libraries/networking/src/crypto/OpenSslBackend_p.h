@@ -6,8 +6,7 @@
 
 #include <openssl/evp.h>
 
-class OpenSslBackend final : public CryptoBackend
-{
+class OpenSslBackend final : public CryptoBackend {
 public:
     OpenSslBackend();
     ~OpenSslBackend() override;

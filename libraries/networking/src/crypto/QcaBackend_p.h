@@ -10,8 +10,7 @@ namespace QCA {
 class Initializer;
 }
 
-class QcaBackend final : public CryptoBackend
-{
+class QcaBackend final : public CryptoBackend {
 public:
     QcaBackend();
 

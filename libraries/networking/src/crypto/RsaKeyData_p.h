@@ -7,8 +7,7 @@
 
 #include <QByteArray>
 
-class RsaPublicKeyData
-{
+class RsaPublicKeyData {
 public:
     QByteArray subjectPublicKeyInfo; // canonical content
     QByteArray pkcs1;
@@ -16,8 +15,7 @@ public:
     CryptoKeyHandleCache handles;
 };
 
-class RsaPrivateKeyData
-{
+class RsaPrivateKeyData {
 public:
     QByteArray pkcs1; // canonical content
     QByteArray pkcs8;

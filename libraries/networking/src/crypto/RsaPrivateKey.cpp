@@ -25,30 +25,26 @@ constexpr int kMinBits = 1024;
 constexpr int kMaxBits = 16384;
 constexpr qint64 kMaxFileSize = 64 * 1024; // a PEM RSA-16384 key is about 12 KiB
 
-RsaPrivateKey fail(QString *errorString, const QString &why)
-{
+RsaPrivateKey fail(QString *errorString, const QString &why) {
     if (errorString)
         *errorString = why;
     return {};
 }
 
-bool failed(QString *errorString, const QString &why)
-{
+bool failed(QString *errorString, const QString &why) {
     if (errorString)
         *errorString = why;
     return false;
 }
 
 #ifdef Q_OS_UNIX
-QString systemError(const QString &what, const QString &path)
-{
+QString systemError(const QString &what, const QString &path) {
     return QStringLiteral("%1 %2: %3").arg(what, path, QString::fromLocal8Bit(std::strerror(errno)));
 }
 
 // mkstemp creates the file with mode 0600 whatever the umask, so the key is never readable by
 // others, not even for a moment; the rename makes the new key appear whole or not at all.
-bool writeOwnerOnly(const QString &path, const QByteArray &content, QString *errorString)
-{
+bool writeOwnerOnly(const QString &path, const QByteArray &content, QString *errorString) {
     const QByteArray target = QFile::encodeName(QDir::cleanPath(QFileInfo(path).absoluteFilePath()));
     QByteArray pattern = target + ".XXXXXX";
     const int fd = ::mkstemp(pattern.data());
@@ -87,11 +83,9 @@ bool writeOwnerOnly(const QString &path, const QByteArray &content, QString *err
     return true;
 }
 #else
-bool writeOwnerOnly(const QString &path, const QByteArray &content, QString *errorString)
-{
+bool writeOwnerOnly(const QString &path, const QByteArray &content, QString *errorString) {
     QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly)
-        || !file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner)
+    if (!file.open(QIODevice::WriteOnly) || !file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner)
         || file.write(content) != content.size() || !file.commit()) {
         return failed(errorString, QStringLiteral("cannot write %1: %2").arg(path, file.errorString()));
     }
@@ -100,8 +94,7 @@ bool writeOwnerOnly(const QString &path, const QByteArray &content, QString *err
 #endif
 
 // Canonical encodings of a parsed or generated key, or null with a reason.
-std::shared_ptr<RsaPrivateKeyData> makeData(EVP_PKEY *key, QString *errorString)
-{
+std::shared_ptr<RsaPrivateKeyData> makeData(EVP_PKEY *key, QString *errorString) {
     auto shared = std::make_shared<RsaPrivateKeyData>();
     shared->pkcs1 = OpenSslKeys::pkcs1PrivateDer(key);
     shared->pkcs8 = OpenSslKeys::pkcs8PrivateDer(key);
@@ -117,15 +110,12 @@ std::shared_ptr<RsaPrivateKeyData> makeData(EVP_PKEY *key, QString *errorString)
 
 } // namespace
 
-RsaPrivateKey::RsaPrivateKey(std::shared_ptr<const RsaPrivateKeyData> data)
-    : d(std::move(data))
-{
-}
+RsaPrivateKey::RsaPrivateKey(std::shared_ptr<const RsaPrivateKeyData> data) : d(std::move(data)) {}
 
-RsaPrivateKey RsaPrivateKey::generate(int bits, QString *errorString)
-{
+RsaPrivateKey RsaPrivateKey::generate(int bits, QString *errorString) {
     if (bits < kMinBits || bits > kMaxBits)
-        return fail(errorString, QStringLiteral("RSA key size %1 is outside [%2, %3]").arg(bits).arg(kMinBits).arg(kMaxBits));
+        return fail(errorString,
+                    QStringLiteral("RSA key size %1 is outside [%2, %3]").arg(bits).arg(kMinBits).arg(kMaxBits));
     QString error;
     OpenSslKeys::PkeyPtr key = OpenSslKeys::generate(bits, &error);
     if (!key)
@@ -134,8 +124,7 @@ RsaPrivateKey RsaPrivateKey::generate(int bits, QString *errorString)
     return shared ? RsaPrivateKey(std::move(shared)) : RsaPrivateKey();
 }
 
-RsaPrivateKey RsaPrivateKey::fromData(const QByteArray &data, QString *errorString)
-{
+RsaPrivateKey RsaPrivateKey::fromData(const QByteArray &data, QString *errorString) {
     if (data.trimmed().isEmpty())
         return fail(errorString, QStringLiteral("empty private key data"));
 
@@ -163,8 +152,7 @@ RsaPrivateKey RsaPrivateKey::fromData(const QByteArray &data, QString *errorStri
     return shared ? RsaPrivateKey(std::move(shared)) : RsaPrivateKey();
 }
 
-RsaPrivateKey RsaPrivateKey::loadFromFile(const QString &path, QString *errorString)
-{
+RsaPrivateKey RsaPrivateKey::loadFromFile(const QString &path, QString *errorString) {
     QFile file(path);
     if (!file.open(QIODevice::ReadOnly))
         return fail(errorString, QStringLiteral("cannot open %1: %2").arg(path, file.errorString()));
@@ -178,34 +166,28 @@ RsaPrivateKey RsaPrivateKey::loadFromFile(const QString &path, QString *errorStr
     return key;
 }
 
-bool RsaPrivateKey::saveToFile(const QString &path, QString *errorString) const
-{
+bool RsaPrivateKey::saveToFile(const QString &path, QString *errorString) const {
     if (isNull())
         return failed(errorString, QStringLiteral("cannot save a null private key"));
     return writeOwnerOnly(path, toPem(), errorString);
 }
 
-int RsaPrivateKey::bits() const
-{
+int RsaPrivateKey::bits() const {
     return d ? d->bits : 0;
 }
 
-RsaPublicKey RsaPrivateKey::publicKey() const
-{
+RsaPublicKey RsaPrivateKey::publicKey() const {
     return d ? d->publicKey : RsaPublicKey();
 }
 
-QByteArray RsaPrivateKey::toPkcs1Der() const
-{
+QByteArray RsaPrivateKey::toPkcs1Der() const {
     return d ? d->pkcs1 : QByteArray();
 }
 
-QByteArray RsaPrivateKey::toPkcs8Der() const
-{
+QByteArray RsaPrivateKey::toPkcs8Der() const {
     return d ? d->pkcs8 : QByteArray();
 }
 
-QByteArray RsaPrivateKey::toPem() const
-{
+QByteArray RsaPrivateKey::toPem() const {
     return d ? KeyEncoding::encodePem("RSA PRIVATE KEY", d->pkcs1) : QByteArray();
 }

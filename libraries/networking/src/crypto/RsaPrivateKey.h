@@ -13,8 +13,7 @@
 
 class RsaPrivateKeyData;
 
-class RsaPrivateKey
-{
+class RsaPrivateKey {
 public:
     RsaPrivateKey() = default; // a null key
 
@@ -36,10 +35,7 @@ public:
     QByteArray toPkcs8Der() const;
     QByteArray toPem() const; // "BEGIN RSA PRIVATE KEY" (PKCS#1)
 
-    friend bool operator==(const RsaPrivateKey &a, const RsaPrivateKey &b)
-    {
-        return a.toPkcs1Der() == b.toPkcs1Der();
-    }
+    friend bool operator==(const RsaPrivateKey &a, const RsaPrivateKey &b) { return a.toPkcs1Der() == b.toPkcs1Der(); }
     friend bool operator!=(const RsaPrivateKey &a, const RsaPrivateKey &b) { return !(a == b); }
 
 private:

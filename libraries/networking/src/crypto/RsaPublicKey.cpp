@@ -8,16 +8,14 @@ namespace {
 
 using OpenSslKeys::PublicDer;
 
-RsaPublicKey fail(QString *errorString, const QString &why)
-{
+RsaPublicKey fail(QString *errorString, const QString &why) {
     if (errorString)
         *errorString = why;
     return {};
 }
 
 // DER of unknown form: SPKI is what metaverse servers hand out, so try it first.
-OpenSslKeys::PkeyPtr parseAnyDer(const QByteArray &der, QString *errorString)
-{
+OpenSslKeys::PkeyPtr parseAnyDer(const QByteArray &der, QString *errorString) {
     QString spkiError;
     OpenSslKeys::PkeyPtr key = OpenSslKeys::parsePublicDer(der, PublicDer::SubjectPublicKeyInfo, &spkiError);
     if (key || spkiError.startsWith(QLatin1String("not an RSA key"))) {
@@ -35,13 +33,9 @@ OpenSslKeys::PkeyPtr parseAnyDer(const QByteArray &der, QString *errorString)
 
 } // namespace
 
-RsaPublicKey::RsaPublicKey(std::shared_ptr<const RsaPublicKeyData> data)
-    : d(std::move(data))
-{
-}
+RsaPublicKey::RsaPublicKey(std::shared_ptr<const RsaPublicKeyData> data) : d(std::move(data)) {}
 
-RsaPublicKey RsaPublicKey::fromData(const QByteArray &data, QString *errorString)
-{
+RsaPublicKey RsaPublicKey::fromData(const QByteArray &data, QString *errorString) {
     if (data.trimmed().isEmpty())
         return fail(errorString, QStringLiteral("empty public key data"));
 
@@ -77,27 +71,22 @@ RsaPublicKey RsaPublicKey::fromData(const QByteArray &data, QString *errorString
     return RsaPublicKey(std::move(shared));
 }
 
-int RsaPublicKey::bits() const
-{
+int RsaPublicKey::bits() const {
     return d ? d->bits : 0;
 }
 
-QByteArray RsaPublicKey::toSubjectPublicKeyInfoDer() const
-{
+QByteArray RsaPublicKey::toSubjectPublicKeyInfoDer() const {
     return d ? d->subjectPublicKeyInfo : QByteArray();
 }
 
-QByteArray RsaPublicKey::toPkcs1Der() const
-{
+QByteArray RsaPublicKey::toPkcs1Der() const {
     return d ? d->pkcs1 : QByteArray();
 }
 
-QByteArray RsaPublicKey::toBase64() const
-{
+QByteArray RsaPublicKey::toBase64() const {
     return toSubjectPublicKeyInfoDer().toBase64();
 }
 
-QByteArray RsaPublicKey::toPem() const
-{
+QByteArray RsaPublicKey::toPem() const {
     return d ? KeyEncoding::encodePem("PUBLIC KEY", d->subjectPublicKeyInfo) : QByteArray();
 }

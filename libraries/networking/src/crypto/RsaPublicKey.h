@@ -11,8 +11,7 @@
 
 class RsaPublicKeyData;
 
-class RsaPublicKey
-{
+class RsaPublicKey {
 public:
     RsaPublicKey() = default; // a null key
 
@@ -29,8 +28,7 @@ public:
     QByteArray toBase64() const;                  // base64 of the SPKI DER, no line breaks
     QByteArray toPem() const;                     // "BEGIN PUBLIC KEY" (SPKI)
 
-    friend bool operator==(const RsaPublicKey &a, const RsaPublicKey &b)
-    {
+    friend bool operator==(const RsaPublicKey &a, const RsaPublicKey &b) {
         return a.toSubjectPublicKeyInfoDer() == b.toSubjectPublicKeyInfoDer();
     }
     friend bool operator!=(const RsaPublicKey &a, const RsaPublicKey &b) { return !(a == b); }

@@ -86,8 +86,8 @@ protected:
 private:
     NLPacket(const NLDatagram &header, qint64 capacity);
 
-    NLDatagram _header;   // every field but the payload
-    QByteArray _payload;  // capacity bytes; the first _payloadSize are the payload
+    NLDatagram _header;  // every field but the payload
+    QByteArray _payload; // capacity bytes; the first _payloadSize are the payload
     qint64 _payloadSize = 0;
     SockAddr _senderSockAddr;
 };

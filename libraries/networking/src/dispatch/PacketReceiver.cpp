@@ -149,7 +149,8 @@ void PacketReceiver::handleDatagram(const QByteArray &datagram, const SockAddr &
         if (slot.direct) {
             const int offset = NLDatagram::plainPayloadOffset(datagram, PacketType(typeByte));
             if (offset >= 0) {
-                const QByteArray payload = QByteArray::fromRawData(datagram.constData() + offset, datagram.size() - offset);
+                const QByteArray payload = QByteArray::fromRawData(datagram.constData() + offset,
+                                                                   datagram.size() - offset);
                 dispatchDirect(slot, PacketView { PacketType(typeByte), versionForPacketType(PacketType(typeByte)),
                                                   sender, payload });
                 return;
@@ -167,8 +168,8 @@ void PacketReceiver::handleDatagram(const QByteArray &datagram, const SockAddr &
     if (decoded.error == WireError::UnknownType) {
         if (!_unknownTypeLogged.test(typeByte)) {
             _unknownTypeLogged.set(typeByte);
-            qCInfo(networking) << "dropping packets of unknown type" << typeByte << "(first from"
-                               << sender << "); further ones are only counted";
+            qCInfo(networking) << "dropping packets of unknown type" << typeByte << "(first from" << sender
+                               << "); further ones are only counted";
         }
         drop(DropReason::UnknownType, typeByte, sender);
         return;
@@ -207,9 +208,12 @@ void PacketReceiver::handleDatagram(const QByteArray &datagram, const SockAddr &
     // Deliver on the listener's thread; it may be gone by the time the event runs.
     QPointer<QObject> guard(object);
     auto call = slot.call;
-    QMetaObject::invokeMethod(object, [guard, call, message] {
-        if (guard) {
-            call(message);
-        }
-    }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        object,
+        [guard, call, message] {
+            if (guard) {
+                call(message);
+            }
+        },
+        Qt::QueuedConnection);
 }

@@ -45,7 +45,8 @@ public:
     public:
         virtual ~ListenerReference() = default;
         // Calls the slot on the caller's thread; false when the object is gone.
-        virtual bool invokeDirectly(const QSharedPointer<ReceivedMessage> &message, const QSharedPointer<Node> &sourceNode) = 0;
+        virtual bool invokeDirectly(const QSharedPointer<ReceivedMessage> &message,
+                                    const QSharedPointer<Node> &sourceNode) = 0;
         virtual bool isSourced() const = 0;
         virtual QObject *getObject() const = 0;
     };
@@ -53,10 +54,11 @@ public:
     using PacketTypeList = std::vector<PacketType>;
 
     template <class T>
-    static ListenerReferencePointer makeUnsourcedListenerReference(T *target, void (T::*slot)(QSharedPointer<ReceivedMessage>));
+    static ListenerReferencePointer makeUnsourcedListenerReference(T *target,
+                                                                   void (T::*slot)(QSharedPointer<ReceivedMessage>));
     template <class T>
-    static ListenerReferencePointer makeSourcedListenerReference(T *target,
-                                                                 void (T::*slot)(QSharedPointer<ReceivedMessage>, QSharedPointer<Node>));
+    static ListenerReferencePointer
+    makeSourcedListenerReference(T *target, void (T::*slot)(QSharedPointer<ReceivedMessage>, QSharedPointer<Node>));
 
     // What a direct listener is handed; every member is valid only during the call.
     struct PacketView {
@@ -71,7 +73,7 @@ public:
         quint64 stun = 0;
         quint64 dispatched = 0;
         std::array<quint64, size_t(DropReason::Count)> dropped {};
-        std::array<quint64, 256> receivedByType {};   // dispatched packets, by type byte
+        std::array<quint64, 256> receivedByType {}; // dispatched packets, by type byte
     };
 
     explicit PacketReceiver(QObject *parent = nullptr);
@@ -98,7 +100,8 @@ public:
     template <typename T>
     bool registerDirectListener(PacketType type, T *listener, void (T::*method)(const PacketView &)) {
         static_assert(std::is_base_of<QObject, T>::value, "listeners are QObjects");
-        return registerDirect(type, listener, [listener, method](const PacketView &view) { (listener->*method)(view); });
+        return registerDirect(type, listener,
+                              [listener, method](const PacketView &view) { (listener->*method)(view); });
     }
 
     // Removes every registration of the listener; returns whether there was one.
@@ -119,15 +122,13 @@ Q_SIGNALS:
     void packetDropped(PacketReceiver::DropReason reason, quint8 type, const SockAddr &sender);
 
 private:
-    template <class T>
-    class UnsourcedListenerReference;
-    template <class T>
-    class SourcedListenerReference;
+    template <class T> class UnsourcedListenerReference;
+    template <class T> class SourcedListenerReference;
 
     struct Listener {
         QPointer<QObject> object;
-        std::function<void(ReceivedMessagePointer)> call;    // queued or same-thread kinds
-        std::function<void(const PacketView &)> direct;      // the direct kind
+        std::function<void(ReceivedMessagePointer)> call; // queued or same-thread kinds
+        std::function<void(const PacketView &)> direct;   // the direct kind
     };
 
     bool registerCallback(PacketType type, QObject *listener, std::function<void(ReceivedMessagePointer)> call);
@@ -141,10 +142,10 @@ private:
     Counters _counters;
 };
 
-template <class T>
-class PacketReceiver::UnsourcedListenerReference : public PacketReceiver::ListenerReference {
+template <class T> class PacketReceiver::UnsourcedListenerReference : public PacketReceiver::ListenerReference {
 public:
-    UnsourcedListenerReference(T *target, void (T::*slot)(QSharedPointer<ReceivedMessage>)) : _target(target), _slot(slot) {}
+    UnsourcedListenerReference(T *target, void (T::*slot)(QSharedPointer<ReceivedMessage>))
+        : _target(target), _slot(slot) {}
     bool invokeDirectly(const QSharedPointer<ReceivedMessage> &message, const QSharedPointer<Node> &) override {
         if (_target.isNull()) {
             return false;
@@ -160,12 +161,12 @@ private:
     void (T::*_slot)(QSharedPointer<ReceivedMessage>);
 };
 
-template <class T>
-class PacketReceiver::SourcedListenerReference : public PacketReceiver::ListenerReference {
+template <class T> class PacketReceiver::SourcedListenerReference : public PacketReceiver::ListenerReference {
 public:
     SourcedListenerReference(T *target, void (T::*slot)(QSharedPointer<ReceivedMessage>, QSharedPointer<Node>))
         : _target(target), _slot(slot) {}
-    bool invokeDirectly(const QSharedPointer<ReceivedMessage> &message, const QSharedPointer<Node> &sourceNode) override {
+    bool invokeDirectly(const QSharedPointer<ReceivedMessage> &message,
+                        const QSharedPointer<Node> &sourceNode) override {
         if (_target.isNull()) {
             return false;
         }
@@ -188,7 +189,8 @@ PacketReceiver::makeUnsourcedListenerReference(T *target, void (T::*slot)(QShare
 
 template <class T>
 PacketReceiver::ListenerReferencePointer
-PacketReceiver::makeSourcedListenerReference(T *target, void (T::*slot)(QSharedPointer<ReceivedMessage>, QSharedPointer<Node>)) {
+PacketReceiver::makeSourcedListenerReference(T *target,
+                                             void (T::*slot)(QSharedPointer<ReceivedMessage>, QSharedPointer<Node>)) {
     return QSharedPointer<SourcedListenerReference<T>>::create(target, slot);
 }
 

@@ -49,14 +49,8 @@ public:
     // uint32 byte count then UTF-8, as NLPacket::writeString writes it.
     QString readString();
 
-    template <typename T>
-    qint64 peekPrimitive(T *data) {
-        return peek(reinterpret_cast<char *>(data), sizeof(T));
-    }
-    template <typename T>
-    qint64 readPrimitive(T *data) {
-        return read(reinterpret_cast<char *>(data), sizeof(T));
-    }
+    template <typename T> qint64 peekPrimitive(T *data) { return peek(reinterpret_cast<char *>(data), sizeof(T)); }
+    template <typename T> qint64 readPrimitive(T *data) { return read(reinterpret_cast<char *>(data), sizeof(T)); }
 
 private:
     NLDatagram _packet;

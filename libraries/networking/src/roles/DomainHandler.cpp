@@ -42,7 +42,8 @@ void DomainHandler::setIceServerHostPortAndID(const QString &iceServerHostname, 
     _iceServerHostname = iceServerHostname;
     _iceServerPort = iceServerPort;
     _pendingDomainID = id;
-    qCInfo(networking_ice) << "connecting to domain" << id << "through ice-server" << iceServerHostname << iceServerPort;
+    qCInfo(networking_ice) << "connecting to domain" << id << "through ice-server" << iceServerHostname
+                           << iceServerPort;
 
     const QHostAddress literal(iceServerHostname);
     if (!literal.isNull()) {
@@ -66,8 +67,8 @@ void DomainHandler::handleIceServerLookup(const QHostInfo &info) {
         }
     }
     const QString reason = info.error() != QHostInfo::NoError ? info.errorString() : QStringLiteral("no IPv4 address");
-    setErrorState(Error::IceServerLookupFailed, QStringLiteral("cannot resolve ice-server %1: %2")
-                                                    .arg(_iceServerHostname, reason));
+    setErrorState(Error::IceServerLookupFailed,
+                  QStringLiteral("cannot resolve ice-server %1: %2").arg(_iceServerHostname, reason));
 }
 
 void DomainHandler::startAttempt() {

@@ -36,10 +36,10 @@ public:
 
     enum class Error {
         NoError,
-        IceServerLookupFailed,  // the ice-server's name does not resolve (to IPv4)
-        IceServerSilent,        // queries unanswered and nothing ever came from the ice-server
-        DomainUnknown,          // the ice-server is reachable but never sent the domain's peer information
-        PunchFailed             // peer information arrived, but no ping got a reply in any attempt
+        IceServerLookupFailed, // the ice-server's name does not resolve (to IPv4)
+        IceServerSilent,       // queries unanswered and nothing ever came from the ice-server
+        DomainUnknown,         // the ice-server is reachable but never sent the domain's peer information
+        PunchFailed            // peer information arrived, but no ping got a reply in any attempt
     };
     Q_ENUM(Error)
 

@@ -8,12 +8,12 @@ namespace IceExitCode {
 
 enum Code : int {
     Success = 0,
-    UsageError = 1,              // bad option, port in use
+    UsageError = 1, // bad option, port in use
     IceServerSilent = 2,
     DomainUnknown = 3,
     PunchFailed = 4,
     IceServerLookupFailed = 5,
-    StunFailed = 6               // an explicitly given STUN server never answered
+    StunFailed = 6 // an explicitly given STUN server never answered
 };
 
 // The exit code for the way DomainHandler gave up.

@@ -96,8 +96,7 @@ void LimitedNodeList::handleStunLookup(const QHostInfo &info) {
             return;
         }
     }
-    const QString reason = info.error() != QHostInfo::NoError ? info.errorString()
-                                                               : QStringLiteral("no IPv4 address");
+    const QString reason = info.error() != QHostInfo::NoError ? info.errorString() : QStringLiteral("no IPv4 address");
     qCWarning(networking) << "cannot resolve STUN server" << info.hostName() << ':' << reason;
     Q_EMIT stunServerLookupFailed(info.hostName(), reason);
 }
@@ -125,8 +124,8 @@ void LimitedNodeList::sendSTUNRequest() {
     }
     if (!_initialStunDone) {
         if (_numInitialSTUNRequests > MAX_INITIAL_STUN_REQUESTS) {
-            qCWarning(networking) << "no answer from STUN server" << _stunHost << "after"
-                                  << _numInitialSTUNRequests << "requests; public socket unknown";
+            qCWarning(networking) << "no answer from STUN server" << _stunHost << "after" << _numInitialSTUNRequests
+                                  << "requests; public socket unknown";
             _initialStunDone = true;
             _initialStunFailed = true;
             _stunTimer.start(STUN_REFRESH_INTERVAL_MSECS);
@@ -158,7 +157,8 @@ void LimitedNodeList::sendSTUNRequest() {
 
 void LimitedNodeList::processSTUNDatagram(const QByteArray &datagram, const SockAddr &sender) {
     if (_stunSockAddr.isNull() || sender != _stunSockAddr) {
-        qCDebug(networking_packets) << "ignoring STUN datagram from" << sender << "(STUN server is" << _stunSockAddr << ')';
+        qCDebug(networking_packets) << "ignoring STUN datagram from" << sender << "(STUN server is" << _stunSockAddr
+                                    << ')';
         return;
     }
     const Decoded<SockAddr> mapped = StunMessage::parseBindingResponse(datagram, _stunTransactionID);

@@ -42,7 +42,7 @@ namespace NodeType {
 constexpr NodeType_t DomainServer = 'D';
 constexpr NodeType_t Agent = 'I';
 constexpr NodeType_t Unassigned = 1;
-}
+} // namespace NodeType
 
 class LimitedNodeList : public QObject {
     Q_OBJECT

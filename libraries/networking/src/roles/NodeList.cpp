@@ -13,20 +13,15 @@ quint16 listenPort(int socketListenPort) {
 } // namespace
 
 NodeList::NodeList(char ownerType, int socketListenPort, int /*dtlsListenPort*/)
-    : LimitedNodeList(listenPort(socketListenPort)),
-      _ownerType(ownerType),
-      _domainHandler(this),
-      _queryTimer(MonotonicClock::system().createTimer(this)),
-      _pingTimer(MonotonicClock::system().createTimer(this)) {
+    : LimitedNodeList(listenPort(socketListenPort)), _ownerType(ownerType), _domainHandler(this),
+      _queryTimer(MonotonicClock::system().createTimer(this)), _pingTimer(MonotonicClock::system().createTimer(this)) {
     wire();
 }
 
 NodeList::NodeList(UdpTransport *transport, QObject *parent) : NodeList(transport, MonotonicClock::system(), parent) {}
 
 NodeList::NodeList(UdpTransport *transport, MonotonicClock &clock, QObject *parent)
-    : LimitedNodeList(transport, parent),
-      _domainHandler(this),
-      _queryTimer(clock.createTimer(this)),
+    : LimitedNodeList(transport, parent), _domainHandler(this), _queryTimer(clock.createTimer(this)),
       _pingTimer(clock.createTimer(this)) {
     wire();
 }
@@ -35,11 +30,8 @@ NodeList::NodeList(LimitedNodeList *limitedNodeList, QObject *parent)
     : NodeList(limitedNodeList, MonotonicClock::system(), parent) {}
 
 NodeList::NodeList(LimitedNodeList *limitedNodeList, MonotonicClock &clock, QObject *parent)
-    : LimitedNodeList(Detached {}, parent),
-      _limitedNodeList(limitedNodeList),
-      _domainHandler(this),
-      _queryTimer(clock.createTimer(this)),
-      _pingTimer(clock.createTimer(this)) {
+    : LimitedNodeList(Detached {}, parent), _limitedNodeList(limitedNodeList), _domainHandler(this),
+      _queryTimer(clock.createTimer(this)), _pingTimer(clock.createTimer(this)) {
     wire();
 }
 
@@ -98,8 +90,8 @@ void NodeList::sendDomainServerCheckIn() {
 }
 
 void NodeList::handleICEConnectionToDomainServer() {
-    if (!_domainHandler.requiresICE() || _domainHandler.isSocketDiscovered()
-        || _domainHandler.hasIcePeerInformation() || _domainHandler.error() != DomainHandler::Error::NoError) {
+    if (!_domainHandler.requiresICE() || _domainHandler.isSocketDiscovered() || _domainHandler.hasIcePeerInformation()
+        || _domainHandler.error() != DomainHandler::Error::NoError) {
         return;
     }
     _domainHandler.getICEPeer().resetConnectionAttempts();
@@ -131,15 +123,20 @@ void NodeList::sendIceServerQuery() {
     }
     if (_unansweredQueries >= _maxUnansweredQueries) {
         stop();
-        const DomainHandler::Error reason = _domainHandler.wasIceServerHeardFrom() ? DomainHandler::Error::DomainUnknown
-                                                                                  : DomainHandler::Error::IceServerSilent;
-        const QString detail = reason == DomainHandler::Error::DomainUnknown
-            ? QStringLiteral("ice-server %1 is reachable but sent no peer information for domain %2 after %3 queries "
+        const DomainHandler::Error reason = _domainHandler.wasIceServerHeardFrom()
+                                                ? DomainHandler::Error::DomainUnknown
+                                                : DomainHandler::Error::IceServerSilent;
+        const QString
+            detail = reason == DomainHandler::Error::DomainUnknown
+                         ? QStringLiteral(
+                             "ice-server %1 is reachable but sent no peer information for domain %2 after %3 queries "
                              "(the domain is not registered there, or its heartbeats are not verified)")
-            : QStringLiteral("ice-server %1 did not answer %3 queries for domain %2 (nothing came back from it)");
-        _domainHandler.setErrorState(reason, detail.arg(_domainHandler.getIceServerSockAddr().toString(),
-                                                        _domainHandler.getPendingDomainID().toString(QUuid::WithoutBraces),
-                                                        QString::number(_unansweredQueries)));
+                         : QStringLiteral(
+                             "ice-server %1 did not answer %3 queries for domain %2 (nothing came back from it)");
+        _domainHandler.setErrorState(reason,
+                                     detail.arg(_domainHandler.getIceServerSockAddr().toString(),
+                                                _domainHandler.getPendingDomainID().toString(QUuid::WithoutBraces),
+                                                QString::number(_unansweredQueries)));
         return;
     }
     const SockAddr &iceServer = _domainHandler.getIceServerSockAddr();
@@ -220,7 +217,8 @@ void NodeList::processICEPingPacket(ReceivedMessagePointer message) {
     const Decoded<IcePing> ping = IcePing::fromPayload(message->getMessage());
     const QUuid &domainID = _domainHandler.getPendingDomainID();
     if (!ping.ok() || domainID.isNull() || ping.value.senderID != domainID) {
-        qCDebug(networking_ice) << "not answering ICEPing from" << sender << (ping.ok() ? "(not our domain)" : "(malformed)");
+        qCDebug(networking_ice) << "not answering ICEPing from" << sender
+                                << (ping.ok() ? "(not our domain)" : "(malformed)");
         return;
     }
     _limitedNodeList->sendPacket(LimitedNodeList::makeICEPingReplyDatagram(ping.value, _domainHandler.getICEClientID()),

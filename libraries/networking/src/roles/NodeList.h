@@ -5,11 +5,11 @@
 // Timing as upstream: queries about every second until peer information arrives; then 250 ms punch
 // rounds (PunchRound, shared with the domain's side), each pinging the domain's local and public
 // sockets (and its symmetric one once seen); after 8 unanswered rounds the attempt ends: soft reset,
-// a fresh ICE client ID, optionally a fresh local port, a new STUN run and a new query. Unlike upstream it gives up: after maxUnansweredQueries
-// queries with no peer information (DomainHandler::IceServerSilent or DomainUnknown) or after
-// maxPunchAttempts failed attempts (PunchFailed). The first rounds of each attempt are sent with the
-// small TTLs of the priming schedule (see PunchTtlSchedule). It answers only pings that carry the ID
-// of the domain it connects to (upstream answers anyone, Q6).
+// a fresh ICE client ID, optionally a fresh local port, a new STUN run and a new query. Unlike upstream it gives up:
+// after maxUnansweredQueries queries with no peer information (DomainHandler::IceServerSilent or DomainUnknown) or
+// after maxPunchAttempts failed attempts (PunchFailed). The first rounds of each attempt are sent with the small TTLs
+// of the priming schedule (see PunchTtlSchedule). It answers only pings that carry the ID of the domain it connects to
+// (upstream answers anyone, Q6).
 //
 // As upstream, a NodeList is-a LimitedNodeList: NodeList(ownerType, port) or NodeList(transport)
 // owns its socket. The older NodeList(LimitedNodeList *) still works: the NodeList then sends and
@@ -111,7 +111,7 @@ private:
     int _maxUnansweredQueries = DEFAULT_MAX_UNANSWERED_QUERIES;
     int _maxPunchAttempts = DEFAULT_MAX_PUNCH_ATTEMPTS;
 
-    ClockTimer *_queryTimer;   // children of this
+    ClockTimer *_queryTimer; // children of this
     ClockTimer *_pingTimer;
     bool _queryWaitingForStun = false;
     int _unansweredQueries = 0;

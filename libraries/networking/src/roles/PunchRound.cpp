@@ -5,7 +5,7 @@ QList<PunchRound::Ping> PunchRound::pings(const NetworkPeer &peer, int round, co
     const Ping candidates[] = {
         { peer.getLocalSocket(), PingType::Local, primingTtl },
         { peer.getPublicSocket(), PingType::Public, primingTtl },
-        { peer.getSymmetricSocket(), PingType::Symmetric, 0 },   // never primed: see the header
+        { peer.getSymmetricSocket(), PingType::Symmetric, 0 }, // never primed: see the header
     };
     QList<Ping> out;
     for (const Ping &candidate : candidates) {

@@ -32,7 +32,7 @@ public:
     struct Ping {
         SockAddr destination;
         PingType type = PingType::Agnostic;
-        int ttl = 0;   // 0 = the system default
+        int ttl = 0; // 0 = the system default
     };
 
     // The pings of round `round` (0-based within an attempt) to peer. A socket that is null, has

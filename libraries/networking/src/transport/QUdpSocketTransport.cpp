@@ -124,10 +124,13 @@ void QUdpSocketTransport::readPending(QUdpSocket *socket) {
         socket->readDatagram(&none, 0);
     }
     if (socket->hasPendingDatagrams()) {
-        QMetaObject::invokeMethod(this, [this, socket] {
-            if (_sockets.contains(socket)) { // not closed meanwhile
-                readPending(socket);
-            }
-        }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this,
+            [this, socket] {
+                if (_sockets.contains(socket)) { // not closed meanwhile
+                    readPending(socket);
+                }
+            },
+            Qt::QueuedConnection);
     }
 }

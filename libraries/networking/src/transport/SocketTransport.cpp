@@ -39,12 +39,9 @@ TransportKind parseTransportKind(const QString &text, bool *ok) {
 
 QString transportKindName(TransportKind kind) {
     switch (kind) {
-    case TransportKind::Qt:
-        return QStringLiteral("qt");
-    case TransportKind::Native:
-        return QStringLiteral("native");
-    case TransportKind::Auto:
-        break;
+    case TransportKind::Qt: return QStringLiteral("qt");
+    case TransportKind::Native: return QStringLiteral("native");
+    case TransportKind::Auto: break;
     }
     return QStringLiteral("auto");
 }

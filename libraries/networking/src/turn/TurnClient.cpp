@@ -42,10 +42,10 @@ QByteArray freshTransactionId(quint16 method) {
 } // namespace
 
 struct TurnClient::Transaction {
-    TurnMessage request;     // as built, before signing: a stale nonce means signing it again
-    QByteArray bytes;        // what goes on the wire; retransmissions repeat it
+    TurnMessage request; // as built, before signing: a stale nonce means signing it again
+    QByteArray bytes;    // what goes on the wire; retransmissions repeat it
     int transmissions = 0;
-    int authRetries = 0;     // 401/438 rounds behind this request
+    int authRetries = 0; // 401/438 rounds behind this request
     bool isSigned = false;
     QTimer *timer = nullptr;
 };
@@ -84,7 +84,8 @@ int TurnClient::Timing::refreshAfterMs(int lifetimeSec) const {
     return int(std::min<qint64>(lifetimeMs - marginMs, 24 * 3600 * 1000));
 }
 
-TurnClient::TurnClient(UdpTransport *transport, const SockAddr &server, const TurnCredentials &credentials, QObject *parent)
+TurnClient::TurnClient(UdpTransport *transport, const SockAddr &server, const TurnCredentials &credentials,
+                       QObject *parent)
     : QObject(parent), _transport(transport), _server(server), _credentials(credentials) {
     _refreshTimer = makeTimer(this, [this]() { sendRefresh(_timing.requestedLifetimeSec); });
 }
@@ -194,9 +195,7 @@ bool TurnClient::handleDatagram(const QByteArray &datagram, const SockAddr &send
         return false;
     }
     switch (turnFraming(datagram)) {
-    case TurnFraming::ChannelData:
-        onChannelData(datagram);
-        return true;
+    case TurnFraming::ChannelData: onChannelData(datagram); return true;
     case TurnFraming::Stun: {
         const auto decoded = TurnMessage::decode(datagram);
         if (!decoded.ok()) {
@@ -208,15 +207,14 @@ bool TurnClient::handleDatagram(const QByteArray &datagram, const SockAddr &send
             return true;
         }
         const bool response = message.messageClass == TurnMessage::SuccessResponse
-            || message.messageClass == TurnMessage::ErrorResponse;
+                              || message.messageClass == TurnMessage::ErrorResponse;
         if (response && _transactions.contains(message.transactionId)) {
             onResponse(message, datagram);
             return true;
         }
         return false;
     }
-    case TurnFraming::Other:
-        break;
+    case TurnFraming::Other: break;
     }
     return false;
 }
@@ -333,17 +331,22 @@ void TurnClient::onAllocateResult(const TurnMessage &response) {
     }
     if (response.messageClass == TurnMessage::ErrorResponse) {
         if (response.errorCode == TurnMessage::Unauthenticated) {
-            fail(Unauthorized, _credentials.isEmpty()
-                     ? QStringLiteral("TURN server %1 asks for credentials and none are configured").arg(_server.toString())
+            fail(Unauthorized,
+                 _credentials.isEmpty()
+                     ? QStringLiteral("TURN server %1 asks for credentials and none are configured")
+                           .arg(_server.toString())
                      : QStringLiteral("TURN server %1 rejected the credentials of user \"%2\" in realm \"%3\" (%4)")
-                           .arg(_server.toString(), _credentials.username, QString::fromUtf8(_realm), describe(response)));
+                           .arg(_server.toString(), _credentials.username, QString::fromUtf8(_realm),
+                                describe(response)));
         } else {
-            fail(AllocationFailed, QStringLiteral("TURN server %1 refused the allocation: %2").arg(_server.toString(), describe(response)));
+            fail(AllocationFailed, QStringLiteral("TURN server %1 refused the allocation: %2")
+                                       .arg(_server.toString(), describe(response)));
         }
         return;
     }
     if (response.relayedAddress.isNull()) {
-        fail(AllocationFailed, QStringLiteral("TURN server %1 allocated without a XOR-RELAYED-ADDRESS").arg(_server.toString()));
+        fail(AllocationFailed,
+             QStringLiteral("TURN server %1 allocated without a XOR-RELAYED-ADDRESS").arg(_server.toString()));
         return;
     }
     _relayed = response.relayedAddress;
@@ -351,8 +354,9 @@ void TurnClient::onAllocateResult(const TurnMessage &response) {
     _state = Allocated;
     const quint32 lifetime = response.lifetime.value_or(600);
     scheduleRefresh(lifetime);
-    qCInfo(networking_turn).noquote() << "TURN allocation on" << _server.toString() << "- relayed" << _relayed.toString()
-                                      << "mapped" << _mapped.toString() << "lifetime" << lifetime << "s";
+    qCInfo(networking_turn).noquote() << "TURN allocation on" << _server.toString() << "- relayed"
+                                      << _relayed.toString() << "mapped" << _mapped.toString() << "lifetime" << lifetime
+                                      << "s";
     setUpPending();
     Q_EMIT allocated(_relayed, _mapped);
 }
@@ -372,7 +376,8 @@ void TurnClient::onRefreshResult(const TurnMessage &request, const TurnMessage &
     }
     if (response.messageClass == TurnMessage::ErrorResponse) {
         fail(response.errorCode == TurnMessage::Unauthenticated ? Unauthorized : AllocationLost,
-             QStringLiteral("TURN server %1 refused to refresh the allocation: %2").arg(_server.toString(), describe(response)));
+             QStringLiteral("TURN server %1 refused to refresh the allocation: %2")
+                 .arg(_server.toString(), describe(response)));
         return;
     }
     const quint32 lifetime = response.lifetime.value_or(600);
@@ -393,7 +398,8 @@ void TurnClient::onPermissionResult(const TurnMessage &request, const TurnMessag
     permission->inFlight = false;
     if (response.messageClass == TurnMessage::ErrorResponse) {
         if (response.errorCode == TurnMessage::Unauthenticated) {
-            fail(Unauthorized, QStringLiteral("TURN server %1 no longer accepts our credentials: %2").arg(_server.toString(), describe(response)));
+            fail(Unauthorized, QStringLiteral("TURN server %1 no longer accepts our credentials: %2")
+                                   .arg(_server.toString(), describe(response)));
             return;
         }
         dropTimer(permission->refresh);
@@ -420,7 +426,8 @@ void TurnClient::onChannelResult(const TurnMessage &request, const TurnMessage &
     channel->inFlight = false;
     if (response.messageClass == TurnMessage::ErrorResponse) {
         if (response.errorCode == TurnMessage::Unauthenticated) {
-            fail(Unauthorized, QStringLiteral("TURN server %1 no longer accepts our credentials: %2").arg(_server.toString(), describe(response)));
+            fail(Unauthorized, QStringLiteral("TURN server %1 no longer accepts our credentials: %2")
+                                   .arg(_server.toString(), describe(response)));
             return;
         }
         const quint16 number = channel->number;
@@ -428,8 +435,9 @@ void TurnClient::onChannelResult(const TurnMessage &request, const TurnMessage &
         delete channel;
         _channels.remove(peer);
         _channelPeers.remove(number);
-        report(ChannelBindFailed, QStringLiteral("TURN server %1 refused channel 0x%2 for %3: %4")
-                                      .arg(_server.toString(), QString::number(number, 16), peer.toString(), describe(response)));
+        report(ChannelBindFailed,
+               QStringLiteral("TURN server %1 refused channel 0x%2 for %3: %4")
+                   .arg(_server.toString(), QString::number(number, 16), peer.toString(), describe(response)));
         return;
     }
     channel->confirmed = true;
@@ -447,8 +455,8 @@ void TurnClient::onTimeout(const QByteArray &transactionId) {
     const int transmissions = transaction->transmissions;
     delete transaction;
     if (request.method == TurnMessage::Refresh && request.lifetime && *request.lifetime == 0) {
-        qCWarning(networking_turn).noquote() << "TURN server" << _server.toString()
-                                             << "did not confirm the release; the allocation expires on its own";
+        qCWarning(networking_turn).noquote()
+            << "TURN server" << _server.toString() << "did not confirm the release; the allocation expires on its own";
         reset();
         _state = Idle;
         Q_EMIT released();

@@ -16,5 +16,6 @@ struct TurnCredentials {
     // password = base64(HMAC-SHA1(secret, username)). The server rejects them after expiry.
     static TurnCredentials fromSharedSecret(const QByteArray &secret, const QString &user, qint64 expiresAtUnixSeconds);
     // The same, valid for validForSeconds from now.
-    static TurnCredentials fromSharedSecretFromNow(const QByteArray &secret, const QString &user, qint64 validForSeconds);
+    static TurnCredentials fromSharedSecretFromNow(const QByteArray &secret, const QString &user,
+                                                   qint64 validForSeconds);
 };

@@ -71,8 +71,7 @@ public:
     const char *current() const { return _data + _pos; }
 
 private:
-    template <typename T>
-    T readScalar(bool bigEndian) {
+    template <typename T> T readScalar(bool bigEndian) {
         if (!canRead(sizeof(T))) {
             return 0;
         }
@@ -102,8 +101,7 @@ public:
     void writeBytes(const char *data, int size) { _out.append(data, size); }
 
 private:
-    template <typename T>
-    void writeScalar(T v) { _out.append(reinterpret_cast<const char *>(&v), int(sizeof(T))); }
+    template <typename T> void writeScalar(T v) { _out.append(reinterpret_cast<const char *>(&v), int(sizeof(T))); }
 
     QByteArray &_out;
 };

@@ -1,8 +1,7 @@
 #include "IcePackets.h"
 
 namespace {
-template <typename T>
-Decoded<T> finish(const ByteReader &in, T &&value) {
+template <typename T> Decoded<T> finish(const ByteReader &in, T &&value) {
     if (!in.ok()) {
         return Decoded<T>::failure(in.error());
     }

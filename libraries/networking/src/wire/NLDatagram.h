@@ -19,8 +19,8 @@ struct NLDatagram {
     UdtHeader udt;
     PacketType type = PacketType::ICEServerHeartbeatACK;
     PacketVersion version = 0;
-    quint16 sourceID = 0;          // sourced types only
-    QByteArray verificationHash;   // sourced and verified types only; 16 bytes
+    quint16 sourceID = 0;        // sourced types only
+    QByteArray verificationHash; // sourced and verified types only; 16 bytes
     QByteArray payload;
 
     // A packet of the type at the table's version, unreliable, sequence 0 until the sender stamps it.

@@ -67,14 +67,10 @@ void NetworkPeer::setSymmetricSocket(const SockAddr &socket) {
 
 const SockAddr *NetworkPeer::getActiveSocket() const {
     switch (_active) {
-    case ActiveSocket::Local:
-        return &_localSocket;
-    case ActiveSocket::Public:
-        return &_publicSocket;
-    case ActiveSocket::Symmetric:
-        return &_symmetricSocket;
-    case ActiveSocket::None:
-        break;
+    case ActiveSocket::Local: return &_localSocket;
+    case ActiveSocket::Public: return &_publicSocket;
+    case ActiveSocket::Symmetric: return &_symmetricSocket;
+    case ActiveSocket::None: break;
     }
     return nullptr;
 }

@@ -11,20 +11,20 @@ using PacketVersion = quint8;
 
 //   X(name,                         number, version, sourced, verified)
 // "sourced" packets carry a 2-byte local node ID; sourced and verified ones also a 16-byte HMAC.
-#define ICEBREAKER_PACKET_TYPES(X)                                  \
-    X(DomainConnectRequestPending,    1, 17, false, true)           \
-    X(DomainList,                     2, 25, false, true)           \
-    X(DomainListRequest,             13, 23, true,  false)          \
-    X(DomainConnectionDenied,        16, 19, false, true)           \
-    X(ICEServerPeerInformation,      22, 17, false, true)           \
-    X(ICEServerQuery,                23, 17, false, true)           \
-    X(DomainConnectRequest,          31, 27, false, true)           \
-    X(ICEServerHeartbeat,            38, 18, false, true)           \
-    X(ICEPing,                       39, 18, false, true)           \
-    X(ICEPingReply,                  40, 17, false, true)           \
-    X(DomainServerConnectionToken,   46, 22, false, true)           \
-    X(ICEServerHeartbeatDenied,      60, 17, false, true)           \
-    X(ICEServerHeartbeatACK,         63, 17, false, true)
+#define ICEBREAKER_PACKET_TYPES(X)                      \
+    X(DomainConnectRequestPending, 1, 17, false, true)  \
+    X(DomainList, 2, 25, false, true)                   \
+    X(DomainListRequest, 13, 23, true, false)           \
+    X(DomainConnectionDenied, 16, 19, false, true)      \
+    X(ICEServerPeerInformation, 22, 17, false, true)    \
+    X(ICEServerQuery, 23, 17, false, true)              \
+    X(DomainConnectRequest, 31, 27, false, true)        \
+    X(ICEServerHeartbeat, 38, 18, false, true)          \
+    X(ICEPing, 39, 18, false, true)                     \
+    X(ICEPingReply, 40, 17, false, true)                \
+    X(DomainServerConnectionToken, 46, 22, false, true) \
+    X(ICEServerHeartbeatDenied, 60, 17, false, true)    \
+    X(ICEServerHeartbeatACK, 63, 17, false, true)
 
 // Spelled as upstream spells it (PacketTypeEnum::Value, PacketType::Unknown), so Overte callers
 // compile unchanged. Unknown (0) is no wire type: it is outside the table.

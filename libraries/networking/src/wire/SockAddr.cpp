@@ -72,12 +72,8 @@ void SockAddr::encode(ByteWriter &out) const {
         }
         break;
     }
-    case QAbstractSocket::AnyIPProtocol:
-        out.writeU8(kAnyIP);
-        break;
-    default:
-        out.writeU8(kUnknown);
-        break;
+    case QAbstractSocket::AnyIPProtocol: out.writeU8(kAnyIP); break;
+    default: out.writeU8(kUnknown); break;
     }
     out.writeU16BE(_port);
 }
@@ -86,9 +82,7 @@ SockAddr SockAddr::decode(ByteReader &in) {
     SockAddr result;
     const quint8 protocol = in.readU8();
     switch (protocol) {
-    case kIPv4:
-        result._address.setAddress(in.readU32BE());
-        break;
+    case kIPv4: result._address.setAddress(in.readU32BE()); break;
     case kIPv6: {
         Q_IPV6ADDR v6;
         const QByteArray raw = in.readBytes(16);
@@ -112,14 +106,9 @@ SockAddr SockAddr::decode(ByteReader &in) {
         result._address = address;
         break;
     }
-    case kAnyIP:
-        result._address = QHostAddress(QHostAddress::Any);
-        break;
-    case kUnknown:
-        break;
-    default:
-        in.fail(WireError::BadAddress);
-        break;
+    case kAnyIP: result._address = QHostAddress(QHostAddress::Any); break;
+    case kUnknown: break;
+    default: in.fail(WireError::BadAddress); break;
     }
     result._port = in.readU16BE();
     if (!in.ok()) {
@@ -131,9 +120,7 @@ SockAddr SockAddr::decode(ByteReader &in) {
 bool SockAddr::skip(ByteReader &in) {
     // Mirrors decode() step for step, so the two agree on every input (tests hold them to it).
     switch (in.readU8()) {
-    case kIPv4:
-        in.skip(4);
-        break;
+    case kIPv4: in.skip(4); break;
     case kIPv6: {
         if (!in.skip(16)) {
             break;
@@ -149,11 +136,8 @@ bool SockAddr::skip(ByteReader &in) {
         break;
     }
     case kAnyIP:
-    case kUnknown:
-        break;
-    default:
-        in.fail(WireError::BadAddress);
-        break;
+    case kUnknown: break;
+    default: in.fail(WireError::BadAddress); break;
     }
     in.skip(2); // the port
     return in.ok();

@@ -37,7 +37,10 @@ public:
     void setPort(quint16 port) { _port = port; }
 
     bool isNull() const { return _address.isNull(); }
-    void clear() { _address.clear(); _port = 0; }
+    void clear() {
+        _address.clear();
+        _port = 0;
+    }
 
     SocketType getType() const { return _socketType; }
     void setType(SocketType socketType) { _socketType = socketType; }
@@ -70,8 +73,7 @@ uint qHash(const SockAddr &addr, uint seed = 0) noexcept;
 #endif
 
 namespace std {
-template <>
-struct hash<SockAddr> {
+template <> struct hash<SockAddr> {
     size_t operator()(const SockAddr &addr) const noexcept { return size_t(qHash(addr, 0)); }
 };
 } // namespace std

@@ -115,7 +115,7 @@ bool StunMessage::looksLikeStun(const QByteArray &datagram) {
     const quint16 length = in.readU16BE();
     const quint32 cookie = in.readU32BE();
     return (type & 0xC000) == 0 && cookie == MagicCookie && (length & 3) == 0
-        && int(length) + HeaderSize == datagram.size();
+           && int(length) + HeaderSize == datagram.size();
 }
 
 Decoded<StunMessage> StunMessage::decode(const QByteArray &datagram) {
@@ -155,7 +155,8 @@ Decoded<StunMessage> StunMessage::decode(const QByteArray &datagram) {
     return result;
 }
 
-Decoded<SockAddr> StunMessage::parseBindingResponse(const QByteArray &datagram, const QByteArray &expectedTransactionId) {
+Decoded<SockAddr> StunMessage::parseBindingResponse(const QByteArray &datagram,
+                                                    const QByteArray &expectedTransactionId) {
     const Decoded<StunMessage> message = decode(datagram);
     if (!message.ok()) {
         return Decoded<SockAddr>::failure(message.error);

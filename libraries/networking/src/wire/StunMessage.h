@@ -24,9 +24,9 @@ public:
     static constexpr int TransactionIdSize = 12;
 
     quint16 type = BindingRequest;
-    QByteArray transactionId;     // 12 bytes
-    SockAddr xorMappedAddress;    // decoded (un-XORed) value, null when absent
-    SockAddr mappedAddress;       // null when absent
+    QByteArray transactionId;  // 12 bytes
+    SockAddr xorMappedAddress; // decoded (un-XORed) value, null when absent
+    SockAddr mappedAddress;    // null when absent
 
     // A binding request with a fresh random transaction ID.
     static StunMessage bindingRequest();

@@ -326,7 +326,8 @@ bool TurnMessage::checkFingerprint(const QByteArray &datagram) {
     }
     const int position = findAttribute(datagram, FingerprintAttribute);
     // FINGERPRINT is the last attribute, always 4 bytes.
-    if (position < 0 || position + 8 != datagram.size() || datagram.mid(position + 2, 2) != QByteArray::fromHex("0004")) {
+    if (position < 0 || position + 8 != datagram.size()
+        || datagram.mid(position + 2, 2) != QByteArray::fromHex("0004")) {
         return false;
     }
     ByteReader value(datagram.constData() + position + 4, 4);

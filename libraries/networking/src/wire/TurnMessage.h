@@ -62,26 +62,26 @@ public:
 
     static constexpr quint8 TransportUdp = 17; // REQUESTED-TRANSPORT value: IANA protocol number
     static constexpr quint32 FingerprintXor = 0x5354554eu;
-    static constexpr int IntegritySize = 20;   // HMAC-SHA1
+    static constexpr int IntegritySize = 20; // HMAC-SHA1
 
     quint16 method = Binding;
     Class messageClass = Request;
-    QByteArray transactionId;                  // 12 bytes
+    QByteArray transactionId; // 12 bytes
 
     // Attributes. An empty string or null address means "absent"; the order of peerAddresses is kept.
     QByteArray software;
-    QByteArray username;                       // UTF-8
+    QByteArray username; // UTF-8
     QByteArray realm;
     QByteArray nonce;
-    int errorCode = 0;                         // 300-699, 0 when absent
+    int errorCode = 0; // 300-699, 0 when absent
     QByteArray errorReason;
     std::optional<quint8> requestedTransport;
-    std::optional<quint32> lifetime;           // seconds
+    std::optional<quint32> lifetime; // seconds
     std::optional<quint16> channelNumber;
-    QList<SockAddr> peerAddresses;             // XOR-PEER-ADDRESS, one or more
-    SockAddr relayedAddress;                   // XOR-RELAYED-ADDRESS
-    SockAddr mappedAddress;                    // XOR-MAPPED-ADDRESS
-    std::optional<QByteArray> data;            // DATA (may be present and empty)
+    QList<SockAddr> peerAddresses;  // XOR-PEER-ADDRESS, one or more
+    SockAddr relayedAddress;        // XOR-RELAYED-ADDRESS
+    SockAddr mappedAddress;         // XOR-MAPPED-ADDRESS
+    std::optional<QByteArray> data; // DATA (may be present and empty)
     // Attributes we do not interpret, kept in order so a message re-encodes faithfully. They are
     // written right after SOFTWARE (where RFC 5769's sample request has its ICE attributes).
     QList<QPair<quint16, QByteArray>> otherAttributes;

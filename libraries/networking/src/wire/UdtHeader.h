@@ -25,10 +25,10 @@ struct UdtHeader {
 
     bool reliable = false;
     bool message = false;
-    quint8 obfuscationLevel = 0;   // 0..3
-    quint32 sequenceNumber = 0;    // 27 bits
+    quint8 obfuscationLevel = 0; // 0..3
+    quint32 sequenceNumber = 0;  // 27 bits
     MessagePosition messagePosition = MessagePosition::Only;
-    quint32 messageNumber = 0;     // 30 bits
+    quint32 messageNumber = 0; // 30 bits
     quint32 messagePartNumber = 0;
 
     int size() const { return message ? 12 : 4; }
@@ -39,8 +39,8 @@ struct UdtHeader {
 
     friend bool operator==(const UdtHeader &a, const UdtHeader &b) {
         return a.reliable == b.reliable && a.message == b.message && a.obfuscationLevel == b.obfuscationLevel
-            && a.sequenceNumber == b.sequenceNumber && a.messagePosition == b.messagePosition
-            && a.messageNumber == b.messageNumber && a.messagePartNumber == b.messagePartNumber;
+               && a.sequenceNumber == b.sequenceNumber && a.messagePosition == b.messagePosition
+               && a.messageNumber == b.messageNumber && a.messagePartNumber == b.messagePartNumber;
     }
 };
 
