@@ -5,12 +5,25 @@
 
 #include <SampleValues.h>
 #include <SockAddr.h>
+#include <WireError.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QList>
 #include <QtCore/QUuid>
 
 namespace golden {
+
+// An IP literal and a port as a SockAddr.
+inline SockAddr addr(const char *ip, quint16 port) {
+    return SockAddr(QHostAddress(QString::fromLatin1(ip)), port);
+}
+
+// The error's name for QVERIFY2 messages (valid until the next call).
+inline const char *errorName(WireError e) {
+    static QByteArray text;
+    text = wireErrorString(e).toUtf8();
+    return text.constData();
+}
 
 inline QByteArray hex(const char *text) {
     return QByteArray::fromHex(QByteArray(text)); // fromHex skips the spaces

@@ -9,6 +9,8 @@
 #include <QtCore/QRandomGenerator>
 #include <QtTest/QtTest>
 
+using golden::addr;
+using golden::errorName;
 using golden::hex;
 using wireinvariants::sameSockAddr;
 
@@ -28,16 +30,6 @@ QByteArray stun(const char *type, const QByteArray &txid, const QByteArray &attr
     out += char(attributes.size() >> 8);
     out += char(attributes.size() & 0xff);
     return out + kCookie + txid + attributes;
-}
-
-SockAddr addr(const char *ip, quint16 port) {
-    return SockAddr(QHostAddress(QString::fromLatin1(ip)), port);
-}
-
-const char *errorName(WireError e) {
-    static QByteArray text;
-    text = wireErrorString(e).toUtf8();
-    return text.constData();
 }
 
 } // namespace

@@ -10,6 +10,8 @@
 #include <QtCore/QRandomGenerator>
 #include <QtTest/QtTest>
 
+using golden::addr;
+using golden::errorName;
 using golden::hex;
 using wireinvariants::sameSockAddr;
 using wireinvariants::sameTurn;
@@ -53,16 +55,6 @@ const QByteArray kRfc24User = hex("e3 83 9e e3 83 88 e3 83 aa e3 83 83 e3 82 af 
 
 // MD5("u:R:p"), the key of the golden rows below.
 const QByteArray kKey = hex("65 3e bc c7 4a ab 44 e1 3b a6 7d f5 6c 92 f1 d2");
-
-SockAddr addr(const char *ip, quint16 port) {
-    return SockAddr(QHostAddress(QString::fromLatin1(ip)), port);
-}
-
-const char *errorName(WireError e) {
-    static QByteArray text;
-    text = wireErrorString(e).toUtf8();
-    return text.constData();
-}
 
 TurnMessage message(TurnMessage::Method method, TurnMessage::Class messageClass) {
     TurnMessage m;

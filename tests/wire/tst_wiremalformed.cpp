@@ -10,6 +10,7 @@
 #include <QtCore/QRandomGenerator>
 #include <QtTest/QtTest>
 
+using golden::errorName;
 using golden::hex;
 
 namespace {
@@ -52,12 +53,6 @@ QByteArray be32(quint32 v) {
     QByteArray out;
     ByteWriter(out).writeU32BE(v);
     return out;
-}
-
-const char *errorName(WireError e) {
-    static QByteArray text;
-    text = wireErrorString(e).toUtf8();
-    return text.constData();
 }
 
 } // namespace
