@@ -29,6 +29,14 @@ Q_SIGNALS:
     void handled();
 };
 
+// Counts its calls outside itself, so a call made after it was destroyed still shows.
+class CountingListener : public QObject {
+    Q_OBJECT
+public:
+    static inline QAtomicInt calls;
+    void handle(ReceivedMessagePointer) { calls.ref(); }
+};
+
 class DirectListener : public QObject {
     Q_OBJECT
 public:
@@ -227,21 +235,19 @@ private Q_SLOTS:
         receiver.attach(&transport);
         QThread worker;
         worker.start();
-        auto *listener = new Listener;
+        auto *listener = new CountingListener;
         listener->moveToThread(&worker);
-        // Counted outside the listener, which is gone by the time a wrong call would run.
-        static QAtomicInt calls;
-        calls.storeRelaxed(0);
-        QObject::connect(
-            listener, &Listener::handled, listener, [] { calls.ref(); }, Qt::DirectConnection);
-        receiver.registerListener(PacketType::ICEPing, listener, &Listener::handle);
+        CountingListener::calls.storeRelaxed(0);
+        receiver.registerListener(PacketType::ICEPing, listener, &CountingListener::handle);
 
         // Hold the worker inside an event, queue the delivery behind it, then (still on the worker,
         // the listener's own thread) delete the listener before releasing the worker's loop.
         QSemaphore holding;
         QSemaphore release;
+        QObject blocker;
+        blocker.moveToThread(&worker);
         QMetaObject::invokeMethod(
-            listener,
+            &blocker,
             [&holding, &release, listener] {
                 holding.release();
                 release.acquire();
@@ -255,15 +261,47 @@ private Q_SLOTS:
 
         // A later event on the worker runs only after everything queued before it.
         QSemaphore drained;
-        QObject context;
-        context.moveToThread(&worker);
         QMetaObject::invokeMethod(
-            &context, [&drained] { drained.release(); }, Qt::QueuedConnection);
+            &blocker, [&drained] { drained.release(); }, Qt::QueuedConnection);
         QVERIFY(drained.tryAcquire(1, 5000));
         worker.quit();
         QVERIFY(worker.wait(5000));
-        QCOMPARE(calls.loadRelaxed(), 0);
+        QCOMPARE(CountingListener::calls.loadRelaxed(), 0);
         QVERIFY(!receiver.hasListener(PacketType::ICEPing));
+    }
+
+    void queuedDeliveriesArriveInOrderOnTheListenersThread() {
+        FakeTransport transport;
+        PacketReceiver receiver;
+        receiver.attach(&transport);
+        QThread worker;
+        worker.start();
+        Listener listener;
+        listener.moveToThread(&worker);
+        receiver.registerListener(PacketType::ICEPing, &listener, &Listener::handle);
+        QSignalSpy handled(&listener, &Listener::handled);
+
+        // With the worker held, three messages queue; they arrive in order, on the worker.
+        QSemaphore holding;
+        QSemaphore release;
+        QObject blocker;
+        blocker.moveToThread(&worker);
+        QMetaObject::invokeMethod(
+            &blocker,
+            [&holding, &release] {
+                holding.release();
+                release.acquire();
+            },
+            Qt::QueuedConnection);
+        QVERIFY(holding.tryAcquire(1, 5000));
+        for (int i = 0; i < 3; ++i) {
+            transport.inject(pingDatagram(), kSender);
+        }
+        release.release();
+        QTRY_COMPARE_WITH_TIMEOUT(handled.size(), 3, 5000);
+        worker.quit();
+        QVERIFY(worker.wait(5000));
+        QCOMPARE(listener.threads, QList<QThread *>({ &worker, &worker, &worker }));
     }
 
     void directListenerGetsAViewOnItsThread_data() {

@@ -5,11 +5,118 @@
 #include <UdpTransport.h>
 
 #include <QtCore/QMetaObject>
+#include <QtCore/QMutex>
+
+// Cross-thread delivery. Messages for listeners on another thread wait in that thread's queue and
+// are delivered in batches by one dispatcher object living there: one posted event per batch, not
+// one per message. The event targets the dispatcher, not the listener, so Qt does not discard it
+// when a listener dies while its messages wait: the QPointer taken at dispatch time is what keeps
+// a destroyed listener from being called, checked on the listener's thread right before the call.
+struct PacketReceiver::DeliveryQueue {
+    struct Pending {
+        QPointer<QObject> listener;
+        std::function<void(ReceivedMessagePointer)> call;
+        ReceivedMessagePointer message;
+    };
+
+    // Also orders the dispatcher's destruction (on its thread) against a receiver queueing.
+    QMutex mutex;
+    ThreadDispatcher *dispatcher = nullptr; // null once the dispatcher is gone
+    std::vector<Pending> pending;
+
+    // False when the dispatcher is gone (its thread finished); the receiver then makes a new one.
+    bool enqueue(const Pending &delivery);
+};
+
+class PacketReceiver::ThreadDispatcher : public QObject {
+public:
+    explicit ThreadDispatcher(std::shared_ptr<DeliveryQueue> queue) : _queue(std::move(queue)) {
+        _queue->dispatcher = this;
+    }
+    ~ThreadDispatcher() override {
+        QMutexLocker lock(&_queue->mutex);
+        _queue->dispatcher = nullptr;
+        _queue->pending.clear(); // never to be delivered: the thread is ending or the receiver is gone
+    }
+
+    void deliverBatch() {
+        std::vector<DeliveryQueue::Pending> batch;
+        {
+            QMutexLocker lock(&_queue->mutex);
+            batch.swap(_queue->pending);
+        }
+        for (DeliveryQueue::Pending &delivery : batch) {
+            // Checked per message: a call may destroy a listener whose messages follow in the batch.
+            QObject *listener = delivery.listener.data();
+            if (!listener) {
+                continue;
+            }
+            if (listener->thread() != QThread::currentThread()) {
+                // Moved to another thread while the message waited: follow it there.
+                QPointer<QObject> guard = delivery.listener;
+                QMetaObject::invokeMethod(
+                    listener,
+                    [guard, call = std::move(delivery.call), message = std::move(delivery.message)] {
+                        if (guard) {
+                            call(message);
+                        }
+                    },
+                    Qt::QueuedConnection);
+                continue;
+            }
+            delivery.call(std::move(delivery.message));
+        }
+    }
+
+private:
+    std::shared_ptr<DeliveryQueue> _queue;
+};
+
+bool PacketReceiver::DeliveryQueue::enqueue(const Pending &delivery) {
+    QMutexLocker lock(&mutex);
+    if (!dispatcher) {
+        return false;
+    }
+    pending.push_back(delivery);
+    if (pending.size() == 1) {
+        // The first message of a batch posts the event; later ones ride along until it runs.
+        ThreadDispatcher *target = dispatcher;
+        QMetaObject::invokeMethod(
+            target, [target] { target->deliverBatch(); }, Qt::QueuedConnection);
+    }
+    return true;
+}
 
 PacketReceiver::PacketReceiver(QObject *parent) : QObject(parent) {
     qRegisterMetaType<ReceivedMessagePointer>();
     qRegisterMetaType<SockAddr>();
     qRegisterMetaType<PacketReceiver::DropReason>();
+}
+
+PacketReceiver::~PacketReceiver() {
+    // A dispatcher still alive delivers what it holds, then goes (deleteLater runs on its thread).
+    for (auto &entry : _queues) {
+        QMutexLocker lock(&entry.second->mutex);
+        if (entry.second->dispatcher) {
+            entry.second->dispatcher->deleteLater();
+        }
+    }
+}
+
+void PacketReceiver::deliverQueued(QObject *listener, const std::function<void(ReceivedMessagePointer)> &call,
+                                   ReceivedMessagePointer message) {
+    QThread *thread = listener->thread();
+    const DeliveryQueue::Pending delivery { QPointer<QObject>(listener), call, std::move(message) };
+    std::shared_ptr<DeliveryQueue> &queue = _queues[thread];
+    if (queue && queue->enqueue(delivery)) {
+        return;
+    }
+    queue = std::make_shared<DeliveryQueue>();
+    auto *dispatcher = new ThreadDispatcher(queue);
+    dispatcher->moveToThread(thread);
+    // Qt's idiom for per-thread objects: the deferred delete runs as the thread ends.
+    connect(thread, &QThread::finished, dispatcher, &QObject::deleteLater);
+    queue->enqueue(delivery);
 }
 
 void PacketReceiver::attach(UdpTransport *transport) {
@@ -61,7 +168,7 @@ bool PacketReceiver::registerListener(PacketType type, const ListenerReferencePo
         qCWarning(networking) << "refusing listener for" << type << "(null listener reference)";
         return false;
     }
-    // The reference holds its object weakly; the slot's QPointer guards the queued delivery too.
+    // The reference holds its object weakly and checks it on every call, queued or not.
     return registerCallback(type, listener->getObject(), [listener](ReceivedMessagePointer message) {
         listener->invokeDirectly(message, SharedNodePointer());
     });
@@ -205,15 +312,5 @@ void PacketReceiver::handleDatagram(const QByteArray &datagram, const SockAddr &
         slot.call(std::move(message));
         return;
     }
-    // Deliver on the listener's thread; it may be gone by the time the event runs.
-    QPointer<QObject> guard(object);
-    auto call = slot.call;
-    QMetaObject::invokeMethod(
-        object,
-        [guard, call, message] {
-            if (guard) {
-                call(message);
-            }
-        },
-        Qt::QueuedConnection);
+    deliverQueued(object, slot.call, std::move(message));
 }

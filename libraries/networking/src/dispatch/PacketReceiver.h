@@ -1,7 +1,8 @@
 // The registry from packet type to listener (Overte's PacketReceiver). It decodes each datagram,
 // drops and counts what does not fit (malformed, unknown type, wrong version, nobody listening),
 // and calls the listener's member function on the listener's own thread. A destroyed listener
-// drops out by itself: each is held as a QPointer.
+// drops out by itself: each is held as a QPointer, checked again on the listener's thread right
+// before a queued call (cross-thread messages wait in a per-thread batch, see deliverQueued()).
 //
 // STUN datagrams are not Overte packets; they are handed to the stunDatagramReceived() signal.
 //
@@ -28,12 +29,11 @@
 #include <array>
 #include <bitset>
 #include <functional>
+#include <memory>
+#include <unordered_map>
 #include <vector>
 
 class UdpTransport;
-// Upstream's node record. The ICE paths carry no node: sourced listeners get a null pointer.
-class Node;
-using SharedNodePointer = QSharedPointer<Node>;
 
 class PacketReceiver : public QObject {
     Q_OBJECT
@@ -77,6 +77,7 @@ public:
     };
 
     explicit PacketReceiver(QObject *parent = nullptr);
+    ~PacketReceiver() override;
 
     // Feeds this receiver from a transport's datagramReceived signal.
     void attach(UdpTransport *transport);
@@ -124,6 +125,8 @@ Q_SIGNALS:
 private:
     template <class T> class UnsourcedListenerReference;
     template <class T> class SourcedListenerReference;
+    class ThreadDispatcher;
+    struct DeliveryQueue;
 
     struct Listener {
         QPointer<QObject> object;
@@ -136,8 +139,13 @@ private:
     bool acceptsListener(PacketType type, QObject *listener) const;
     void drop(DropReason reason, quint8 type, const SockAddr &sender);
     bool dispatchDirect(Listener &slot, const PacketView &view);
+    void deliverQueued(QObject *listener, const std::function<void(ReceivedMessagePointer)> &call,
+                       ReceivedMessagePointer message);
 
     std::array<Listener, 256> _listeners;
+    // One delivery queue per thread that has listeners other than this receiver's; touched only on
+    // the receiver's thread.
+    std::unordered_map<QThread *, std::shared_ptr<DeliveryQueue>> _queues;
     std::bitset<256> _unknownTypeLogged;
     Counters _counters;
 };
