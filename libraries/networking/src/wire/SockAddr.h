@@ -8,9 +8,10 @@
 // mismatch behind upstream's quirk Q1: the socket type is carried for upstream-style callers but
 // never compared). Source: docs/protocol.md 2.3, 2.4.
 //
-// Unlike upstream, SockAddr is a plain value, not a QObject: one is built per received datagram.
-// So the hostname constructor resolves only IP literals, or blocks when asked to; there are no
-// lookupCompleted/lookupFailed signals (HostAndPort and the roles resolve names asynchronously).
+// Unlike upstream, SockAddr is a plain value, not a QObject: the transport, the receiver and the
+// ice-server pass and store them per datagram, and a QObject costs an allocation each. So the
+// hostname constructors resolve IP literals, or names when asked to block; there are no
+// lookupCompleted/lookupFailed signals (the roles resolve names asynchronously themselves).
 #pragma once
 
 #include "ByteReader.h"
@@ -30,6 +31,9 @@ public:
     // An IP literal is used as is; a name is resolved only when shouldBlockForLookup (blocking,
     // first IPv4 address, as upstream). Otherwise, and when the lookup fails, the address is null.
     SockAddr(SocketType socketType, const QString &hostname, quint16 hostOrderPort, bool shouldBlockForLookup = false);
+    // The older upstream form of the same (a UDP socket).
+    SockAddr(const QString &hostname, quint16 hostOrderPort, bool shouldBlockForLookup = false)
+        : SockAddr(SocketType::UDP, hostname, hostOrderPort, shouldBlockForLookup) {}
 
     const QHostAddress &getAddress() const { return _address; }
     quint16 getPort() const { return _port; }
