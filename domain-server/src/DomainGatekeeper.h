@@ -100,6 +100,18 @@ public:
     NetworkPeer icePeer(const QUuid &peerID) const;
     bool isConnected(const QUuid &peerID) const;
 
+    // The same handlers in the form PacketReceiver::makeSourcedListenerReference() takes. An ICE
+    // packet comes from a peer that is not a node yet, so the node is always null and not used.
+    void processICEPeerInformationPacket(QSharedPointer<ReceivedMessage> message, SharedNodePointer) {
+        processICEPeerInformationPacket(std::move(message));
+    }
+    void processICEPingPacket(QSharedPointer<ReceivedMessage> message, SharedNodePointer) {
+        processICEPingPacket(std::move(message));
+    }
+    void processICEPingReplyPacket(QSharedPointer<ReceivedMessage> message, SharedNodePointer) {
+        processICEPingReplyPacket(std::move(message));
+    }
+
 public Q_SLOTS:
     void processICEPeerInformationPacket(ReceivedMessagePointer message);
     void processICEPingPacket(ReceivedMessagePointer message);

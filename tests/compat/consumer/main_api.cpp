@@ -67,6 +67,10 @@ void sockAddr() {
     SockAddr named(SocketType::UDP, QStringLiteral("127.0.0.1"), 7337);
     check(named.getAddress() == QHostAddress::LocalHost && named.getPort() == 7337,
           "SockAddr(SocketType, hostname, port)");
+    const SockAddr resolved(SocketType::UDP, QStringLiteral("localhost"), 7337, true);
+    const SockAddr older(QStringLiteral("localhost"), 7337, true);
+    check(resolved.getAddress() == QHostAddress::LocalHost && older == resolved,
+          "SockAddr([SocketType,] hostname, port, shouldBlockForLookup = true) resolves a name");
     QSet<SockAddr> set { addr, named };
     std::unordered_map<SockAddr, int> map { { addr, 1 } };
     check(set.size() == 2 && map.count(addr) == 1 && qHash(addr, 0) == qHash(SockAddr(addr), 0), "qHash, std::hash");
@@ -252,6 +256,21 @@ void domainGatekeeper() {
     LimitedNodeList domainNodes(quint16(0));
     const QUuid domainID = QUuid::createUuid();
     DomainGatekeeper gatekeeper(&domainNodes, domainID); // what a host domain server writes
+    // Upstream's domain server registers these slots unsourced; the sourced overloads (registered
+    // in compat_e2e) leave that unambiguous. The introduction below arrives through this one.
+    PacketReceiver &receiver = domainNodes.getPacketReceiver();
+    receiver.unregisterListener(&gatekeeper);
+    const bool registered = receiver.registerListener(
+        PacketType::ICEServerPeerInformation, PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(
+                                                  &gatekeeper, &DomainGatekeeper::processICEPeerInformationPacket));
+    const bool pingsRegistered = receiver.registerListener(
+        PacketType::ICEPing, PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(
+                                 &gatekeeper, &DomainGatekeeper::processICEPingPacket));
+    const bool repliesRegistered = receiver.registerListener(
+        PacketType::ICEPingReply, PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(
+                                      &gatekeeper, &DomainGatekeeper::processICEPingReplyPacket));
+    check(registered && pingsRegistered && repliesRegistered,
+          "makeUnsourcedListenerReference<DomainGatekeeper> for the three processICE... slots");
 
     // The ice-server introduces a client (on loopback ports nobody answers).
     QUdpSocket sink;
@@ -264,7 +283,7 @@ void domainGatekeeper() {
     auto introduction = NLPacket::create(PacketType::ICEServerPeerInformation);
     introduction->write(peer->toByteArray());
     const SockAddr iceServer(SocketType::UDP, QHostAddress::LocalHost, 7);
-    domainNodes.getPacketReceiver().handleDatagram(introduction->toDatagram(), iceServer);
+    receiver.handleDatagram(introduction->toDatagram(), iceServer);
     check(gatekeeper.hasIcePeer(peer->getUUID()), "DomainGatekeeper(LimitedNodeList*, QUuid) takes introductions");
 
     const quint64 before = gatekeeper.counters().pingsSent;

@@ -1,6 +1,7 @@
 // End to end on loopback, in one process, built against the installed package: our IceServer
 // (Icebreaker::iceserver) with the domain's key in its key directory; a domain server
-// (Icebreaker::domain) whose DomainGatekeeper is registered with upstream's listener references;
+// (Icebreaker::domain) whose DomainGatekeeper is registered with upstream's sourced listener
+// references (makeSourcedListenerReference);
 // and a client NodeList whose handlers are registered the way upstream's NodeList constructor
 // registers them. Exit code 0 once the client discovered the domain's socket and the gatekeeper
 // saw the client connect; 1 on timeout.
@@ -72,14 +73,14 @@ int main(int argc, char **argv) {
     DomainGatekeeper hostGatekeeper(&domainNodes, domainID);
     DomainGatekeeper *gatekeeper = &hostGatekeeper;
     domainReceiver.unregisterListener(gatekeeper);
+    // As a host whose packet handlers all take their source node registers them.
     domainReceiver.registerListener(PacketType::ICEServerPeerInformation,
-                                    PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(
+                                    PacketReceiver::makeSourcedListenerReference<DomainGatekeeper>(
                                         gatekeeper, &DomainGatekeeper::processICEPeerInformationPacket));
-    domainReceiver.registerListener(PacketType::ICEPing,
-                                    PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(
-                                        gatekeeper, &DomainGatekeeper::processICEPingPacket));
+    domainReceiver.registerListener(PacketType::ICEPing, PacketReceiver::makeSourcedListenerReference<DomainGatekeeper>(
+                                                             gatekeeper, &DomainGatekeeper::processICEPingPacket));
     domainReceiver.registerListener(PacketType::ICEPingReply,
-                                    PacketReceiver::makeUnsourcedListenerReference<DomainGatekeeper>(
+                                    PacketReceiver::makeSourcedListenerReference<DomainGatekeeper>(
                                         gatekeeper, &DomainGatekeeper::processICEPingReplyPacket));
     if (!domainServer.start()) {
         return fail("the domain server did not start");

@@ -11,6 +11,12 @@
 
 #include <QtCore/QSharedPointer>
 
+// Upstream's node record, the source a sourced listener is handed. The ICE paths carry no node (a
+// peer becomes one only after ICE), so the host's Node stays the host's: a SharedNodePointer here is
+// always null.
+class Node;
+using SharedNodePointer = QSharedPointer<Node>;
+
 class ReceivedMessage {
 public:
     ReceivedMessage(NLDatagram packet, const SockAddr &sender) : _packet(std::move(packet)), _sender(sender) {}
