@@ -36,15 +36,22 @@ if ! command -v turnserver >/dev/null; then
 fi
 nat_bins "$BUILD" || { echo "run-all: FAIL: build the binaries first" >&2; exit 1; }
 
+# Every stage keeps its temp files under one directory of this run, so that the check
+# for leftovers sees only what this run made: another testbed run on the same machine
+# (a developer's, or a concurrent CI) has its own directory and is not counted.
+RUN_TMP=$(mktemp -d "${TMPDIR:-/tmp}/icebreaker-run.XXXXXX") || { echo "run-all: FAIL: no temp dir" >&2; exit 1; }
+export TMPDIR=$RUN_TMP
+
 # What exists before, so that afterwards only what we left behind counts.
 snapshot() {
     {
         ip netns list 2>/dev/null | awk '{ print "netns " $1 }'
         nft list tables 2>/dev/null | sed 's/^/nft /'
-        # processes of our binaries and helpers (by command line; only compared, never killed)
-        ps -eo pid=,args= | grep -F -e "$BUILD/" -e "$HERE/" -e icebreaker-nat. | grep -v -e grep -e "$HERE/run-all.sh" |
+        # processes of our binaries and scripts, or holding our temp files (by command line;
+        # only compared, never killed)
+        ps -eo pid=,args= | grep -F -e "$BUILD/" -e "$HERE/" -e "$RUN_TMP" | grep -v -e grep -e "$HERE/run-all.sh" |
             awk '{ $1 = "proc " $1; print }'
-        find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'icebreaker-nat.*' 2>/dev/null | sed 's/^/tmp /'
+        find "$RUN_TMP" -mindepth 1 -maxdepth 1 2>/dev/null | sed 's/^/tmp /'
     } | sort
 }
 BEFORE=$(snapshot)
@@ -93,6 +100,8 @@ for stage in "${STAGES[@]}"; do
     esac
     printf '%-9s %5d s  %s\n' "$stage" "${DUR[$stage]}" "$verdict"
 done
+# the run's directory goes when nothing of ours is left in it (else it is reported below)
+rmdir "$RUN_TMP" 2>/dev/null
 if [[ -n $LEFT ]]; then
     echo "left behind (FAIL):"
     sed 's/^/    /' <<<"$LEFT"
