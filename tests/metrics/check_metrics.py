@@ -140,7 +140,19 @@ def parse_exposition(text):
     return series, types
 
 
+def wait_for(url, line, seconds=10):
+    """Scrapes until a line of the exposition is exactly line (the mirror lags by up to a second)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if line in (scrape(url) or "").splitlines():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def check_promtool(args, server):
+    if args.redis_server:
+        wait_for(server.url, "ice_server_cluster_lookups_total 1")
     text = scrape(server.url)
     if args.redis_server:
         problems = check_cluster_families(text)
@@ -256,6 +268,9 @@ def main():
                 redis.stop()
             return 1
         try:
+            if redis:
+                # Queries reach Redis only once the node is connected (else they count as errors).
+                wait_for(server.url, "ice_server_cluster_redis_up 1")
             server.send_traffic()
             problems = check_promtool(args, server) if args.mode == "promtool" else check_dashboard(args, server)
         finally:
