@@ -110,8 +110,10 @@ class tst_ClusterE2e : public QObject {
         cluster->b = startNode(QStringLiteral("ice-b"), cluster->keysDir);
         cluster->c = startNode(QStringLiteral("ice-c"), cluster->keysDir);
         for (const IceNode *node : { &cluster->a, &cluster->b, &cluster->c }) {
-            if (!ProcessHarness::waitForStun(SockAddr(QHostAddress::LocalHost, node->port), 10000)) {
-                qWarning() << node->name << "is not up";
+            if (!ProcessHarness::waitForStun(SockAddr(QHostAddress::LocalHost, node->port), 10000)
+                || !QTest::qWaitFor(
+                    [&] { return httpGet(node->httpPort, "/status").contains("\"state\":\"connected\""); }, 10000)) {
+                qWarning() << node->name << "is not up, or not connected to Redis";
                 return false;
             }
         }
