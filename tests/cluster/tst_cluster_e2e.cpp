@@ -267,7 +267,7 @@ private Q_SLOTS:
         const RsaPrivateKey key = RsaPrivateKey::loadFromFile(cluster.keypair);
         QVERIFY(!key.isNull());
         QUdpSocket attacker;
-        QVERIFY(attacker.bind(QHostAddress::LocalHost, 0));
+        QVERIFY(attacker.bind(QHostAddress(QHostAddress::LocalHost), 0));
         IceServerHeartbeat heartbeat;
         heartbeat.domainID = cluster.domainID;
         heartbeat.publicSocket = SockAddr(QHostAddress::LocalHost, attacker.localPort());
