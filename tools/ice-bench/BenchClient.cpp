@@ -30,7 +30,8 @@ int makeSocket() {
     return fd;
 }
 
-// Reused receive storage: recvmmsg fills up to Batch datagrams per call.
+// Reused receive storage: recvmmsg fills up to Batch datagrams per call. One per thread, so two
+// clients may run at once in two threads (the cluster run drives two nodes together).
 struct ReceiveBuffers {
     char data[Batch][MaxDatagram];
     iovec vectors[Batch];
@@ -44,7 +45,7 @@ struct ReceiveBuffers {
         }
     }
 };
-ReceiveBuffers receiveBuffers;
+thread_local ReceiveBuffers receiveBuffers;
 } // namespace
 
 struct BenchClient::Socket {
@@ -248,6 +249,10 @@ BenchResult BenchClient::paced(const Next &next, Set set, double rate, double se
     result.p99Us = percentile(latencies, 0.99);
     drain(100);
     return result;
+}
+
+void BenchClient::discardPending() {
+    drain(50);
 }
 
 bool BenchClient::answers(const QByteArray &datagram, int timeoutMs) {
