@@ -71,7 +71,11 @@ node_start() {
     testbed_spawn "$role" "node-$id" "$ICE_SERVER_BIN" --bind "$ip" --port "$NAT_ICE_PORT" \
         --keys-dir "$NAT_KEYS_DIR" --http-port 0 --cluster "$CLUSTER_URL" --node-id "$id"
     NODE_LOGS+=("$TB_TMP/node-$id.log")
-    testbed_wait_udp "$role" "$NAT_ICE_PORT" || return 1
+    if ! testbed_wait_udp "$role" "$NAT_ICE_PORT"; then
+        echo "cluster: node $id did not start; its log:" >&2
+        sed 's/^/    /' "$TB_TMP/node-$id.log" >&2
+        return 1
+    fi
     while ((tries-- > 0)); do
         [[ $(rcli exists "icebreaker:alive:$id" 2>/dev/null) == 1 ]] && return 0
         sleep 0.05
