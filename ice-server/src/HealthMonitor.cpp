@@ -8,7 +8,7 @@ HealthMonitor::HealthMonitor(const Thresholds &thresholds) : _thresholds(thresho
     _report.json = QByteArrayLiteral("{\"status\":\"starting\"}");
 }
 
-void HealthMonitor::update(const IceServerStats &stats, qint64 nowMs) {
+void HealthMonitor::update(const IceServerStats &stats, qint64 nowMs, const ClusterLink::Status *cluster) {
     if (_startMs < 0) {
         _startMs = nowMs;
     }
@@ -52,6 +52,12 @@ void HealthMonitor::update(const IceServerStats &stats, qint64 nowMs) {
         reasons.append(QStringLiteral("%1 replies could not be sent").arg(sendFailures));
     }
 
+    if (cluster && !cluster->healthy) {
+        // Local service goes on; what is lost is answering for (and being found from) other nodes.
+        reasons.append(QStringLiteral("cluster: Redis %1 unavailable (%2); serving local domains only")
+                           .arg(cluster->redis, cluster->reason));
+    }
+
     QJsonObject window {
         { QStringLiteral("seconds"), double(nowMs - first.atMs) / 1000.0 },
         { QStringLiteral("datagrams"), double(datagrams) },
@@ -71,6 +77,14 @@ void HealthMonitor::update(const IceServerStats &stats, qint64 nowMs) {
         { QStringLiteral("listening"), QJsonArray::fromStringList(_listening) },
         { QStringLiteral("last_minute"), window },
     };
+    if (cluster) {
+        root.insert(QStringLiteral("cluster"),
+                    QJsonObject { { QStringLiteral("node_id"), cluster->nodeId },
+                                  { QStringLiteral("redis"), cluster->redis },
+                                  { QStringLiteral("state"), cluster->state },
+                                  { QStringLiteral("reason"), cluster->reason },
+                                  { QStringLiteral("owned_domains"), cluster->ownedDomains } });
+    }
     Report report { reasons.isEmpty(), QJsonDocument(root).toJson(QJsonDocument::Compact) };
     QMutexLocker lock(&_mutex);
     _report = report;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "IceServerStats.h"
+#include "cluster/ClusterLink.h"
 
 #include <QtCore/QByteArray>
 #include <QtCore/QMutex>
@@ -31,7 +32,8 @@ public:
     HealthMonitor() : HealthMonitor(Thresholds()) {}
 
     void setListening(const QStringList &sockets) { _listening = sockets; }
-    void update(const IceServerStats &stats, qint64 nowMs);
+    // cluster: the cluster's state in cluster mode (degraded while Redis is not usable), else null.
+    void update(const IceServerStats &stats, qint64 nowMs, const ClusterLink::Status *cluster = nullptr);
     Report report() const;
 
 private:

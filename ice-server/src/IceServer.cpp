@@ -1,5 +1,6 @@
 #include "IceServer.h"
 
+#include "IceServerCluster.h"
 #include "IceServerLogging.h"
 
 #include <CryptoBackend.h>
@@ -93,6 +94,9 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
             ++_counts.heartbeatsAcked;
             qCDebug(ice_server_packets) << "heartbeat" << peekedID << "from" << sender << "repeated";
             sendEncoded(_ackDatagram, sender);
+            if (_cluster) {
+                announce(peekedID, key, now);
+            }
             return;
         }
     }
@@ -152,32 +156,67 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
     }
     ++_counts.heartbeatsAcked;
     sendEncoded(_ackDatagram, sender);
+    if (_cluster && decision != PeerTable::Decision::Ignored) {
+        announce(heartbeat.domainID, key, now);
+    }
+}
+
+void IceServer::announce(const QUuid &domainID, const DomainKeyStore::Lookup &key, qint64 now) {
+    if (const PeerTable::Peer *peer = _peers.find(domainID)) {
+        _cluster->domainHeard(*peer, key, now);
+    }
 }
 
 void IceServer::processQuery(const QByteArray &payload, const SockAddr &sender) {
-    // A layout check instead of a decode: the querier's record is forwarded as received, which is
-    // byte-identical to upstream's re-encode for every payload the decoder accepts (IceServerQuery::scan).
+    // A layout check instead of a decode: the querier's record is forwarded as received.
     const IceServerQuery::Scanned query = IceServerQuery::scan(payload);
     if (query.error != WireError::NoError) {
         ++_counts.drops[IceServerStats::Malformed];
         qCDebug(ice_server_packets) << "malformed query from" << sender << wireErrorString(query.error);
         return;
     }
-    const PeerTable::Peer *domain = _peers.find(query.domainID);
+    // The querier's record as received, which is byte-identical to upstream's re-encode for every
+    // payload the decoder accepts (IceServerQuery::scan).
+    const QByteArray querierRecord = QByteArray::fromRawData(payload.constData(), query.recordSize);
+    if (_cluster && (!_peers.find(query.domainID) || !_cluster->answerLocally(query.domainID))) {
+        _cluster->resolveQuery(this, query.domainID, querierRecord, sender, _clock());
+        return;
+    }
+    answerQuery(query.domainID, querierRecord, sender);
+}
+
+bool IceServer::answerQuery(const QUuid &domainID, const QByteArray &querierRecord, const SockAddr &querier) {
+    const PeerTable::Peer *domain = _peers.find(domainID);
     const SockAddr *domainSocket = domain ? domain->peer.getActiveSocket() : nullptr;
     if (!domainSocket) {
         ++_counts.drops[IceServerStats::UnknownDomain];
-        qCDebug(ice_server_packets) << "query from" << sender << "for unknown domain" << query.domainID;
-        return;
+        qCDebug(ice_server_packets) << "query from" << querier << "for unknown domain" << domainID;
+        return false;
     }
     ++_counts.queriesAnswered;
-    qCDebug(ice_server_packets) << "query from" << sender << "for" << query.domainID << "-> domain at" << *domainSocket;
+    qCDebug(ice_server_packets) << "query from" << querier << "for" << domainID << "-> domain at" << *domainSocket;
     // The domain's record to the querier's observed address, the querier's self-reported record to
     // the domain (docs/protocol.md 3.4).
     const SockAddr domainDestination = *domainSocket; // send() may not invalidate it, but be safe
-    send(PacketType::ICEServerPeerInformation, domain->peerInformation, sender);
-    send(PacketType::ICEServerPeerInformation, QByteArray::fromRawData(payload.constData(), query.recordSize),
-         domainDestination);
+    send(PacketType::ICEServerPeerInformation, domain->peerInformation, querier);
+    send(PacketType::ICEServerPeerInformation, querierRecord, domainDestination);
+    return true;
+}
+
+void IceServer::answerForOtherNode(const QByteArray &domainInformation, const SockAddr &querier) {
+    ++_counts.queriesAnswered;
+    send(PacketType::ICEServerPeerInformation, domainInformation, querier);
+}
+
+bool IceServer::introduceQuerier(const QUuid &domainID, const QByteArray &querierRecord) {
+    const PeerTable::Peer *domain = _peers.find(domainID);
+    const SockAddr *domainSocket = domain ? domain->peer.getActiveSocket() : nullptr;
+    if (!domainSocket) {
+        return false;
+    }
+    const SockAddr domainDestination = *domainSocket;
+    send(PacketType::ICEServerPeerInformation, querierRecord, domainDestination);
+    return true;
 }
 
 void IceServer::processStun(const QByteArray &datagram, const SockAddr &sender) {
@@ -200,13 +239,20 @@ void IceServer::processStun(const QByteArray &datagram, const SockAddr &sender) 
 void IceServer::dropPeer(const QUuid &domainID) {
     if (_peers.remove(domainID)) {
         qCInfo(ice_server) << "domain" << domainID << "unregistered: its key was revoked";
+        if (_cluster) {
+            _cluster->domainDropped(domainID);
+        }
         Q_EMIT peerRemoved(domainID);
     }
 }
 
 void IceServer::clearInactivePeers() {
     const int before = _peers.size();
-    const int removed = _peers.expire(_clock(), _settings.peerTimeoutMs);
+    QList<QUuid> expired;
+    const int removed = _peers.expire(_clock(), _settings.peerTimeoutMs, _cluster ? &expired : nullptr);
+    for (const QUuid &domainID : qAsConst(expired)) {
+        _cluster->domainDropped(domainID);
+    }
     if (removed > 0) {
         _counts.expirations += quint64(removed);
         qCDebug(ice_server) << removed << "of" << before << "domains expired";

@@ -23,6 +23,7 @@
 #include <functional>
 
 class CryptoBackend;
+class IceServerCluster;
 class UdpTransport;
 
 class IceServer : public QObject {
@@ -45,6 +46,19 @@ public:
     // The receiver's direct listeners for ICEServerHeartbeat and ICEServerQuery.
     void processPacketView(const PacketReceiver::PacketView &packet);
 
+    // Cluster mode: heartbeats, expiries and unanswered queries also go to cluster (not owned;
+    // nullptr, the default, is a single node). Set before start().
+    void setCluster(IceServerCluster *cluster) { _cluster = cluster; }
+    // Finishes a query from the local table (the domain's record to the querier, the querier's to
+    // the domain); false, counted as an unknown domain, when the table does not hold the domain.
+    bool answerQuery(const QUuid &domainID, const QByteArray &querierRecord, const SockAddr &querier);
+    // Finishes a query for a domain another node holds: its peer information (built from the
+    // cluster's record) to the querier; the owning node introduces the querier to the domain.
+    void answerForOtherNode(const QByteArray &domainInformation, const SockAddr &querier);
+    // The other half, at the owning node: the querier's record to the domain's active socket.
+    // False when this node no longer holds the domain.
+    bool introduceQuerier(const QUuid &domainID, const QByteArray &querierRecord);
+
     const PeerTable &peers() const { return _peers; }
     const IceServerSettings &settings() const { return _settings; }
     IceServerStats stats() const;
@@ -65,6 +79,7 @@ private:
     void send(PacketType type, const QByteArray &payload, const SockAddr &destination);
     void sendEncoded(QByteArray &datagram, const SockAddr &destination);
     void dropPeer(const QUuid &domainID);
+    void announce(const QUuid &domainID, const DomainKeyStore::Lookup &key, qint64 now);
 
     UdpTransport *_transport;
     DomainKeyStore *_keys;
@@ -80,4 +95,5 @@ private:
     PeerTable _peers;
     QTimer _sweepTimer;
     IceServerStats _counts; // the counters this class owns; stats() adds those of its parts
+    IceServerCluster *_cluster = nullptr;
 };

@@ -9,7 +9,9 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <functional>
 #include <map>
+#include <vector>
 
 using prometheus::Counter;
 using prometheus::Gauge;
@@ -93,6 +95,23 @@ IceServerMetrics::IceServerMetrics() : d(new Families) {
     d->healthy = &d->gaugeFamily("ice_server_healthy", "1 when /status says healthy").Add({});
 }
 
+// The cluster's counters, each read from a Status by a small function so update() is one loop.
+struct IceServerMetrics::ClusterFamilies {
+    using Read = std::function<quint64(const ClusterLink::Status &)>;
+    std::vector<std::pair<Counter *, Read>> counters;
+    Gauge *up = nullptr, *owned = nullptr;
+    prometheus::Family<Gauge> *info = nullptr;
+    Gauge *infoGauge = nullptr;
+    std::string infoNode, infoRedis;
+
+    void add(Families &d, const std::string &name, const std::string &help, Read read) {
+        counters.emplace_back(&d.counterFamily(name, help).Add({}), std::move(read));
+    }
+    void add(prometheus::Family<Counter> &family, const std::string &label, const std::string &value, Read read) {
+        counters.emplace_back(&family.Add({ { label, value } }), std::move(read));
+    }
+};
+
 IceServerMetrics::~IceServerMetrics() = default;
 
 namespace {
@@ -141,6 +160,77 @@ void IceServerMetrics::update(const IceServerStats &s, bool healthy) {
     d->trackedSources->Set(s.rateLimitTrackedSources);
     d->healthy->Set(healthy ? 1 : 0);
     _previous = s;
+}
+
+void IceServerMetrics::updateCluster(const ClusterLink::Status &c) {
+    using S = ClusterLink::Status;
+    if (!_cluster) {
+        _cluster = std::make_unique<ClusterFamilies>();
+        ClusterFamilies &f = *_cluster;
+        f.up = &d->gaugeFamily("ice_server_cluster_redis_up", "1 while both Redis connections are up").Add({});
+        f.owned = &d->gaugeFamily("ice_server_cluster_owned_domains", "Domains this node publishes to the cluster")
+                       .Add({});
+        f.info = &d->gaugeFamily("ice_server_cluster_info", "This node's ID and its Redis (password redacted)");
+        f.add(*d, "ice_server_cluster_redis_commands_total", "Redis commands sent, both connections",
+              [](const S &s) { return s.registry.redisCommands; });
+        f.add(*d, "ice_server_cluster_redis_errors_total", "Redis error replies and connection failures",
+              [](const S &s) { return s.registry.redisErrors; });
+        f.add(*d, "ice_server_cluster_redis_timeouts_total", "Redis commands without a reply in time",
+              [](const S &s) { return s.registry.redisTimeouts; });
+        f.add(*d, "ice_server_cluster_redis_reconnects_total", "Redis connects after the first",
+              [](const S &s) { return s.registry.redisReconnects; });
+        f.add(*d, "ice_server_cluster_publish_calls_total", "Verified heartbeats offered to the cluster",
+              [](const S &s) { return s.registry.publishCalls; });
+        auto &writes = d->counterFamily("ice_server_cluster_writes_total", "Registration writes to Redis, by result");
+        f.add(writes, "result", "sent", [](const S &s) { return s.registry.writes; });
+        f.add(writes, "result", "error", [](const S &s) { return s.registry.writeErrors; });
+        f.add(writes, "result", "rejected", [](const S &s) { return s.registry.rejected; });
+        f.add(writes, "result", "takeover", [](const S &s) { return s.registry.takeovers; });
+        f.add(writes, "result", "republished", [](const S &s) { return s.registry.republished; });
+        f.add(*d, "ice_server_cluster_unpublishes_total", "Registrations withdrawn (domain expired or revoked here)",
+              [](const S &s) { return s.registry.unpublishes; });
+        f.add(*d, "ice_server_cluster_lookups_total", "Lookups for domains the local table does not answer",
+              [](const S &s) { return s.registry.lookups; });
+        auto &lookups = d->counterFamily("ice_server_cluster_lookup_results_total", "Lookup answers, by result");
+        f.add(lookups, "result", "found", [](const S &s) { return s.registry.lookupsFound; });
+        f.add(lookups, "result", "not_found", [](const S &s) { return s.registry.lookupsNotFound; });
+        f.add(lookups, "result", "negative_cache", [](const S &s) { return s.registry.negativeHits; });
+        f.add(lookups, "result", "shed", [](const S &s) { return s.registry.lookupsShed; });
+        f.add(lookups, "result", "error", [](const S &s) { return s.registry.lookupErrors; });
+        f.add(*d, "ice_server_cluster_lookups_sent_total", "Lookups that reached Redis",
+              [](const S &s) { return s.registry.lookupsSent; });
+        f.add(*d, "ice_server_cluster_lookups_coalesced_total", "Lookups that joined one already in flight",
+              [](const S &s) { return s.registry.coalesced; });
+        f.add(*d, "ice_server_cluster_cross_node_answers_total", "Queries answered for a domain another node holds",
+              [](const S &s) { return s.link.crossNodeAnswers; });
+        auto &forwards = d->counterFamily("ice_server_cluster_forwards_total",
+                                          "Introductions between nodes (Redis pub/sub), by result");
+        f.add(forwards, "result", "sent", [](const S &s) { return s.registry.forwardsSent; });
+        f.add(forwards, "result", "undelivered", [](const S &s) { return s.registry.forwardsUndelivered; });
+        f.add(forwards, "result", "received", [](const S &s) { return s.registry.forwardsReceived; });
+        f.add(forwards, "result", "malformed",
+              [](const S &s) { return s.registry.forwardsMalformed + s.link.introductionsMalformed; });
+        f.add(forwards, "result", "delivered", [](const S &s) { return s.link.introductionsDelivered; });
+        f.add(forwards, "result", "stale", [](const S &s) { return s.link.introductionsStale; });
+    }
+    ClusterFamilies &f = *_cluster;
+    for (auto &entry : f.counters) {
+        advance(entry.first, entry.second(c), entry.second(_previousCluster));
+    }
+    f.up->Set(c.healthy ? 1 : 0);
+    f.owned->Set(c.ownedDomains);
+    const std::string node = c.nodeId.toStdString();
+    const std::string redis = c.redis.toStdString();
+    if (!f.infoGauge || node != f.infoNode || redis != f.infoRedis) {
+        if (f.infoGauge) {
+            f.info->Remove(f.infoGauge);
+        }
+        f.infoGauge = &f.info->Add({ { "node_id", node }, { "redis", redis } });
+        f.infoGauge->Set(1);
+        f.infoNode = node;
+        f.infoRedis = redis;
+    }
+    _previousCluster = c;
 }
 
 std::string IceServerMetrics::text() const {

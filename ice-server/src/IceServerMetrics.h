@@ -4,6 +4,7 @@
 #pragma once
 
 #include "IceServerStats.h"
+#include "cluster/ClusterLink.h"
 
 #include <memory>
 #include <string>
@@ -14,10 +15,16 @@ public:
     ~IceServerMetrics();
 
     void update(const IceServerStats &stats, bool healthy);
+    // Cluster mode only: its families appear with the first call, so a single node's /metrics
+    // is exactly what it was.
+    void updateCluster(const ClusterLink::Status &cluster);
     std::string text() const;
 
 private:
     struct Families;
+    struct ClusterFamilies;
     std::unique_ptr<Families> d;
+    std::unique_ptr<ClusterFamilies> _cluster;
     IceServerStats _previous;
+    ClusterLink::Status _previousCluster;
 };

@@ -3,7 +3,9 @@
 #include <CommandLine.h>
 
 #include <QtCore/QDir>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QStandardPaths>
+#include <QtNetwork/QHostInfo>
 
 namespace {
 QCommandLineOption option(const QStringList &names, const QString &description, const QString &valueName = QString(),
@@ -23,6 +25,13 @@ QString IceServerOptions::defaultKeysDir() {
     }
     return QDir(QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation))
         .filePath(QStringLiteral("icebreaker/ice-server/keys"));
+}
+
+QString IceServerOptions::defaultNodeId(quint16 boundPort) {
+    QString host = QHostInfo::localHostName();
+    // The ID names a Redis client and key: keep it to the characters both allow.
+    host.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._-]")), QStringLiteral("-"));
+    return QStringLiteral("%1:%2").arg(host.isEmpty() ? QStringLiteral("ice-server") : host).arg(boundPort);
 }
 
 QString IceServerOptions::loggingRules() const {
@@ -128,6 +137,17 @@ void IceServerOptions::declare(CommandLine *commandLine, const QString &defaultC
         QStringLiteral("UDP socket implementation: native (Linux: recvmmsg/sendmmsg batches), qt (QUdpSocket) or "
                        "auto (native where available; default)."),
         QStringLiteral("KIND"), QStringLiteral("auto")));
+    cl.addOption(
+        option("cluster",
+               QStringLiteral("Share domain registrations with the other ice-servers of a cluster through this Redis: "
+                              "redis://[user:password@]HOST[:PORT][/DB] (default port 6379, database 0). Any node then "
+                              "answers queries for any domain. Put a password in the config file, not on the command "
+                              "line; it is never logged. Default: off (a single node)."),
+               QStringLiteral("URL")));
+    cl.addOption(option("node-id",
+                        QStringLiteral("This node's name in the cluster, unique per node: letters, digits and "
+                                       ".:_- (default: hostname:port)."),
+                        QStringLiteral("NAME")));
     cl.addOption(option({ QStringLiteral("v"), QStringLiteral("verbose") },
                         QStringLiteral("Log every packet (category hifi.ice-server.packets) and debug messages.")));
     cl.addOption(
@@ -173,6 +193,23 @@ bool IceServerOptions::read(CommandLine *commandLine, IceServerOptions *options)
         if (!o.fetch.metaverseUrl.isValid() || !o.fetch.metaverseUrl.scheme().startsWith(QLatin1String("http"))) {
             cl.fail(QStringLiteral("HIFI_METAVERSE_URL wants an http(s) URL, not '%1'").arg(fromEnvironment));
         }
+    }
+
+    o.cluster = RedisUrl();
+    if (cl.isSet(QStringLiteral("cluster"))) {
+        // The message never quotes the URL: it may hold a password.
+        o.cluster = RedisUrl::parse(cl.value(QStringLiteral("cluster")));
+        if (!o.cluster.isValid()) {
+            cl.reject(QStringLiteral("cluster"), QStringLiteral("--cluster: %1").arg(o.cluster.errorString()));
+        }
+    }
+    o.nodeId = cl.value(QStringLiteral("node-id"));
+    static const QRegularExpression nodeIdPattern(QStringLiteral("^[A-Za-z0-9._:-]{1,200}$"));
+    if (cl.isSet(QStringLiteral("node-id")) && !nodeIdPattern.match(o.nodeId).hasMatch()) {
+        cl.reject(QStringLiteral("node-id"),
+                  QStringLiteral("--node-id wants 1 to 200 letters, digits or .:_-, not '%1'").arg(o.nodeId));
+    } else if (cl.isSet(QStringLiteral("node-id")) && !cl.isSet(QStringLiteral("cluster"))) {
+        cl.reject(QStringLiteral("node-id"), QStringLiteral("--node-id needs --cluster"));
     }
 
     o.bind.clear();

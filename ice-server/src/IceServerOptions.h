@@ -4,6 +4,7 @@
 #pragma once
 
 #include "IceServerSettings.h"
+#include "cluster/RedisUrl.h"
 
 #include <SocketTransport.h>
 
@@ -28,6 +29,13 @@ struct IceServerOptions {
     TransportKind transport = TransportKind::Auto;
     bool verbose = false;
     QString logRules; // extra Qt logging rules, ';' or newline separated
+    // Cluster mode (docs/cluster.md): invalid (the default) = a single node, nothing of it is built.
+    RedisUrl cluster;
+    QString nodeId; // empty: defaultNodeId() of the bound port
+
+    bool clusterEnabled() const { return cluster.isValid(); }
+    // "hostname:port": unique per node as long as each host runs one ice-server per port.
+    static QString defaultNodeId(quint16 boundPort);
 
     // The Qt logging filter rules --verbose and --log-rules ask for.
     QString loggingRules() const;

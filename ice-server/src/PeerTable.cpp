@@ -89,10 +89,13 @@ PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &
     return decision;
 }
 
-int PeerTable::expire(qint64 nowMs, qint64 timeoutMs) {
+int PeerTable::expire(qint64 nowMs, qint64 timeoutMs, QList<QUuid> *removedIDs) {
     int removed = 0;
     for (auto it = _peers.begin(); it != _peers.end();) {
         if (nowMs - it->lastHeardMs > timeoutMs) {
+            if (removedIDs) {
+                removedIDs->append(it.key());
+            }
             it = _peers.erase(it);
             ++removed;
         } else {

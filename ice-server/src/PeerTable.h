@@ -22,6 +22,7 @@
 #include <IcePackets.h>
 
 #include <QtCore/QHash>
+#include <QtCore/QList>
 
 class PeerTable {
 public:
@@ -67,8 +68,9 @@ public:
     Decision applyVerifiedHeartbeat(const IceServerHeartbeat &heartbeat, const SockAddr &sender,
                                     const QByteArray &payload, quint64 keySerial, qint64 nowMs);
 
-    // Drops domains silent longer than timeoutMs; returns how many.
-    int expire(qint64 nowMs, qint64 timeoutMs);
+    // Drops domains silent longer than timeoutMs; returns how many, and appends their IDs to
+    // removedIDs when given.
+    int expire(qint64 nowMs, qint64 timeoutMs, QList<QUuid> *removedIDs = nullptr);
     bool remove(const QUuid &id);
 
 private:

@@ -10,6 +10,8 @@
 #include "MetaverseKeyFetcher.h"
 #include "SignalWatcher.h"
 #include "StatusHttpServer.h"
+#include "cluster/ClusterLink.h"
+#include "cluster/ClusterLogging.h"
 
 #include <CommandLine.h>
 #include <NetworkLogging.h>
@@ -72,8 +74,9 @@ void logStartup(const QString &configPath, const QStringList &listening, const K
 // /status and /metrics: refreshed from the server's counters once a second, served over HTTP.
 class Observability {
 public:
-    Observability(const IceServer &server, const QStringList &listening)
-        : _server(server), _http([this] { return _health.report(); }, [this] { return _metrics.text(); }) {
+    Observability(const IceServer &server, const ClusterLink *cluster, const QStringList &listening)
+        : _server(server), _cluster(cluster),
+          _http([this] { return _health.report(); }, [this] { return _metrics.text(); }) {
         _health.setListening(listening);
         refresh();
         QObject::connect(&_timer, &QTimer::timeout, [this] { refresh(); });
@@ -98,15 +101,54 @@ public:
 private:
     void refresh() {
         const IceServerStats stats = _server.stats();
-        _health.update(stats, monotonicMs());
+        if (!_cluster) {
+            _health.update(stats, monotonicMs());
+            _metrics.update(stats, _health.report().healthy);
+            return;
+        }
+        const ClusterLink::Status cluster = _cluster->status();
+        _health.update(stats, monotonicMs(), &cluster);
         _metrics.update(stats, _health.report().healthy);
+        _metrics.updateCluster(cluster);
     }
 
     const IceServer &_server;
+    const ClusterLink *_cluster;
     HealthMonitor _health;
     IceServerMetrics _metrics;
     QTimer _timer;
     StatusHttpServer _http;
+};
+// Cluster mode: the registry (two Redis connections) and the link that hooks it into the server.
+struct Cluster {
+    Cluster(const IceServerOptions &options, quint16 boundPort, IceServer *server) {
+        ClusterRegistry::Options o;
+        o.url = options.cluster;
+        o.nodeId = options.nodeId.isEmpty() ? IceServerOptions::defaultNodeId(boundPort) : options.nodeId;
+        o.peerTimeoutMs = options.server.peerTimeoutMs;
+        registry = std::make_unique<ClusterRegistry>(o);
+        link = std::make_unique<ClusterLink>(registry.get());
+        link->attach(server);
+        QObject::connect(registry.get(), &ClusterRegistry::healthChanged, registry.get(), [this](bool healthy) {
+            if (healthy) {
+                qCInfo(ice_cluster).noquote() << "cluster: Redis" << registry->options().url.redacted() << "is up";
+            } else {
+                qCWarning(ice_cluster).noquote().nospace()
+                    << "cluster: Redis " << registry->options().url.redacted() << " unavailable ("
+                    << registry->errorString() << "); serving local domains only";
+            }
+        });
+        qCInfo(ice_cluster).noquote() << "cluster mode: node" << o.nodeId << "with Redis" << o.url.redacted();
+        registry->start();
+    }
+    // The link goes first: it detaches from the server; the registry then fails what is in flight.
+    ~Cluster() {
+        link.reset();
+        registry->stop();
+    }
+
+    std::unique_ptr<ClusterRegistry> registry;
+    std::unique_ptr<ClusterLink> link;
 };
 } // namespace
 
@@ -142,12 +184,17 @@ int main(int argc, char *argv[]) {
                                                                         : new MetaverseKeyFetcher(options.fetch, &app);
     DomainKeyStore keys(&directory, fetcher, options.fetch);
     IceServer server(transport.get(), &keys, options.server);
+    std::unique_ptr<Cluster> cluster;
+    if (options.clusterEnabled()) {
+        const QList<SockAddr> bound = transport->boundSockets();
+        cluster = std::make_unique<Cluster>(options, bound.isEmpty() ? options.port : bound.first().getPort(), &server);
+    }
     server.start();
 
     logStartup(commandLine.configPath(), listening, directory, options.fetch.metaverseUrl);
     qCInfo(ice_server).noquote() << "UDP transport:" << transport->metaObject()->className();
 
-    Observability observability(server, listening);
+    Observability observability(server, cluster ? cluster->link.get() : nullptr, listening);
     if (!observability.start(options, &error)) {
         return CommandLine::printError(error);
     }

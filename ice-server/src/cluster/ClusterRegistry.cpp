@@ -321,6 +321,11 @@ bool ClusterRegistry::owns(const QUuid &domainId) const {
     return it != _owned.constEnd() && it->accepted;
 }
 
+bool ClusterRegistry::heldElsewhere(const QUuid &domainId) const {
+    const auto it = _owned.constFind(domainId);
+    return it != _owned.constEnd() && it->rejected;
+}
+
 void ClusterRegistry::lookup(const QUuid &domainId, qint64 nowMs, LookupCallback callback) {
     ++_counters.lookups;
     const auto negative = _negative.find(domainId);

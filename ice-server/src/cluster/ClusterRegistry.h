@@ -112,6 +112,8 @@ public:
     void unpublish(const QUuid &domainId);
     // Whether this node's last write for the domain was accepted (false: unknown or another owner).
     bool owns(const QUuid &domainId) const;
+    // Whether the last write for the domain was refused because another live node holds it.
+    bool heldElsewhere(const QUuid &domainId) const;
 
     // The callback runs once, on this thread; synchronously (before lookup() returns) when the
     // answer is known without Redis (negative cache, Redis down, shed).
