@@ -24,7 +24,8 @@ struct BenchOptions {
     bool cluster = false;
     QString redisPath;         // redis-server binary; redis-cli is looked up beside it, then on PATH
     double steadySeconds = 40; // the measured steady-state window (a multiple of the 20 s refresh)
-    int registerRate = 20000;  // heartbeats/s of the registration, all nodes together
+    int registerRate = 10000;  // heartbeats/s of the registration, all nodes together
+    int steadyDomains = 0;     // of the domains, those heartbeating at 1 Hz in the steady state
 };
 
 int runBench(const BenchOptions &options);

@@ -144,8 +144,10 @@ class ClusterRun {
 public:
     ClusterRun(const BenchOptions &options, const Workload &work, const QString &keysDir)
         : _options(options), _work(work), _keysDir(keysDir), _sockets(options.sockets),
-          _half(options.domains / options.sockets / 2), _clients { BenchClient(loopback(0), options.sockets),
-                                                                   BenchClient(loopback(0), options.sockets) } {
+          _half(options.domains / options.sockets / 2),
+          _steadyHalf(std::min(_half, options.steadyDomains / options.sockets / 2)), _clients {
+              BenchClient(loopback(0), options.sockets), BenchClient(loopback(0), options.sockets)
+          } {
         // Queries for node a's domains only: asked at a they are local, asked at b they cross.
         for (int i = 0; i < 4096; ++i) {
             _queries.append(
@@ -160,12 +162,14 @@ private:
 
     // Node `node` holds domains s + sockets * k for k in [node * half, (node + 1) * half): socket s
     // of that node's client always heartbeats for the same domains, as a domain keeps its socket.
-    int domainIndex(int node, int socket, quint64 n) const {
-        return socket + _sockets * (node * _half + int(n % quint64(_half)));
+    // With `cycle`, only the first cycle of them: the steady state's set.
+    int domainIndex(int node, int socket, quint64 n, int cycle = 0) const {
+        return socket + _sockets * (node * _half + int(n % quint64(cycle > 0 ? cycle : _half)));
     }
-    BenchClient::Next heartbeats(int node) const {
-        return
-            [this, node](int s, quint64 n) -> const QByteArray & { return _work.heartbeats[domainIndex(node, s, n)]; };
+    BenchClient::Next heartbeats(int node, int cycle = 0) const {
+        return [this, node, cycle](int s, quint64 n) -> const QByteArray & {
+            return _work.heartbeats[domainIndex(node, s, n, cycle)];
+        };
     }
     BenchClient::Next queries() const {
         return [this](int s, quint64 n) -> const QByteArray & {
@@ -173,6 +177,10 @@ private:
         };
     }
     int perNode() const { return _half * _sockets; }
+    // Where the run is, on stderr with the time since it began (a 100,000-key start is slow).
+    void progress(const char *what) const {
+        std::fprintf(stderr, "ice-bench: [%.0f s] %s\n", secondsSince(_began), what);
+    }
 
     bool startNode(int node);
     bool registerDomains();
@@ -186,12 +194,14 @@ private:
     const QString _keysDir;
     const int _sockets;
     const int _half;
+    const int _steadyHalf; // per node and socket, the domains heartbeating in the steady state
     Redis _redis;
     Spawned _nodes[2];
     const char *_names[2] = { "a", "b" };
     BenchClient _clients[2]; // one per node: a domain heartbeats from the same socket all along
     QList<QByteArray> _queries;
 
+    const std::chrono::steady_clock::time_point _began = std::chrono::steady_clock::now();
     std::chrono::steady_clock::time_point _registrationStart, _registrationEnd;
     qint64 _memoryBefore = 0;
     // Figures for the summary.
@@ -204,6 +214,7 @@ private:
 
 bool ClusterRun::startNode(int node) {
     const QString id = QLatin1String(_names[node]);
+    progress(node == A ? "starting node a" : "starting node b");
     // As the single-node run: rate limiting off (all traffic comes from 127.0.0.1), a peer timeout
     // long enough to keep every domain through the query runs, in which they do not heartbeat.
     if (!_nodes[node].start(_options.serverPath,
@@ -236,6 +247,7 @@ bool ClusterRun::startNode(int node) {
 }
 
 bool ClusterRun::registerDomains() {
+    progress("registering");
     const double rate = _options.registerRate / 2.0;
     const double seconds = std::max(1.0, perNode() / rate);
     BenchResult results[2];
@@ -295,13 +307,17 @@ bool ClusterRun::registerDomains() {
 }
 
 bool ClusterRun::steadyState() {
-    // Every domain heartbeats once a second at its own node. Records are refreshed every 20 s
-    // after their last write, so the measured window starts 5 s after the registration ended and
-    // is a multiple of 20 s: it holds two refresh rounds of every domain, wherever they fall.
-    const double rate = perNode();
+    // Every domain of the steady set heartbeats once a second at its own node (the others stay
+    // registered and silent: they cost Redis nothing until their peer timeout). Records are
+    // refreshed every 20 s after their last write, so the measured window starts 5 s after the
+    // registration ended and is a multiple of 20 s: it holds two refresh rounds of every domain.
+    progress("steady state");
+    const double rate = _steadyHalf * _sockets;
+    std::printf("  steady state: %d domains (%d at each node) heartbeat once a second, %d registered\n",
+                2 * _steadyHalf * _sockets, _steadyHalf * _sockets, 2 * perNode());
     const double warmup = std::max(0.5, 5.0 - secondsSince(_registrationEnd));
-    together([&] { _clients[A].paced(heartbeats(A), BenchClient::DomainSockets, rate, warmup, 0.2); },
-             [&] { _clients[B].paced(heartbeats(B), BenchClient::DomainSockets, rate, warmup, 0.2); });
+    together([&] { _clients[A].paced(heartbeats(A, _steadyHalf), BenchClient::DomainSockets, rate, warmup, 0.2); },
+             [&] { _clients[B].paced(heartbeats(B, _steadyHalf), BenchClient::DomainSockets, rate, warmup, 0.2); });
     const double late = secondsSince(_registrationStart) - 20;
     if (late > 0) {
         std::printf("  note: the window starts %.1f s after the first refresh round began: it may miss "
@@ -313,8 +329,13 @@ bool ClusterRun::steadyState() {
     const double cpu0[3] = { cpuSeconds(_nodes[A].pid()), cpuSeconds(_nodes[B].pid()), cpuSeconds(_redis.pid()) };
     BenchResult results[2];
     const double seconds = _options.steadySeconds;
-    together([&] { results[A] = _clients[A].paced(heartbeats(A), BenchClient::DomainSockets, rate, seconds, 0.5); },
-             [&] { results[B] = _clients[B].paced(heartbeats(B), BenchClient::DomainSockets, rate, seconds, 0.5); });
+    together(
+        [&] {
+            results[A] = _clients[A].paced(heartbeats(A, _steadyHalf), BenchClient::DomainSockets, rate, seconds, 0.5);
+        },
+        [&] {
+            results[B] = _clients[B].paced(heartbeats(B, _steadyHalf), BenchClient::DomainSockets, rate, seconds, 0.5);
+        });
     const Commands commands(calls0, _redis.commandCalls());
     const double redisCpu = cpuSeconds(_redis.pid()) - cpu0[2];
     for (int node : { A, B }) {
@@ -338,15 +359,16 @@ bool ClusterRun::steadyState() {
 
 bool ClusterRun::crossQueries() {
     // Queries for node a's domains, alternately at a (the owner: the single-node path) and at b
-    // (a Redis lookup, the answer from b, a PUBLISH to a, a's packet to the domain). Three pairs,
+    // (a Redis lookup, the answer from b, a PUBLISH to a, a's packet to the domain). Five pairs,
     // so a burst of load from the rest of the machine hits both sides.
+    progress("queries at the owning and at the other node");
     for (BenchClient &client : _clients) {
         client.discardPending();
     }
     const double seconds = _options.saturateSeconds;
     QMap<QString, quint64> crossCalls0, crossCalls;
     quint64 crossAnswers = 0;
-    for (int round = 0; round < 3; ++round) {
+    for (int round = 0; round < 5; ++round) {
         double cpu0 = cpuSeconds(_nodes[A].pid());
         const BenchResult owner = _clients[A].closedLoop(queries(), BenchClient::QuerySockets, seconds,
                                                          _options.window);
@@ -454,6 +476,7 @@ int ClusterRun::run() {
     latency(1000, QStringLiteral("1000/s"));
     latency(median(_crossRates) / 2, QStringLiteral("50%"));
     summary();
+    progress("done; stopping the nodes and Redis");
     return 0;
 }
 } // namespace

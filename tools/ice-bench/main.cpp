@@ -38,7 +38,10 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
           QStandardPaths::findExecutable(QStringLiteral("redis-server")) },
         { "steady", "--cluster: seconds of the measured steady state, 1 heartbeat/s per domain (default 40).", "S",
           "40" },
-        { "register-rate", "--cluster: registration heartbeats/s, both nodes together (default 20000).", "N", "20000" },
+        { "register-rate", "--cluster: registration heartbeats/s, both nodes together (default 10000).", "N", "10000" },
+        { "steady-domains",
+          "--cluster: domains heartbeating in the steady state, half at each node (default: all of --domains).", "N",
+          "0" },
     };
     parser.addOptions(list);
     parser.process(app);
@@ -56,11 +59,15 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
     options->redisPath = parser.value("redis-server");
     options->steadySeconds = parser.value("steady").toDouble();
     options->registerRate = parser.value("register-rate").toInt();
+    options->steadyDomains = parser.value("steady-domains").toInt();
+    if (options->steadyDomains <= 0 || options->steadyDomains > options->domains) {
+        options->steadyDomains = options->domains;
+    }
     if (options->cluster
         && (options->redisPath.isEmpty() || options->steadySeconds <= 0 || options->registerRate < 1
-            || options->domains < 2 * options->sockets)) {
+            || options->steadyDomains < 2 * options->sockets)) {
         std::fprintf(stderr, "ice-bench: --cluster needs redis-server (--redis-server PATH), a positive --steady "
-                             "and --register-rate, and --domains >= 2 x --sockets\n");
+                             "and --register-rate, and --domains, --steady-domains >= 2 x --sockets\n");
         return false;
     }
     if (options->sockets < 1 || options->domains < options->sockets || options->window < 1
