@@ -230,7 +230,7 @@ bool ClusterRun::startNode(int node) {
                               "--transport",      "native",
                               "--cluster",        QStringLiteral("redis://127.0.0.1:%1").arg(_redis.port()),
                               "--node-id",        id },
-                            QRegularExpression(QStringLiteral("listening on UDP 127\\.0\\.0\\.1:(\\d+)")), 120000)) {
+                            QRegularExpression(QStringLiteral("listening on UDP 127\\.0\\.0\\.1:(\\d+)")), 600000)) {
         return false;
     }
     for (int i = 0; i < 200; ++i) {
