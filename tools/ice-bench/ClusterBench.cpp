@@ -216,7 +216,8 @@ bool ClusterRun::startNode(int node) {
     const QString id = QLatin1String(_names[node]);
     progress(node == A ? "starting node a" : "starting node b");
     // As the single-node run: rate limiting off (all traffic comes from 127.0.0.1), a peer timeout
-    // long enough to keep every domain through the query runs, in which they do not heartbeat.
+    // long enough to keep every domain through the query runs, in which they do not heartbeat. A node
+    // loading 100,000 key files took over 2 minutes on the loaded shared machine: wait up to 10.
     if (!_nodes[node].start(_options.serverPath,
                             { "--bind",           "127.0.0.1",
                               "--port",           "0",
