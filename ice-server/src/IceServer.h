@@ -6,6 +6,8 @@
 //   and queries reach their direct listeners as a view of the payload, no copy) ->
 //   heartbeat (verify, replay rule in PeerTable, ACK/Denied) or query (two
 //   ICEServerPeerInformation packets); STUN binding requests are answered on the same port.
+// In cluster mode (setCluster) accepted heartbeats, expiries and queries the local table cannot
+// answer also go to an IceServerCluster, which shares them with the other nodes.
 #pragma once
 
 #include "DomainKeyStore.h"

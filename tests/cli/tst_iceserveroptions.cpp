@@ -42,6 +42,8 @@ QVariant field(const IceServerOptions &o, const QString &name) {
         { "verbose", o.verbose },
         { "log-rules", o.logRules },
         { "bind", bind.join(QLatin1Char(' ')) },
+        { "cluster", o.clusterEnabled() ? o.cluster.redacted() : QString() },
+        { "node-id", o.nodeId },
     };
     if (!fields.contains(name)) {
         qFatal("no field %s", qPrintable(name));
@@ -69,7 +71,9 @@ const QStringList AllFields { "port",
                               "transport",
                               "verbose",
                               "log-rules",
-                              "bind" };
+                              "bind",
+                              "cluster",
+                              "node-id" };
 } // namespace
 
 class tst_IceServerOptions : public QObject {
@@ -136,6 +140,12 @@ private Q_SLOTS:
                                    << QVariant("a=true;b=false");
         QTest::newRow("metaverse") << QStringList { "--metaverse-url", "https://mv.example.org" } << "metaverse-url"
                                    << QVariant("https://mv.example.org");
+        QTest::newRow("cluster") << QStringList { "--cluster", "redis://10.0.0.5" } << "cluster"
+                                 << QVariant("redis://10.0.0.5:6379/0");
+        QTest::newRow("cluster redacted") << QStringList { "--cluster", "redis://ice:pw@[::1]:6380/3" } << "cluster"
+                                          << QVariant("redis://ice:***@[::1]:6380/3");
+        QTest::newRow("node id") << QStringList { "--cluster", "redis://h", "--node-id", "ice-a.example:7337" }
+                                 << "node-id" << QVariant("ice-a.example:7337");
         QTest::newRow("bind two") << QStringList { "--bind", "127.0.0.1", "--bind", "::1" } << "bind"
                                   << QVariant("127.0.0.1 ::1");
     }
@@ -187,6 +197,14 @@ private Q_SLOTS:
                                    << "--bind wants an IP address, not 'example.org'";
         QTest::newRow("metaverse scheme")
             << QStringList { "--metaverse-url", "ftp://x" } << "--metaverse-url wants an http(s) URL, not 'ftp://x'";
+        QTest::newRow("cluster scheme") << QStringList { "--cluster", "http://h" }
+                                        << "--cluster: a Redis URL starts with redis://";
+        QTest::newRow("cluster password stays out") << QStringList { "--cluster", "redis://u:Secret1@h:99999" }
+                                                    << "--cluster: port '99999' is not a number from 1 to 65535";
+        QTest::newRow("cluster empty") << QStringList { "--cluster", "" } << "--cluster: no Redis URL";
+        QTest::newRow("node id chars") << QStringList { "--cluster", "redis://h", "--node-id", "a b" }
+                                       << "--node-id wants 1 to 200 letters, digits or .:_-, not 'a b'";
+        QTest::newRow("node id alone") << QStringList { "--node-id", "a" } << "--node-id needs --cluster";
         QTest::newRow("positional") << QStringList { "extra" } << "unexpected argument 'extra'";
         QTest::newRow("unknown") << QStringList { "--bogus" } << "Unknown option 'bogus'.";
     }
@@ -209,6 +227,12 @@ private Q_SLOTS:
         qputenv("STATE_DIRECTORY", "/var/lib/icebreaker/ice-server:/other");
         QCOMPARE(IceServerOptions::defaultKeysDir(), QStringLiteral("/var/lib/icebreaker/ice-server/keys"));
         qunsetenv("STATE_DIRECTORY");
+    }
+
+    // hostname:port, with what Redis client names and keys cannot hold replaced.
+    void defaultNodeId() {
+        const QString id = IceServerOptions::defaultNodeId(7337);
+        QVERIFY2(QRegularExpression(QStringLiteral("^[A-Za-z0-9._-]+:7337$")).match(id).hasMatch(), qPrintable(id));
     }
 
     void loggingRules() {
@@ -234,6 +258,11 @@ private Q_SLOTS:
                                     << "bind" << QVariant("127.0.0.1 ::1");
         QTest::newRow("verbose") << QByteArray("verbose = true\n") << QStringList {} << QString() << "verbose"
                                  << QVariant(true);
+        QTest::newRow("cluster") << QByteArray("cluster = redis://ice:pw@10.0.0.5/2\nnode-id = ice-a\n")
+                                 << QStringList {} << QString() << "cluster"
+                                 << QVariant("redis://ice:***@10.0.0.5:6379/2");
+        QTest::newRow("bad cluster line") << QByteArray("port = 7400\ncluster = redis://ice:pw@/2\n") << QStringList {}
+                                          << "%1:2: --cluster: no host in the Redis URL" << QString() << QVariant();
         QTest::newRow("unknown key")
             << QByteArray("port = 7400\nprot = 1\n") << QStringList {}
             << "%1:2: unknown key 'prot' (the keys are the long options of --help, without '--')" << QString()

@@ -37,7 +37,7 @@ public:
         SockAddr from;
     };
     Endpoint() {
-        _socket.bind(QHostAddress::LocalHost, 0);
+        _socket.bind(QHostAddress(QHostAddress::LocalHost), 0);
         connect(&_socket, &QUdpSocket::readyRead, this, [this] {
             while (_socket.hasPendingDatagrams()) {
                 const QNetworkDatagram d = _socket.receiveDatagram();

@@ -4,6 +4,9 @@
   check_metrics.py promtool  --ice-server BIN --promtool PROMTOOL
       starts the ice-server on loopback, sends it some traffic (a query, a malformed datagram, a STUN
       request), scrapes /metrics with curl and runs `promtool check metrics`: any problem or warning fails.
+  check_metrics.py promtool  --ice-server BIN --promtool PROMTOOL --redis-server REDIS
+      the same in cluster mode: a redis-server with a password on loopback, the ice-server with
+      --cluster; the scrape must also hold the cluster families and never the password.
   check_metrics.py dashboard --ice-server BIN --dashboard docs/grafana-ice-server.json
       every metric a PromQL expression of the Grafana dashboard names exists in a scrape, every label
       a selector matches on is a label of that metric, and every exact label value matches a series.
@@ -55,16 +58,44 @@ def scrape(url):
     return result.stdout if result.returncode == 0 else None
 
 
+REDIS_PASSWORD = "metrics-Test-Secret"
+
+
+class Redis:
+    """A redis-server on a free loopback port with a password, no persistence."""
+
+    def __init__(self, binary, workdir):
+        self.port = free_port(socket.SOCK_STREAM)
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", workdir, "--requirepass", REDIS_PASSWORD],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("redis-server did not start")
+                time.sleep(0.1)
+        self.url = f"redis://:{REDIS_PASSWORD}@127.0.0.1:{self.port}/0"
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
 class IceServer:
     """The ice-server binary on loopback with a free UDP and HTTP port."""
 
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, extra=()):
         self.udp_port, self.http_port = free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
         self.log_path = os.path.join(workdir, "ice-server.log")
         self.url = f"http://127.0.0.1:{self.http_port}/metrics"
         self.process = subprocess.Popen(
             [binary, "--bind", "127.0.0.1", "--port", str(self.udp_port), "--http-bind", "127.0.0.1",
-             "--http-port", str(self.http_port), "--keys-dir", os.path.join(workdir, "keys")],
+             "--http-port", str(self.http_port), "--keys-dir", os.path.join(workdir, "keys"), *extra],
             stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT,
             env={k: v for k, v in os.environ.items() if k != "HIFI_METAVERSE_URL"})
         deadline = time.monotonic() + 15
@@ -109,8 +140,24 @@ def parse_exposition(text):
     return series, types
 
 
+def wait_for(url, line, seconds=10):
+    """Scrapes until a line of the exposition is exactly line (the mirror lags by up to a second)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if line in (scrape(url) or "").splitlines():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def check_promtool(args, server):
+    if args.redis_server:
+        wait_for(server.url, "ice_server_cluster_lookups_total 1")
     text = scrape(server.url)
+    if args.redis_server:
+        problems = check_cluster_families(text)
+        if problems:
+            return problems
     result = subprocess.run([args.promtool, "check", "metrics"], input=text, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     output = (result.stdout + result.stderr).strip()
@@ -125,6 +172,17 @@ def check_promtool(args, server):
         if not re.search(rf"^# HELP {re.escape(name)} \S", text, re.M):
             problems.append(f"{name} has no # HELP text")
     log(f"{len(series)} metric families, {sum(len(v) for v in series.values())} series")
+    return problems
+
+
+def check_cluster_families(text):
+    problems = []
+    if REDIS_PASSWORD in text:
+        problems.append("the Redis password is in /metrics")
+    for wanted in ["ice_server_cluster_redis_up 1", "ice_server_cluster_lookups_total 1",
+                   'ice_server_cluster_lookup_results_total{result="not_found"} 1', "redis=\"redis://:***@127.0.0.1:"]:
+        if wanted not in text:
+            problems.append(f"no {wanted!r} in the cluster scrape")
     return problems
 
 
@@ -194,18 +252,31 @@ def main():
     parser.add_argument("--ice-server", required=True)
     parser.add_argument("--promtool")
     parser.add_argument("--dashboard")
+    parser.add_argument("--redis-server", help="cluster mode: start this redis-server and pass --cluster")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="icebreaker-metrics-") as work:
+        redis = None
         try:
-            server = IceServer(args.ice_server, work)
+            extra = []
+            if args.redis_server:
+                redis = Redis(args.redis_server, work)
+                extra = ["--cluster", redis.url, "--node-id", "metrics-node"]
+            server = IceServer(args.ice_server, work, extra)
         except RuntimeError as error:
             log(f"FAIL: {error}")
+            if redis:
+                redis.stop()
             return 1
         try:
+            if redis:
+                # Queries reach Redis only once the node is connected (else they count as errors).
+                wait_for(server.url, "ice_server_cluster_redis_up 1")
             server.send_traffic()
             problems = check_promtool(args, server) if args.mode == "promtool" else check_dashboard(args, server)
         finally:
             server.stop()
+            if redis:
+                redis.stop()
     for problem in problems:
         log("FAIL:", problem)
     log("PASS" if not problems else f"{len(problems)} problems")
