@@ -172,10 +172,10 @@ BenchResult BenchClient::closedLoop(const Next &next, Set set, double seconds, i
     }
     qint64 now = start;
     while ((now = nowNs()) < end) {
-        if (::poll(fds.data(), nfds_t(fds.size()), 1) <= 0) {
-            continue;
-        }
-        for (int i = 0; i < 2 * _count; ++i) {
+        // No early "continue" when nothing arrived: a window whose requests all went unanswered
+        // must still reach the timeout below, or the run stalls until its end.
+        const bool readable = ::poll(fds.data(), nfds_t(fds.size()), 1) > 0;
+        for (int i = 0; readable && i < 2 * _count; ++i) {
             if (!(fds[size_t(i)].revents & POLLIN)) {
                 continue;
             }

@@ -249,28 +249,41 @@ bool ClusterRun::startNode(int node) {
 
 bool ClusterRun::registerDomains() {
     progress("registering");
+    // Every domain heartbeats once at its node; on a loaded machine a node may drop some (each costs
+    // an RSA verify), so passes repeat until Redis holds every domain (at most three). A domain
+    // already registered costs a repeat heartbeat (no verify, no Redis write) in a later pass.
     const double rate = _options.registerRate / 2.0;
     const double seconds = std::max(1.0, perNode() / rate);
     BenchResult results[2];
     const double cpu0[2] = { cpuSeconds(_nodes[A].pid()), cpuSeconds(_nodes[B].pid()) };
     const double redisCpu0 = cpuSeconds(_redis.pid());
     _registrationStart = std::chrono::steady_clock::now();
-    together(
-        [&] {
-            results[A] = _clients[A].paced(heartbeats(A), BenchClient::DomainSockets, perNode() / seconds, seconds,
-                                           1.0);
-        },
-        [&] {
-            results[B] = _clients[B].paced(heartbeats(B), BenchClient::DomainSockets, perNode() / seconds, seconds,
-                                           1.0);
-        });
-    _registrationEnd = std::chrono::steady_clock::now();
-    for (int node : { A, B }) {
-        printResult(QStringLiteral("cluster/%1").arg(QLatin1String(_names[node])), QStringLiteral("register"),
-                    results[node], cpuSeconds(_nodes[node].pid()) - cpu0[node]);
+    for (int pass = 1; pass <= 3; ++pass) {
+        const double passCpu0[2] = { cpuSeconds(_nodes[A].pid()), cpuSeconds(_nodes[B].pid()) };
+        together(
+            [&] {
+                results[A] = _clients[A].paced(heartbeats(A), BenchClient::DomainSockets, perNode() / seconds, seconds,
+                                               1.0);
+            },
+            [&] {
+                results[B] = _clients[B].paced(heartbeats(B), BenchClient::DomainSockets, perNode() / seconds, seconds,
+                                               1.0);
+            });
+        for (int node : { A, B }) {
+            printResult(QStringLiteral("cluster/%1").arg(QLatin1String(_names[node])),
+                        QStringLiteral("register%1").arg(pass), results[node],
+                        cpuSeconds(_nodes[node].pid()) - passCpu0[node]);
+        }
+        QThread::msleep(1000); // let the pipelined writes land
+        if (_redis.records() - 2 >= 2 * perNode()) {
+            break;
+        }
     }
+    _registrationEnd = std::chrono::steady_clock::now();
+    std::printf("  registration CPU: node a %.1f s, node b %.1f s\n", cpuSeconds(_nodes[A].pid()) - cpu0[A],
+                cpuSeconds(_nodes[B].pid()) - cpu0[B]);
     // The nodes publish behind the heartbeats (pipelined, never blocking them): wait for Redis.
-    const qint64 acked = qint64(results[A].completed + results[B].completed);
+    const qint64 acked = 2 * perNode();
     qint64 records = 0, last = -1;
     auto lastGrowth = std::chrono::steady_clock::now();
     const auto waitStart = lastGrowth;
@@ -286,7 +299,7 @@ bool ClusterRun::registerDomains() {
         QThread::msleep(100);
     }
     const double redisCpu = cpuSeconds(_redis.pid()) - redisCpu0;
-    std::printf("  %lld of %lld acknowledged registrations in Redis %.1f s after the last heartbeat "
+    std::printf("  %lld of %lld registrations in Redis %.1f s after the last heartbeat "
                 "(Redis CPU during registration %.1f s)\n",
                 records, acked, secondsSince(_registrationEnd) + 1.1, redisCpu);
     if (records <= 0) {
