@@ -36,8 +36,10 @@ CLUSTER_REDIS_IP=203.0.113.50
 CLUSTER_REDIS_PORT=6379
 
 testbed_preflight || { echo "cluster: refused: the NAT testbed cannot be built here" >&2; exit 2; }
-command -v redis-server >/dev/null && command -v redis-cli >/dev/null ||
-    { echo "cluster: refused: no redis-server / redis-cli (install redis-server)" >&2; exit 2; }
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    echo "cluster: refused: no redis-server / redis-cli (install redis-server)" >&2
+    exit 2
+fi
 nat_bins "$BUILD" || exit 2
 
 STARTED=$SECONDS
