@@ -32,7 +32,8 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
         { "sockets", "Client sockets per set (default 4).", "N", "4" },
         { "window", "Requests in flight per socket when saturating (default 64).", "N", "64" },
         { "sign-threads", "Threads signing heartbeats when not cached (default 2).", "N", "2" },
-        { "cluster", "Instead of the runs above: two ice-server nodes on one redis-server, half of the domains "
+        { "cluster", "Instead of the echo, ice-server and coturn runs: two ice-server nodes on one redis-server, half "
+                     "of the domains "
                      "at each (cross-node queries, Redis commands per heartbeat, Redis memory per domain)." },
         { "redis-server", "redis-server binary for --cluster (default: on PATH).", "PATH",
           QStandardPaths::findExecutable(QStringLiteral("redis-server")) },
