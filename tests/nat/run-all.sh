@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole NAT testbed run: selftest, matrix, loss and delay, faults, hostile
-# traffic, with the real binaries from BUILD_DIR.  Prints everything, then a summary.
+# traffic, two ice-server nodes on one Redis (cluster), with the real binaries from BUILD_DIR.
+# Prints everything, then a summary.
 # Exit status: 0 when every stage passed; 1 when a stage failed, when the testbed cannot
 # be built here (in CI that is a failure, not a skip), or when anything of ours is left
 # behind afterwards (namespace, process, nft table, temp dir).
 #
-# Usage: run-all.sh BUILD_DIR [STAGE...]      stages: selftest matrix loss faults hostile
+# Usage: run-all.sh BUILD_DIR [STAGE...]      stages: selftest matrix loss faults hostile cluster
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -17,7 +18,7 @@ fi
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "run-all: no build directory '$1'" >&2; exit 1; }
 shift
 STAGES=("$@")
-[[ ${#STAGES[@]} -gt 0 ]] || STAGES=(selftest matrix loss faults hostile)
+[[ ${#STAGES[@]} -gt 0 ]] || STAGES=(selftest matrix loss faults hostile cluster)
 
 # shellcheck source=tests/nat/testbed.sh
 source "$HERE/testbed.sh"
@@ -69,7 +70,7 @@ STARTED=$SECONDS
 for stage in "${STAGES[@]}"; do
     case $stage in
         selftest) cmd=("$HERE/selftest.sh") ;;
-        matrix | loss | faults | hostile) cmd=("$HERE/$stage.sh" "$BUILD") ;;
+        matrix | loss | faults | hostile | cluster) cmd=("$HERE/$stage.sh" "$BUILD") ;;
         *) echo "run-all: unknown stage '$stage'" >&2; exit 1 ;;
     esac
     echo

@@ -265,6 +265,14 @@ testbed_init() {
     _tb_bridge_host victim "$TB_VICTIM_IP/24" "$TB_INET_SVC_IP" inet svc s-victim || return 1
 }
 
+# One more host on the services segment (203.0.113.0/24), for scenarios that need public hosts
+# beyond the standard ones (cluster.sh: a second ice-server node and Redis).  Call after
+# testbed_init / testbed_topology; ROLE gets eth0 with IP/24 and a default route via inet.
+testbed_public_host() {
+    local role=$1 ip=$2
+    _tb_bridge_host "$role" "$ip/24" "$TB_INET_SVC_IP" inet svc "s-$role"
+}
+
 # Apply a NAT behaviour to a router namespace (replacing any previous one, and
 # flushing its conntrack so no old mapping survives the switch):
 #   none  plain routing, no filter; the upstream router gets a route to the LAN

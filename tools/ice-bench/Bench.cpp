@@ -1,6 +1,7 @@
 #include "Bench.h"
 
 #include "BenchClient.h"
+#include "ClusterBench.h"
 #include "Process.h"
 #include "Workload.h"
 
@@ -14,7 +15,6 @@
 #include <cstdio>
 #include <thread>
 
-namespace {
 sockaddr_in loopback(quint16 port) {
     sockaddr_in address {};
     address.sin_family = AF_INET;
@@ -22,6 +22,22 @@ sockaddr_in loopback(quint16 port) {
     address.sin_port = htons(port);
     return address;
 }
+
+void printResult(const QString &target, const QString &what, const BenchResult &r, double cpu) {
+    const double cpuUs = r.completed ? cpu * 1e6 / double(r.completed) : 0;
+    std::printf(
+        "  %-26s %9.0f /s  lost %6llu (%.3f%%)  p50 %6.0f us  p99 %7.0f us  CPU %3.0f%%  %5.2f CPU-us/answer%s\n",
+        qPrintable(target + QLatin1Char(' ') + what), r.rate(), (unsigned long long)r.lost,
+        r.sent ? 100.0 * double(r.lost) / double(r.sent) : 0.0, r.p50Us, r.p99Us, 100.0 * cpu / r.seconds, cpuUs,
+        r.denied ? " DENIED" : "");
+    // One line per figure for scripts (medians over repeated runs).
+    std::printf("result %s %s rate=%.0f lost=%llu sent=%llu p50=%.0f p99=%.0f cpu_us=%.3f\n", qPrintable(target),
+                qPrintable(what), r.rate(), (unsigned long long)r.lost, (unsigned long long)r.sent, r.p50Us, r.p99Us,
+                cpuUs);
+    std::fflush(stdout);
+}
+
+namespace {
 
 // The three request kinds and the socket set each comes from.
 struct Feed {
@@ -72,7 +88,6 @@ private:
     BenchResult saturate(const QString &target, const Feed &feed, qint64 pid);
     // Open loop at a share of the saturation rate: latency and loss.
     void latency(const QString &target, const Feed &feed, qint64 pid, double rate, int percent);
-    void print(const QString &target, const QString &what, const BenchResult &r, double cpu);
 
     const BenchOptions &_options;
     const Workload &_work;
@@ -83,25 +98,11 @@ private:
     QMap<QString, double> _cpuUs;          // CPU-µs per answer, "target/feed"
 };
 
-void Run::print(const QString &target, const QString &what, const BenchResult &r, double cpu) {
-    const double cpuUs = r.completed ? cpu * 1e6 / double(r.completed) : 0;
-    std::printf(
-        "  %-26s %9.0f /s  lost %6llu (%.3f%%)  p50 %6.0f us  p99 %7.0f us  CPU %3.0f%%  %5.2f CPU-us/answer%s\n",
-        qPrintable(target + QLatin1Char(' ') + what), r.rate(), (unsigned long long)r.lost,
-        r.sent ? 100.0 * double(r.lost) / double(r.sent) : 0.0, r.p50Us, r.p99Us, 100.0 * cpu / r.seconds, cpuUs,
-        r.denied ? " DENIED" : "");
-    // One line per figure for scripts (medians over repeated runs).
-    std::printf("result %s %s rate=%.0f lost=%llu sent=%llu p50=%.0f p99=%.0f cpu_us=%.3f\n", qPrintable(target),
-                qPrintable(what), r.rate(), (unsigned long long)r.lost, (unsigned long long)r.sent, r.p50Us, r.p99Us,
-                cpuUs);
-    std::fflush(stdout);
-}
-
 BenchResult Run::saturate(const QString &target, const Feed &feed, qint64 pid) {
     const double cpu0 = cpuSeconds(pid);
     const BenchResult r = _client.closedLoop(feed.next, feed.set, _options.saturateSeconds, _options.window);
     const double cpu = cpuSeconds(pid) - cpu0;
-    print(target, QLatin1String(feed.name), r, cpu);
+    printResult(target, QLatin1String(feed.name), r, cpu);
     const QString key = target + QLatin1Char('/') + QLatin1String(feed.name);
     _saturated[key] = r;
     _cpuUs[key] = r.completed ? cpu * 1e6 / double(r.completed) : 0;
@@ -111,7 +112,7 @@ BenchResult Run::saturate(const QString &target, const Feed &feed, qint64 pid) {
 void Run::latency(const QString &target, const Feed &feed, qint64 pid, double rate, int percent) {
     const double cpu0 = cpuSeconds(pid);
     const BenchResult r = _client.paced(feed.next, feed.set, rate * percent / 100.0, _options.latencySeconds);
-    print(target, QStringLiteral("%1@%2%").arg(QLatin1String(feed.name)).arg(percent), r, cpuSeconds(pid) - cpu0);
+    printResult(target, QStringLiteral("%1@%2%").arg(QLatin1String(feed.name)).arg(percent), r, cpuSeconds(pid) - cpu0);
 }
 
 bool Run::echo() {
@@ -149,7 +150,7 @@ bool Run::server(const QString &transport, const QString &keysDir) {
     const double cpu0 = cpuSeconds(server.pid());
     const BenchResult reg = _client.paced(_feeds[0].next, BenchClient::DomainSockets, _options.domains / seconds,
                                           seconds, 1.0);
-    print(target, QStringLiteral("register"), reg, cpuSeconds(server.pid()) - cpu0);
+    printResult(target, QStringLiteral("register"), reg, cpuSeconds(server.pid()) - cpu0);
     std::printf("  RSS with %d domains registered: %.1f MiB\n", _options.domains, rssMiB(server.pid()));
     QList<double> rates;
     for (const Feed &feed : _feeds) {
@@ -225,6 +226,9 @@ int runBench(const BenchOptions &options) {
     if (!work.writeKeyFiles(keys.path(), &error)) {
         std::fprintf(stderr, "ice-bench: %s\n", qPrintable(error));
         return 1;
+    }
+    if (options.cluster) {
+        return runClusterBench(options, work, keys.path());
     }
     Run run(options, work);
     if (!run.echo()) {

@@ -5,6 +5,10 @@
 #include <QtCore/QString>
 #include <QtCore/QStringList>
 
+#include <netinet/in.h>
+
+struct BenchResult;
+
 struct BenchOptions {
     QString serverPath;     // ice-server binary
     QString echoPath;       // the C echo (ice-echo)
@@ -16,6 +20,17 @@ struct BenchOptions {
     int sockets = 4; // client sockets per set
     int window = 64; // requests in flight per socket in the saturation runs
     int signThreads = 2;
+    // --cluster: two ice-server nodes on one redis-server instead of the runs above (ClusterBench.h).
+    bool cluster = false;
+    QString redisPath;         // redis-server binary; redis-cli is looked up beside it, then on PATH
+    double steadySeconds = 40; // the measured steady-state window (a multiple of the 20 s refresh)
+    int registerRate = 10000;  // heartbeats/s of the registration, all nodes together
+    int steadyDomains = 0;     // of the domains, those heartbeating at 1 Hz in the steady state
 };
 
 int runBench(const BenchOptions &options);
+
+// 127.0.0.1:port.
+sockaddr_in loopback(quint16 port);
+// One figure, as a line for people and a "result" line for medians.py.
+void printResult(const QString &target, const QString &what, const BenchResult &r, double cpuSeconds);

@@ -30,7 +30,8 @@ int makeSocket() {
     return fd;
 }
 
-// Reused receive storage: recvmmsg fills up to Batch datagrams per call.
+// Reused receive storage: recvmmsg fills up to Batch datagrams per call. One per thread, so two
+// clients may run at once in two threads (the cluster run drives two nodes together).
 struct ReceiveBuffers {
     char data[Batch][MaxDatagram];
     iovec vectors[Batch];
@@ -44,7 +45,7 @@ struct ReceiveBuffers {
         }
     }
 };
-ReceiveBuffers receiveBuffers;
+thread_local ReceiveBuffers receiveBuffers;
 } // namespace
 
 struct BenchClient::Socket {
@@ -171,10 +172,10 @@ BenchResult BenchClient::closedLoop(const Next &next, Set set, double seconds, i
     }
     qint64 now = start;
     while ((now = nowNs()) < end) {
-        if (::poll(fds.data(), nfds_t(fds.size()), 1) <= 0) {
-            continue;
-        }
-        for (int i = 0; i < 2 * _count; ++i) {
+        // No early "continue" when nothing arrived: a window whose requests all went unanswered
+        // must still reach the timeout below, or the run stalls until its end.
+        const bool readable = ::poll(fds.data(), nfds_t(fds.size()), 1) > 0;
+        for (int i = 0; readable && i < 2 * _count; ++i) {
             if (!(fds[size_t(i)].revents & POLLIN)) {
                 continue;
             }
@@ -248,6 +249,10 @@ BenchResult BenchClient::paced(const Next &next, Set set, double rate, double se
     result.p99Us = percentile(latencies, 0.99);
     drain(100);
     return result;
+}
+
+void BenchClient::discardPending() {
+    drain(50);
 }
 
 bool BenchClient::answers(const QByteArray &datagram, int timeoutMs) {

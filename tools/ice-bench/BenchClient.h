@@ -41,6 +41,9 @@ public:
     // Open loop: `rate` datagrams/s spread round-robin over the set's sockets, sent in batches
     // every 100 µs; answers matched in order per socket, late ones counted for drainSeconds.
     BenchResult paced(const Next &next, Set set, double rate, double seconds, double drainSeconds = 0.5);
+    // Reads and drops whatever the sockets hold (e.g. peer information that arrived while this
+    // client was idle) and forgets requests in flight.
+    void discardPending();
     // True when the server answers a datagram within timeoutMs (e.g. a daemon that logs no port).
     bool answers(const QByteArray &datagram, int timeoutMs);
 

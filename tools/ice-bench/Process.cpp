@@ -77,8 +77,9 @@ double rssMiB(qint64 pid) {
     return -1;
 }
 
-quint16 freeUdpPort() {
-    const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+namespace {
+quint16 freePort(int type) {
+    const int fd = ::socket(AF_INET, type, 0);
     sockaddr_in address {};
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -87,4 +88,13 @@ quint16 freeUdpPort() {
     ::getsockname(fd, reinterpret_cast<sockaddr *>(&address), &length);
     ::close(fd);
     return ntohs(address.sin_port);
+}
+} // namespace
+
+quint16 freeUdpPort() {
+    return freePort(SOCK_DGRAM);
+}
+
+quint16 freeTcpPort() {
+    return freePort(SOCK_STREAM);
 }

@@ -24,3 +24,5 @@ double cpuSeconds(qint64 pid);
 double rssMiB(qint64 pid);
 // A UDP port on 127.0.0.1 that was free a moment ago (for daemons that cannot report theirs).
 quint16 freeUdpPort();
+// The same for TCP (redis-server).
+quint16 freeTcpPort();

@@ -1,7 +1,8 @@
 // ice-bench: measures the ice-server on loopback against two references in one run: a C
 // recvmmsg/sendmmsg echo (the ceiling of one socket on one core) and coturn's STUN responder.
 // For each ice-server transport: registration, saturation (heartbeats, queries, STUN) with CPU per
-// answer, and latency at 50 % and 90 % of the saturation rate. See BENCHMARKS.md.
+// answer, and latency at 50 % and 90 % of the saturation rate. With --cluster: two ice-server nodes
+// sharing one redis-server instead (ClusterBench.h). See BENCHMARKS.md.
 #include "Bench.h"
 
 #include <QtCore/QCommandLineParser>
@@ -31,6 +32,17 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
         { "sockets", "Client sockets per set (default 4).", "N", "4" },
         { "window", "Requests in flight per socket when saturating (default 64).", "N", "64" },
         { "sign-threads", "Threads signing heartbeats when not cached (default 2).", "N", "2" },
+        { "cluster", "Instead of the echo, ice-server and coturn runs: two ice-server nodes on one redis-server, half "
+                     "of the domains "
+                     "at each (cross-node queries, Redis commands per heartbeat, Redis memory per domain)." },
+        { "redis-server", "redis-server binary for --cluster (default: on PATH).", "PATH",
+          QStandardPaths::findExecutable(QStringLiteral("redis-server")) },
+        { "steady", "--cluster: seconds of the measured steady state, 1 heartbeat/s per domain (default 40).", "S",
+          "40" },
+        { "register-rate", "--cluster: registration heartbeats/s, both nodes together (default 10000).", "N", "10000" },
+        { "steady-domains",
+          "--cluster: domains heartbeating in the steady state, half at each node (default: all of --domains).", "N",
+          "0" },
     };
     parser.addOptions(list);
     parser.process(app);
@@ -44,6 +56,21 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
     options->sockets = parser.value("sockets").toInt();
     options->window = parser.value("window").toInt();
     options->signThreads = qMax(1, parser.value("sign-threads").toInt());
+    options->cluster = parser.isSet("cluster");
+    options->redisPath = parser.value("redis-server");
+    options->steadySeconds = parser.value("steady").toDouble();
+    options->registerRate = parser.value("register-rate").toInt();
+    options->steadyDomains = parser.value("steady-domains").toInt();
+    if (options->steadyDomains <= 0 || options->steadyDomains > options->domains) {
+        options->steadyDomains = options->domains;
+    }
+    if (options->cluster
+        && (options->redisPath.isEmpty() || options->steadySeconds <= 0 || options->registerRate < 1
+            || options->steadyDomains < 2 * options->sockets)) {
+        std::fprintf(stderr, "ice-bench: --cluster needs redis-server (--redis-server PATH), a positive --steady "
+                             "and --register-rate, and --domains, --steady-domains >= 2 x --sockets\n");
+        return false;
+    }
     if (options->sockets < 1 || options->domains < options->sockets || options->window < 1
         || options->saturateSeconds <= 0 || options->latencySeconds <= 0) {
         std::fprintf(stderr, "ice-bench: need --domains >= --sockets >= 1, --window >= 1 and positive durations\n");

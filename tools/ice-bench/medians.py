@@ -21,7 +21,12 @@ def median(target, what, key):
     return statistics.median(values) if values else float("nan")
 
 print(f"{'target':<20} {'kind':<14} {'rate/s':>9} {'lost':>8} {'p50 us':>7} {'p99 us':>8} {'CPU-us':>7}  (medians of {len(sys.argv) - 1} runs)")
+STANDARD = {"rate", "lost", "sent", "p50", "p99", "cpu_us"}
 for (target, what) in figures:
+    extra = [key for key in figures[(target, what)] if key not in STANDARD]
+    if extra:  # ice-bench --cluster: Redis figures and ratios, one value per key
+        print(f"{target:<20} {what:<14} " + "  ".join(f"{key} {median(target, what, key):.4g}" for key in extra))
+        continue
     print(f"{target:<20} {what:<14} {median(target, what, 'rate'):9.0f} {median(target, what, 'lost'):8.0f}"
           f" {median(target, what, 'p50'):7.0f} {median(target, what, 'p99'):8.0f} {median(target, what, 'cpu_us'):7.2f}")
 
