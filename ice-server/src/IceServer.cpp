@@ -24,13 +24,25 @@ const char *IceServerStats::dropName(int drop) {
 IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings, QObject *parent)
     : IceServer(transport, keys, settings, Clock(), nullptr, parent) {}
 
+IceServerShared IceServerShared::create(const IceServerSettings &settings, int threads) {
+    IceServerShared shared;
+    shared.peers = std::make_shared<PeerTable>(settings.maxDomains, settings.effectiveTakeoverSilenceMs());
+    // Many more shards than threads, so two workers seldom want the same lock.
+    shared.rateLimiter = std::make_shared<SourceRateLimiter>(settings.rateLimit, threads > 1 ? 64 * threads : 1);
+    return shared;
+}
+
 IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings, Clock clock,
                      CryptoBackend *crypto, QObject *parent)
+    : IceServer(transport, keys, settings, IceServerShared::create(settings), std::move(clock), crypto, parent) {}
+
+IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings,
+                     const IceServerShared &shared, Clock clock, CryptoBackend *crypto, QObject *parent)
     : QObject(parent), _transport(transport), _keys(keys), _clock(clock ? std::move(clock) : Clock(&monotonicMs)),
       _crypto(crypto ? crypto : CryptoBackend::defaultBackend()), _settings(settings), _sender(transport),
       _ackDatagram(NLDatagram::create(PacketType::ICEServerHeartbeatACK).toDatagram()),
-      _deniedDatagram(NLDatagram::create(PacketType::ICEServerHeartbeatDenied).toDatagram()),
-      _rateLimiter(settings.rateLimit), _peers(settings.maxDomains, settings.effectiveTakeoverSilenceMs()) {
+      _deniedDatagram(NLDatagram::create(PacketType::ICEServerHeartbeatDenied).toDatagram()), _shared(shared),
+      _rateLimiter(*_shared.rateLimiter), _peers(*_shared.peers) {
     _receiver.registerDirectListener(PacketType::ICEServerHeartbeat, this, &IceServer::processPacketView);
     _receiver.registerDirectListener(PacketType::ICEServerQuery, this, &IceServer::processPacketView);
     connect(&_receiver, &PacketReceiver::stunDatagramReceived, this, &IceServer::processStun);
@@ -41,7 +53,9 @@ IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceSer
 
 void IceServer::start() {
     connect(_transport, &UdpTransport::datagramReceived, this, &IceServer::processDatagram, Qt::UniqueConnection);
-    _sweepTimer.start();
+    if (_settings.sweepIntervalMs > 0) {
+        _sweepTimer.start();
+    }
 }
 
 void IceServer::processDatagram(const QByteArray &datagram, const SockAddr &sender) {
@@ -163,21 +177,20 @@ void IceServer::processQuery(const QByteArray &payload, const SockAddr &sender) 
         qCDebug(ice_server_packets) << "malformed query from" << sender << wireErrorString(query.error);
         return;
     }
-    const PeerTable::Peer *domain = _peers.find(query.domainID);
-    const SockAddr *domainSocket = domain ? domain->peer.getActiveSocket() : nullptr;
-    if (!domainSocket) {
+    PeerTable::Route domain; // a copy: another thread may change the record meanwhile
+    if (!_peers.route(query.domainID, &domain)) {
         ++_counts.drops[IceServerStats::UnknownDomain];
         qCDebug(ice_server_packets) << "query from" << sender << "for unknown domain" << query.domainID;
         return;
     }
     ++_counts.queriesAnswered;
-    qCDebug(ice_server_packets) << "query from" << sender << "for" << query.domainID << "-> domain at" << *domainSocket;
+    qCDebug(ice_server_packets) << "query from" << sender << "for" << query.domainID << "-> domain at"
+                                << domain.activeSocket;
     // The domain's record to the querier's observed address, the querier's self-reported record to
     // the domain (docs/protocol.md 3.4).
-    const SockAddr domainDestination = *domainSocket; // send() may not invalidate it, but be safe
-    send(PacketType::ICEServerPeerInformation, domain->peerInformation, sender);
+    send(PacketType::ICEServerPeerInformation, domain.peerInformation, sender);
     send(PacketType::ICEServerPeerInformation, QByteArray::fromRawData(payload.constData(), query.recordSize),
-         domainDestination);
+         domain.activeSocket);
 }
 
 void IceServer::processStun(const QByteArray &datagram, const SockAddr &sender) {
@@ -215,6 +228,12 @@ void IceServer::clearInactivePeers() {
 }
 
 IceServerStats IceServer::stats() const {
+    IceServerStats s = trafficStats();
+    addSharedStats(&s);
+    return s;
+}
+
+IceServerStats IceServer::trafficStats() const {
     IceServerStats s = _counts;
     const PacketReceiver::Counters &rx = _receiver.counters();
     s.packetsInByType = rx.receivedByType;
@@ -225,6 +244,11 @@ IceServerStats IceServer::stats() const {
     s.drops[IceServerStats::UnknownType] += rx.dropped[size_t(PacketReceiver::DropReason::UnknownType)];
     s.drops[IceServerStats::VersionMismatch] += rx.dropped[size_t(PacketReceiver::DropReason::VersionMismatch)];
     s.drops[IceServerStats::NoListener] += rx.dropped[size_t(PacketReceiver::DropReason::NoListener)];
+    return s;
+}
+
+void IceServer::addSharedStats(IceServerStats *stats) const {
+    IceServerStats &s = *stats;
     s.registeredDomains = _peers.size();
 
     s.rateLimitTrackedSources = _rateLimiter.trackedSources();
@@ -245,5 +269,4 @@ IceServerStats IceServer::stats() const {
         }
         s.keyFetchesInFlight = fetcher->inFlight();
     }
-    return s;
 }

@@ -4,6 +4,7 @@
 
 #include <QtCore/QDir>
 #include <QtCore/QStandardPaths>
+#include <QtCore/QThread>
 
 namespace {
 QCommandLineOption option(const QStringList &names, const QString &description, const QString &valueName = QString(),
@@ -23,6 +24,13 @@ QString IceServerOptions::defaultKeysDir() {
     }
     return QDir(QStandardPaths::writableLocation(QStandardPaths::GenericDataLocation))
         .filePath(QStringLiteral("icebreaker/ice-server/keys"));
+}
+
+int IceServerOptions::defaultThreads() {
+    if (!SocketTransport::reusePortAvailable()) {
+        return 1;
+    }
+    return qBound(1, QThread::idealThreadCount(), MaxThreads);
 }
 
 QString IceServerOptions::loggingRules() const {
@@ -128,6 +136,13 @@ void IceServerOptions::declare(CommandLine *commandLine, const QString &defaultC
         QStringLiteral("UDP socket implementation: native (Linux: recvmmsg/sendmmsg batches), qt (QUdpSocket) or "
                        "auto (native where available; default)."),
         QStringLiteral("KIND"), QStringLiteral("auto")));
+    cl.addOption(option("threads",
+                        QStringLiteral("Threads serving UDP, each with its own socket on the same port (SO_REUSEPORT); "
+                                       "all share one domain table. 0 = one per core, at most %1 (default; here %2); "
+                                       "1 = everything on one thread.")
+                            .arg(MaxThreads)
+                            .arg(defaultThreads()),
+                        QStringLiteral("N"), QStringLiteral("0")));
     cl.addOption(option({ QStringLiteral("v"), QStringLiteral("verbose") },
                         QStringLiteral("Log every packet (category hifi.ice-server.packets) and debug messages.")));
     cl.addOption(
@@ -161,6 +176,11 @@ bool IceServerOptions::read(CommandLine *commandLine, IceServerOptions *options)
     if (!knownTransport) {
         cl.fail(QStringLiteral("--transport wants auto, qt or native, not '%1'")
                     .arg(cl.value(QStringLiteral("transport"))));
+    }
+    o.threads = int(cl.number(QStringLiteral("threads"), 0, MaxThreads));
+    if (o.threads > 1 && !SocketTransport::reusePortAvailable()) {
+        cl.fail(QStringLiteral("--threads %1 needs SO_REUSEPORT load balancing, which this platform lacks; use 1")
+                    .arg(o.threads));
     }
     o.verbose = cl.flag(QStringLiteral("verbose"));
     o.logRules = cl.value(QStringLiteral("log-rules"));

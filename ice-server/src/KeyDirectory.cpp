@@ -54,6 +54,16 @@ const KeyDirectory::Key *KeyDirectory::find(const QUuid &id) const {
     return it == _keys.constEnd() ? nullptr : &it.value();
 }
 
+bool KeyDirectory::copyKey(const QUuid &id, Key *key) const {
+    QReadLocker lock(&_keysLock);
+    auto it = _keys.constFind(id);
+    if (it == _keys.constEnd()) {
+        return false;
+    }
+    *key = it.value();
+    return true;
+}
+
 QUuid KeyDirectory::idFromFileName(const QString &fileName) {
     QString stem = fileName;
     for (const char *ext : { ".pem", ".der", ".pub", ".key" }) {
@@ -179,7 +189,10 @@ void KeyDirectory::rescan() {
             updated.append(it.key());
         }
     }
-    _keys.swap(keys);
+    {
+        QWriteLocker lock(&_keysLock);
+        _keys.swap(keys);
+    }
     if (stillUsed.size() < _interned.size()) {
         _interned.swap(stillUsed); // forget keys no file holds any more
     }

@@ -12,6 +12,7 @@
 #include <QtCore/QFileSystemWatcher>
 #include <QtCore/QHash>
 #include <QtCore/QObject>
+#include <QtCore/QReadWriteLock>
 #include <QtCore/QSet>
 #include <QtCore/QTimer>
 #include <QtCore/QUuid>
@@ -34,7 +35,10 @@ public:
     bool start(QString *errorString = nullptr);
 
     QString path() const { return _path; }
+    // On the directory's own thread (where rescans change the keys).
     const Key *find(const QUuid &id) const;
+    // From any thread: copies the key into *key; false when the directory has none for the ID.
+    bool copyKey(const QUuid &id, Key *key) const;
     int size() const { return int(_keys.size()); }
 
     // The domain ID a file name stands for (null for files that are not key files).
@@ -66,6 +70,7 @@ private:
     QTimer _debounce;
     QHash<QString, FileState> _files;
     QHash<QUuid, Key> _keys;
+    mutable QReadWriteLock _keysLock; // written by rescan() on our thread, read by copyKey() anywhere
     QSet<QString> _watchedFiles;
     QHash<QByteArray, RsaPublicKey> _interned; // SPKI DER -> the one shared key value
     quint64 _nextSerial = 1;

@@ -6,6 +6,7 @@
 #include "IceServerLogging.h"
 #include "IceServerMetrics.h"
 #include "IceServerOptions.h"
+#include "IceServerThreads.h"
 #include "KeyDirectory.h"
 #include "MetaverseKeyFetcher.h"
 #include "SignalWatcher.h"
@@ -72,8 +73,10 @@ void logStartup(const QString &configPath, const QStringList &listening, const K
 // /status and /metrics: refreshed from the server's counters once a second, served over HTTP.
 class Observability {
 public:
-    Observability(const IceServer &server, const QStringList &listening)
-        : _server(server), _http([this] { return _health.report(); }, [this] { return _metrics.text(); }) {
+    using StatsProvider = std::function<IceServerStats()>;
+
+    Observability(StatsProvider stats, const QStringList &listening)
+        : _stats(std::move(stats)), _http([this] { return _health.report(); }, [this] { return _metrics.text(); }) {
         _health.setListening(listening);
         refresh();
         QObject::connect(&_timer, &QTimer::timeout, [this] { refresh(); });
@@ -97,12 +100,12 @@ public:
 
 private:
     void refresh() {
-        const IceServerStats stats = _server.stats();
+        const IceServerStats stats = _stats();
         _health.update(stats, monotonicMs());
         _metrics.update(stats, _health.report().healthy);
     }
 
-    const IceServer &_server;
+    StatsProvider _stats;
     HealthMonitor _health;
     IceServerMetrics _metrics;
     QTimer _timer;
@@ -125,29 +128,65 @@ int main(int argc, char *argv[]) {
     }
     QLoggingCategory::setFilterRules(options.loggingRules());
 
-    QString error; // UDP first: without it there is nothing to serve.
-    const std::unique_ptr<SocketTransport> transport = makeSocketTransport(options.transport);
-    if (!bindUdp(transport.get(), options, &error)) {
-        return CommandLine::printError(error);
-    }
-    QStringList listening;
-    for (const SockAddr &socket : transport->boundSockets()) {
-        listening.append(socket.toString());
-    }
+    QString error; // UDP first (without it there is nothing to serve), then the keys.
     KeyDirectory directory(options.keysDir, options.keysRescanMs);
-    if (!directory.start(&error)) {
-        return CommandLine::printError(error);
-    }
     MetaverseKeyFetcher *fetcher = options.fetch.metaverseUrl.isEmpty() ? nullptr
                                                                         : new MetaverseKeyFetcher(options.fetch, &app);
     DomainKeyStore keys(&directory, fetcher, options.fetch);
-    IceServer server(transport.get(), &keys, options.server);
-    server.start();
+
+    // One thread: the server on the main thread, as always. Several: IceServerThreads, one socket
+    // per address and thread on the same port.
+    const int threads = options.effectiveThreads();
+    std::unique_ptr<SocketTransport> transport;
+    std::unique_ptr<IceServer> server;
+    IceServerThreads workers(&keys, options.server);
+    QList<SockAddr> bound;
+    QString transportClass;
+    if (threads == 1) {
+        transport = makeSocketTransport(options.transport);
+        if (!bindUdp(transport.get(), options, &error)) {
+            return CommandLine::printError(error);
+        }
+        bound = transport->boundSockets();
+        transportClass = QLatin1String(transport->metaObject()->className());
+    } else {
+        // The workers serve as soon as they are bound: the keys must be there first.
+        if (!directory.start(&error)) {
+            return CommandLine::printError(error);
+        }
+        const bool started = workers.start(threads, options.port, [&](quint16 port, QString *bindError) {
+            std::unique_ptr<SocketTransport> t = makeSocketTransport(options.transport);
+            t->setReusePort(true);
+            IceServerOptions perThread = options;
+            perThread.port = port;
+            if (!bindUdp(t.get(), perThread, bindError)) {
+                return std::unique_ptr<SocketTransport>();
+            }
+            transportClass = QLatin1String(t->metaObject()->className());
+            return t;
+        });
+        if (!started) {
+            return CommandLine::printError(workers.errorString());
+        }
+        bound = workers.boundSockets();
+    }
+    QStringList listening;
+    for (const SockAddr &socket : qAsConst(bound)) {
+        listening.append(socket.toString());
+    }
+    if (threads == 1) {
+        if (!directory.start(&error)) {
+            return CommandLine::printError(error);
+        }
+        server = std::make_unique<IceServer>(transport.get(), &keys, options.server);
+        server->start();
+    }
 
     logStartup(commandLine.configPath(), listening, directory, options.fetch.metaverseUrl);
-    qCInfo(ice_server).noquote() << "UDP transport:" << transport->metaObject()->className();
+    qCInfo(ice_server).noquote() << "UDP transport:" << transportClass << "on" << threads
+                                 << (threads == 1 ? "thread" : "threads (SO_REUSEPORT)");
 
-    Observability observability(server, listening);
+    Observability observability([&]() { return threads == 1 ? server->stats() : workers.stats(); }, listening);
     if (!observability.start(options, &error)) {
         return CommandLine::printError(error);
     }
@@ -159,6 +198,7 @@ int main(int argc, char *argv[]) {
     });
 
     const int code = QCoreApplication::exec();
+    workers.stop(); // joins the worker threads while the key store they read still exists
     qCInfo(ice_server) << "stopped";
     return code;
 }

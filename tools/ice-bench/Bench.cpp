@@ -63,7 +63,7 @@ public:
     }
 
     bool echo();
-    bool server(const QString &transport, const QString &keysDir);
+    bool server(const QString &transport, int threads, const QString &keysDir);
     bool coturn();
     void summary() const;
 
@@ -128,20 +128,30 @@ bool Run::echo() {
     return true;
 }
 
-bool Run::server(const QString &transport, const QString &keysDir) {
+// "ice-server/native" for one thread (as before threads existed), "ice-server/native/t2" for two.
+QString serverTarget(const QString &transport, int threads) {
+    return QStringLiteral("ice-server/") + transport + (threads == 1 ? QString() : QStringLiteral("/t%1").arg(threads));
+}
+
+bool Run::server(const QString &transport, int threads, const QString &keysDir) {
     Spawned server;
     // Rate limiting off (all traffic comes from 127.0.0.1); a long peer timeout keeps the domains
     // registered through the saturation runs, in which they do not heartbeat at 1 Hz.
-    if (!server.start(_options.serverPath,
-                      { "--bind",           "127.0.0.1", "--port",        "0",
-                        "--http-port",      "0",         "--keys-dir",    keysDir,
-                        "--keys-rescan",    "0",         "--rate-limit",  "0",
-                        "--peer-timeout",   "60000",     "--max-domains", QString::number(_options.domains + 1000),
-                        "--receive-buffer", "8388608",   "--transport",   transport },
+    if (!server.start(_options.serverPath, { "--bind",           "127.0.0.1",
+                                             "--port",           "0",
+                                             "--http-port",      "0",
+                                             "--keys-dir",       keysDir,
+                                             "--keys-rescan",    "0",
+                                             "--rate-limit",     "0",
+                                             "--peer-timeout",   "60000",
+                                             "--max-domains",    QString::number(_options.domains + 1000),
+                                             "--receive-buffer", "8388608",
+                                             "--transport",      transport,
+                                             "--threads",        QString::number(threads) },
                       QRegularExpression(QStringLiteral("listening on UDP 127\\.0\\.0\\.1:(\\d+)")), 120000)) {
         return false;
     }
-    const QString target = QStringLiteral("ice-server/") + transport;
+    const QString target = serverTarget(transport, threads);
     _client.setServer(loopback(server.port));
     std::printf("%s (pid %lld), RSS at start %.1f MiB:\n", qPrintable(target), server.pid(), rssMiB(server.pid()));
     // Registration: every domain once, paced at 20,000/s (each costs one RSA verify).
@@ -153,7 +163,17 @@ bool Run::server(const QString &transport, const QString &keysDir) {
     std::printf("  RSS with %d domains registered: %.1f MiB\n", _options.domains, rssMiB(server.pid()));
     QList<double> rates;
     for (const Feed &feed : _feeds) {
+        const QList<double> before = workerCpuSeconds(server.pid());
         rates.append(saturate(target, feed, server.pid()).rate());
+        const QList<double> after = workerCpuSeconds(server.pid());
+        if (after.size() > 1 && after.size() == before.size()) {
+            // How the kernel spread the client sockets over the workers' sockets.
+            std::printf("    CPU seconds per worker thread:");
+            for (int i = 0; i < after.size(); ++i) {
+                std::printf(" %.2f", after[i] - before[i]);
+            }
+            std::printf("\n");
+        }
     }
     for (int i = 0; i < _feeds.size(); ++i) {
         for (int percent : { 50, 90 }) {
@@ -189,17 +209,29 @@ void Run::summary() const {
     auto rate = [this](const QString &key) { return _saturated.value(key).rate(); };
     std::printf("summary (ratios from this run):\n");
     for (const QString &transport : _options.transports) {
-        const QString t = QStringLiteral("ice-server/") + transport;
-        std::printf("  %-18s heartbeats %5.1f%% of echo (goal >= 80%%), queries %5.1f%% (goal >= 50%%), "
-                    "STUN %5.1f%% of echo",
-                    qPrintable(t), 100 * rate(t + "/heartbeat") / rate("echo/heartbeat"),
-                    100 * rate(t + "/query") / rate("echo/query"), 100 * rate(t + "/stun") / rate("echo/stun"));
-        if (rate("coturn/stun") > 0) {
-            std::printf(", STUN %.2f x coturn (goal >= 1.2)", rate(t + "/stun") / rate("coturn/stun"));
+        for (int threads : _options.threads) {
+            const QString t = serverTarget(transport, threads);
+            std::printf("  %-18s heartbeats %5.1f%% of echo (goal >= 80%%), queries %5.1f%% (goal >= 50%%), "
+                        "STUN %5.1f%% of echo",
+                        qPrintable(t), 100 * rate(t + "/heartbeat") / rate("echo/heartbeat"),
+                        100 * rate(t + "/query") / rate("echo/query"), 100 * rate(t + "/stun") / rate("echo/stun"));
+            if (rate("coturn/stun") > 0) {
+                std::printf(", STUN %.2f x coturn (goal >= 1.2)", rate(t + "/stun") / rate("coturn/stun"));
+            }
+            std::printf(
+                "\n  %-18s CPU-us per answer: heartbeat %.2f, query %.2f, STUN %.2f (echo %.2f / %.2f / %.2f)\n", "",
+                _cpuUs.value(t + "/heartbeat"), _cpuUs.value(t + "/query"), _cpuUs.value(t + "/stun"),
+                _cpuUs.value("echo/heartbeat"), _cpuUs.value("echo/query"), _cpuUs.value("echo/stun"));
+            if (threads > 1 && _cpuUs.value(serverTarget(transport, 1) + "/heartbeat") > 0) {
+                const QString one = serverTarget(transport, 1);
+                auto ratio = [&](const char *feed) {
+                    return _cpuUs.value(t + "/" + feed) / _cpuUs.value(one + "/" + feed);
+                };
+                std::printf("  %-18s CPU per answer vs 1 thread: heartbeat %.2f x (goal <= 1.15), query %.2f x, "
+                            "STUN %.2f x\n",
+                            "", ratio("heartbeat"), ratio("query"), ratio("stun"));
+            }
         }
-        std::printf("\n  %-18s CPU-us per answer: heartbeat %.2f, query %.2f, STUN %.2f (echo %.2f / %.2f / %.2f)\n",
-                    "", _cpuUs.value(t + "/heartbeat"), _cpuUs.value(t + "/query"), _cpuUs.value(t + "/stun"),
-                    _cpuUs.value("echo/heartbeat"), _cpuUs.value("echo/query"), _cpuUs.value("echo/stun"));
     }
 }
 } // namespace
@@ -231,8 +263,10 @@ int runBench(const BenchOptions &options) {
         return 1;
     }
     for (const QString &transport : options.transports) {
-        if (!run.server(transport, keys.path())) {
-            return 1;
+        for (int threads : options.threads) {
+            if (!run.server(transport, threads, keys.path())) {
+                return 1;
+            }
         }
     }
     if (!options.turnserverPath.isEmpty() && !run.coturn()) {

@@ -2,14 +2,16 @@
 // responder, all on the same load generator in the same run, so ratios compare like with like.
 #pragma once
 
+#include <QtCore/QList>
 #include <QtCore/QString>
 #include <QtCore/QStringList>
 
 struct BenchOptions {
-    QString serverPath;     // ice-server binary
-    QString echoPath;       // the C echo (ice-echo)
-    QString turnserverPath; // coturn; empty = skip the peer figure
-    QStringList transports; // ice-server --transport values, measured in this order
+    QString serverPath;       // ice-server binary
+    QString echoPath;         // the C echo (ice-echo)
+    QString turnserverPath;   // coturn; empty = skip the peer figure
+    QStringList transports;   // ice-server --transport values, measured in this order
+    QList<int> threads { 1 }; // ice-server --threads values, measured for each transport
     int domains = 10000;
     double saturateSeconds = 3;
     double latencySeconds = 3;

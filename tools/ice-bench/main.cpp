@@ -25,6 +25,7 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
           QStandardPaths::findExecutable(QStringLiteral("turnserver")) },
         { "transports", "ice-server --transport values to measure, in order (default qt,native).", "LIST",
           "qt,native" },
+        { "threads", "ice-server --threads values to measure for each transport, in order (default 1).", "LIST", "1" },
         { "domains", "Registered domains (default 10000).", "N", "10000" },
         { "saturate", "Seconds of each saturation run (default 3).", "S", "3" },
         { "latency", "Seconds of each latency run (default 3).", "S", "3" },
@@ -38,6 +39,16 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
     options->echoPath = parser.value("echo-server");
     options->turnserverPath = parser.value("turnserver");
     options->transports = parser.value("transports").split(',', Qt::SkipEmptyParts);
+    options->threads.clear();
+    for (const QString &value : parser.value("threads").split(',', Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const int threads = value.toInt(&ok);
+        if (!ok || threads < 1) {
+            std::fprintf(stderr, "ice-bench: --threads wants a list of counts >= 1, not '%s'\n", qPrintable(value));
+            return false;
+        }
+        options->threads.append(threads);
+    }
     options->domains = parser.value("domains").toInt();
     options->saturateSeconds = parser.value("saturate").toDouble();
     options->latencySeconds = parser.value("latency").toDouble();
