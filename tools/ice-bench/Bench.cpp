@@ -148,7 +148,9 @@ bool Run::server(const QString &transport, int threads, const QString &keysDir) 
                                              "--receive-buffer", "8388608",
                                              "--transport",      transport,
                                              "--threads",        QString::number(threads) },
-                      QRegularExpression(QStringLiteral("listening on UDP 127\\.0\\.0\\.1:(\\d+)")), 120000)) {
+                      QRegularExpression(QStringLiteral("listening on UDP 127\\.0\\.0\\.1:(\\d+)")),
+                      // The server reads every key file before it listens: minutes for 100,000 on a busy machine.
+                      120000 + 5 * _options.domains)) {
         return false;
     }
     const QString target = serverTarget(transport, threads);
