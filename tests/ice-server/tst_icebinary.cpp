@@ -224,7 +224,7 @@ private Q_SLOTS:
         std::vector<std::unique_ptr<QUdpSocket>> clients;
         for (int i = 0; i < Clients; ++i) {
             clients.push_back(std::make_unique<QUdpSocket>());
-            QVERIFY(clients.back()->bind(QHostAddress::LocalHost, 0));
+            QVERIFY(clients.back()->bind(QHostAddress(QHostAddress::LocalHost), 0));
             clients.back()->writeDatagram(stun, QHostAddress::LocalHost, udpPort);
         }
         for (const auto &client : clients) {

@@ -448,7 +448,7 @@ private Q_SLOTS:
     void bindFailureStartsNothing() {
         // A port taken by a socket without SO_REUSEPORT: the first worker cannot bind, nothing runs.
         QUdpSocket taken;
-        QVERIFY(taken.bind(QHostAddress::LocalHost, 0));
+        QVERIFY(taken.bind(QHostAddress(QHostAddress::LocalHost), 0));
         Keys keys;
         IceServerThreads threads(keys.store.data(), IceServerSettings());
         const bool started = threads.start(2, taken.localPort(), [](quint16 port, QString *error) {
