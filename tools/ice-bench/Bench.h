@@ -13,6 +13,7 @@ struct BenchOptions {
     QStringList transports;   // ice-server --transport values, measured in this order
     QList<int> threads { 1 }; // ice-server --threads values, measured for each transport
     int domains = 10000;
+    double registerRate = 20000; // registration heartbeats per second (the goal's rate)
     double saturateSeconds = 3;
     double latencySeconds = 3;
     int sockets = 4; // client sockets per set

@@ -27,6 +27,7 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
           "qt,native" },
         { "threads", "ice-server --threads values to measure for each transport, in order (default 1).", "LIST", "1" },
         { "domains", "Registered domains (default 10000).", "N", "10000" },
+        { "register-rate", "Registration heartbeats per second (default 20000).", "N", "20000" },
         { "saturate", "Seconds of each saturation run (default 3).", "S", "3" },
         { "latency", "Seconds of each latency run (default 3).", "S", "3" },
         { "sockets", "Client sockets per set (default 4).", "N", "4" },
@@ -50,13 +51,14 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
         options->threads.append(threads);
     }
     options->domains = parser.value("domains").toInt();
+    options->registerRate = parser.value("register-rate").toDouble();
     options->saturateSeconds = parser.value("saturate").toDouble();
     options->latencySeconds = parser.value("latency").toDouble();
     options->sockets = parser.value("sockets").toInt();
     options->window = parser.value("window").toInt();
     options->signThreads = qMax(1, parser.value("sign-threads").toInt());
     if (options->sockets < 1 || options->domains < options->sockets || options->window < 1
-        || options->saturateSeconds <= 0 || options->latencySeconds <= 0) {
+        || options->saturateSeconds <= 0 || options->latencySeconds <= 0 || options->registerRate <= 0) {
         std::fprintf(stderr, "ice-bench: need --domains >= --sockets >= 1, --window >= 1 and positive durations\n");
         return false;
     }
