@@ -3,11 +3,14 @@
 #include "IceServerLogging.h"
 #include "IceServerStats.h"
 
+#include <QtCore/QThread>
+
 DomainKeyStore::DomainKeyStore(KeyDirectory *directory, MetaverseKeyFetcher *fetcher, const KeyFetchSettings &settings,
                                QObject *parent)
     : QObject(parent), _directory(directory), _fetcher(fetcher), _settings(settings) {
     if (_directory) {
         connect(_directory, &KeyDirectory::keyChanged, this, [this](const QUuid &id, bool present) {
+            QMutexLocker lock(&_mutex);
             if (!present && !_cache.contains(id)) {
                 Q_EMIT keyRevoked(id);
             }
@@ -20,19 +23,36 @@ DomainKeyStore::DomainKeyStore(KeyDirectory *directory, MetaverseKeyFetcher *fet
     }
 }
 
+int DomainKeyStore::cachedKeys() const {
+    QMutexLocker lock(&_mutex);
+    return int(_cache.size());
+}
+
+int DomainKeyStore::negativeEntries() const {
+    QMutexLocker lock(&_mutex);
+    return int(_negative.size());
+}
+
+DomainKeyStore::Counters DomainKeyStore::counters() const {
+    QMutexLocker lock(&_mutex);
+    return _counters;
+}
+
 DomainKeyStore::Lookup DomainKeyStore::lookup(const QUuid &id, qint64 nowMs) {
     Lookup result;
     if (_directory) {
-        if (const KeyDirectory::Key *trusted = _directory->find(id)) {
+        KeyDirectory::Key trusted;
+        if (_directory->copyKey(id, &trusted)) {
             result.state = Lookup::Known;
-            result.key = trusted->key;
-            result.serial = trusted->serial;
+            result.key = trusted.key;
+            result.serial = trusted.serial;
             return result;
         }
     }
     if (!_fetcher) {
         return result;
     }
+    QMutexLocker lock(&_mutex);
 
     auto cached = _cache.find(id);
     if (cached != _cache.end()) {
@@ -41,7 +61,7 @@ DomainKeyStore::Lookup DomainKeyStore::lookup(const QUuid &id, qint64 nowMs) {
             result.state = Lookup::Known;
         } else if (age < 2 * qint64(_settings.keyTtlMs)) {
             // Expired: keep using it while a refresh is on its way, so a live domain sees no Denied.
-            if (!_fetcher->isPending(id) && nowMs - cached->lastRefetchMs >= TransientFailureBackoffMs) {
+            if (!_fetching.contains(id) && nowMs - cached->lastRefetchMs >= TransientFailureBackoffMs) {
                 cached->lastRefetchMs = nowMs;
                 startFetch(id, nowMs);
             }
@@ -57,7 +77,7 @@ DomainKeyStore::Lookup DomainKeyStore::lookup(const QUuid &id, qint64 nowMs) {
         }
     }
 
-    if (_fetcher->isPending(id)) {
+    if (_fetching.contains(id)) {
         result.state = Lookup::Pending;
         return result;
     }
@@ -76,8 +96,9 @@ DomainKeyStore::Lookup DomainKeyStore::lookup(const QUuid &id, qint64 nowMs) {
 }
 
 void DomainKeyStore::verifyFailed(const QUuid &id, qint64 nowMs) {
+    QMutexLocker lock(&_mutex);
     auto cached = _cache.find(id);
-    if (cached == _cache.end() || !_fetcher || _fetcher->isPending(id)) {
+    if (cached == _cache.end() || !_fetcher || _fetching.contains(id)) {
         return; // directory keys are the operator's word; nothing to re-fetch
     }
     if (nowMs - cached->lastRefetchMs < _settings.refetchAfterFailedVerifyMs) {
@@ -90,12 +111,36 @@ void DomainKeyStore::verifyFailed(const QUuid &id, qint64 nowMs) {
 }
 
 bool DomainKeyStore::startFetch(const QUuid &id, qint64 nowMs) {
+    if (QThread::currentThread() != thread()) {
+        // The fetcher lives here; whether its bounds allow the fetch is decided when it starts.
+        // Until then (and if they refuse) the domain is Pending, which a heartbeat answers with
+        // Denied exactly as it answers Unknown.
+        _fetching.insert(id);
+        QMetaObject::invokeMethod(
+            this, [this, id] { startQueuedFetch(id); }, Qt::QueuedConnection);
+        return true;
+    }
     if (!_fetcher->canStart(nowMs)) {
         ++_counters.throttled;
         return false;
     }
+    _fetching.insert(id);
     _fetcher->fetch(id, nowMs);
     return true;
+}
+
+void DomainKeyStore::startQueuedFetch(const QUuid &id) {
+    QMutexLocker lock(&_mutex);
+    const qint64 nowMs = monotonicMs();
+    if (_fetcher->isPending(id)) {
+        return;
+    }
+    if (!_fetcher->canStart(nowMs)) {
+        ++_counters.throttled;
+        _fetching.remove(id);
+        return;
+    }
+    _fetcher->fetch(id, nowMs);
 }
 
 void DomainKeyStore::rememberNegative(const QUuid &id, qint64 untilMs, qint64 nowMs) {
@@ -113,6 +158,8 @@ void DomainKeyStore::rememberNegative(const QUuid &id, qint64 untilMs, qint64 no
 
 void DomainKeyStore::handleFetched(const QUuid &id, MetaverseKeyFetcher::Outcome outcome, const RsaPublicKey &key) {
     using Outcome = MetaverseKeyFetcher::Outcome;
+    QMutexLocker lock(&_mutex);
+    _fetching.remove(id);
     const qint64 nowMs = monotonicMs();
     auto cached = _cache.find(id);
     switch (outcome) {

@@ -8,13 +8,18 @@
 //    negativeTtlMs; a transient failure (timeout, 5xx, network) backs off for a few seconds;
 //  - a failed verify re-fetches at most once per refetchAfterFailedVerifyMs per domain;
 //  - GETs are bounded in flight and per second by MetaverseKeyFetcher; both caches are capped.
+// Threads: lookup() and verifyFailed() may be called from any thread (ice-server workers); the
+// directory and the fetcher stay on the store's thread, and a fetch wanted elsewhere is started
+// there by a queued call.
 #pragma once
 
 #include "KeyDirectory.h"
 #include "MetaverseKeyFetcher.h"
 
 #include <QtCore/QHash>
+#include <QtCore/QMutex>
 #include <QtCore/QObject>
+#include <QtCore/QSet>
 
 class DomainKeyStore : public QObject {
     Q_OBJECT
@@ -41,9 +46,9 @@ public:
     // A heartbeat did not verify with the key lookup() gave: maybe the domain has a new key.
     void verifyFailed(const QUuid &id, qint64 nowMs);
 
-    int cachedKeys() const { return int(_cache.size()); }
-    int negativeEntries() const { return int(_negative.size()); }
-    const Counters &counters() const { return _counters; }
+    int cachedKeys() const;
+    int negativeEntries() const;
+    Counters counters() const;
     KeyDirectory *directory() const { return _directory; }
     MetaverseKeyFetcher *fetcher() const { return _fetcher; }
 
@@ -62,14 +67,19 @@ private:
     };
 
     bool startFetch(const QUuid &id, qint64 nowMs);
+    void startQueuedFetch(const QUuid &id);
     void handleFetched(const QUuid &id, MetaverseKeyFetcher::Outcome outcome, const RsaPublicKey &key);
     void rememberNegative(const QUuid &id, qint64 untilMs, qint64 nowMs);
 
+    // Guards everything below but the two sources. Recursive: a signal emitted under it may
+    // come back (keyRevoked -> a direct slot -> lookup()).
+    mutable QRecursiveMutex _mutex;
     KeyDirectory *_directory;
     MetaverseKeyFetcher *_fetcher;
     KeyFetchSettings _settings;
     QHash<QUuid, CachedKey> _cache;
     QHash<QUuid, qint64> _negative;   // ID -> until (monotonic ms)
+    QSet<QUuid> _fetching;            // fetches asked for and not finished (the fetcher's, or queued to it)
     quint64 _nextSerial = 1ull << 62; // fetched keys never share a serial with directory keys
     Counters _counters;
 };

@@ -25,13 +25,25 @@ const char *IceServerStats::dropName(int drop) {
 IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings, QObject *parent)
     : IceServer(transport, keys, settings, Clock(), nullptr, parent) {}
 
+IceServerShared IceServerShared::create(const IceServerSettings &settings, int threads) {
+    IceServerShared shared;
+    shared.peers = std::make_shared<PeerTable>(settings.maxDomains, settings.effectiveTakeoverSilenceMs());
+    // Many more shards than threads, so two workers seldom want the same lock.
+    shared.rateLimiter = std::make_shared<SourceRateLimiter>(settings.rateLimit, threads > 1 ? 64 * threads : 1);
+    return shared;
+}
+
 IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings, Clock clock,
                      CryptoBackend *crypto, QObject *parent)
+    : IceServer(transport, keys, settings, IceServerShared::create(settings), std::move(clock), crypto, parent) {}
+
+IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings,
+                     const IceServerShared &shared, Clock clock, CryptoBackend *crypto, QObject *parent)
     : QObject(parent), _transport(transport), _keys(keys), _clock(clock ? std::move(clock) : Clock(&monotonicMs)),
       _crypto(crypto ? crypto : CryptoBackend::defaultBackend()), _settings(settings), _sender(transport),
       _ackDatagram(NLDatagram::create(PacketType::ICEServerHeartbeatACK).toDatagram()),
-      _deniedDatagram(NLDatagram::create(PacketType::ICEServerHeartbeatDenied).toDatagram()),
-      _rateLimiter(settings.rateLimit), _peers(settings.maxDomains, settings.effectiveTakeoverSilenceMs()) {
+      _deniedDatagram(NLDatagram::create(PacketType::ICEServerHeartbeatDenied).toDatagram()), _shared(shared),
+      _rateLimiter(*_shared.rateLimiter), _peers(*_shared.peers) {
     _receiver.registerDirectListener(PacketType::ICEServerHeartbeat, this, &IceServer::processPacketView);
     _receiver.registerDirectListener(PacketType::ICEServerQuery, this, &IceServer::processPacketView);
     connect(&_receiver, &PacketReceiver::stunDatagramReceived, this, &IceServer::processStun);
@@ -42,7 +54,9 @@ IceServer::IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceSer
 
 void IceServer::start() {
     connect(_transport, &UdpTransport::datagramReceived, this, &IceServer::processDatagram, Qt::UniqueConnection);
-    _sweepTimer.start();
+    if (_settings.sweepIntervalMs > 0) {
+        _sweepTimer.start();
+    }
 }
 
 void IceServer::processDatagram(const QByteArray &datagram, const SockAddr &sender) {
@@ -162,7 +176,7 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
 }
 
 void IceServer::announce(const QUuid &domainID, const DomainKeyStore::Lookup &key, qint64 now) {
-    if (const PeerTable::Peer *peer = _peers.find(domainID)) {
+    if (const std::optional<PeerTable::Peer> peer = _peers.find(domainID)) {
         _cluster->domainHeard(*peer, key, now);
     }
 }
@@ -178,28 +192,30 @@ void IceServer::processQuery(const QByteArray &payload, const SockAddr &sender) 
     // The querier's record as received, which is byte-identical to upstream's re-encode for every
     // payload the decoder accepts (IceServerQuery::scan).
     const QByteArray querierRecord = QByteArray::fromRawData(payload.constData(), query.recordSize);
-    if (_cluster && (!_peers.find(query.domainID) || !_cluster->answerLocally(query.domainID))) {
-        _cluster->resolveQuery(this, query.domainID, querierRecord, sender, _clock());
-        return;
+    if (_cluster) {
+        PeerTable::Route local;
+        if (!_peers.route(query.domainID, &local) || !_cluster->answerLocally(query.domainID)) {
+            _cluster->resolveQuery(this, query.domainID, querierRecord, sender, _clock());
+            return;
+        }
     }
     answerQuery(query.domainID, querierRecord, sender);
 }
 
 bool IceServer::answerQuery(const QUuid &domainID, const QByteArray &querierRecord, const SockAddr &querier) {
-    const PeerTable::Peer *domain = _peers.find(domainID);
-    const SockAddr *domainSocket = domain ? domain->peer.getActiveSocket() : nullptr;
-    if (!domainSocket) {
+    PeerTable::Route domain; // a copy: another thread may change the record meanwhile
+    if (!_peers.route(domainID, &domain)) {
         ++_counts.drops[IceServerStats::UnknownDomain];
         qCDebug(ice_server_packets) << "query from" << querier << "for unknown domain" << domainID;
         return false;
     }
     ++_counts.queriesAnswered;
-    qCDebug(ice_server_packets) << "query from" << querier << "for" << domainID << "-> domain at" << *domainSocket;
+    qCDebug(ice_server_packets) << "query from" << querier << "for" << domainID << "-> domain at"
+                                << domain.activeSocket;
     // The domain's record to the querier's observed address, the querier's self-reported record to
     // the domain (docs/protocol.md 3.4).
-    const SockAddr domainDestination = *domainSocket; // send() may not invalidate it, but be safe
-    send(PacketType::ICEServerPeerInformation, domain->peerInformation, querier);
-    send(PacketType::ICEServerPeerInformation, querierRecord, domainDestination);
+    send(PacketType::ICEServerPeerInformation, domain.peerInformation, querier);
+    send(PacketType::ICEServerPeerInformation, querierRecord, domain.activeSocket);
     return true;
 }
 
@@ -209,13 +225,11 @@ void IceServer::answerForOtherNode(const QByteArray &domainInformation, const So
 }
 
 bool IceServer::introduceQuerier(const QUuid &domainID, const QByteArray &querierRecord) {
-    const PeerTable::Peer *domain = _peers.find(domainID);
-    const SockAddr *domainSocket = domain ? domain->peer.getActiveSocket() : nullptr;
-    if (!domainSocket) {
+    PeerTable::Route domain;
+    if (!_peers.route(domainID, &domain)) {
         return false;
     }
-    const SockAddr domainDestination = *domainSocket;
-    send(PacketType::ICEServerPeerInformation, querierRecord, domainDestination);
+    send(PacketType::ICEServerPeerInformation, querierRecord, domain.activeSocket);
     return true;
 }
 
@@ -261,6 +275,12 @@ void IceServer::clearInactivePeers() {
 }
 
 IceServerStats IceServer::stats() const {
+    IceServerStats s = trafficStats();
+    addSharedStats(&s);
+    return s;
+}
+
+IceServerStats IceServer::trafficStats() const {
     IceServerStats s = _counts;
     const PacketReceiver::Counters &rx = _receiver.counters();
     s.packetsInByType = rx.receivedByType;
@@ -271,6 +291,11 @@ IceServerStats IceServer::stats() const {
     s.drops[IceServerStats::UnknownType] += rx.dropped[size_t(PacketReceiver::DropReason::UnknownType)];
     s.drops[IceServerStats::VersionMismatch] += rx.dropped[size_t(PacketReceiver::DropReason::VersionMismatch)];
     s.drops[IceServerStats::NoListener] += rx.dropped[size_t(PacketReceiver::DropReason::NoListener)];
+    return s;
+}
+
+void IceServer::addSharedStats(IceServerStats *stats) const {
+    IceServerStats &s = *stats;
     s.registeredDomains = _peers.size();
 
     s.rateLimitTrackedSources = _rateLimiter.trackedSources();
@@ -291,5 +316,4 @@ IceServerStats IceServer::stats() const {
         }
         s.keyFetchesInFlight = fetcher->inFlight();
     }
-    return s;
 }

@@ -8,6 +8,8 @@
 //   ICEServerPeerInformation packets); STUN binding requests are answered on the same port.
 // In cluster mode (setCluster) accepted heartbeats, expiries and queries the local table cannot
 // answer also go to an IceServerCluster, which shares them with the other nodes.
+// Several IceServers, one per thread and socket, may share one domain table and one rate limiter
+// (IceServerShared; IceServerThreads runs them); each keeps its own counters.
 #pragma once
 
 #include "DomainKeyStore.h"
@@ -23,10 +25,21 @@
 #include <QtCore/QTimer>
 
 #include <functional>
+#include <memory>
 
 class CryptoBackend;
 class IceServerCluster;
 class UdpTransport;
+
+// What IceServers on several threads share: the domain table (a heartbeat on one thread, the
+// query for its domain on another) and the per-source limits. An IceServer alone makes its own.
+struct IceServerShared {
+    std::shared_ptr<PeerTable> peers;
+    std::shared_ptr<SourceRateLimiter> rateLimiter;
+
+    // threads > 1 shards the rate limiter so the workers rarely wait for each other.
+    static IceServerShared create(const IceServerSettings &settings, int threads = 1);
+};
 
 class IceServer : public QObject {
     Q_OBJECT
@@ -39,8 +52,12 @@ public:
     // crypto is not owned; nullptr or an empty clock take the production defaults.
     IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings, Clock clock,
               CryptoBackend *crypto, QObject *parent = nullptr);
+    // One of several workers over shared state (see IceServerShared).
+    IceServer(UdpTransport *transport, DomainKeyStore *keys, const IceServerSettings &settings,
+              const IceServerShared &shared, Clock clock, CryptoBackend *crypto, QObject *parent = nullptr);
 
-    // Connects to the transport and starts the expiry sweep.
+    // Connects to the transport and starts the expiry sweep (none when sweepIntervalMs is 0: of
+    // workers sharing a table, one sweeps).
     void start();
 
     // The datagram entry point (what the transport feeds, and what the fuzzer drives).
@@ -64,6 +81,10 @@ public:
     const PeerTable &peers() const { return _peers; }
     const IceServerSettings &settings() const { return _settings; }
     IceServerStats stats() const;
+    // stats() in two halves: what this server counted (call on its thread), and what it shares
+    // with other workers (the table, the limiter, the key store: call on the key store's thread).
+    IceServerStats trafficStats() const;
+    void addSharedStats(IceServerStats *stats) const;
 
 public Q_SLOTS:
     // Drops domains silent longer than the peer timeout (run every sweepIntervalMs).
@@ -93,8 +114,9 @@ private:
     // The empty answers, encoded once; the sender stamps each one's sequence number.
     QByteArray _ackDatagram;
     QByteArray _deniedDatagram;
-    SourceRateLimiter _rateLimiter;
-    PeerTable _peers;
+    IceServerShared _shared;
+    SourceRateLimiter &_rateLimiter;
+    PeerTable &_peers;
     QTimer _sweepTimer;
     IceServerStats _counts; // the counters this class owns; stats() adds those of its parts
     IceServerCluster *_cluster = nullptr;

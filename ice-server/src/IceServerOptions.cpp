@@ -5,6 +5,7 @@
 #include <QtCore/QDir>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QStandardPaths>
+#include <QtCore/QThread>
 #include <QtNetwork/QHostInfo>
 
 namespace {
@@ -32,6 +33,13 @@ QString IceServerOptions::defaultNodeId(quint16 boundPort) {
     // The ID names a Redis client and key: keep it to the characters both allow.
     host.replace(QRegularExpression(QStringLiteral("[^A-Za-z0-9._-]")), QStringLiteral("-"));
     return QStringLiteral("%1:%2").arg(host.isEmpty() ? QStringLiteral("ice-server") : host).arg(boundPort);
+}
+
+int IceServerOptions::defaultThreads() {
+    if (!SocketTransport::reusePortAvailable()) {
+        return 1;
+    }
+    return qBound(1, QThread::idealThreadCount(), MaxThreads);
 }
 
 QString IceServerOptions::loggingRules() const {
@@ -148,6 +156,13 @@ void IceServerOptions::declare(CommandLine *commandLine, const QString &defaultC
                         QStringLiteral("This node's name in the cluster, unique per node: letters, digits and "
                                        ".:_- (default: hostname:port)."),
                         QStringLiteral("NAME")));
+    cl.addOption(option("threads",
+                        QStringLiteral("Threads serving UDP, each with its own socket on the same port (SO_REUSEPORT); "
+                                       "all share one domain table. 0 = one per core, at most %1 (default; here %2); "
+                                       "1 = everything on one thread (always so with --cluster, for now).")
+                            .arg(MaxThreads)
+                            .arg(defaultThreads()),
+                        QStringLiteral("N"), QStringLiteral("0")));
     cl.addOption(option({ QStringLiteral("v"), QStringLiteral("verbose") },
                         QStringLiteral("Log every packet (category hifi.ice-server.packets) and debug messages.")));
     cl.addOption(
@@ -182,6 +197,11 @@ bool IceServerOptions::read(CommandLine *commandLine, IceServerOptions *options)
         cl.fail(QStringLiteral("--transport wants auto, qt or native, not '%1'")
                     .arg(cl.value(QStringLiteral("transport"))));
     }
+    o.threads = int(cl.number(QStringLiteral("threads"), 0, MaxThreads));
+    if (o.threads > 1 && !SocketTransport::reusePortAvailable()) {
+        cl.fail(QStringLiteral("--threads %1 needs SO_REUSEPORT load balancing, which this platform lacks; use 1")
+                    .arg(o.threads));
+    }
     o.verbose = cl.flag(QStringLiteral("verbose"));
     o.logRules = cl.value(QStringLiteral("log-rules"));
 
@@ -210,6 +230,11 @@ bool IceServerOptions::read(CommandLine *commandLine, IceServerOptions *options)
                   QStringLiteral("--node-id wants 1 to 200 letters, digits or .:_-, not '%1'").arg(o.nodeId));
     } else if (cl.isSet(QStringLiteral("node-id")) && !cl.isSet(QStringLiteral("cluster"))) {
         cl.reject(QStringLiteral("node-id"), QStringLiteral("--node-id needs --cluster"));
+    }
+    // The cluster link is called from the server's thread and is not shared between threads yet.
+    if (o.clusterEnabled() && o.threads > 1) {
+        cl.reject(QStringLiteral("threads"),
+                  QStringLiteral("--cluster serves UDP on one thread for now: leave out --threads or set it to 1"));
     }
 
     o.bind.clear();

@@ -27,6 +27,7 @@ struct IceServerOptions {
     QString httpBind = QStringLiteral("127.0.0.1");
     int receiveBufferBytes = 4194304; // 0: leave the kernel's default
     TransportKind transport = TransportKind::Auto;
+    int threads = 0; // 0: defaultThreads(); 1: one socket per address on the main thread, as before
     bool verbose = false;
     QString logRules; // extra Qt logging rules, ';' or newline separated
     // Cluster mode (docs/cluster.md): invalid (the default) = a single node, nothing of it is built.
@@ -39,6 +40,14 @@ struct IceServerOptions {
 
     // The Qt logging filter rules --verbose and --log-rules ask for.
     QString loggingRules() const;
+
+    // Most workers that help: one per core (each works one SO_REUSEPORT socket), at most MaxThreads,
+    // and 1 where the platform cannot balance a port over several sockets.
+    static constexpr int MaxThreads = 64;
+    static int defaultThreads();
+    // threads, or defaultThreads() when it is 0; always 1 in cluster mode (its link is not shared
+    // between threads yet).
+    int effectiveThreads() const { return clusterEnabled() ? 1 : threads > 0 ? threads : defaultThreads(); }
 
     // $STATE_DIRECTORY/keys under systemd (StateDirectory=), else the user's data directory.
     static QString defaultKeysDir();

@@ -58,6 +58,30 @@ struct IceServerStats {
     int rateLimitTrackedSources = 0;
     quint64 rateLimitedSources = 0;
 
+    // Adds what another worker counted (its trafficStats()); the shared fields (domains, keys,
+    // rate-limiter sources) are not per worker and stay as they are.
+    void addTraffic(const IceServerStats &other) {
+        datagramsIn += other.datagramsIn;
+        for (size_t i = 0; i < packetsInByType.size(); ++i) {
+            packetsInByType[i] += other.packetsInByType[i];
+            packetsOutByType[i] += other.packetsOutByType[i];
+        }
+        stunIn += other.stunIn;
+        stunOut += other.stunOut;
+        for (size_t i = 0; i < drops.size(); ++i) {
+            drops[i] += other.drops[i];
+        }
+        heartbeatsAcked += other.heartbeatsAcked;
+        deniedNoKey += other.deniedNoKey;
+        deniedBadSignature += other.deniedBadSignature;
+        verifyCacheHits += other.verifyCacheHits;
+        rsaVerifies += other.rsaVerifies;
+        queriesAnswered += other.queriesAnswered;
+        registrations += other.registrations;
+        expirations += other.expirations;
+        moves += other.moves;
+    }
+
     quint64 totalDrops() const {
         quint64 sum = 0;
         for (quint64 d : drops) {

@@ -7,8 +7,13 @@
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 
+namespace {
+std::atomic<quint64> nextInstance { 1 };
+} // namespace
+
 KeyDirectory::KeyDirectory(const QString &path, int rescanIntervalMs, QObject *parent)
-    : QObject(parent), _path(QDir(path).absolutePath()) {
+    : QObject(parent), _path(QDir(path).absolutePath()), _instance(nextInstance++),
+      _published(std::make_shared<const QHash<QUuid, Key>>()) {
     _rescanTimer.setInterval(rescanIntervalMs);
     connect(&_rescanTimer, &QTimer::timeout, this, &KeyDirectory::rescan);
     // Editors and "cp" produce several events per change; one rescan shortly after is enough.
@@ -52,6 +57,27 @@ bool KeyDirectory::start(QString *errorString) {
 const KeyDirectory::Key *KeyDirectory::find(const QUuid &id) const {
     auto it = _keys.constFind(id);
     return it == _keys.constEnd() ? nullptr : &it.value();
+}
+
+bool KeyDirectory::copyKey(const QUuid &id, Key *key) const {
+    struct Snapshot {
+        quint64 instance = 0;
+        quint64 generation = 0;
+        std::shared_ptr<const QHash<QUuid, Key>> keys;
+    };
+    thread_local Snapshot snapshot;
+    if (snapshot.instance != _instance || snapshot.generation != _generation.load(std::memory_order_acquire)) {
+        QMutexLocker lock(&_publishMutex);
+        snapshot.instance = _instance;
+        snapshot.generation = _generation.load(std::memory_order_relaxed);
+        snapshot.keys = _published;
+    }
+    auto it = snapshot.keys->constFind(id);
+    if (it == snapshot.keys->constEnd()) {
+        return false;
+    }
+    *key = it.value();
+    return true;
 }
 
 QUuid KeyDirectory::idFromFileName(const QString &fileName) {
@@ -180,6 +206,11 @@ void KeyDirectory::rescan() {
         }
     }
     _keys.swap(keys);
+    {
+        QMutexLocker lock(&_publishMutex);
+        _published = std::make_shared<const QHash<QUuid, Key>>(_keys);
+        _generation.fetch_add(1, std::memory_order_release);
+    }
     if (stillUsed.size() < _interned.size()) {
         _interned.swap(stillUsed); // forget keys no file holds any more
     }

@@ -11,10 +11,14 @@
 #include <QtCore/QDateTime>
 #include <QtCore/QFileSystemWatcher>
 #include <QtCore/QHash>
+#include <QtCore/QMutex>
 #include <QtCore/QObject>
 #include <QtCore/QSet>
 #include <QtCore/QTimer>
 #include <QtCore/QUuid>
+
+#include <atomic>
+#include <memory>
 
 class KeyDirectory : public QObject {
     Q_OBJECT
@@ -34,7 +38,12 @@ public:
     bool start(QString *errorString = nullptr);
 
     QString path() const { return _path; }
+    // On the directory's own thread (where rescans change the keys).
     const Key *find(const QUuid &id) const;
+    // From any thread: copies the key into *key; false when the directory has none for the ID.
+    // Each thread reads the snapshot it took after the last rescan that changed something, so
+    // threads looking up keys at once share no lock and write no shared memory.
+    bool copyKey(const QUuid &id, Key *key) const;
     int size() const { return int(_keys.size()); }
 
     // The domain ID a file name stands for (null for files that are not key files).
@@ -66,6 +75,12 @@ private:
     QTimer _debounce;
     QHash<QString, FileState> _files;
     QHash<QUuid, Key> _keys;
+    // What copyKey() reads: _keys as of the last change, replaced whole (never modified), and a
+    // generation that moves with each replacement.
+    const quint64 _instance; // tells directories apart in the readers' per-thread snapshots
+    mutable QMutex _publishMutex;
+    std::shared_ptr<const QHash<QUuid, Key>> _published;
+    std::atomic<quint64> _generation { 0 };
     QSet<QString> _watchedFiles;
     QHash<QByteArray, RsaPublicKey> _interned; // SPKI DER -> the one shared key value
     quint64 _nextSerial = 1;

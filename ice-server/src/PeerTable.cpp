@@ -22,25 +22,46 @@ const char *decisionName(PeerTable::Decision decision) {
     return "?";
 }
 
-const PeerTable::Peer *PeerTable::find(const QUuid &id) const {
-    auto it = _peers.constFind(id);
-    return it == _peers.constEnd() ? nullptr : &it.value();
+std::optional<PeerTable::Peer> PeerTable::find(const QUuid &id) const {
+    const Shard &shard = shardFor(id);
+    QMutexLocker lock(&shard.mutex);
+    auto it = shard.peers.constFind(id);
+    return it == shard.peers.constEnd() ? std::nullopt : std::optional<Peer>(it.value());
+}
+
+bool PeerTable::route(const QUuid &id, Route *route) const {
+    const Shard &shard = shardFor(id);
+    QMutexLocker lock(&shard.mutex);
+    auto it = shard.peers.constFind(id);
+    const SockAddr *active = it == shard.peers.constEnd() ? nullptr : it->peer.getActiveSocket();
+    if (!active) {
+        return false;
+    }
+    route->activeSocket = *active;
+    route->peerInformation = it->peerInformation;
+    return true;
 }
 
 bool PeerTable::isKnownGood(const QUuid &id, const QByteArray &payload, quint64 keySerial) const {
-    const Peer *peer = find(id);
-    return peer && peer->keySerial == keySerial && peer->heartbeat == payload;
+    const Shard &shard = shardFor(id);
+    QMutexLocker lock(&shard.mutex);
+    auto it = shard.peers.constFind(id);
+    return it != shard.peers.constEnd() && it->keySerial == keySerial && it->heartbeat == payload;
 }
 
 bool PeerTable::isRepeatFromActive(const QUuid &id, const QByteArray &payload, const SockAddr &sender) const {
-    const Peer *peer = find(id);
-    return peer && isRepeat(*peer, payload, sender);
+    const Shard &shard = shardFor(id);
+    QMutexLocker lock(&shard.mutex);
+    auto it = shard.peers.constFind(id);
+    return it != shard.peers.constEnd() && isRepeat(*it, payload, sender);
 }
 
 bool PeerTable::refreshRepeat(const QUuid &id, const QByteArray &payload, const SockAddr &sender, quint64 keySerial,
                               qint64 nowMs) {
-    auto it = _peers.find(id);
-    if (it == _peers.end() || it->keySerial != keySerial || !isRepeat(*it, payload, sender)) {
+    Shard &shard = shardFor(id);
+    QMutexLocker lock(&shard.mutex);
+    auto it = shard.peers.find(id);
+    if (it == shard.peers.end() || it->keySerial != keySerial || !isRepeat(*it, payload, sender)) {
         return false;
     }
     it->lastHeardMs = nowMs;
@@ -49,13 +70,17 @@ bool PeerTable::refreshRepeat(const QUuid &id, const QByteArray &payload, const 
 
 PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &heartbeat, const SockAddr &sender,
                                                       const QByteArray &payload, quint64 keySerial, qint64 nowMs) {
-    auto it = _peers.find(heartbeat.domainID);
+    Shard &shard = shardFor(heartbeat.domainID);
+    QMutexLocker lock(&shard.mutex);
+    auto it = shard.peers.find(heartbeat.domainID);
     Decision decision;
-    if (it == _peers.end()) {
-        if (int(_peers.size()) >= _maxDomains) {
+    if (it == shard.peers.end()) {
+        // Claim a place first, so threads registering in different shards never overshoot.
+        if (_size.fetch_add(1, std::memory_order_relaxed) >= _maxDomains) {
+            _size.fetch_sub(1, std::memory_order_relaxed);
             return Decision::TableFull;
         }
-        it = _peers.insert(heartbeat.domainID, Peer());
+        it = shard.peers.insert(heartbeat.domainID, Peer());
         it->peer.setUUID(heartbeat.domainID);
         decision = Decision::Registered;
     } else {
@@ -91,20 +116,30 @@ PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &
 
 int PeerTable::expire(qint64 nowMs, qint64 timeoutMs, QList<QUuid> *removedIDs) {
     int removed = 0;
-    for (auto it = _peers.begin(); it != _peers.end();) {
-        if (nowMs - it->lastHeardMs > timeoutMs) {
-            if (removedIDs) {
-                removedIDs->append(it.key());
+    for (Shard &shard : _shards) { // one shard locked at a time: workers wait at most one shard's sweep
+        QMutexLocker lock(&shard.mutex);
+        for (auto it = shard.peers.begin(); it != shard.peers.end();) {
+            if (nowMs - it->lastHeardMs > timeoutMs) {
+                if (removedIDs) {
+                    removedIDs->append(it.key());
+                }
+                it = shard.peers.erase(it);
+                ++removed;
+            } else {
+                ++it;
             }
-            it = _peers.erase(it);
-            ++removed;
-        } else {
-            ++it;
         }
     }
+    _size.fetch_sub(removed, std::memory_order_relaxed);
     return removed;
 }
 
 bool PeerTable::remove(const QUuid &id) {
-    return _peers.remove(id) > 0;
+    Shard &shard = shardFor(id);
+    QMutexLocker lock(&shard.mutex);
+    if (shard.peers.remove(id) == 0) {
+        return false;
+    }
+    _size.fetch_sub(1, std::memory_order_relaxed);
+    return true;
 }

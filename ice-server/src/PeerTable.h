@@ -17,12 +17,22 @@
 // Anything else is "ignored": the heartbeat is valid but moves nothing and refreshes nothing.
 // What this cannot stop: a replay from the domain's own public IP (same NAT), or one sent while
 // the domain is down (no nonce exists to tell old from new). Both need the attacker on the path.
+//
+// Threads: every method may be called from any thread. The table is split into shards by domain
+// ID, each with its own mutex held only for the one call, so ice-server workers on several
+// threads meet in one table (a heartbeat on one thread, the query for that domain on another)
+// without waiting on each other unless they touch the same shard at the same instant.
 #pragma once
 
 #include <IcePackets.h>
 
 #include <QtCore/QHash>
 #include <QtCore/QList>
+#include <QtCore/QMutex>
+
+#include <array>
+#include <atomic>
+#include <optional>
 
 class PeerTable {
 public:
@@ -44,10 +54,22 @@ public:
         TableFull   // a new domain while maxDomains are registered
     };
 
+    // What a query needs of a domain, copied out of the table.
+    struct Route {
+        SockAddr activeSocket;      // where the querier's record goes
+        QByteArray peerInformation; // what the querier gets
+    };
+
+    // A power of two; 64 keeps two threads apart almost always, and sixteen mostly.
+    static constexpr int ShardCount = 64;
+
     PeerTable(int maxDomains, int takeoverSilenceMs) : _maxDomains(maxDomains), _takeoverSilenceMs(takeoverSilenceMs) {}
 
-    const Peer *find(const QUuid &id) const;
-    int size() const { return int(_peers.size()); }
+    // A copy of the domain's record (tests, diagnostics); the hot path uses route().
+    std::optional<Peer> find(const QUuid &id) const;
+    // False when the domain is unknown or has no active socket yet.
+    bool route(const QUuid &id, Route *route) const;
+    int size() const { return _size.load(std::memory_order_relaxed); }
 
     // True when this exact heartbeat payload was accepted for the domain under the key with this
     // serial: its signature is known to be good, whoever resends it.
@@ -74,7 +96,14 @@ public:
     bool remove(const QUuid &id);
 
 private:
-    QHash<QUuid, Peer> _peers;
+    struct alignas(64) Shard { // one cache line each, so two threads' locks do not share one
+        mutable QMutex mutex;
+        QHash<QUuid, Peer> peers;
+    };
+    Shard &shardFor(const QUuid &id) const { return _shards[qHash(id) & (ShardCount - 1)]; }
+
+    mutable std::array<Shard, ShardCount> _shards;
+    std::atomic<int> _size { 0 };
     int _maxDomains;
     int _takeoverSilenceMs;
 };

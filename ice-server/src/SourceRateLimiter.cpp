@@ -5,9 +5,37 @@
 #include <algorithm>
 #include <cstring>
 
-SourceRateLimiter::SourceRateLimiter(const RateLimitSettings &settings) : _settings(settings) {
+SourceRateLimiter::SourceRateLimiter(const RateLimitSettings &settings, int shards) : _settings(settings) {
     _settings.burst = std::max(1.0, _settings.burst);
     _settings.maxSources = std::max(1, _settings.maxSources);
+    shards = std::max(1, std::min(shards, _settings.maxSources));
+    _maxSourcesPerShard = _settings.maxSources / shards;
+    for (int i = 0; i < shards; ++i) {
+        _shards.push_back(std::make_unique<Shard>());
+    }
+}
+
+SourceRateLimiter::~SourceRateLimiter() = default;
+
+int SourceRateLimiter::trackedSources() const {
+    int sum = 0;
+    for (const auto &shard : _shards) {
+        QMutexLocker lock(&shard->mutex);
+        sum += int(shard->index.size());
+    }
+    return sum;
+}
+
+SourceRateLimiter::Counters SourceRateLimiter::counters() const {
+    Counters sum;
+    for (const auto &shard : _shards) {
+        QMutexLocker lock(&shard->mutex);
+        sum.allowed += shard->counters.allowed;
+        sum.limited += shard->counters.limited;
+        sum.limitedSources += shard->counters.limitedSources;
+        sum.evictions += shard->counters.evictions;
+    }
+    return sum;
 }
 
 size_t SourceRateLimiter::KeyHash::operator()(const Key &key) const noexcept {
@@ -38,21 +66,25 @@ SourceRateLimiter::Key SourceRateLimiter::keyFor(const QHostAddress &address) {
 
 bool SourceRateLimiter::allow(const QHostAddress &source, qint64 nowMs) {
     if (!enabled()) {
-        ++_counters.allowed;
-        return true;
+        return true; // nothing shared is touched: off costs nothing, whatever the thread count
     }
     const Key key = keyFor(source);
-    auto found = _index.find(key);
-    if (found == _index.end()) {
-        if (int(_index.size()) >= _settings.maxSources) {
-            _index.erase(_lru.back().key);
-            _lru.pop_back();
-            ++_counters.evictions;
+    Shard &shard = *_shards[KeyHash()(key) % _shards.size()];
+    QMutexLocker lock(&shard.mutex);
+    auto &index = shard.index;
+    auto &lru = shard.lru;
+    Counters &counters = shard.counters;
+    auto found = index.find(key);
+    if (found == index.end()) {
+        if (int(index.size()) >= _maxSourcesPerShard) {
+            index.erase(lru.back().key);
+            lru.pop_back();
+            ++counters.evictions;
         }
-        _lru.push_front(Bucket { key, _settings.burst, nowMs, false });
-        found = _index.emplace(key, _lru.begin()).first;
-    } else if (found->second != _lru.begin()) {
-        _lru.splice(_lru.begin(), _lru, found->second);
+        lru.push_front(Bucket { key, _settings.burst, nowMs, false });
+        found = index.emplace(key, lru.begin()).first;
+    } else if (found->second != lru.begin()) {
+        lru.splice(lru.begin(), lru, found->second);
     }
 
     Bucket &bucket = *found->second;
@@ -62,13 +94,13 @@ bool SourceRateLimiter::allow(const QHostAddress &source, qint64 nowMs) {
     if (bucket.tokens >= 1.0) {
         bucket.tokens -= 1.0;
         bucket.limited = false;
-        ++_counters.allowed;
+        ++counters.allowed;
         return true;
     }
     if (!bucket.limited) {
         bucket.limited = true;
-        ++_counters.limitedSources;
+        ++counters.limitedSources;
     }
-    ++_counters.limited;
+    ++counters.limited;
     return false;
 }

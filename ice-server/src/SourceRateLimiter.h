@@ -2,33 +2,44 @@
 // sender cannot make it verify, fetch or answer without limit. State is bounded: at most
 // maxSources buckets, the least recently seen source is evicted first (an evicted source comes
 // back with a full bucket, which costs at most one burst).
+//
+// Threads: allow() may be called from any thread. The buckets are split into shards by source
+// address, each with its own mutex and its own share of maxSources (LRU per shard), so workers on
+// several threads share one exact limit per source IP: the kernel spreads one IP's datagrams over
+// the workers when they come from several ports, so per-thread limiters would let it send N times
+// its rate.
 #pragma once
 
 #include "IceServerSettings.h"
 
+#include <QtCore/QMutex>
 #include <QtNetwork/QHostAddress>
 
 #include <array>
 #include <list>
+#include <memory>
 #include <unordered_map>
+#include <vector>
 
 class SourceRateLimiter {
 public:
     struct Counters {
-        quint64 allowed = 0;
+        quint64 allowed = 0;        // counted while limiting is on
         quint64 limited = 0;        // packets dropped
         quint64 limitedSources = 0; // times a source went from allowed to limited
         quint64 evictions = 0;
     };
 
-    explicit SourceRateLimiter(const RateLimitSettings &settings = {});
+    // shards > 1 for a limiter shared by several threads; 1 is one exact LRU over maxSources.
+    explicit SourceRateLimiter(const RateLimitSettings &settings = {}, int shards = 1);
+    ~SourceRateLimiter();
 
     bool enabled() const { return _settings.packetsPerSecond > 0; }
     // Takes one token for the source; false when its bucket is empty. nowMs is a monotonic clock.
     bool allow(const QHostAddress &source, qint64 nowMs);
 
-    int trackedSources() const { return int(_index.size()); }
-    const Counters &counters() const { return _counters; }
+    int trackedSources() const;
+    Counters counters() const; // summed over the shards
 
 private:
     using Key = std::array<quint8, 16>;
@@ -42,10 +53,16 @@ private:
         bool limited;
     };
 
+    struct Shard {
+        mutable QMutex mutex;
+        std::list<Bucket> lru; // front = most recently seen
+        std::unordered_map<Key, std::list<Bucket>::iterator, KeyHash> index;
+        Counters counters;
+    };
+
     static Key keyFor(const QHostAddress &address);
 
     RateLimitSettings _settings;
-    std::list<Bucket> _lru; // front = most recently seen
-    std::unordered_map<Key, std::list<Bucket>::iterator, KeyHash> _index;
-    Counters _counters;
+    int _maxSourcesPerShard;
+    std::vector<std::unique_ptr<Shard>> _shards;
 };

@@ -6,6 +6,7 @@
 #include "IceServerLogging.h"
 #include "IceServerMetrics.h"
 #include "IceServerOptions.h"
+#include "IceServerThreads.h"
 #include "KeyDirectory.h"
 #include "MetaverseKeyFetcher.h"
 #include "SignalWatcher.h"
@@ -74,8 +75,10 @@ void logStartup(const QString &configPath, const QStringList &listening, const K
 // /status and /metrics: refreshed from the server's counters once a second, served over HTTP.
 class Observability {
 public:
-    Observability(const IceServer &server, const ClusterLink *cluster, const QStringList &listening)
-        : _server(server), _cluster(cluster),
+    using StatsProvider = std::function<IceServerStats()>;
+
+    Observability(StatsProvider stats, const ClusterLink *cluster, const QStringList &listening)
+        : _stats(std::move(stats)), _cluster(cluster),
           _http([this] { return _health.report(); }, [this] { return _metrics.text(); }) {
         _health.setListening(listening);
         refresh();
@@ -100,7 +103,7 @@ public:
 
 private:
     void refresh() {
-        const IceServerStats stats = _server.stats();
+        const IceServerStats stats = _stats();
         if (!_cluster) {
             _health.update(stats, monotonicMs());
             _metrics.update(stats, _health.report().healthy);
@@ -112,7 +115,7 @@ private:
         _metrics.updateCluster(cluster);
     }
 
-    const IceServer &_server;
+    StatsProvider _stats;
     const ClusterLink *_cluster;
     HealthMonitor _health;
     IceServerMetrics _metrics;
@@ -150,6 +153,78 @@ struct Cluster {
     std::unique_ptr<ClusterRegistry> registry;
     std::unique_ptr<ClusterLink> link;
 };
+
+// The UDP side: one IceServer on the main thread (--threads 1, and always in cluster mode), or
+// IceServerThreads with one SO_REUSEPORT socket per thread and address, all on the same port.
+class UdpService {
+public:
+    UdpService(const IceServerOptions &options, DomainKeyStore *keys)
+        : _options(options), _keys(keys), _threads(options.effectiveThreads()), _workers(keys, options.server) {}
+    // Joins the worker threads while the key store they read still exists.
+    ~UdpService() { _workers.stop(); }
+
+    // Binds (UDP first: without it there is nothing to serve) and starts the key directory. Workers
+    // serve as soon as they are bound, so for them the keys come first; the single server is built
+    // here and serves from serve(), after the cluster, if any, is attached to it.
+    bool start(KeyDirectory *directory, QString *error) {
+        if (_threads > 1) {
+            if (!directory->start(error)) {
+                return false;
+            }
+            const bool started = _workers.start(_threads, _options.port, [this](quint16 port, QString *bindError) {
+                std::unique_ptr<SocketTransport> transport = makeSocketTransport(_options.transport);
+                transport->setReusePort(true);
+                IceServerOptions perThread = _options;
+                perThread.port = port;
+                if (!bindUdp(transport.get(), perThread, bindError)) {
+                    return std::unique_ptr<SocketTransport>();
+                }
+                _transportClass = QLatin1String(transport->metaObject()->className());
+                return transport;
+            });
+            if (!started) {
+                *error = _workers.errorString();
+                return false;
+            }
+            bound = _workers.boundSockets();
+            return true;
+        }
+        _transport = makeSocketTransport(_options.transport);
+        if (!bindUdp(_transport.get(), _options, error) || !directory->start(error)) {
+            return false;
+        }
+        bound = _transport->boundSockets();
+        _transportClass = QLatin1String(_transport->metaObject()->className());
+        server = std::make_unique<IceServer>(_transport.get(), _keys, _options.server);
+        return true;
+    }
+    void serve() {
+        if (server) {
+            server->start();
+        }
+        qCInfo(ice_server).noquote() << "UDP transport:" << _transportClass << "on" << _threads
+                                     << (_threads == 1 ? "thread" : "threads (SO_REUSEPORT)");
+    }
+    IceServerStats stats() const { return server ? server->stats() : _workers.stats(); }
+    QStringList listening() const {
+        QStringList sockets;
+        for (const SockAddr &socket : bound) {
+            sockets.append(socket.toString());
+        }
+        return sockets;
+    }
+
+    QList<SockAddr> bound;
+    std::unique_ptr<IceServer> server; // one thread only
+
+private:
+    const IceServerOptions &_options;
+    DomainKeyStore *_keys;
+    const int _threads;
+    std::unique_ptr<SocketTransport> _transport;
+    IceServerThreads _workers;
+    QString _transportClass;
+};
 } // namespace
 
 int main(int argc, char *argv[]) {
@@ -167,34 +242,25 @@ int main(int argc, char *argv[]) {
     }
     QLoggingCategory::setFilterRules(options.loggingRules());
 
-    QString error; // UDP first: without it there is nothing to serve.
-    const std::unique_ptr<SocketTransport> transport = makeSocketTransport(options.transport);
-    if (!bindUdp(transport.get(), options, &error)) {
-        return CommandLine::printError(error);
-    }
-    QStringList listening;
-    for (const SockAddr &socket : transport->boundSockets()) {
-        listening.append(socket.toString());
-    }
+    QString error;
     KeyDirectory directory(options.keysDir, options.keysRescanMs);
-    if (!directory.start(&error)) {
-        return CommandLine::printError(error);
-    }
     MetaverseKeyFetcher *fetcher = options.fetch.metaverseUrl.isEmpty() ? nullptr
                                                                         : new MetaverseKeyFetcher(options.fetch, &app);
     DomainKeyStore keys(&directory, fetcher, options.fetch);
-    IceServer server(transport.get(), &keys, options.server);
-    std::unique_ptr<Cluster> cluster;
-    if (options.clusterEnabled()) {
-        const QList<SockAddr> bound = transport->boundSockets();
-        cluster = std::make_unique<Cluster>(options, bound.isEmpty() ? options.port : bound.first().getPort(), &server);
+    UdpService udp(options, &keys);
+    if (!udp.start(&directory, &error)) {
+        return CommandLine::printError(error);
     }
-    server.start();
+    std::unique_ptr<Cluster> cluster;
+    if (options.clusterEnabled()) { // one thread in cluster mode (IceServerOptions::effectiveThreads)
+        const quint16 port = udp.bound.isEmpty() ? options.port : udp.bound.first().getPort();
+        cluster = std::make_unique<Cluster>(options, port, udp.server.get());
+    }
+    logStartup(commandLine.configPath(), udp.listening(), directory, options.fetch.metaverseUrl);
+    udp.serve();
 
-    logStartup(commandLine.configPath(), listening, directory, options.fetch.metaverseUrl);
-    qCInfo(ice_server).noquote() << "UDP transport:" << transport->metaObject()->className();
-
-    Observability observability(server, cluster ? cluster->link.get() : nullptr, listening);
+    Observability observability([&udp] { return udp.stats(); }, cluster ? cluster->link.get() : nullptr,
+                                udp.listening());
     if (!observability.start(options, &error)) {
         return CommandLine::printError(error);
     }

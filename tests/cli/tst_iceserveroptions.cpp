@@ -39,6 +39,7 @@ QVariant field(const IceServerOptions &o, const QString &name) {
         { "rate-limit-sources", o.server.rateLimit.maxSources },
         { "receive-buffer", o.receiveBufferBytes },
         { "transport", transportKindName(o.transport) },
+        { "threads", o.threads },
         { "verbose", o.verbose },
         { "log-rules", o.logRules },
         { "bind", bind.join(QLatin1Char(' ')) },
@@ -69,6 +70,7 @@ const QStringList AllFields { "port",
                               "rate-limit-sources",
                               "receive-buffer",
                               "transport",
+                              "threads",
                               "verbose",
                               "log-rules",
                               "bind",
@@ -135,6 +137,8 @@ private Q_SLOTS:
                                       << QVariant(transportKindName(TransportKind::Qt));
         QTest::newRow("transport native") << QStringList { "--transport", "native" } << "transport"
                                           << QVariant(transportKindName(TransportKind::Native));
+        QTest::newRow("threads") << QStringList { "--threads", "4" } << "threads" << QVariant(4);
+        QTest::newRow("threads per core") << QStringList { "--threads", "0" } << "threads" << QVariant(0);
         QTest::newRow("verbose -v") << QStringList { "-v" } << "verbose" << QVariant(true);
         QTest::newRow("log rules") << QStringList { "--log-rules", "a=true;b=false" } << "log-rules"
                                    << QVariant("a=true;b=false");
@@ -193,6 +197,8 @@ private Q_SLOTS:
                                 << "--receive-buffer wants a whole number from 0 to 1073741824, not '1073741825'";
         QTest::newRow("transport") << QStringList { "--transport", "fast" }
                                    << "--transport wants auto, qt or native, not 'fast'";
+        QTest::newRow("threads") << QStringList { "--threads", "65" }
+                                 << "--threads wants a whole number from 0 to 64, not '65'";
         QTest::newRow("bind name") << QStringList { "--bind", "example.org" }
                                    << "--bind wants an IP address, not 'example.org'";
         QTest::newRow("metaverse scheme")

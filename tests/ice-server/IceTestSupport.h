@@ -67,7 +67,9 @@ public:
         _bound = _socket.bind(address, 0);
         connect(&_socket, &QUdpSocket::readyRead, this, [this] {
             while (_socket.hasPendingDatagrams()) {
-                received.append(_socket.receiveDatagram().data());
+                const QNetworkDatagram datagram = _socket.receiveDatagram();
+                received.append(datagram.data());
+                senders.append(SockAddr(datagram.senderAddress(), quint16(datagram.senderPort())));
             }
         });
     }
@@ -80,6 +82,7 @@ public:
     QByteArray hex(int index) const { return received.value(index).toHex(); }
 
     QList<QByteArray> received;
+    QList<SockAddr> senders; // where each received datagram came from
 
 private:
     QUdpSocket _socket;

@@ -1,12 +1,18 @@
 // The ice-server binary as an operator meets it: --help lists every option, bad input exits
 // non-zero with a clear message, start-up says where it listens and where keys go, /status
-// answers, SIGTERM ends it cleanly, and a config file alone is enough to run it.
+// answers, SIGTERM ends it cleanly (on one thread and on several), and a config file alone is
+// enough to run it.
 #include <QtCore/QProcess>
 #include <QtCore/QTemporaryDir>
 #include <QtNetwork/QNetworkAccessManager>
+#include <QtNetwork/QNetworkDatagram>
 #include <QtNetwork/QNetworkReply>
 #include <QtNetwork/QTcpServer>
+#include <QtNetwork/QUdpSocket>
 #include <QtTest/QtTest>
+
+#include <memory>
+#include <vector>
 
 namespace {
 QString binary() {
@@ -184,7 +190,13 @@ private Q_SLOTS:
         QCOMPARE(server.exitCode(), 0);
     }
 
+    void startsReportsAndStopsOnSigterm_data() {
+        QTest::addColumn<int>("threads");
+        QTest::newRow("one thread") << 1;
+        QTest::newRow("two threads") << 2;
+    }
     void startsReportsAndStopsOnSigterm() {
+        QFETCH(int, threads);
         QTemporaryDir dir;
         quint16 httpPort;
         {
@@ -195,10 +207,30 @@ private Q_SLOTS:
         const QString keys = dir.filePath(QStringLiteral("new/keys"));
         QProcess server;
         server.start(binary(), { "--bind", "127.0.0.1", "--port", "0", "--keys-dir", keys, "--http-port",
-                                 QString::number(httpPort) });
+                                 QString::number(httpPort), "--threads", QString::number(threads) });
         QByteArray log;
         QTRY_VERIFY_WITH_TIMEOUT((log += server.readAllStandardError()).contains("HTTP /status"), 10000);
         QVERIFY2(log.contains("listening on UDP 127.0.0.1:"), log.constData());
+        QVERIFY2(log.contains(threads == 1 ? "on 1 thread" : "on 2 threads"), log.constData());
+        const QRegularExpressionMatch listening = QRegularExpression(
+                                                      QStringLiteral("listening on UDP 127\\.0\\.0\\.1:(\\d+)"))
+                                                      .match(QString::fromUtf8(log));
+        QVERIFY(listening.hasMatch());
+        const quint16 udpPort = quint16(listening.captured(1).toUInt());
+
+        // STUN from several sockets (spread over the threads), each answered from the port asked.
+        constexpr int Clients = 8;
+        const QByteArray stun = QByteArray::fromHex("000100002112a442") + QByteArray(12, 'x');
+        std::vector<std::unique_ptr<QUdpSocket>> clients;
+        for (int i = 0; i < Clients; ++i) {
+            clients.push_back(std::make_unique<QUdpSocket>());
+            QVERIFY(clients.back()->bind(QHostAddress(QHostAddress::LocalHost), 0));
+            clients.back()->writeDatagram(stun, QHostAddress::LocalHost, udpPort);
+        }
+        for (const auto &client : clients) {
+            QTRY_VERIFY_WITH_TIMEOUT(client->hasPendingDatagrams(), 5000);
+            QCOMPARE(client->receiveDatagram().senderPort(), int(udpPort));
+        }
         QVERIFY2(log.contains("trusted domain keys in " + keys.toUtf8()), log.constData());
         QVERIFY(QDir(keys).exists());
 
@@ -209,6 +241,17 @@ private Q_SLOTS:
         QCOMPARE(reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt(), 200);
         QVERIFY(reply->readAll().contains("\"status\":\"healthy\""));
         delete reply;
+        // /metrics counts every thread's datagrams (refreshed once a second).
+        const QUrl metrics(QStringLiteral("http://127.0.0.1:%1/metrics").arg(httpPort));
+        auto fetchMetrics = [&] {
+            QNetworkReply *r = network.get(QNetworkRequest(metrics));
+            QTest::qWaitFor([r] { return r->isFinished(); }, 5000);
+            const QByteArray text = r->readAll();
+            delete r;
+            return text;
+        };
+        QTRY_VERIFY_WITH_TIMEOUT(
+            fetchMetrics().contains(QByteArray("ice_server_stun_requests_total ") + QByteArray::number(Clients)), 5000);
 
         server.terminate(); // SIGTERM
         QVERIFY(server.waitForFinished(10000));

@@ -59,8 +59,11 @@ struct Server {
     bool barrier(UdpEndpoint &endpoint) {
         const int before = endpoint.received.size();
         endpoint.send(StunMessage::bindingRequest().encode(), address());
-        return QTest::qWaitFor([&] { return endpoint.received.size() > before; }, 5000)
-               && StunMessage::looksLikeStun(endpoint.received.takeLast());
+        if (!QTest::qWaitFor([&] { return endpoint.received.size() > before; }, 5000)) {
+            return false;
+        }
+        endpoint.senders.removeLast();
+        return StunMessage::looksLikeStun(endpoint.received.takeLast());
     }
     quint64 drops(IceServerStats::Drop reason) const { return server->stats().drops[reason]; }
 

@@ -5,6 +5,9 @@
 
 #include <QtTest/QtTest>
 
+#include <atomic>
+#include <thread>
+
 namespace {
 const QUuid Domain(QStringLiteral("6ba7b810-9dad-11d1-80b4-00c04fd430c8"));
 SockAddr addr(const char *ip, quint16 port) {
@@ -69,7 +72,7 @@ private Q_SLOTS:
         table.applyVerifiedHeartbeat(heartbeat(sender, addr("10.0.0.2", 1)), sender, QByteArray("a"), 1, 0);
         QCOMPARE(table.find(Domain)->peer.activeSocketKind(), NetworkPeer::ActiveSocket::Public);
         table.applyVerifiedHeartbeat(heartbeat(sender, addr("10.0.0.3", 1)), sender, QByteArray("b"), 1, 10);
-        const PeerTable::Peer *peer = table.find(Domain);
+        const std::optional<PeerTable::Peer> peer = table.find(Domain);
         QCOMPARE(peer->peer.getLocalSocket(), addr("10.0.0.3", 1));
         QCOMPARE(peer->peerInformation, NetworkPeer(Domain, sender, addr("10.0.0.3", 1)).toByteArray());
         QVERIFY(peer->peer.getActiveSocket());
@@ -89,6 +92,88 @@ private Q_SLOTS:
         }
         QCOMPARE(table.expire(5500, 5000), 1); // the one heard at 0 ms
         QCOMPARE(table.size(), 1);
+    }
+
+    void boundHoldsAcrossThreads() {
+        // Two threads register different domains into one table at once: never more than
+        // maxDomains, and every domain is either registered or refused.
+        constexpr int Max = 300;
+        constexpr int PerThread = 400;
+        PeerTable table(Max, 2500);
+        std::atomic<int> registered { 0 }, full { 0 }, unroutable { 0 };
+        auto registerMany = [&](int offset) {
+            for (int i = 0; i < PerThread; ++i) {
+                const SockAddr s = addr("192.0.2.1", quint16(offset + i));
+                IceServerHeartbeat hb = heartbeat(s, s);
+                hb.domainID = QUuid::createUuid();
+                PeerTable::Route route;
+                switch (table.applyVerifiedHeartbeat(hb, s, QByteArray("x"), 1, 0)) {
+                case PeerTable::Decision::Registered:
+                    ++registered;
+                    unroutable += table.route(hb.domainID, &route) && route.activeSocket == s ? 0 : 1;
+                    break;
+                case PeerTable::Decision::TableFull: ++full; break;
+                default: break;
+                }
+            }
+        };
+        std::thread a(registerMany, 1000), b(registerMany, 2000);
+        a.join();
+        b.join();
+        QCOMPARE(registered.load(), Max);
+        QCOMPARE(full.load(), 2 * PerThread - Max);
+        QCOMPARE(unroutable.load(), 0);
+        QCOMPARE(table.size(), Max);
+        QCOMPARE(table.expire(10000, 5000), Max);
+        QCOMPARE(table.size(), 0);
+    }
+
+    void routeCopiesWhatAQueryNeeds() {
+        PeerTable table(10, 2500);
+        PeerTable::Route route;
+        QVERIFY(!table.route(Domain, &route));
+        const SockAddr sender = addr("198.51.100.7", 50000);
+        table.applyVerifiedHeartbeat(heartbeat(addr("198.51.100.7", 40102), addr("10.0.0.2", 1)), sender,
+                                     QByteArray("a"), 1, 0);
+        QVERIFY(table.route(Domain, &route));
+        QCOMPARE(route.activeSocket, sender);
+        QCOMPARE(route.peerInformation, table.find(Domain)->peerInformation);
+        QVERIFY(table.remove(Domain));
+        QVERIFY(!table.remove(Domain));
+        QCOMPARE(table.size(), 0);
+    }
+
+    void shardedRateLimiterIsExactPerSource() {
+        // Shared by several threads the limiter is sharded; each source still has one bucket.
+        RateLimitSettings settings;
+        settings.packetsPerSecond = 10;
+        settings.burst = 5;
+        settings.maxSources = 1024;
+        SourceRateLimiter limiter(settings, 64);
+        for (int source = 1; source <= 20; ++source) {
+            const QHostAddress address(QStringLiteral("192.0.2.%1").arg(source));
+            int allowed = 0;
+            for (int i = 0; i < 8; ++i) {
+                allowed += limiter.allow(address, 0) ? 1 : 0;
+            }
+            QCOMPARE(allowed, 5);
+        }
+        QCOMPARE(limiter.trackedSources(), 20);
+        QCOMPARE(limiter.counters().limitedSources, quint64(20));
+        QCOMPARE(limiter.counters().limited, quint64(20 * 3));
+
+        // Two threads on one source: the burst is shared, not doubled.
+        const QHostAddress one(QStringLiteral("203.0.113.1"));
+        std::atomic<int> allowed { 0 };
+        auto hammer = [&] {
+            for (int i = 0; i < 1000; ++i) {
+                allowed += limiter.allow(one, 0) ? 1 : 0;
+            }
+        };
+        std::thread a(hammer), b(hammer);
+        a.join();
+        b.join();
+        QCOMPARE(allowed.load(), 5);
     }
 
     void rateLimiterBuckets() {

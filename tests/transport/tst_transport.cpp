@@ -32,8 +32,18 @@ QList<TransportKind> kinds() {
     return result;
 }
 
+// The suite runs twice: as is, and with every socket it binds sharing its port (SO_REUSEPORT, as
+// ice-server --threads binds them), which must change nothing else (tst_transport_reuseport).
+bool reusePortMode() {
+    return qEnvironmentVariableIntValue("ICEBREAKER_TRANSPORT_REUSEPORT") != 0;
+}
+
 std::unique_ptr<SocketTransport> bound(TransportKind kind, const QHostAddress &address, quint16 port = 0) {
     std::unique_ptr<SocketTransport> transport = makeSocketTransport(kind);
+    if (reusePortMode() && !transport->setReusePort(true)) {
+        qWarning() << "SO_REUSEPORT is not available here";
+        return nullptr;
+    }
     if (!transport->bind(address, port)) {
         qWarning() << transport->errorString();
         return nullptr;
@@ -78,6 +88,10 @@ private Q_SLOTS:
     void initTestCase() {
         QUdpSocket probe;
         _hasV6 = probe.bind(V6, 0);
+        if (reusePortMode() && !SocketTransport::reusePortAvailable()) {
+            QSKIP("no SO_REUSEPORT load balancing on this platform");
+        }
+        qInfo() << "sockets bound with SO_REUSEPORT:" << reusePortMode();
     }
 
     void factory() {
@@ -163,14 +177,71 @@ private Q_SLOTS:
         addRows("127.0.0.1", [](QTestData &) {});
     }
     void bindTakenPortFails() {
+        // A port held by a socket that does not share it stays its own, whether or not the
+        // second one asks to share.
         QFETCH(TransportKind, kind);
-        const std::unique_ptr<SocketTransport> first = bound(kind, V4);
-        QVERIFY(first);
+        const std::unique_ptr<SocketTransport> first = makeSocketTransport(kind);
+        QVERIFY(first->bind(V4));
         const std::unique_ptr<SocketTransport> second = makeSocketTransport(kind);
+        second->setReusePort(reusePortMode());
         QVERIFY(!second->bind(V4, first->localPort()));
         QVERIFY(!second->isBound());
         QVERIFY2(second->errorString().contains(QString::number(first->localPort())),
                  qPrintable(second->errorString()));
+    }
+
+    // Two transports sharing one port (SO_REUSEPORT): the kernel hands each sender to one of them,
+    // and either can answer any sender from the shared address and port.
+    void reusePortGroup_data() {
+        QTest::addColumn<TransportKind>("kind");
+        QTest::addColumn<QHostAddress>("address");
+        addRows("127.0.0.1", [](QTestData &row) { row << V4; });
+        addRows("::1", [](QTestData &row) { row << V6; });
+        addRows("Any (dual stack)", [](QTestData &row) { row << QHostAddress(QHostAddress::Any); });
+    }
+    void reusePortGroup() {
+        QFETCH(TransportKind, kind);
+        QFETCH(QHostAddress, address);
+        if (!SocketTransport::reusePortAvailable()) {
+            QSKIP("no SO_REUSEPORT load balancing on this platform");
+        }
+        if (needsV6(address) && !_hasV6) {
+            QSKIP("no IPv6 on this host");
+        }
+        std::unique_ptr<SocketTransport> group[2] = { makeSocketTransport(kind), makeSocketTransport(kind) };
+        QVERIFY(group[0]->setReusePort(true) && group[1]->setReusePort(true));
+        QVERIFY2(group[0]->bind(address), qPrintable(group[0]->errorString()));
+        const quint16 port = group[0]->localPort();
+        QVERIFY2(group[1]->bind(address, port), qPrintable(group[1]->errorString()));
+        QCOMPARE(group[1]->localPort(), port);
+        // A socket that does not ask to share cannot join.
+        const std::unique_ptr<SocketTransport> outsider = makeSocketTransport(kind);
+        QVERIFY(!outsider->bind(address, port));
+
+        const QHostAddress loopback = address.protocol() == QAbstractSocket::IPv6Protocol ? V6 : V4;
+        Inbox inbox0(group[0].get()), inbox1(group[1].get());
+        constexpr int Senders = 32;
+        std::vector<std::unique_ptr<SocketTransport>> senders;
+        std::vector<std::unique_ptr<Inbox>> replies;
+        for (int i = 0; i < Senders; ++i) {
+            senders.push_back(makeSocketTransport(kind));
+            QVERIFY(senders.back()->bind(loopback));
+            replies.push_back(std::make_unique<Inbox>(senders.back().get()));
+            QCOMPARE(senders.back()->writeDatagram(numbered(i), SockAddr(loopback, port)), qint64(32));
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(inbox0.data.size() + inbox1.data.size(), Senders, 5000);
+        QVERIFY2(!inbox0.data.isEmpty() && !inbox1.data.isEmpty(), "every sender went to one socket");
+        // Each answers what the other received: the reply still comes from the shared port.
+        for (int i = 0; i < inbox0.data.size(); ++i) {
+            QCOMPARE(group[1]->writeDatagram(inbox0.data[i], inbox0.senders[i]), qint64(32));
+        }
+        for (int i = 0; i < inbox1.data.size(); ++i) {
+            QCOMPARE(group[0]->writeDatagram(inbox1.data[i], inbox1.senders[i]), qint64(32));
+        }
+        for (int i = 0; i < Senders; ++i) {
+            QTRY_COMPARE_WITH_TIMEOUT(replies[size_t(i)]->data, QList<QByteArray> { numbered(i) }, 5000);
+            QCOMPARE(replies[size_t(i)]->senders.first(), SockAddr(loopback, port));
+        }
     }
 
     // Sender and receiver both on the transport under test; the receiver reports the sender's

@@ -79,7 +79,7 @@ public:
     }
 
     bool echo();
-    bool server(const QString &transport, const QString &keysDir);
+    bool server(const QString &transport, int threads, const QString &keysDir);
     bool coturn();
     void summary() const;
 
@@ -129,24 +129,36 @@ bool Run::echo() {
     return true;
 }
 
-bool Run::server(const QString &transport, const QString &keysDir) {
+// "ice-server/native" for one thread (as before threads existed), "ice-server/native/t2" for two.
+QString serverTarget(const QString &transport, int threads) {
+    return QStringLiteral("ice-server/") + transport + (threads == 1 ? QString() : QStringLiteral("/t%1").arg(threads));
+}
+
+bool Run::server(const QString &transport, int threads, const QString &keysDir) {
     Spawned server;
     // Rate limiting off (all traffic comes from 127.0.0.1); a long peer timeout keeps the domains
     // registered through the saturation runs, in which they do not heartbeat at 1 Hz.
-    if (!server.start(_options.serverPath,
-                      { "--bind",           "127.0.0.1", "--port",        "0",
-                        "--http-port",      "0",         "--keys-dir",    keysDir,
-                        "--keys-rescan",    "0",         "--rate-limit",  "0",
-                        "--peer-timeout",   "60000",     "--max-domains", QString::number(_options.domains + 1000),
-                        "--receive-buffer", "8388608",   "--transport",   transport },
-                      QRegularExpression(QStringLiteral("listening on UDP 127\\.0\\.0\\.1:(\\d+)")), 120000)) {
+    if (!server.start(_options.serverPath, { "--bind",           "127.0.0.1",
+                                             "--port",           "0",
+                                             "--http-port",      "0",
+                                             "--keys-dir",       keysDir,
+                                             "--keys-rescan",    "0",
+                                             "--rate-limit",     "0",
+                                             "--peer-timeout",   "60000",
+                                             "--max-domains",    QString::number(_options.domains + 1000),
+                                             "--receive-buffer", "8388608",
+                                             "--transport",      transport,
+                                             "--threads",        QString::number(threads) },
+                      QRegularExpression(QStringLiteral("listening on UDP 127\\.0\\.0\\.1:(\\d+)")),
+                      // The server reads every key file before it listens: minutes for 100,000 on a busy machine.
+                      120000 + 5 * _options.domains)) {
         return false;
     }
-    const QString target = QStringLiteral("ice-server/") + transport;
+    const QString target = serverTarget(transport, threads);
     _client.setServer(loopback(server.port));
     std::printf("%s (pid %lld), RSS at start %.1f MiB:\n", qPrintable(target), server.pid(), rssMiB(server.pid()));
-    // Registration: every domain once, paced at 20,000/s (each costs one RSA verify).
-    const double seconds = qMax(1.0, _options.domains / 20000.0);
+    // Registration: every domain once, paced at --register-rate (20,000/s; each costs one RSA verify).
+    const double seconds = qMax(1.0, _options.domains / _options.registerRate);
     const double cpu0 = cpuSeconds(server.pid());
     const BenchResult reg = _client.paced(_feeds[0].next, BenchClient::DomainSockets, _options.domains / seconds,
                                           seconds, 1.0);
@@ -154,13 +166,25 @@ bool Run::server(const QString &transport, const QString &keysDir) {
     std::printf("  RSS with %d domains registered: %.1f MiB\n", _options.domains, rssMiB(server.pid()));
     QList<double> rates;
     for (const Feed &feed : _feeds) {
+        const QList<double> before = workerCpuSeconds(server.pid());
         rates.append(saturate(target, feed, server.pid()).rate());
+        const QList<double> after = workerCpuSeconds(server.pid());
+        if (after.size() > 1 && after.size() == before.size()) {
+            // How the kernel spread the client sockets over the workers' sockets.
+            std::printf("    CPU seconds per worker thread:");
+            for (int i = 0; i < after.size(); ++i) {
+                std::printf(" %.2f", after[i] - before[i]);
+            }
+            std::printf("\n");
+        }
     }
     for (int i = 0; i < _feeds.size(); ++i) {
         for (int percent : { 50, 90 }) {
             latency(target, _feeds[i], server.pid(), rates[i], percent);
         }
     }
+    // The saturation heartbeats registered whatever the paced registration lost.
+    std::printf("  RSS at the end (every domain has heartbeated since): %.1f MiB\n", rssMiB(server.pid()));
     return true;
 }
 
@@ -190,17 +214,29 @@ void Run::summary() const {
     auto rate = [this](const QString &key) { return _saturated.value(key).rate(); };
     std::printf("summary (ratios from this run):\n");
     for (const QString &transport : _options.transports) {
-        const QString t = QStringLiteral("ice-server/") + transport;
-        std::printf("  %-18s heartbeats %5.1f%% of echo (goal >= 80%%), queries %5.1f%% (goal >= 50%%), "
-                    "STUN %5.1f%% of echo",
-                    qPrintable(t), 100 * rate(t + "/heartbeat") / rate("echo/heartbeat"),
-                    100 * rate(t + "/query") / rate("echo/query"), 100 * rate(t + "/stun") / rate("echo/stun"));
-        if (rate("coturn/stun") > 0) {
-            std::printf(", STUN %.2f x coturn (goal >= 1.2)", rate(t + "/stun") / rate("coturn/stun"));
+        for (int threads : _options.threads) {
+            const QString t = serverTarget(transport, threads);
+            std::printf("  %-18s heartbeats %5.1f%% of echo (goal >= 80%%), queries %5.1f%% (goal >= 50%%), "
+                        "STUN %5.1f%% of echo",
+                        qPrintable(t), 100 * rate(t + "/heartbeat") / rate("echo/heartbeat"),
+                        100 * rate(t + "/query") / rate("echo/query"), 100 * rate(t + "/stun") / rate("echo/stun"));
+            if (rate("coturn/stun") > 0) {
+                std::printf(", STUN %.2f x coturn (goal >= 1.2)", rate(t + "/stun") / rate("coturn/stun"));
+            }
+            std::printf(
+                "\n  %-18s CPU-us per answer: heartbeat %.2f, query %.2f, STUN %.2f (echo %.2f / %.2f / %.2f)\n", "",
+                _cpuUs.value(t + "/heartbeat"), _cpuUs.value(t + "/query"), _cpuUs.value(t + "/stun"),
+                _cpuUs.value("echo/heartbeat"), _cpuUs.value("echo/query"), _cpuUs.value("echo/stun"));
+            if (threads > 1 && _cpuUs.value(serverTarget(transport, 1) + "/heartbeat") > 0) {
+                const QString one = serverTarget(transport, 1);
+                auto ratio = [&](const char *feed) {
+                    return _cpuUs.value(t + "/" + feed) / _cpuUs.value(one + "/" + feed);
+                };
+                std::printf("  %-18s CPU per answer vs 1 thread: heartbeat %.2f x (goal <= 1.15), query %.2f x, "
+                            "STUN %.2f x\n",
+                            "", ratio("heartbeat"), ratio("query"), ratio("stun"));
+            }
         }
-        std::printf("\n  %-18s CPU-us per answer: heartbeat %.2f, query %.2f, STUN %.2f (echo %.2f / %.2f / %.2f)\n",
-                    "", _cpuUs.value(t + "/heartbeat"), _cpuUs.value(t + "/query"), _cpuUs.value(t + "/stun"),
-                    _cpuUs.value("echo/heartbeat"), _cpuUs.value("echo/query"), _cpuUs.value("echo/stun"));
     }
 }
 } // namespace
@@ -235,8 +271,10 @@ int runBench(const BenchOptions &options) {
         return 1;
     }
     for (const QString &transport : options.transports) {
-        if (!run.server(transport, keys.path())) {
-            return 1;
+        for (int threads : options.threads) {
+            if (!run.server(transport, threads, keys.path())) {
+                return 1;
+            }
         }
     }
     if (!options.turnserverPath.isEmpty() && !run.coturn()) {

@@ -2,6 +2,7 @@
 // responder, all on the same load generator in the same run, so ratios compare like with like.
 #pragma once
 
+#include <QtCore/QList>
 #include <QtCore/QString>
 #include <QtCore/QStringList>
 
@@ -10,11 +11,15 @@
 struct BenchResult;
 
 struct BenchOptions {
-    QString serverPath;     // ice-server binary
-    QString echoPath;       // the C echo (ice-echo)
-    QString turnserverPath; // coturn; empty = skip the peer figure
-    QStringList transports; // ice-server --transport values, measured in this order
+    QString serverPath;       // ice-server binary
+    QString echoPath;         // the C echo (ice-echo)
+    QString turnserverPath;   // coturn; empty = skip the peer figure
+    QStringList transports;   // ice-server --transport values, measured in this order
+    QList<int> threads { 1 }; // ice-server --threads values, measured for each transport
     int domains = 10000;
+    // Registration heartbeats per second: 20,000 (the goal's rate) for one node; with --cluster,
+    // both nodes together, 10,000.
+    double registerRate = 20000;
     double saturateSeconds = 3;
     double latencySeconds = 3;
     int sockets = 4; // client sockets per set
@@ -24,7 +29,6 @@ struct BenchOptions {
     bool cluster = false;
     QString redisPath;         // redis-server binary; redis-cli is looked up beside it, then on PATH
     double steadySeconds = 40; // the measured steady-state window (a multiple of the 20 s refresh)
-    int registerRate = 10000;  // heartbeats/s of the registration, all nodes together
     int steadyDomains = 0;     // of the domains, those heartbeating at 1 Hz in the steady state
 };
 

@@ -1,5 +1,8 @@
 #include "Process.h"
 
+#include <QtCore/QDir>
+#include <QtCore/QMap>
+
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
 #include <QtCore/QThread>
@@ -53,15 +56,38 @@ Spawned::~Spawned() {
     }
 }
 
-double cpuSeconds(qint64 pid) {
-    QFile stat(QStringLiteral("/proc/%1/stat").arg(pid));
+namespace {
+// utime + stime in seconds from a /proc stat file; -1 when it cannot be read. *comm gets the name.
+double statCpuSeconds(const QString &path, QByteArray *comm = nullptr) {
+    QFile stat(path);
     if (!stat.open(QIODevice::ReadOnly)) {
         return -1;
     }
     const QByteArray text = stat.readAll();
+    if (comm) {
+        *comm = text.mid(text.indexOf('(') + 1, text.lastIndexOf(')') - text.indexOf('(') - 1);
+    }
     // Fields after "(comm) ": state is field 3, utime 14 and stime 15 (proc(5)).
     const QList<QByteArray> fields = text.mid(text.lastIndexOf(')') + 2).split(' ');
     return (fields.value(11).toDouble() + fields.value(12).toDouble()) / double(sysconf(_SC_CLK_TCK));
+}
+} // namespace
+
+double cpuSeconds(qint64 pid) {
+    return statCpuSeconds(QStringLiteral("/proc/%1/stat").arg(pid));
+}
+
+QList<double> workerCpuSeconds(qint64 pid) {
+    QMap<QByteArray, double> byName; // ice-worker-0, ice-worker-1, ... (names sort in order up to 10)
+    const QDir tasks(QStringLiteral("/proc/%1/task").arg(pid));
+    for (const QString &tid : tasks.entryList(QDir::Dirs | QDir::NoDotAndDotDot)) {
+        QByteArray comm;
+        const double seconds = statCpuSeconds(tasks.filePath(tid + QStringLiteral("/stat")), &comm);
+        if (seconds >= 0 && comm.startsWith("ice-worker-")) {
+            byName.insert(comm, seconds);
+        }
+    }
+    return byName.values();
 }
 
 double rssMiB(qint64 pid) {

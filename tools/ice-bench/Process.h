@@ -20,6 +20,8 @@ struct Spawned {
 
 // CPU seconds (user + system, all threads) a process has used, from /proc/<pid>/stat.
 double cpuSeconds(qint64 pid);
+// CPU seconds of each ice-server worker thread (named ice-worker-N), in order; empty with one thread.
+QList<double> workerCpuSeconds(qint64 pid);
 // VmRSS in MiB, from /proc/<pid>/status; -1 if unknown.
 double rssMiB(qint64 pid);
 // A UDP port on 127.0.0.1 that was free a moment ago (for daemons that cannot report theirs).

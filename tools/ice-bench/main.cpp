@@ -26,7 +26,11 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
           QStandardPaths::findExecutable(QStringLiteral("turnserver")) },
         { "transports", "ice-server --transport values to measure, in order (default qt,native).", "LIST",
           "qt,native" },
+        { "threads", "ice-server --threads values to measure for each transport, in order (default 1).", "LIST", "1" },
         { "domains", "Registered domains (default 10000).", "N", "10000" },
+        { "register-rate",
+          "Registration heartbeats per second (default 20000; with --cluster both nodes together, default 10000).",
+          "N" },
         { "saturate", "Seconds of each saturation run (default 3).", "S", "3" },
         { "latency", "Seconds of each latency run (default 3).", "S", "3" },
         { "sockets", "Client sockets per set (default 4).", "N", "4" },
@@ -39,7 +43,6 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
           QStandardPaths::findExecutable(QStringLiteral("redis-server")) },
         { "steady", "--cluster: seconds of the measured steady state, 1 heartbeat/s per domain (default 40).", "S",
           "40" },
-        { "register-rate", "--cluster: registration heartbeats/s, both nodes together (default 10000).", "N", "10000" },
         { "steady-domains",
           "--cluster: domains heartbeating in the steady state, half at each node (default: all of --domains).", "N",
           "0" },
@@ -50,6 +53,16 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
     options->echoPath = parser.value("echo-server");
     options->turnserverPath = parser.value("turnserver");
     options->transports = parser.value("transports").split(',', Qt::SkipEmptyParts);
+    options->threads.clear();
+    for (const QString &value : parser.value("threads").split(',', Qt::SkipEmptyParts)) {
+        bool ok = false;
+        const int threads = value.toInt(&ok);
+        if (!ok || threads < 1) {
+            std::fprintf(stderr, "ice-bench: --threads wants a list of counts >= 1, not '%s'\n", qPrintable(value));
+            return false;
+        }
+        options->threads.append(threads);
+    }
     options->domains = parser.value("domains").toInt();
     options->saturateSeconds = parser.value("saturate").toDouble();
     options->latencySeconds = parser.value("latency").toDouble();
@@ -59,7 +72,9 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
     options->cluster = parser.isSet("cluster");
     options->redisPath = parser.value("redis-server");
     options->steadySeconds = parser.value("steady").toDouble();
-    options->registerRate = parser.value("register-rate").toInt();
+    options->registerRate = parser.isSet("register-rate") ? parser.value("register-rate").toDouble()
+                            : options->cluster            ? 10000
+                                                          : 20000;
     options->steadyDomains = parser.value("steady-domains").toInt();
     if (options->steadyDomains <= 0 || options->steadyDomains > options->domains) {
         options->steadyDomains = options->domains;
@@ -72,7 +87,7 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
         return false;
     }
     if (options->sockets < 1 || options->domains < options->sockets || options->window < 1
-        || options->saturateSeconds <= 0 || options->latencySeconds <= 0) {
+        || options->saturateSeconds <= 0 || options->latencySeconds <= 0 || options->registerRate <= 0) {
         std::fprintf(stderr, "ice-bench: need --domains >= --sockets >= 1, --window >= 1 and positive durations\n");
         return false;
     }

@@ -42,3 +42,14 @@ for target in sorted({t for t, _ in figures if t.startswith("ice-server/")}):
         if values:
             print(f"{target} {what} / {reference} {what}: median {statistics.median(values):.3f}"
                   f" (runs: {', '.join(f'{v:.3f}' for v in values)})")
+
+# CPU per answer of N threads against one thread of the same transport, per run, then the median.
+for target in sorted({t for t, _ in figures if re.match(r"ice-server/[^/]+/t\d+$", t)}):
+    one = target.rsplit("/", 1)[0]
+    for what in ("heartbeat", "query", "stun"):
+        mine = figures.get((target, what), {}).get("cpu_us", [])
+        theirs = figures.get((one, what), {}).get("cpu_us", [])
+        values = [a / b for a, b in zip(mine, theirs) if b > 0]
+        if values:
+            print(f"{target} {what} CPU per answer / {one}: median {statistics.median(values):.3f}"
+                  f" (runs: {', '.join(f'{v:.3f}' for v in values)})")

@@ -246,6 +246,11 @@ bool NativeUdpTransport::bind(const QHostAddress &address, quint16 port) {
         return fail("socket");
     }
     // No SO_REUSEADDR (QUdpSocket's DontShareAddress): a second daemon must not split our traffic.
+    // SO_REUSEPORT only when asked for (one daemon's threads sharing a port).
+    const int one = 1;
+    if (_reusePort && ::setsockopt(socket->fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+        return fail("SO_REUSEPORT");
+    }
     if (socket->family == AF_INET6
         && ::setsockopt(socket->fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6Only, sizeof(v6Only)) != 0) {
         return fail("IPV6_V6ONLY");

@@ -5,6 +5,70 @@
 #include <QtCore/QVariant>
 #include <QtNetwork/QNetworkDatagram>
 
+#ifdef Q_OS_LINUX
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#endif
+
+namespace {
+#ifdef Q_OS_LINUX
+// QUdpSocket has no SO_REUSEPORT bind mode: make and bind the descriptor here, as Qt would
+// (IPV6_V6ONLY for the IPv6 wildcard, dual-stack for QHostAddress::Any), and hand it over.
+bool bindReusePort(QUdpSocket *socket, const QHostAddress &address, quint16 port, QString *error) {
+    sockaddr_storage local {};
+    socklen_t length = 0;
+    int family = AF_INET6;
+    int v6Only = 1;
+    if (address.protocol() == QAbstractSocket::IPv4Protocol) {
+        family = AF_INET;
+        auto *v4 = reinterpret_cast<sockaddr_in *>(&local);
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons(port);
+        v4->sin_addr.s_addr = htonl(address.toIPv4Address());
+        length = sizeof(sockaddr_in);
+    } else if (address.protocol() == QAbstractSocket::IPv6Protocol
+               || address.protocol() == QAbstractSocket::AnyIPProtocol) {
+        auto *v6 = reinterpret_cast<sockaddr_in6 *>(&local);
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons(port);
+        if (address.protocol() == QAbstractSocket::IPv6Protocol) {
+            const Q_IPV6ADDR bytes = address.toIPv6Address();
+            std::memcpy(&v6->sin6_addr, bytes.c, 16);
+            v6->sin6_scope_id = address.scopeId().toUInt();
+        } else {
+            v6Only = 0;
+        }
+        length = sizeof(sockaddr_in6);
+    } else {
+        *error = QStringLiteral("not an IP address");
+        return false;
+    }
+    const int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    const int one = 1;
+    const bool ok = fd >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == 0
+                    && (family != AF_INET6 || ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6Only, sizeof(v6Only)) == 0)
+                    && ::bind(fd, reinterpret_cast<sockaddr *>(&local), length) == 0;
+    if (!ok) {
+        *error = QString::fromLocal8Bit(std::strerror(errno));
+        if (fd >= 0) {
+            ::close(fd);
+        }
+        return false;
+    }
+    if (!socket->setSocketDescriptor(fd, QAbstractSocket::BoundState)) {
+        *error = socket->errorString();
+        ::close(fd);
+        return false;
+    }
+    return true;
+}
+#endif
+} // namespace
+
 QUdpSocketTransport::QUdpSocketTransport(QObject *parent) : SocketTransport(parent) {}
 
 QUdpSocketTransport::~QUdpSocketTransport() = default;
@@ -16,9 +80,16 @@ bool QUdpSocketTransport::bind(const QHostAddress &address, quint16 port) {
     auto *socket = new QUdpSocket(this);
     // Qt binds QHostAddress::AnyIPv6 with IPV6_V6ONLY, so IPv4 and IPv6 "any" sockets can share a
     // port; DontShareAddress keeps a second daemon from silently splitting our traffic.
-    if (!socket->bind(address, port, QUdpSocket::DontShareAddress)) {
+    QString error;
+#ifdef Q_OS_LINUX
+    const bool bound = _reusePort ? bindReusePort(socket, address, port, &error)
+                                  : socket->bind(address, port, QUdpSocket::DontShareAddress);
+#else
+    const bool bound = socket->bind(address, port, QUdpSocket::DontShareAddress);
+#endif
+    if (!bound) {
         _errorString = QStringLiteral("cannot bind UDP %1: %2")
-                           .arg(SockAddr(address, port).toString(), socket->errorString());
+                           .arg(SockAddr(address, port).toString(), error.isEmpty() ? socket->errorString() : error);
         delete socket;
         return false;
     }

@@ -5,6 +5,22 @@
 #include "NativeUdpTransport.h"
 #endif
 
+bool SocketTransport::reusePortAvailable() {
+#ifdef Q_OS_LINUX
+    return true; // the kernel balances SO_REUSEPORT groups since Linux 3.9
+#else
+    return false; // BSD-family SO_REUSEPORT does not balance unicast UDP: every datagram goes to one socket
+#endif
+}
+
+bool SocketTransport::setReusePort(bool on) {
+    if (on && !reusePortAvailable()) {
+        return false;
+    }
+    _reusePort = on;
+    return true;
+}
+
 bool SocketTransport::rebindToFreshPort() {
     QList<QHostAddress> addresses;
     for (const SockAddr &socket : boundSockets()) {

@@ -24,6 +24,16 @@ public:
     // Closes all sockets (e.g. to move to a fresh local port after a stale NAT mapping).
     virtual void close() = 0;
 
+    // Whether sockets bound from now on may share their address and port with other sockets that
+    // ask for the same (SO_REUSEPORT): the kernel then hands each sender (by a hash of source and
+    // destination address and port) to one of them, so a daemon can serve one port from several
+    // threads, and any of the sockets can answer any sender from the same address and port.
+    // Off by default, so a second daemon cannot silently split our traffic. False (and nothing
+    // changes) where the platform has no SO_REUSEPORT.
+    bool setReusePort(bool on);
+    bool reusePort() const { return _reusePort; }
+    static bool reusePortAvailable();
+
     virtual quint16 localPort() const = 0;
     virtual QList<SockAddr> boundSockets() const = 0;
     QString errorString() const override { return _errorString; }
@@ -38,6 +48,7 @@ public:
 
 protected:
     QString _errorString;
+    bool _reusePort = false;
 };
 
 // Which SocketTransport makeSocketTransport() builds. Auto is Native where it exists (Linux),
