@@ -51,6 +51,11 @@ public:
         int maxPingsPerTarget = 128; // pings per target IP per window (replies to pings are 1:1, free)
         int pingWindowMs = 10 * 1000;
         int connectedPeerTimeoutMs = 30 * 1000; // a connected peer silent this long is forgotten
+        // TURN servers whose relayed clients are bounded per relayed address (IP and port), and
+        // together by the two bounds below (IceAdmission, docs/turn.md "Bounds").
+        QList<QHostAddress> trustedRelays;
+        int maxConnectingPeersPerRelay = 64;
+        int maxPingsPerRelay = 2048; // per pingWindowMs
     };
 
     struct Counters {
@@ -59,7 +64,7 @@ public:
         quint64 peersAdded = 0;
         quint64 peersRefreshed = 0;
         quint64 peersRejected = 0;          // a bound bit: maxIcePeers (all connected) or per target
-        quint64 peersRejectedPerTarget = 0; // of those, the maxConnectingPeersPerTarget bound
+        quint64 peersRejectedPerTarget = 0; // of those, the per-address (or per-relay) bound
         quint64 peersEvicted = 0;           // unconnected peers dropped to make room for a new one
         quint64 pingsSent = 0;
         quint64 pingRepliesSent = 0;
@@ -134,7 +139,8 @@ private:
     };
 
     void admitNewPeer(const NetworkPeer &incoming);
-    int connectingPeersAt(const QHostAddress &address) const;
+    int connectingPeersAt(const SockAddr &boundKey) const;
+    int connectingPeersAtRelay(const QHostAddress &relay) const;
     int connectingPeerCount() const;
     bool evictOldestConnectingPeer();
     void answerPing(PeerState &state, PingType type, const SockAddr &sender);

@@ -19,6 +19,10 @@ QVariant field(const IceServerOptions &o, const QString &name) {
     for (const QHostAddress &address : o.bind) {
         bind.append(address.toString());
     }
+    QStringList relays;
+    for (const QHostAddress &address : o.server.rateLimit.trustedRelays) {
+        relays.append(address.toString());
+    }
     const QHash<QString, QVariant> fields {
         { "port", o.port },
         { "keys-dir", o.keysDir },
@@ -37,6 +41,8 @@ QVariant field(const IceServerOptions &o, const QString &name) {
         { "rate-limit", o.server.rateLimit.packetsPerSecond },
         { "rate-burst", o.server.rateLimit.burst },
         { "rate-limit-sources", o.server.rateLimit.maxSources },
+        { "trusted-relay", relays.join(QLatin1Char(' ')) },
+        { "relay-rate-limit", o.server.rateLimit.relayPacketsPerSecond },
         { "receive-buffer", o.receiveBufferBytes },
         { "transport", transportKindName(o.transport) },
         { "verbose", o.verbose },
@@ -65,6 +71,8 @@ const QStringList AllFields { "port",
                               "rate-limit",
                               "rate-burst",
                               "rate-limit-sources",
+                              "trusted-relay",
+                              "relay-rate-limit",
                               "receive-buffer",
                               "transport",
                               "verbose",
@@ -136,6 +144,10 @@ private Q_SLOTS:
                                    << QVariant("a=true;b=false");
         QTest::newRow("metaverse") << QStringList { "--metaverse-url", "https://mv.example.org" } << "metaverse-url"
                                    << QVariant("https://mv.example.org");
+        QTest::newRow("trusted relays") << QStringList { "--trusted-relay", "203.0.113.7", "--trusted-relay", "::1" }
+                                        << "trusted-relay" << QVariant("203.0.113.7 ::1");
+        QTest::newRow("relay rate") << QStringList { "--relay-rate-limit", "800" } << "relay-rate-limit"
+                                    << QVariant(800.0);
         QTest::newRow("bind two") << QStringList { "--bind", "127.0.0.1", "--bind", "::1" } << "bind"
                                   << QVariant("127.0.0.1 ::1");
     }
@@ -183,6 +195,8 @@ private Q_SLOTS:
                                 << "--receive-buffer wants a whole number from 0 to 1073741824, not '1073741825'";
         QTest::newRow("transport") << QStringList { "--transport", "fast" }
                                    << "--transport wants auto, qt or native, not 'fast'";
+        QTest::newRow("trusted relay name") << QStringList { "--trusted-relay", "turn.example.org" }
+                                            << "--trusted-relay wants an IP address, not 'turn.example.org'";
         QTest::newRow("bind name") << QStringList { "--bind", "example.org" }
                                    << "--bind wants an IP address, not 'example.org'";
         QTest::newRow("metaverse scheme")
