@@ -6,6 +6,7 @@
 #include <ConfigFile.h>
 #include <ExitCodeHelp.h>
 #include <OptionText.h>
+#include <RelayOptions.h>
 
 #include <QtTest/QtTest>
 
@@ -53,6 +54,16 @@ struct Sample {
         return !cl->hasError();
     }
 };
+
+// The shared relay options, alone.
+struct Relay {
+    RelayConfig config;
+    static bool read(CommandLine *cl, Relay *r) { return RelayOptions::read(cl, &r->config); }
+};
+Parsed<Relay> parseRelay(const QStringList &arguments) {
+    return parse<Relay>(
+        [](CommandLine *cl) { RelayOptions::declare(cl, QStringLiteral("when direct punching fails")); }, arguments);
+}
 
 Parsed<Sample> parseSample(const QStringList &arguments, const QString &defaultConfig = NoDefaultConfig) {
     return parse<Sample>([&](CommandLine *cl) { declareSample(cl, defaultConfig); }, arguments);
@@ -314,6 +325,106 @@ private Q_SLOTS:
         QVERIFY2(cl.helpText().simplified().contains(
                      QStringLiteral("Default: /etc/icebreaker/sample.conf, when it exists.")),
                  qPrintable(cl.helpText()));
+    }
+
+    void relayOptions_data() {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<QString>("mode");
+        QTest::addColumn<QString>("server"); // host:port
+        QTest::addColumn<QString>("username");
+        QTest::addColumn<QString>("password"); // "secret:<name>" when credentials come from a secret
+        QTest::newRow("none") << QStringList {} << "never"
+                              << ":3478"
+                              << ""
+                              << "";
+        QTest::newRow("server means fallback")
+            << QStringList { "--turn-server", "turn.example", "--turn-user", "u", "--turn-password", "p" } << "fallback"
+            << "turn.example:3478"
+            << "u"
+            << "p";
+        QTest::newRow("always, own port")
+            << QStringList { "--turn-server", "192.0.2.1:5349", "--turn-user", "u", "--turn-password", "p",
+                             "--relay",       "always" }
+            << "always"
+            << "192.0.2.1:5349"
+            << "u"
+            << "p";
+        QTest::newRow("never with a server")
+            << QStringList { "--turn-server", "t", "--turn-user", "u", "--turn-password", "p", "--relay", "never" }
+            << "never"
+            << "t:3478"
+            << "u"
+            << "p";
+        QTest::newRow("secret") << QStringList { "--turn-server", "t", "--turn-secret", "s3cret", "--turn-user", "bob" }
+                                << "fallback"
+                                << "t:3478"
+                                << ":bob"
+                                << "secret:s3cret";
+        QTest::newRow("secret without user") << QStringList { "--turn-server", "t", "--turn-secret", "s" } << "fallback"
+                                             << "t:3478"
+                                             << ""
+                                             << "secret:s";
+    }
+    void relayOptions() {
+        QFETCH(QStringList, arguments);
+        QFETCH(QString, mode);
+        QFETCH(QString, server);
+        QFETCH(QString, username);
+        QFETCH(QString, password);
+        const Parsed<Relay> p = parseRelay(arguments);
+        QVERIFY2(p.ok, qPrintable(p.error));
+        const RelayConfig &c = p.options.config;
+        QCOMPARE(RelayConfig::modeName(c.mode), mode);
+        QCOMPARE(c.serverHost + QLatin1Char(':') + QString::number(c.serverPort), server);
+        QCOMPARE(c.isEnabled(), mode != QLatin1String("never"));
+        const TurnCredentials credentials = c.credentials();
+        if (password.startsWith(QLatin1String("secret:"))) {
+            // REST-API credentials: "<expiry>:<user>", the password derived from the secret.
+            QVERIFY(credentials.username.endsWith(username) || username.isEmpty());
+            QCOMPARE(credentials.password, TurnCredentials::fromSharedSecret(
+                                               password.mid(7).toUtf8(), c.user,
+                                               credentials.username.section(QLatin1Char(':'), 0, 0).toLongLong())
+                                               .password);
+        } else {
+            QCOMPARE(credentials.username, username);
+            QCOMPARE(credentials.password, password);
+        }
+    }
+
+    void relayOptionsRejected_data() {
+        QTest::addColumn<QStringList>("arguments");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("bad mode") << QStringList { "--turn-server", "t", "--turn-secret", "s", "--relay", "sometimes" }
+                                  << "bad --relay 'sometimes' (want never, fallback or always)";
+        QTest::newRow("always without server")
+            << QStringList { "--relay", "always" } << "--relay always needs --turn-server";
+        QTest::newRow("password without server")
+            << QStringList { "--turn-password", "p" } << "--turn-password needs --turn-server";
+        QTest::newRow("no credentials") << QStringList { "--turn-server", "t" }
+                                        << "--turn-server needs --turn-user and --turn-password, or --turn-secret";
+        QTest::newRow("no user") << QStringList { "--turn-server", "t", "--turn-password", "p" }
+                                 << "--turn-server needs --turn-user and --turn-password, or --turn-secret";
+        QTest::newRow("both") << QStringList { "--turn-server",   "t", "--turn-user",   "u",
+                                               "--turn-password", "p", "--turn-secret", "s" }
+                              << "give --turn-password or --turn-secret, not both";
+        QTest::newRow("bad server") << QStringList { "--turn-server", "t:0", "--turn-secret", "s" }
+                                    << "bad --turn-server 't:0' (want HOST[:PORT])";
+    }
+    void relayOptionsRejected() {
+        QFETCH(QStringList, arguments);
+        QFETCH(QString, message);
+        const Parsed<Relay> p = parseRelay(arguments);
+        QVERIFY(!p.ok);
+        QCOMPARE(p.error, message);
+    }
+
+    void exitCodeHelpListsChosenCodes() {
+        const QString text = exitCodeHelp(
+            QStringLiteral("ok"), { IceExitCode::Success, IceExitCode::PunchFailed, IceExitCode::RelayAuthFailed });
+        QVERIFY(!text.contains(QStringLiteral("  6  ")));
+        QVERIFY(text.contains(QStringLiteral("\n  4  punch failed")));
+        QVERIFY(text.contains(QStringLiteral("\n  7  relay authentication failed: the --turn-server rejected the "
+                                             "credentials\n     (a TURN server that does not answer")));
     }
 
     void exitCodeHelpListsEveryCode() {

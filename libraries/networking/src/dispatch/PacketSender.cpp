@@ -16,7 +16,10 @@ quint32 PacketSender::nextSequenceNumber(const SockAddr &destination) {
 }
 
 bool PacketSender::write(const QByteArray &datagram, PacketType type, const SockAddr &destination, int ttl) {
-    if (_transport->writeDatagram(datagram, destination, ttl) != datagram.size()) {
+    const bool detoured = _detour.takes && _detour.takes(destination);
+    const qint64 sent = detoured ? _detour.send(datagram, destination)
+                                 : _transport->writeDatagram(datagram, destination, ttl);
+    if (sent != datagram.size()) {
         ++_failed;
         qCDebug(networking_packets) << "could not send" << type << "to" << destination;
         return false;

@@ -8,6 +8,7 @@
 #include <QtCore/QHash>
 
 #include <array>
+#include <functional>
 
 class UdpTransport;
 
@@ -17,6 +18,15 @@ public:
 
     void setTransport(UdpTransport *transport) { _transport = transport; }
     UdpTransport *transport() const { return _transport; }
+
+    // A way around the transport for some destinations (a TURN relay, set by LimitedNodeList):
+    // takes(destination) says whether it carries datagrams for it, send() carries one (its result
+    // as writeDatagram's). Such datagrams never get a low TTL: they go to the relay, not the peer.
+    struct Detour {
+        std::function<bool(const SockAddr &)> takes;
+        std::function<qint64(const QByteArray &, const SockAddr &)> send;
+    };
+    void setDetour(Detour detour) { _detour = std::move(detour); }
 
     // Stamps the next sequence number for the destination and sends. ttl > 0 sets the IP TTL of
     // this datagram only. Returns false when the transport refused it.
@@ -40,6 +50,7 @@ private:
     bool write(const QByteArray &datagram, PacketType type, const SockAddr &destination, int ttl);
 
     UdpTransport *_transport;
+    Detour _detour;
     QHash<SockAddr, quint32> _sequenceNumbers;
     std::array<quint64, 256> _sentByType {};
     quint64 _failed = 0;

@@ -22,6 +22,7 @@ QString DomainHandler::errorName(Error error) {
     case Error::IceServerSilent: return QStringLiteral("ice-server silent");
     case Error::DomainUnknown: return QStringLiteral("domain unknown");
     case Error::PunchFailed: return QStringLiteral("punch failed");
+    case Error::RelayAuthFailed: return QStringLiteral("relay authentication failed");
     }
     return QStringLiteral("unknown error");
 }

@@ -39,7 +39,8 @@ public:
         IceServerLookupFailed, // the ice-server's name does not resolve (to IPv4)
         IceServerSilent,       // queries unanswered and nothing ever came from the ice-server
         DomainUnknown,         // the ice-server is reachable but never sent the domain's peer information
-        PunchFailed            // peer information arrived, but no ping got a reply in any attempt
+        PunchFailed,           // peer information arrived, but no ping got a reply in any attempt
+        RelayAuthFailed        // the TURN server to relay through rejected our credentials
     };
     Q_ENUM(Error)
 

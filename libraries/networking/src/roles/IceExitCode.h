@@ -13,7 +13,8 @@ enum Code : int {
     DomainUnknown = 3,
     PunchFailed = 4,
     IceServerLookupFailed = 5,
-    StunFailed = 6 // an explicitly given STUN server never answered
+    StunFailed = 6,     // an explicitly given STUN server never answered
+    RelayAuthFailed = 7 // the TURN server rejected the credentials (--turn-user/--turn-password/--turn-secret)
 };
 
 // The exit code for the way DomainHandler gave up.
@@ -24,6 +25,7 @@ inline Code forError(DomainHandler::Error error) {
     case DomainHandler::Error::DomainUnknown: return DomainUnknown;
     case DomainHandler::Error::PunchFailed: return PunchFailed;
     case DomainHandler::Error::IceServerLookupFailed: return IceServerLookupFailed;
+    case DomainHandler::Error::RelayAuthFailed: return RelayAuthFailed;
     }
     return UsageError;
 }

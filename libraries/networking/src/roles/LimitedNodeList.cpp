@@ -5,7 +5,9 @@
 #include <NetworkLogging.h>
 #include <QUdpSocketTransport.h>
 #include <StunMessage.h>
+#include <TurnClient.h>
 
+#include <QtCore/QEventLoop>
 #include <QtNetwork/QHostInfo>
 #include <QtNetwork/QNetworkInterface>
 #include <QtNetwork/QUdpSocket>
@@ -264,6 +266,68 @@ bool LimitedNodeList::rebindToFreshPort() {
         startSTUNPublicSocketUpdate();
     }
     return true;
+}
+
+// ---- TURN relay ----
+
+TurnClient *LimitedNodeList::setTurnServer(const SockAddr &server, const TurnCredentials &credentials) {
+    if (!_transport) {
+        return nullptr;
+    }
+    delete _turnClient;
+    _turnClient = new TurnClient(_transport, server, credentials, this);
+    connect(_turnClient, &TurnClient::relayedDatagram, this, &LimitedNodeList::processRelayedDatagram);
+    // The TURN client sees every datagram first: the receiver no longer listens to the transport
+    // itself, it gets what the TURN client leaves and what the relay carried.
+    disconnect(_transport, &UdpTransport::datagramReceived, &_packetReceiver, nullptr);
+    disconnect(_transport, &UdpTransport::datagramReceived, this, &LimitedNodeList::processDatagram);
+    connect(_transport, &UdpTransport::datagramReceived, this, &LimitedNodeList::processDatagram);
+    _packetSender.setDetour({ [this](const SockAddr &destination) { return _relayedPeers.contains(destination); },
+                              [this](const QByteArray &datagram, const SockAddr &destination) {
+                                  return _turnClient ? _turnClient->sendTo(destination, datagram) : qint64(-1);
+                              } });
+    qCInfo(networking) << "TURN server is" << server;
+    return _turnClient;
+}
+
+void LimitedNodeList::processDatagram(const QByteArray &datagram, const SockAddr &sender) {
+    if (_turnClient && _turnClient->handleDatagram(datagram, sender)) {
+        return;
+    }
+    _packetReceiver.handleDatagram(datagram, sender);
+}
+
+void LimitedNodeList::processRelayedDatagram(const QByteArray &payload, const SockAddr &peer) {
+    if (!_relayedPeers.contains(peer)) {
+        setRelayedPeer(peer);
+        Q_EMIT relayedPeerHeard(peer);
+    }
+    _packetReceiver.handleDatagram(payload, peer);
+}
+
+void LimitedNodeList::setRelayedPeer(const SockAddr &peer, bool relayed) {
+    if (!relayed) {
+        _relayedPeers.remove(peer);
+        return;
+    }
+    if (_relayedPeers.size() >= MaxRelayedPeers) {
+        _relayedPeers.clear();
+    }
+    qCDebug(networking) << peer << "is reached through the relay";
+    _relayedPeers.insert(peer);
+}
+
+void LimitedNodeList::releaseTurn(int timeoutMs) {
+    if (!_turnClient || _turnClient->state() != TurnClient::Allocated) {
+        return;
+    }
+    QEventLoop loop;
+    connect(_turnClient, &TurnClient::released, &loop, &QEventLoop::quit);
+    QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+    _turnClient->release();
+    if (_turnClient->state() == TurnClient::Releasing) {
+        loop.exec();
+    }
 }
 
 // ---- ICE packets ----

@@ -7,6 +7,11 @@
 // port, as upstream), then one request every 10 s. Unlike upstream, an answer counts only when it
 // comes from the STUN server's address and carries our transaction ID.
 //
+// Optionally it owns a TurnClient on the same socket (setTurnServer): datagrams from the TURN server
+// are taken apart before any other decoding, what the relay carries is handled exactly like a
+// direct datagram from the peer, and sends to a peer marked as relayed go through the relay. The
+// roles above never need to know which path a peer is on; they can ask (isRelayedPeer).
+//
 // Upstream's public shapes sit beside ours as thin adapters: sendPacket/sendUnreliablePacket taking an
 // NLPacket, constructICEPing(Reply)Packet returning one, the session UUID, ConnectionStep timings.
 #pragma once
@@ -16,6 +21,7 @@
 #include <PacketReceiver.h>
 #include <PacketSender.h>
 #include <SockAddr.h>
+#include <TurnClient.h>
 
 #include <NLPacket.h>
 
@@ -23,6 +29,7 @@
 #include <QtCore/QMap>
 #include <QtCore/QObject>
 #include <QtCore/QPointer>
+#include <QtCore/QSet>
 #include <QtCore/QTimer>
 #include <QtCore/QUuid>
 
@@ -124,6 +131,24 @@ public:
     // configured). False when the transport could not bind again (errorString() says why).
     bool rebindToFreshPort();
 
+    // ---- TURN relay ----
+    // Relays through the TURN server at server (an address: resolve a name first) with these
+    // credentials: makes a TurnClient on our socket, replacing an earlier one. It does not allocate
+    // yet (getTurnClient()->allocate()). Null when there is no transport.
+    TurnClient *setTurnServer(const SockAddr &server, const TurnCredentials &credentials);
+    TurnClient *getTurnClient() const { return _turnClient; }
+    // Whether datagrams to peer go through the relay. A peer heard through the relay is marked by
+    // itself: it is answered the way it came. Marks stay until cleared (a peer that is relayed does
+    // not start getting direct datagrams because a relay hiccups).
+    void setRelayedPeer(const SockAddr &peer, bool relayed = true);
+    bool isRelayedPeer(const SockAddr &peer) const { return _relayedPeers.contains(peer); }
+    void clearRelayedPeers() { _relayedPeers.clear(); }
+    // At exit: ends the allocation (Refresh with LIFETIME 0) and runs the event loop until the
+    // server confirmed or timeoutMs passed. Does nothing without an allocation.
+    void releaseTurn(int timeoutMs = 1000);
+    // Upper bound on peers marked as relayed (a relay only carries permitted IPs, but stay bounded).
+    static constexpr int MaxRelayedPeers = 4096;
+
     // ---- ICE packets ----
     bool sendPacket(const NLDatagram &packet, const SockAddr &destination, int ttl = 0);
     // Upstream's forms: the bytes written (header included), or -1. hmacAuth is ignored (see HMACAuth).
@@ -168,6 +193,8 @@ Q_SIGNALS:
     // A fresh local port is in use (after rebindToFreshPort()).
     void transportRebound(quint16 port);
     void uuidChanged(const QUuid &ownerUUID, const QUuid &oldUUID);
+    // A datagram from peer came through the relay for the first time (peer is now relayed).
+    void relayedPeerHeard(const SockAddr &peer);
 
 protected:
     // For NodeList's compatibility constructor only: a node list with no socket of its own, whose
@@ -177,6 +204,8 @@ protected:
 
 private:
     void init();
+    void processDatagram(const QByteArray &datagram, const SockAddr &sender);
+    void processRelayedDatagram(const QByteArray &payload, const SockAddr &peer);
     void processSTUNDatagram(const QByteArray &datagram, const SockAddr &sender);
     void handleStunLookup(const QHostInfo &info);
     void setPublicSockAddr(const SockAddr &socket);
@@ -187,6 +216,9 @@ private:
     QString _errorString;
     PacketReceiver _packetReceiver;
     PacketSender _packetSender;
+
+    QPointer<TurnClient> _turnClient; // a child
+    QSet<SockAddr> _relayedPeers;
 
     SockAddr _publicSockAddr;
     SockAddr _localSockAddr;
