@@ -83,6 +83,7 @@ void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer me
         state.introducedAtMs = _clock.nowMs();
         qCDebug(domain_server_ice) << "ICE peer" << id.toString(QUuid::WithoutBraces) << "introduced again; punching to"
                                    << incoming.getPublicSocket() << incoming.getLocalSocket();
+        Q_EMIT peerIntroduced(id, incoming.getPublicSocket(), incoming.getLocalSocket());
         startPunch(state);
         return;
     }
@@ -138,6 +139,7 @@ void DomainGatekeeper::admitNewPeer(const NetworkPeer &incoming) {
     ++_counters.peersAdded;
     qCDebug(domain_server_ice) << "ICE peer" << id.toString(QUuid::WithoutBraces) << "introduced; punching to"
                                << incoming.getPublicSocket() << incoming.getLocalSocket();
+    Q_EMIT peerIntroduced(id, incoming.getPublicSocket(), incoming.getLocalSocket());
     startPunch(*state);
     // Answered at once, so the race with the client's first ping does not cost the client a round.
     IceAdmission::EarlyPing early;
@@ -299,9 +301,16 @@ void DomainGatekeeper::processICEPingReplyPacket(ReceivedMessagePointer message)
         _sweepTimer->start();
     }
     const SockAddr socket = state.peer.getActiveSocket() ? *state.peer.getActiveSocket() : message->getSenderSockAddr();
+    if (isRelayedPath(socket)) {
+        ++_counters.peersConnectedViaRelay;
+    }
     qCInfo(domain_server_ice) << "ICE peer" << reply.value.senderID.toString(QUuid::WithoutBraces) << "connected at"
                               << socket;
     Q_EMIT peerConnected(reply.value.senderID, socket);
+}
+
+bool DomainGatekeeper::isRelayedPath(const SockAddr &socket) const {
+    return (_relayedPath && _relayedPath(socket)) || _admission.isTrustedRelay(socket.getAddress());
 }
 
 void DomainGatekeeper::sweepConnectedPeers() {

@@ -1,6 +1,7 @@
 #include "DomainServerOptions.h"
 
 #include <CommandLine.h>
+#include <RelayOptions.h>
 
 #include <QtCore/QFileInfo>
 
@@ -79,6 +80,7 @@ void DomainServerOptions::declare(CommandLine *commandLine, const QString &defau
                                        "forgotten. Default: %1.")
                             .arg(defaults.connectedPeerTimeoutMs / 1000),
                         QStringLiteral("S"), QString::number(defaults.connectedPeerTimeoutMs / 1000)));
+    RelayOptions::declare(commandLine, QStringLiteral("when our NAT maps endpoint-dependently, i.e. is symmetric"));
     cl.addOption(option("verbose", QStringLiteral("Also log every ICE packet.")));
 }
 
@@ -131,6 +133,8 @@ bool DomainServerOptions::read(CommandLine *commandLine, DomainServerOptions *op
         }
         s.gatekeeper.trustedRelays.append(address);
     }
+    RelayOptions::read(commandLine, &options->relay);
+    s.relayMode = options->relay.mode;
     options->verbose = cl.flag(QStringLiteral("verbose"));
     return !cl.hasError();
 }
