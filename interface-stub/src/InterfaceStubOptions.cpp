@@ -3,6 +3,7 @@
 #include <CommandLine.h>
 #include <ExitCodeHelp.h>
 #include <LimitedNodeList.h>
+#include <RelayOptions.h>
 
 namespace {
 QCommandLineOption option(const char *name, const QString &description, const QString &valueName = QString(),
@@ -15,7 +16,9 @@ constexpr double MaxSeconds = 24 * 3600;
 QString InterfaceStubOptions::loggingRules() const {
     // The result lines are the output; library chatter only on request (warnings always).
     return verbose ? QStringLiteral("hifi.*.debug=true\nhifi.networking.packets.debug=false")
-                   : QStringLiteral("hifi.*.debug=false\nhifi.*.info=false");
+                   : QStringLiteral("hifi.*.debug=false\nhifi.*.info=false\n"
+                                    // the TURN client's failures are printed as our own error lines
+                                    "hifi.networking.turn.warning=false");
 }
 
 void InterfaceStubOptions::declare(CommandLine *commandLine) {
@@ -24,7 +27,10 @@ void InterfaceStubOptions::declare(CommandLine *commandLine) {
         QStringLiteral("A headless client: finds a domain through an ice-server (ICE query, STUN, UDP ping-punch),\n"
                        "prints the domain's socket and the time it took, and with --keepalive keeps pinging it over\n"
                        "the punched path, printing RTTs and reconnecting through the ice-server if the path dies.\n\n")
-        + exitCodeHelp(QStringLiteral("connected (or keepalive finished)"), IceExitCode::IceServerLookupFailed));
+        + exitCodeHelp(QStringLiteral("connected (or keepalive finished)"),
+                       { IceExitCode::Success, IceExitCode::UsageError, IceExitCode::IceServerSilent,
+                         IceExitCode::DomainUnknown, IceExitCode::PunchFailed, IceExitCode::IceServerLookupFailed,
+                         IceExitCode::RelayAuthFailed }));
     cl.setUsageError(IceExitCode::UsageError, QStringLiteral("(see interface-stub --help)"));
     const QString ttlDefault = PunchTtlSchedule::defaultSchedule().toString();
     cl.addOption(option("ice-server", QStringLiteral("The ice-server, HOST[:PORT] (port default 7337). Required."),
@@ -53,6 +59,7 @@ void InterfaceStubOptions::declare(CommandLine *commandLine) {
                QStringLiteral("Local UDP port. Default: 0, a random port, and a fresh one for each new punch attempt "
                               "(escapes a stale NAT mapping); a fixed port is kept."),
                QStringLiteral("N"), QStringLiteral("0")));
+    RelayOptions::declare(&cl, QStringLiteral("when the first direct punch attempt gets no reply"));
     cl.addOption(option(
         "verbose", QStringLiteral("Log what the networking roles do (hifi.networking* at info and debug level).")));
 }
@@ -86,5 +93,6 @@ bool InterfaceStubOptions::read(CommandLine *commandLine, InterfaceStubOptions *
             QStringLiteral("bad --punch-ttl '%1' (want e.g. 2,3 or 0)").arg(cl.value(QStringLiteral("punch-ttl"))));
     }
     o.port = quint16(cl.number(QStringLiteral("port"), 0, 65535, QStringLiteral("bad --port '%1'")));
+    RelayOptions::read(&cl, &o.relay);
     return !cl.hasError();
 }

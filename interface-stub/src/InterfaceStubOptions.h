@@ -7,6 +7,7 @@
 
 #include <HostAndPort.h>
 #include <PunchTtlSchedule.h>
+#include <RelayConfig.h>
 
 class CommandLine;
 
@@ -15,6 +16,7 @@ struct InterfaceStubOptions {
     HostAndPort stunServer; // the ice-server itself unless --stun-server is given
     PunchTtlSchedule punchTtl = PunchTtlSchedule::defaultSchedule();
     quint16 port = 0; // 0: a random port, and a fresh one for each new punch attempt
+    RelayConfig relay;
     bool verbose = false;
 
     // The Qt logging filter rules: result lines only, or the roles' chatter with --verbose.

@@ -22,6 +22,9 @@ StubClient::StubClient(NodeList *nodeList, const Options &options, QObject *pare
       _err(stderr) {
     connect(&_handler, &DomainHandler::completedSocketDiscovery, this, [this] { connected(_handler.getSockAddr()); });
     connect(&_handler, &DomainHandler::errorOccurred, this, &StubClient::failed);
+    connect(&nodeList->relayFallback(), &RelayFallback::unavailable, this, [this](const QString &why) {
+        _err << "interface-stub: relay unavailable, going on directly: " << why << Qt::endl;
+    });
     connect(&_handler, &DomainHandler::domainPingReplyReceived, this, &StubClient::keepaliveReply);
     _connectDeadline.setSingleShot(true);
     connect(&_connectDeadline, &QTimer::timeout, this, &StubClient::connectTimedOut);
@@ -39,10 +42,13 @@ void StubClient::start() {
 
 void StubClient::connected(const SockAddr &socket) {
     _connectDeadline.stop();
-    const QString how = activeSocketName(_handler.getICEPeer().activeSocketKind());
     _out << (_reconnecting ? "reconnected" : "connected") << " to domain "
-         << _options.domainID.toString(QUuid::WithoutBraces) << " at " << socket.toString() << " via " << how << " in "
-         << _connectClock.elapsed() << " ms" << Qt::endl;
+         << _options.domainID.toString(QUuid::WithoutBraces) << " at " << socket.toString() << " via "
+         << _nodeList->domainPathName() << " in " << _connectClock.elapsed() << " ms";
+    if (_nodeList->discoveryRttMs() >= 0) {
+        _out << ", rtt " << QString::number(_nodeList->discoveryRttMs(), 'f', 2) << " ms";
+    }
+    _out << Qt::endl;
     _reconnecting = false;
     if (_options.keepaliveMs <= 0) {
         finish(IceExitCode::Success);

@@ -6,6 +6,7 @@
 #include <CommandLine.h>
 #include <LimitedNodeList.h>
 #include <NodeList.h>
+#include <RelayOptions.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QLoggingCategory>
@@ -28,12 +29,22 @@ int main(int argc, char *argv[]) {
         return CommandLine::printError(limitedNodeList.errorString() + QStringLiteral("\n(see interface-stub --help)"),
                                        IceExitCode::UsageError);
     }
+    QString relayError;
+    if (!RelayOptions::apply(options.relay, &limitedNodeList, &relayError)) {
+        return CommandLine::printError(relayError + QStringLiteral("\n(see interface-stub --help)"),
+                                       IceExitCode::UsageError);
+    }
+    if (TurnClient *turn = limitedNodeList.getTurnClient()) {
+        turn->setTiming(RelayFallback::clientTiming());
+        turn->setSoftware(QByteArrayLiteral("icebreaker interface-stub"));
+    }
     limitedNodeList.setStunServer(options.stunServer.host, options.stunServer.port);
     limitedNodeList.startSTUNPublicSocketUpdate();
 
     NodeList nodeList(&limitedNodeList);
     nodeList.setPunchTtlSchedule(options.punchTtl);
     nodeList.setUseFreshPortOnRetry(options.port == 0);
+    nodeList.setRelayMode(options.relay.mode);
     // --timeout is the bound: the node list's own limits only stop it from querying forever.
     const int timeoutSeconds = options.client.timeoutMs / 1000 + 1;
     nodeList.setMaxUnansweredQueries(timeoutSeconds + 1);
@@ -42,5 +53,7 @@ int main(int argc, char *argv[]) {
     StubClient client(&nodeList, options.client);
     QObject::connect(&client, &StubClient::finished, &app, [](int code) { QCoreApplication::exit(code); });
     client.start();
-    return app.exec();
+    const int exitCode = app.exec();
+    limitedNodeList.releaseTurn(); // LIFETIME 0: the relay is freed now, not when it expires
+    return exitCode;
 }

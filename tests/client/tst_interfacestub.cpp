@@ -46,10 +46,11 @@ void tst_InterfaceStub::connects() {
               QStringLiteral("--timeout"), QStringLiteral("10") },
             &run);
     QCOMPARE(run.exitCode, 0);
-    const QRegularExpression line(QStringLiteral("^connected to domain %1 at 127\\.0\\.0\\.1:%2 via public in \\d+ ms$")
-                                      .arg(domainID().toString(QUuid::WithoutBraces))
-                                      .arg(fake.domain.localPort()),
-                                  QRegularExpression::MultilineOption);
+    const QRegularExpression line(
+        QStringLiteral("^connected to domain %1 at 127\\.0\\.0\\.1:%2 via public in \\d+ ms, rtt \\d+\\.\\d\\d ms$")
+            .arg(domainID().toString(QUuid::WithoutBraces))
+            .arg(fake.domain.localPort()),
+        QRegularExpression::MultilineOption);
     QVERIFY2(line.match(run.out).hasMatch(), qPrintable(run.out + run.err));
     QCOMPARE(fake.queries, 1);
 }

@@ -117,7 +117,7 @@ nat_domain_start() {
 # One interface-stub run in `client` (STUN choice first, extra arguments after:
 # --timeout, --punch-ttl, --keepalive ...).  Sets NAT_STUB_RC (exit code),
 # NAT_STUB_MS (connect time it printed, empty if none), NAT_STUB_VIA
-# (local|public|symmetric), NAT_STUB_OUT (its output, stdout and stderr) and
+# (local|public|symmetric|relay), NAT_STUB_OUT (its output, stdout and stderr) and
 # NAT_STUB_WALL_MS (wall time of the whole run).
 nat_stub() {
     local stun=$1
@@ -138,9 +138,10 @@ nat_parse_connected() {
     line=$(grep -m1 '^connected to domain ' <<<"$1" || true)
     NAT_STUB_MS=
     NAT_STUB_VIA=
-    if [[ $line =~ via\ ([a-z]+)\ in\ ([0-9.]+)\ ms ]]; then
+    # "via local|public|symmetric in N ms" or "via relay ADDR:PORT in N ms"
+    if [[ $line =~ via\ ([a-z]+)(\ [0-9.:]+)?\ in\ ([0-9.]+)\ ms ]]; then
         NAT_STUB_VIA=${BASH_REMATCH[1]}
-        NAT_STUB_MS=${BASH_REMATCH[2]%.*}
+        NAT_STUB_MS=${BASH_REMATCH[3]%.*}
     fi
 }
 

@@ -4,8 +4,15 @@
 # the real binaries, and assert the expected outcome of every cell:
 #   connect  20 attempts (MATRIX_ATTEMPTS), no added delay, every one connected
 #   local    as connect, and every connection on the domain's local address (same NAT)
+#   direct   as connect, and no attempt used the relay (cells that punch directly)
+#   relay    as connect, and every attempt connected through the TURN relay
 #   fail     MATRIX_FAIL_ATTEMPTS attempts with --timeout MATRIX_FAIL_TIMEOUT: each ends
 #            with the punch-failed exit code (4) within the timeout (+1 s to exit)
+# With MATRIX_RELAY=1 (the default) a coturn TURN server runs on the public segment and the
+# client gets --turn-server (--relay fallback): the cells punching cannot open connect
+# through the relay ("relay"), the others still directly ("direct").  MATRIX_RELAY=0 runs the
+# matrix without a TURN server: those cells then "fail", as they must.
+# After each connecting cell one line lists every attempt's path and connect time.
 # Prints one table row per cell; exits 1 when a cell is not as expected, 2 when the
 # testbed cannot be built.  See README.md for the expected-outcome table and its reasons.
 #
@@ -14,7 +21,7 @@
 #        MATRIX_TIMEOUT (10 s, for cells that must connect), MATRIX_CELLS (e.g.
 #        "eim/eim none/cgnat": run only these), MATRIX_PUNCH_TTL (passed to both
 #        binaries when set), MATRIX_CGNAT_DOMAIN_TTL (3,3: the domain behind two NATs),
-#        MATRIX_CLIENT_TTL (passed to the stub only when set).
+#        MATRIX_CLIENT_TTL (passed to the stub only when set), MATRIX_RELAY (1).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,6 +37,7 @@ FAIL_TIMEOUT=${MATRIX_FAIL_TIMEOUT:-6}
 TIMEOUT=${MATRIX_TIMEOUT:-10}
 CGNAT_DOMAIN_TTL=${MATRIX_CGNAT_DOMAIN_TTL:-3,3}
 CELLS_WANTED=${MATRIX_CELLS:-}
+RELAY=${MATRIX_RELAY:-1}
 
 if ! testbed_preflight; then
     echo "matrix: refused: the NAT testbed cannot be built here" >&2
@@ -72,9 +80,13 @@ start_servers() {
 cell() {
     local cmode=$1 dmode=$2 stun=$3 expect=$4 domain_ttl=${5:-${MATRIX_PUNCH_TTL:-}}
     wanted "$cmode" "$dmode" || return 0
-    local name="$cmode x $dmode" stub_args=() i ok=0 times=() vias=() verdict=PASS detail=""
+    local name="$cmode x $dmode" stub_args=() i ok=0 times=() vias=() paths=() verdict=PASS detail=""
     local client_ttl=${MATRIX_CLIENT_TTL:-${MATRIX_PUNCH_TTL:-}}
     [[ -n $client_ttl ]] && stub_args=(--punch-ttl "$client_ttl")
+    if [[ $RELAY == 1 ]]; then
+        stub_args+=(--turn-server "$TB_TURN_IP:$TB_TURN_PORT" --turn-user "$TB_TURN_USER"
+            --turn-password "$TB_TURN_PASSWORD")
+    fi
     if ! start_servers "$stun" "$domain_ttl"; then
         row "$name" "$stun" "$expect" 0 0 - - - - "FAIL (servers did not start)"
         FAILS=$((FAILS + 1))
@@ -116,15 +128,22 @@ cell() {
         if [[ $NAT_STUB_RC -eq 0 && -n $NAT_STUB_MS ]]; then
             if [[ $expect == local && $NAT_STUB_VIA != local ]]; then
                 detail="attempt $((i + 1)) connected via $NAT_STUB_VIA, not local"
+            elif [[ $expect == relay && $NAT_STUB_VIA != relay ]]; then
+                detail="attempt $((i + 1)) connected via $NAT_STUB_VIA, not through the relay"
+            elif [[ $expect == direct && $NAT_STUB_VIA == relay ]]; then
+                detail="attempt $((i + 1)) connected through the relay, not directly"
             else
                 ok=$((ok + 1))
             fi
             times+=("$NAT_STUB_MS")
             vias+=("$NAT_STUB_VIA")
+            paths+=("$((i + 1)):$NAT_STUB_VIA/${NAT_STUB_MS}ms")
         else
             detail="attempt $((i + 1)): exit $NAT_STUB_RC: $(tail -n 1 <<<"$NAT_STUB_OUT")"
+            paths+=("$((i + 1)):exit$NAT_STUB_RC")
         fi
     done
+    echo "  $name attempts: ${paths[*]}"
     [[ $ok -eq $ATTEMPTS ]] || { verdict="FAIL ($detail)"; FAILS=$((FAILS + 1)); }
     local stats via retried
     stats=$(printf '%s\n' "${times[@]}" | nat_stats)
@@ -141,15 +160,26 @@ any_wanted() {
     return 1
 }
 
+# What the cells that punch can open expect, and what the others expect.
+DIRECT=connect UNPUNCHABLE=fail
+[[ $RELAY == 1 ]] && DIRECT=direct UNPUNCHABLE=relay
+
+# Each build's STUN servers, plus the TURN relay when it is used.
+servers_start() {
+    testbed_stun_start || return 1
+    if [[ $RELAY == 1 ]]; then testbed_turn_start || return 1; fi
+}
+
 echo "== NAT matrix: client NAT x domain NAT, real binaries from $BUILD"
 echo "   connect cells: $ATTEMPTS attempts, --timeout $TIMEOUT s; fail cells: $FAIL_ATTEMPTS attempts, --timeout $FAIL_TIMEOUT s"
+echo "   TURN relay: $( [[ $RELAY == 1 ]] && echo "coturn at $TB_TURN_IP:$TB_TURN_PORT, clients --relay fallback" || echo "none (MATRIX_RELAY=0)")"
 echo "   punch TTL: binaries' default$( [[ -n ${MATRIX_PUNCH_TTL:-} ]] && echo " overridden: $MATRIX_PUNCH_TTL"); domain behind CGNAT: --punch-ttl $CGNAT_DOMAIN_TTL"
 header
 
 # Build 1: separate sites, NAT modes none/eim/sym switched in place on both sides.
 if any_wanted none/none none/eim none/sym eim/none eim/eim eim/sym sym/none sym/eim sym/sym; then
     testbed_topology eim eim
-    testbed_stun_start
+    servers_start
     nat_keygen
     for dmode in none eim sym; do
         testbed_side_nat domain "$dmode"
@@ -158,9 +188,9 @@ if any_wanted none/none none/eim none/sym eim/none eim/eim eim/sym sym/none sym/
         [[ $dmode == none ]] && stun=ice
         for cmode in none eim sym; do
             testbed_side_nat client "$cmode"
-            expect=connect
+            expect=$DIRECT
             if [[ $cmode == sym && $dmode != none ]] || [[ $dmode == sym && $cmode != none ]]; then
-                expect=fail
+                expect=$UNPUNCHABLE
             fi
             cell "$cmode" "$dmode" "$stun" "$expect"
         done
@@ -172,12 +202,12 @@ fi
 # host sets --punch-ttl to NATs in front + 1 = 3.  ice-server as STUN.
 if any_wanted none/cgnat eim/cgnat sym/cgnat; then
     testbed_topology eim cgnat
-    testbed_stun_start
+    servers_start
     nat_keygen
     for cmode in none eim sym; do
         testbed_side_nat client "$cmode"
-        expect=connect
-        [[ $cmode == sym ]] && expect=fail
+        expect=$DIRECT
+        [[ $cmode == sym ]] && expect=$UNPUNCHABLE
         cell "$cmode" cgnat ice "$expect" "$CGNAT_DOMAIN_TTL"
     done
     testbed_teardown
@@ -186,7 +216,7 @@ fi
 # Build 3: both peers behind one router without hairpin: they must meet locally.
 if any_wanted same/same; then
     testbed_topology same same
-    testbed_stun_start
+    servers_start
     nat_keygen
     cell same same ice local
     testbed_teardown

@@ -37,6 +37,11 @@ TB_STUN_IP=203.0.113.20
 TB_STUN_PORT=3478
 TB_STUN2_IP=203.0.113.21       # second STUN server: other address AND other port
 TB_STUN2_PORT=3479
+TB_TURN_IP=203.0.113.30        # TURN relay (coturn with credentials), on the stun host
+TB_TURN_PORT=3480
+TB_TURN_USER=icebreaker
+TB_TURN_PASSWORD=relay-test
+TB_TURN_REALM=icebreaker.test
 TB_ATTACKER_IP=203.0.113.66
 TB_VICTIM_IP=203.0.113.99
 TB_DOMAIN_WAN_NET=198.51.100.0/24   # inet <-> domain side's outermost router
@@ -255,6 +260,7 @@ testbed_init() {
     _tb_bridge_host ice "$TB_ICE_IP/24" "$TB_INET_SVC_IP" inet svc s-ice || return 1
     _tb_bridge_host stun "$TB_STUN_IP/24" "$TB_INET_SVC_IP" inet svc s-stun || return 1
     _tb_do ip -n "$(testbed_ns stun)" addr add "$TB_STUN2_IP/24" dev eth0 || return 1
+    _tb_do ip -n "$(testbed_ns stun)" addr add "$TB_TURN_IP/24" dev eth0 || return 1
     _tb_bridge_host attacker "$TB_ATTACKER_IP/24" "$TB_INET_SVC_IP" inet svc s-attacker || return 1
     _tb_bridge_host victim "$TB_VICTIM_IP/24" "$TB_INET_SVC_IP" inet svc s-victim || return 1
 }
@@ -499,6 +505,18 @@ testbed_stun_start() {
             --pidfile "$TB_TMP/turnserver$i.pid" --db "$TB_TMP/turnserver$i.db"
         testbed_wait_udp stun "$port" || return 1
     done
+}
+
+# coturn as a TURN relay on the stun host, 203.0.113.30:3480, long-term credentials
+# TB_TURN_USER / TB_TURN_PASSWORD, relayed addresses on the same IP.  Peers may be on any
+# segment of the testbed (LAN addresses included: they are not loopback).
+testbed_turn_start() {
+    testbed_spawn stun turnserver-relay turnserver -n -L "$TB_TURN_IP" --listening-port "$TB_TURN_PORT" \
+        --relay-ip "$TB_TURN_IP" --no-cli --no-tls --no-dtls --no-tcp --no-rfc5780 --no-software-attribute \
+        --lt-cred-mech --user "$TB_TURN_USER:$TB_TURN_PASSWORD" --realm "$TB_TURN_REALM" \
+        --log-file "$TB_TMP/turnserver-relay-file.log" --simple-log --no-stdout-log \
+        --pidfile "$TB_TMP/turnserver-relay.pid" --db "$TB_TMP/turnserver-relay.db"
+    testbed_wait_udp stun "$TB_TURN_PORT" || return 1
 }
 
 # Count UDP datagrams arriving at a host (nft counter in its input chain): how

@@ -39,7 +39,9 @@ public:
     // coturn 4.6 reads the value of its optional-argument options (--stale-nonce,
     // --permission-lifetime, --channel-lifetime, --max-allocate-lifetime) only in the "--opt=N"
     // form: "--opt N" silently keeps the default.
-    bool start(const QStringList &extra) {
+    // relayIp: where relayed addresses are allocated (another loopback address lets a test tell
+    // relayed traffic from direct traffic by its source IP).
+    bool start(const QStringList &extra, const QString &relayIp = QStringLiteral("127.0.0.1")) {
         if (executable().isEmpty() || !_dir.isValid()) {
             return false;
         }
@@ -57,7 +59,7 @@ public:
             QStringLiteral("--listening-port"),
             QString::number(_port),
             QStringLiteral("--relay-ip"),
-            QStringLiteral("127.0.0.1"),
+            relayIp,
             QStringLiteral("--log-file"),
             QStringLiteral("stdout"),
             QStringLiteral("--simple-log"),

@@ -2,6 +2,7 @@
 
 #include <LimitedNodeList.h>
 #include <NodeList.h>
+#include <RelayOptions.h>
 
 #include <QtCore/QTimer>
 
@@ -34,7 +35,20 @@ void IceClientApp::startCycle() {
             finish(IceExitCode::UsageError, _limitedNodeList->errorString());
             return;
         }
+        QString relayError;
+        if (!RelayOptions::apply(_options.relay, _limitedNodeList, &relayError)) {
+            finish(IceExitCode::UsageError, relayError);
+            return;
+        }
+        if (TurnClient *turn = _limitedNodeList->getTurnClient()) {
+            turn->setTiming(RelayFallback::clientTiming());
+            turn->setSoftware(QByteArrayLiteral("icebreaker ice-client"));
+        }
         _nodeList = new NodeList(_limitedNodeList, this);
+        _nodeList->setRelayMode(_options.relay.mode);
+        connect(&_nodeList->relayFallback(), &RelayFallback::unavailable, this, [this](const QString &why) {
+            _out << prefix() << "relay unavailable, going on directly: " << why << Qt::endl;
+        });
         _nodeList->setMaxUnansweredQueries(_options.maxQueries);
         _nodeList->setMaxPunchAttempts(1);
         _nodeList->setPunchTtlSchedule(_options.punchTtl);
@@ -88,8 +102,11 @@ void IceClientApp::discovered(const SockAddr &socket) {
     _out << prefix() << "domain " << handler.getPendingDomainID().toString(QUuid::WithoutBraces) << " (public "
          << handler.getICEPeer().getPublicSocket().toString() << ", local "
          << handler.getICEPeer().getLocalSocket().toString() << ") answered at " << socket.toString() << " via "
-         << activeSocketName(handler.getICEPeer().activeSocketKind()) << " in " << _stepClock.elapsed() << " ms"
-         << Qt::endl;
+         << _nodeList->domainPathName() << " in " << _stepClock.elapsed() << " ms";
+    if (_nodeList->discoveryRttMs() >= 0) {
+        _out << ", rtt " << QString::number(_nodeList->discoveryRttMs(), 'f', 2) << " ms";
+    }
+    _out << Qt::endl;
     cycleDone();
 }
 
@@ -102,6 +119,12 @@ void IceClientApp::failed(DomainHandler::Error error, const QString &errorString
     }
     if (error != DomainHandler::Error::NoError) {
         finish(IceExitCode::forError(error), prefix() + errorString);
+    }
+}
+
+void IceClientApp::releaseRelay() {
+    if (_limitedNodeList) {
+        _limitedNodeList->releaseTurn();
     }
 }
 

@@ -5,6 +5,7 @@
 
 #include <DomainHandler.h>
 #include <PunchTtlSchedule.h>
+#include <RelayConfig.h>
 
 #include <IceExitCode.h>
 #include <QtCore/QElapsedTimer>
@@ -30,10 +31,13 @@ public:
         bool cacheStun = false; // keep socket and STUN result across cycles
         int maxQueries = 2;     // about 2 s, upstream's ICE timeout
         PunchTtlSchedule punchTtl = PunchTtlSchedule::defaultSchedule();
+        RelayConfig relay;
     };
 
     explicit IceClientApp(const Options &options, QObject *parent = nullptr);
     void start();
+    // At exit: frees the relay allocation, if any (runs the event loop briefly).
+    void releaseRelay();
 
 Q_SIGNALS:
     void finished(int exitCode);

@@ -3,6 +3,7 @@
 #include <CommandLine.h>
 #include <ExitCodeHelp.h>
 #include <LimitedNodeList.h>
+#include <RelayOptions.h>
 
 #include <climits>
 
@@ -14,7 +15,9 @@ QCommandLineOption option(const QStringList &names, const QString &description, 
 } // namespace
 
 QString IceClientOptions::loggingRules() const {
-    return verbose ? QStringLiteral("hifi.*.debug=true") : QStringLiteral("hifi.*.debug=false\nhifi.*.info=false");
+    // Without --verbose, the TURN client's failures are printed as our own error lines.
+    return verbose ? QStringLiteral("hifi.*.debug=true")
+                   : QStringLiteral("hifi.*.debug=false\nhifi.*.info=false\nhifi.networking.turn.warning=false");
 }
 
 void IceClientOptions::declare(CommandLine *commandLine) {
@@ -24,7 +27,10 @@ void IceClientOptions::declare(CommandLine *commandLine) {
             "Checks ICE step by step, N times: on a fresh UDP socket, learn the public socket by STUN, query the\n"
             "domain through the ice-server, ping-punch the domain. Each step is timed.\n"
             "Without --domain-id it only checks that the ice-server is reachable (it answers STUN).\n\n")
-        + exitCodeHelp(QStringLiteral("every cycle succeeded"), IceExitCode::StunFailed,
+        + exitCodeHelp(QStringLiteral("every cycle succeeded"),
+                       { IceExitCode::Success, IceExitCode::UsageError, IceExitCode::IceServerSilent,
+                         IceExitCode::DomainUnknown, IceExitCode::PunchFailed, IceExitCode::IceServerLookupFailed,
+                         IceExitCode::StunFailed, IceExitCode::RelayAuthFailed },
                        { { IceExitCode::PunchFailed, QStringLiteral(" (8 rounds, 2 s)") },
                          { IceExitCode::StunFailed,
                            QStringLiteral(" (11 requests, about 2.75 s);\nwhen the ice-server is the STUN server and "
@@ -50,6 +56,7 @@ void IceClientOptions::declare(CommandLine *commandLine) {
         { QStringLiteral("punch-ttl") },
         QStringLiteral("IP TTLs of the first punch rounds, e.g. 2,3; 0 disables priming. Default: %1.").arg(ttlDefault),
         QStringLiteral("LIST"), ttlDefault));
+    RelayOptions::declare(&cl, QStringLiteral("when the punch attempt gets no reply"));
     cl.addOption(option({ QStringLiteral("v"), QStringLiteral("verbose") },
                         QStringLiteral("Log what the networking roles do, including every packet.")));
 }
@@ -75,6 +82,7 @@ bool IceClientOptions::read(CommandLine *commandLine, IceClientOptions *options)
         o.stunHost = stun.host;
         o.stunPort = stun.port;
     }
+    RelayOptions::read(&cl, &o.relay);
     if (!PunchTtlSchedule::parse(cl.value(QStringLiteral("punch-ttl")), &o.punchTtl)) {
         cl.reject(
             QStringLiteral("punch-ttl"),

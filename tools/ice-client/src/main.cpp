@@ -24,5 +24,7 @@ int main(int argc, char *argv[]) {
     IceClientApp client(options.client);
     QObject::connect(&client, &IceClientApp::finished, &app, [](int code) { QCoreApplication::exit(code); });
     client.start();
-    return app.exec();
+    const int exitCode = app.exec();
+    client.releaseRelay();
+    return exitCode;
 }

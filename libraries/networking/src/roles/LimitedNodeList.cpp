@@ -338,13 +338,19 @@ bool LimitedNodeList::sendPacket(const NLDatagram &packet, const SockAddr &desti
 
 bool LimitedNodeList::sendPeerQueryToIceServer(const SockAddr &iceServerSockAddr, const QUuid &clientID,
                                                const QUuid &peerID) {
+    return sendPeerQueryToIceServer(iceServerSockAddr, clientID, peerID, _publicSockAddr, _localSockAddr);
+}
+
+bool LimitedNodeList::sendPeerQueryToIceServer(const SockAddr &iceServerSockAddr, const QUuid &clientID,
+                                               const QUuid &peerID, const SockAddr &publicSocket,
+                                               const SockAddr &localSocket) {
     IceServerQuery query;
     query.clientID = clientID;
-    query.publicSocket = _publicSockAddr;
-    query.localSocket = _localSockAddr;
+    query.publicSocket = publicSocket;
+    query.localSocket = localSocket;
     query.domainID = peerID;
     qCDebug(networking_ice) << "ICEServerQuery for" << peerID << "to" << iceServerSockAddr << "as" << clientID
-                            << "public" << _publicSockAddr << "local" << _localSockAddr;
+                            << "public" << publicSocket << "local" << localSocket;
     flagTimeForConnectionStep(SendICEServerQuery);
     return sendPacket(NLDatagram::create(PacketType::ICEServerQuery, query.toPayload()), iceServerSockAddr);
 }

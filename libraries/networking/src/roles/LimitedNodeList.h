@@ -157,6 +157,9 @@ public:
     // ICEServerQuery(clientID, our public, our local, peerID) to the ice-server (section 3.3).
     // Upstream returns nothing; the result here says whether the datagram left.
     bool sendPeerQueryToIceServer(const SockAddr &iceServerSockAddr, const QUuid &clientID, const QUuid &peerID);
+    // The same with the sockets to announce given (e.g. a relayed address instead of ours).
+    bool sendPeerQueryToIceServer(const SockAddr &iceServerSockAddr, const QUuid &clientID, const QUuid &peerID,
+                                  const SockAddr &publicSocket, const SockAddr &localSocket);
     // ICEPing: our ICE ID and the ping type (section 3.5).
     static NLDatagram makeICEPingDatagram(PingType pingType, const QUuid &iceID);
     // ICEPingReply: the replier's own ID and the ping type copied from the ping (section 3.6).

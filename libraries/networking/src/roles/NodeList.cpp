@@ -14,15 +14,16 @@ quint16 listenPort(int socketListenPort) {
 
 NodeList::NodeList(char ownerType, int socketListenPort, int /*dtlsListenPort*/)
     : LimitedNodeList(listenPort(socketListenPort)), _ownerType(ownerType), _domainHandler(this),
-      _queryTimer(MonotonicClock::system().createTimer(this)), _pingTimer(MonotonicClock::system().createTimer(this)) {
+      _relay(this, &_domainHandler), _queryTimer(MonotonicClock::system().createTimer(this)),
+      _pingTimer(MonotonicClock::system().createTimer(this)) {
     wire();
 }
 
 NodeList::NodeList(UdpTransport *transport, QObject *parent) : NodeList(transport, MonotonicClock::system(), parent) {}
 
 NodeList::NodeList(UdpTransport *transport, MonotonicClock &clock, QObject *parent)
-    : LimitedNodeList(transport, parent), _domainHandler(this), _queryTimer(clock.createTimer(this)),
-      _pingTimer(clock.createTimer(this)) {
+    : LimitedNodeList(transport, parent), _domainHandler(this), _relay(this, &_domainHandler),
+      _queryTimer(clock.createTimer(this)), _pingTimer(clock.createTimer(this)) {
     wire();
 }
 
@@ -31,7 +32,8 @@ NodeList::NodeList(LimitedNodeList *limitedNodeList, QObject *parent)
 
 NodeList::NodeList(LimitedNodeList *limitedNodeList, MonotonicClock &clock, QObject *parent)
     : LimitedNodeList(Detached {}, parent), _limitedNodeList(limitedNodeList), _domainHandler(this),
-      _queryTimer(clock.createTimer(this)), _pingTimer(clock.createTimer(this)) {
+      _relay(limitedNodeList, &_domainHandler), _queryTimer(clock.createTimer(this)),
+      _pingTimer(clock.createTimer(this)) {
     wire();
 }
 
@@ -56,9 +58,33 @@ void NodeList::wire() {
     connect(&_domainHandler, &DomainHandler::completedSocketDiscovery, this, &NodeList::stop);
     connect(&_domainHandler, &DomainHandler::iceSocketAndIDReceived, this,
             [this] { _limitedNodeList->flagTimeForConnectionStep(SetICEServerSocket); });
-    connect(&_domainHandler, &DomainHandler::completedSocketDiscovery, this,
-            [this] { _limitedNodeList->flagTimeForConnectionStep(SetDomainSocket); });
+    connect(&_domainHandler, &DomainHandler::completedSocketDiscovery, this, [this] {
+        _limitedNodeList->flagTimeForConnectionStep(SetDomainSocket);
+        const auto sent = _pingSentNs.constFind(_domainHandler.getSockAddr());
+        _discoveryRttMs = sent != _pingSentNs.constEnd() ? (_pingClock.nsecsElapsed() - *sent) / 1e6 : -1;
+    });
     connect(&_domainHandler, &DomainHandler::errorOccurred, this, &NodeList::stop);
+    connect(&_relay, &RelayFallback::readyToQuery, this, &NodeList::requeryThroughRelay);
+    // Ping back at once (the round timer keeps going), also when the ping beat the peer information.
+    connect(&_relay, &RelayFallback::pingTargetFound, this, [this] {
+        for (const PunchRound::Ping &ping : _relay.pings()) {
+            sendPing(ping.destination, ping.type, ping.ttl);
+        }
+    });
+    connect(&_relay, &RelayFallback::authenticationFailed, this, [this](const QString &why) {
+        stop();
+        _domainHandler.setErrorState(DomainHandler::Error::RelayAuthFailed, why);
+    });
+    connect(&_relay, &RelayFallback::unavailable, this, [this](const QString &why) {
+        qCInfo(networking_ice).noquote() << "relay unavailable, going on directly:" << why;
+        // Where the relay took over, the direct path goes on: punch now (--relay always), or the
+        // retry that follows a failed attempt (--relay fallback).
+        if (_domainHandler.hasIcePeerInformation() && _failedPunchAttempts == 0) {
+            startPunching();
+        } else {
+            retryOrGiveUp();
+        }
+    });
     connect(_limitedNodeList, &LimitedNodeList::initialSTUNCompleted, this, [this] {
         if (_queryWaitingForStun) {
             _queryWaitingForStun = false;
@@ -78,6 +104,9 @@ void NodeList::startAttempt() {
     stop();
     _unansweredQueries = 0;
     _failedPunchAttempts = 0;
+    _relay.reset();
+    _pingSentNs.clear();
+    _discoveryRttMs = -1;
     _limitedNodeList->setLocalSocketProbeTarget(_domainHandler.getIceServerSockAddr().getAddress());
     handleICEConnectionToDomainServer();
 }
@@ -140,8 +169,15 @@ void NodeList::sendIceServerQuery() {
         return;
     }
     const SockAddr &iceServer = _domainHandler.getIceServerSockAddr();
-    _limitedNodeList->sendPeerQueryToIceServer(iceServer, _domainHandler.getICEClientID(),
-                                               _domainHandler.getPendingDomainID());
+    if (_relay.isRelaying()) {
+        // Both our sockets are the relayed address: whatever the domain pings comes through the relay.
+        _limitedNodeList->sendPeerQueryToIceServer(iceServer, _domainHandler.getICEClientID(),
+                                                   _domainHandler.getPendingDomainID(), _relay.relayedAddress(),
+                                                   _relay.relayedAddress());
+    } else {
+        _limitedNodeList->sendPeerQueryToIceServer(iceServer, _domainHandler.getICEClientID(),
+                                                   _domainHandler.getPendingDomainID());
+    }
     // A reachability probe: our ice-server answers STUN binding requests (an Overte one drops them as
     // a version mismatch). Not needed when the ice-server already is our STUN server.
     if (!_domainHandler.wasIceServerHeardFrom() && _limitedNodeList->getStunSockAddr() != iceServer) {
@@ -158,6 +194,9 @@ void NodeList::startPunching() {
     _queryWaitingForStun = false;
     _unansweredQueries = 0;
     _domainHandler.getICEPeer().resetConnectionAttempts();
+    if (_relay.takeOverBeforePunching()) {
+        return; // requeryThroughRelay() follows
+    }
     _pingTimer->start();
     pingPunchForDomainServer();
 }
@@ -175,13 +214,19 @@ void NodeList::pingPunchForDomainServer() {
     }
     const int round = attempts % NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET;
     _limitedNodeList->flagTimeForConnectionStep(SendPingsToDS);
-    for (const PunchRound::Ping &ping : PunchRound::pings(peer, round, _punchTtlSchedule)) {
+    const QList<PunchRound::Ping> pings = _relay.isRelaying() ? _relay.pings()
+                                                              : PunchRound::pings(peer, round, _punchTtlSchedule);
+    for (const PunchRound::Ping &ping : pings) {
         sendPing(ping.destination, ping.type, ping.ttl);
     }
     peer.incrementConnectionAttempts();
 }
 
 void NodeList::sendPing(const SockAddr &destination, PingType type, int ttl) {
+    if (!_pingClock.isValid()) {
+        _pingClock.start();
+    }
+    _pingSentNs.insert(destination, _pingClock.nsecsElapsed());
     _limitedNodeList->sendPacket(LimitedNodeList::makeICEPingDatagram(type, _domainHandler.getICEClientID()),
                                  destination, ttl);
 }
@@ -192,22 +237,42 @@ void NodeList::endPunchAttempt() {
     qCInfo(networking_ice) << "punch attempt" << _failedPunchAttempts << "to domain"
                            << _domainHandler.getPendingDomainID() << "got no reply";
     Q_EMIT punchAttemptFailed(_failedPunchAttempts);
+    if (_relay.takeOverAfterFailedAttempt()) {
+        return; // requeryThroughRelay(), or retryOrGiveUp() when the relay is unavailable
+    }
+    retryOrGiveUp();
+}
+
+void NodeList::retryOrGiveUp() {
     if (_failedPunchAttempts >= _maxPunchAttempts) {
         const NetworkPeer &peer = _domainHandler.getICEPeer();
-        _domainHandler.setErrorState(DomainHandler::Error::PunchFailed,
-                                     QStringLiteral("no ping reply from domain %1 (public %2, local %3) in %4 attempts")
-                                         .arg(_domainHandler.getPendingDomainID().toString(QUuid::WithoutBraces),
-                                              peer.getPublicSocket().toString(), peer.getLocalSocket().toString(),
-                                              QString::number(_failedPunchAttempts)));
+        _domainHandler.setErrorState(
+            DomainHandler::Error::PunchFailed,
+            QStringLiteral("no ping reply from domain %1 (public %2, local %3) in %4 attempts%5")
+                .arg(_domainHandler.getPendingDomainID().toString(QUuid::WithoutBraces),
+                     peer.getPublicSocket().toString(), peer.getLocalSocket().toString(),
+                     QString::number(_failedPunchAttempts),
+                     _relay.isRelaying() ? QStringLiteral(" (through the relay)") : QString()));
         return;
     }
     // A new attempt: new ID (the domain may still hold the old one, Q13), maybe a new port, new STUN.
     _domainHandler.softResetICEPeer();
     _domainHandler.regenerateICEClientID();
-    const bool rebound = _freshPortOnRetry && _limitedNodeList->rebindToFreshPort();
+    // The allocation belongs to this socket: while relaying, keep it.
+    const bool rebound = _freshPortOnRetry && !_relay.isRelaying() && _limitedNodeList->rebindToFreshPort();
     if (!rebound && _limitedNodeList->hasStunServer()) {
         _limitedNodeList->startSTUNPublicSocketUpdate();
     }
+    _unansweredQueries = 0;
+    handleICEConnectionToDomainServer();
+}
+
+void NodeList::requeryThroughRelay() {
+    qCInfo(networking_ice) << "querying for domain" << _domainHandler.getPendingDomainID() << "again as"
+                           << _relay.relayedAddress();
+    stop();
+    _domainHandler.softResetICEPeer();
+    _domainHandler.regenerateICEClientID();
     _unansweredQueries = 0;
     handleICEConnectionToDomainServer();
 }
@@ -224,11 +289,19 @@ void NodeList::processICEPingPacket(ReceivedMessagePointer message) {
     _limitedNodeList->sendPacket(LimitedNodeList::makeICEPingReplyDatagram(ping.value, _domainHandler.getICEClientID()),
                                  sender);
     _domainHandler.noteDomainPingFrom(sender);
+    _relay.noteDomainPing(sender);
+}
+
+QString NodeList::domainPathName() const {
+    if (_domainHandler.isSocketDiscovered() && _limitedNodeList->isRelayedPeer(_domainHandler.getSockAddr())) {
+        return QStringLiteral("relay ") + _relay.relayedAddress().toString();
+    }
+    return activeSocketName(_domainHandler.getICEPeer().activeSocketKind());
 }
 
 void NodeList::reconnectThroughIce() {
     stop();
-    const bool rebound = _freshPortOnRetry && _limitedNodeList->rebindToFreshPort();
+    const bool rebound = _freshPortOnRetry && !_relay.isRelaying() && _limitedNodeList->rebindToFreshPort();
     if (!rebound && _limitedNodeList->hasStunServer()) {
         // Our public socket may have changed with the path: learn it again before the query.
         _limitedNodeList->startSTUNPublicSocketUpdate();

@@ -20,9 +20,12 @@
 #include "LimitedNodeList.h"
 #include "PunchRound.h"
 #include "PunchTtlSchedule.h"
+#include "RelayFallback.h"
 
 #include <MonotonicClock.h>
 
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QHash>
 #include <QtCore/QObject>
 
 class NodeList : public LimitedNodeList {
@@ -63,6 +66,17 @@ public:
     void setMaxPunchAttempts(int count) { _maxPunchAttempts = qMax(1, count); }
     int maxPunchAttempts() const { return _maxPunchAttempts; }
 
+    // When to relay through the TURN server of the node list that carries our traffic (see
+    // RelayFallback); never without one.
+    void setRelayMode(RelayConfig::Mode mode) { _relay.setMode(mode); }
+    const RelayFallback &relayFallback() const { return _relay; }
+    // How the domain is reached once discovered: "local", "public", "symmetric" or "relay <our
+    // relayed address>".
+    QString domainPathName() const;
+    // The round trip of the ping that discovered the domain's socket (from our last ping to that
+    // socket to its reply), in ms; negative before discovery.
+    double discoveryRttMs() const { return _discoveryRttMs; }
+
     int queriesSent() const { return _queriesSent; }
     int failedPunchAttempts() const { return _failedPunchAttempts; }
 
@@ -101,11 +115,14 @@ private:
     void queryTimerFired();
     void startPunching();
     void endPunchAttempt();
+    void retryOrGiveUp();
+    void requeryThroughRelay();
     void sendPing(const SockAddr &destination, PingType type, int ttl);
 
     LimitedNodeList *_limitedNodeList = this;
     char _ownerType = 0;
     DomainHandler _domainHandler;
+    RelayFallback _relay;
     PunchTtlSchedule _punchTtlSchedule = PunchTtlSchedule::defaultSchedule();
     bool _freshPortOnRetry = false;
     int _maxUnansweredQueries = DEFAULT_MAX_UNANSWERED_QUERIES;
@@ -117,4 +134,7 @@ private:
     int _unansweredQueries = 0;
     int _queriesSent = 0;
     int _failedPunchAttempts = 0;
+    QElapsedTimer _pingClock;
+    QHash<SockAddr, qint64> _pingSentNs; // the last ping to each socket, this connection
+    double _discoveryRttMs = -1;
 };

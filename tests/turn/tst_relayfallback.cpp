@@ -1,0 +1,242 @@
+// The client's relay fallback (NodeList + RelayFallback) in process, against a real coturn whose
+// relayed addresses live on 127.0.0.2 and a fake ice-server + domain on 127.0.0.1. The fake domain
+// stands behind a NAT only the relay gets through: whatever does not come from 127.0.0.2 is dropped.
+// Checked: the direct attempt first (fallback) or not at all (always); a fresh client ID and the
+// relayed address as both sockets in the re-query; the client pings only after the domain's first
+// relayed ping, and answers the address the relay reports; the path says "relay".
+#include "CoturnProcess.h"
+
+#include <IcePackets.h>
+#include <NLDatagram.h>
+#include <NetworkPeer.h>
+#include <NodeList.h>
+
+#include <QtCore/QTimer>
+#include <QtNetwork/QNetworkDatagram>
+#include <QtTest/QtTest>
+
+#if QT_VERSION < QT_VERSION_CHECK(6, 0, 0)
+Q_DECLARE_METATYPE(QHostAddress)
+#endif
+Q_DECLARE_METATYPE(RelayConfig::Mode)
+
+namespace {
+
+const QHostAddress kRelayIp(QStringLiteral("127.0.0.2"));
+const TurnCredentials kGood { QStringLiteral("u"), QStringLiteral("p") };
+
+QByteArray datagram(PacketType type, const QByteArray &payload) {
+    return NLDatagram::create(type, payload).toDatagram();
+}
+
+// A loopback ice-server that knows one domain, and that domain behind a relay-only NAT.
+class RelayOnlyDomain : public QObject {
+public:
+    struct Query {
+        QUuid clientID;
+        SockAddr publicSocket;
+        SockAddr localSocket;
+    };
+
+    QUdpSocket ice;
+    QUdpSocket domain;
+    const QUuid id = QUuid::createUuid();
+    QList<Query> queries;
+    int directPingsDropped = 0;   // the client's pings from anywhere but the relay
+    int relayedPingsAnswered = 0; // the client's pings through the relay
+    bool clientPingedFirst = false;
+    QList<SockAddr> pingedThroughRelay; // what the domain pings (announced sockets on the relay)
+
+    RelayOnlyDomain() {
+        ice.bind(QHostAddress(QHostAddress::LocalHost), 0);
+        domain.bind(QHostAddress(QHostAddress::LocalHost), 0);
+        connect(&ice, &QUdpSocket::readyRead, this, [this] { readIce(); });
+        connect(&domain, &QUdpSocket::readyRead, this, [this] { readDomain(); });
+        // Like a domain's punch: every 100 ms, the announced sockets of the latest query. Pings to
+        // an address off the relay would die in the client's NAT, so they are not sent at all.
+        _pingTimer.setInterval(100);
+        connect(&_pingTimer, &QTimer::timeout, this, [this] {
+            if (queries.isEmpty()) {
+                return;
+            }
+            IcePing ping;
+            ping.senderID = id;
+            ping.pingType = PingType::Public;
+            for (const SockAddr &target : { queries.last().publicSocket, queries.last().localSocket }) {
+                if (target.getAddress() == kRelayIp) {
+                    if (!pingedThroughRelay.contains(target)) {
+                        pingedThroughRelay.append(target);
+                    }
+                    send(domain, datagram(PacketType::ICEPing, ping.toPayload()), target);
+                }
+            }
+        });
+        _pingTimer.start();
+    }
+    SockAddr iceSocket() const { return SockAddr(QHostAddress::LocalHost, ice.localPort()); }
+    SockAddr domainSocket() const { return SockAddr(QHostAddress::LocalHost, domain.localPort()); }
+
+private:
+    void readIce() {
+        while (ice.hasPendingDatagrams()) {
+            const QNetworkDatagram in = ice.receiveDatagram();
+            const SockAddr sender(in.senderAddress(), quint16(in.senderPort()));
+            if (StunMessage::looksLikeStun(in.data())) {
+                const Decoded<StunMessage> request = StunMessage::decode(in.data());
+                if (request.ok()) {
+                    send(ice, StunMessage::bindingSuccess(request.value.transactionId, sender).encode(), sender);
+                }
+                continue;
+            }
+            const Decoded<NLDatagram> packet = NLDatagram::fromDatagram(in.data());
+            if (!packet.ok() || packet.value.type != PacketType::ICEServerQuery) {
+                continue;
+            }
+            const Decoded<IceServerQuery> query = IceServerQuery::fromPayload(packet.value.payload);
+            if (!query.ok() || query.value.domainID != id) {
+                continue;
+            }
+            queries.append({ query.value.clientID, query.value.publicSocket, query.value.localSocket });
+            const SockAddr deadLocal(QHostAddress::LocalHost, 9);
+            send(ice,
+                 datagram(PacketType::ICEServerPeerInformation,
+                          NetworkPeer(id, domainSocket(), deadLocal).toByteArray()),
+                 sender);
+        }
+    }
+    void readDomain() {
+        while (domain.hasPendingDatagrams()) {
+            const QNetworkDatagram in = domain.receiveDatagram();
+            const SockAddr sender(in.senderAddress(), quint16(in.senderPort()));
+            const Decoded<NLDatagram> packet = NLDatagram::fromDatagram(in.data());
+            if (!packet.ok() || packet.value.type != PacketType::ICEPing) {
+                continue;
+            }
+            if (sender.getAddress() != kRelayIp) {
+                ++directPingsDropped;
+                continue;
+            }
+            if (!pingedThroughRelay.contains(sender)) {
+                clientPingedFirst = true;
+            }
+            const Decoded<IcePing> ping = IcePing::fromPayload(packet.value.payload);
+            if (ping.ok()) {
+                ++relayedPingsAnswered;
+                IcePingReply reply;
+                reply.senderID = id;
+                reply.pingType = ping.value.pingType;
+                send(domain, datagram(PacketType::ICEPingReply, reply.toPayload()), sender);
+            }
+        }
+    }
+    static void send(QUdpSocket &socket, const QByteArray &data, const SockAddr &to) {
+        socket.writeDatagram(data, to.getAddress(), to.getPort());
+    }
+
+    QTimer _pingTimer;
+};
+
+} // namespace
+
+class tst_RelayFallback : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void connectsThroughTheRelay_data();
+    void connectsThroughTheRelay();
+    void neverMeansDirectOnly();
+};
+
+void tst_RelayFallback::initTestCase() {
+    qRegisterMetaType<SockAddr>();
+    qRegisterMetaType<QHostAddress>();
+    QVERIFY2(!CoturnProcess::executable().isEmpty(), "turnserver (coturn) is not installed; see scripts/deps.sh");
+}
+
+void tst_RelayFallback::connectsThroughTheRelay_data() {
+    QTest::addColumn<RelayConfig::Mode>("mode");
+    QTest::addColumn<int>("failedDirectAttempts");
+    QTest::newRow("fallback") << RelayConfig::Mode::Fallback << 1;
+    QTest::newRow("always") << RelayConfig::Mode::Always << 0;
+}
+
+void tst_RelayFallback::connectsThroughTheRelay() {
+    QFETCH(RelayConfig::Mode, mode);
+    QFETCH(int, failedDirectAttempts);
+    CoturnProcess coturn;
+    QVERIFY2(coturn.start({ QStringLiteral("--lt-cred-mech"), QStringLiteral("--user"), QStringLiteral("u:p"),
+                            QStringLiteral("--realm"), QStringLiteral("icebreaker.test") },
+                          kRelayIp.toString()),
+             coturn.output().constData());
+    RelayOnlyDomain fake;
+
+    NodeList nodeList(NodeType::Agent);
+    QVERIFY(nodeList.isBound());
+    TurnClient *turn = nodeList.setTurnServer(coturn.address(), kGood);
+    QVERIFY(turn);
+    turn->setTiming(RelayFallback::clientTiming());
+    nodeList.setRelayMode(mode);
+    nodeList.setMaxPunchAttempts(3);
+    nodeList.setStunServer(fake.iceSocket().getAddress().toString(), fake.iceSocket().getPort());
+    nodeList.startSTUNPublicSocketUpdate();
+    DomainHandler &handler = nodeList.getDomainHandler();
+    QSignalSpy discovered(&handler, &DomainHandler::completedSocketDiscovery);
+    QSignalSpy failed(&handler, &DomainHandler::errorOccurred);
+    handler.setIceServerHostPortAndID(QStringLiteral("127.0.0.1"), fake.iceSocket().getPort(), fake.id);
+
+    QTRY_VERIFY_WITH_TIMEOUT(!discovered.isEmpty() || !failed.isEmpty(), 15000);
+    QVERIFY2(failed.isEmpty(), qPrintable(handler.errorString()));
+    const SockAddr relayed = turn->relayedAddress();
+    QCOMPARE(relayed.getAddress(), kRelayIp);
+    QCOMPARE(nodeList.domainPathName(), QStringLiteral("relay ") + relayed.toString());
+    // The relay reported the domain's own socket, and that is what the client answered and pinged.
+    QCOMPARE(handler.getSockAddr(), fake.domainSocket());
+    QVERIFY(nodeList.isRelayedPeer(fake.domainSocket()));
+    QVERIFY(nodeList.discoveryRttMs() >= 0);
+
+    QCOMPARE(nodeList.failedPunchAttempts(), failedDirectAttempts);
+    // The direct attempt ran (and hit the NAT) with fallback, and never with always.
+    QCOMPARE(fake.directPingsDropped > 0, failedDirectAttempts > 0);
+    // First query direct, second with a fresh ID and the relayed address as both sockets.
+    QCOMPARE(fake.queries.size(), 2);
+    QVERIFY(fake.queries.at(0).clientID != fake.queries.at(1).clientID);
+    QVERIFY(fake.queries.at(0).publicSocket.getAddress() != kRelayIp);
+    QCOMPARE(fake.queries.at(1).publicSocket, relayed);
+    QCOMPARE(fake.queries.at(1).localSocket, relayed);
+    // The client waited for the domain's first relayed ping before pinging.
+    QVERIFY(!fake.clientPingedFirst);
+    QVERIFY(fake.relayedPingsAnswered > 0);
+
+    // The keepalive goes through the relay too.
+    QSignalSpy replies(&handler, &DomainHandler::domainPingReplyReceived);
+    QVERIFY(nodeList.sendPingToDomain(PingType::Public));
+    QVERIFY(replies.wait(5000));
+    QCOMPARE(replies.first().first().value<SockAddr>(), fake.domainSocket());
+
+    nodeList.releaseTurn(2000);
+    QCOMPARE(turn->state(), TurnClient::Idle);
+}
+
+// Without a relay mode, a TURN server configured changes nothing: the punch fails as before.
+void tst_RelayFallback::neverMeansDirectOnly() {
+    CoturnProcess coturn;
+    QVERIFY2(coturn.start({ QStringLiteral("--lt-cred-mech"), QStringLiteral("--user"), QStringLiteral("u:p"),
+                            QStringLiteral("--realm"), QStringLiteral("icebreaker.test") },
+                          kRelayIp.toString()),
+             coturn.output().constData());
+    RelayOnlyDomain fake;
+    NodeList nodeList(NodeType::Agent);
+    TurnClient *turn = nodeList.setTurnServer(coturn.address(), kGood);
+    nodeList.setRelayMode(RelayConfig::Mode::Never);
+    nodeList.setMaxPunchAttempts(1);
+    DomainHandler &handler = nodeList.getDomainHandler();
+    QSignalSpy failed(&handler, &DomainHandler::errorOccurred);
+    handler.setIceServerHostPortAndID(QStringLiteral("127.0.0.1"), fake.iceSocket().getPort(), fake.id);
+    QTRY_VERIFY_WITH_TIMEOUT(!failed.isEmpty(), 10000);
+    QCOMPARE(failed.first().first().value<DomainHandler::Error>(), DomainHandler::Error::PunchFailed);
+    QCOMPARE(turn->state(), TurnClient::Idle);
+    QCOMPARE(fake.queries.size(), 1);
+}
+
+QTEST_GUILESS_MAIN(tst_RelayFallback)
+#include "tst_relayfallback.moc"
