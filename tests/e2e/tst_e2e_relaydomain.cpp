@@ -1,8 +1,9 @@
-// A domain that registers through a TURN relay (the mirror of tst_e2e_relay), end to end on loopback: a real coturn the test
-// starts, the real ice-server, and the domain-server binary with --relay always reached by an
-// unmodified interface-stub; --relay fallback on a NAT-less host registering directly; wrong TURN
-// credentials ending the domain with RelayAuthFailed; and 100 in-process domains registering
-// through one TURN server and staying registered (the ice-server trusting the relay's IP).
+// A domain that registers through a TURN relay (the mirror of tst_e2e_relay), end to end on
+// loopback: a real coturn the test starts, the real ice-server, and the domain-server binary with
+// --relay always reached by an unmodified interface-stub; --relay fallback on a NAT-less host registering directly;
+// wrong TURN credentials ending the domain with RelayAuthFailed; 20 relayed clients at once reaching a domain that
+// trusts their relay; and 100 in-process domains registering through one TURN server and staying registered (the
+// ice-server trusting the relay's IP).
 #include "../turn/CoturnProcess.h"
 #include "ProcessHarness.h"
 
@@ -71,11 +72,13 @@ class tst_E2eRelayDomain : public QObject {
                  QStringLiteral("--turn-password"), password };
     }
 
+    // --keepalive keeps the stub answering the domain's pings for a moment after it connected, so
+    // the domain sees the path too (a stub exiting at once may leave the domain's pings unanswered).
     int runStub(const QString &ice, const QUuid &domainID, ProcessHarness::Proc **proc) {
         *proc = harness.start(QStringLiteral("interface-stub"), stubBin,
                               { QStringLiteral("--ice-server"), ice, QStringLiteral("--domain-id"),
                                 domainID.toString(QUuid::WithoutBraces), QStringLiteral("--timeout"),
-                                QStringLiteral("10") });
+                                QStringLiteral("10"), QStringLiteral("--keepalive"), QStringLiteral("2") });
         return ProcessHarness::waitForExit(*proc, 20000);
     }
 
@@ -173,6 +176,43 @@ private Q_SLOTS:
                                                        << QStringLiteral("--relay") << QStringLiteral("always"));
         QCOMPARE(ProcessHarness::waitForExit(domain, 20000), int(IceExitCode::RelayAuthFailed));
         QVERIFY(ProcessHarness::output(domain).contains(QStringLiteral("rejected our credentials")));
+    }
+
+    void twentyRelayedClientsAtOnceAllConnect() {
+        // Twenty interface-stubs with --relay always start within the same instant against one
+        // domain that knows nothing of TURN but trusts the relay's IP: each relayed address gets its
+        // own punching slot, so all twenty are introduced and connect on their first attempt. (On
+        // loopback every address is 127.0.0.1: untrusted, the domain would hold 4 of them at once.)
+        constexpr int Clients = 20;
+        CoturnProcess coturn;
+        QVERIFY2(coturn.start(kLongTermArgs), coturn.output().constData());
+        const QString keysDir = tmp->filePath(QStringLiteral("keys"));
+        const QString keypair = tmp->filePath(QStringLiteral("domain.key"));
+        const QUuid id = makeDomainKey(keysDir, keypair);
+        const QString ice = startIceServer(keysDir, { QStringLiteral("--trusted-relay"), QStringLiteral("127.0.0.1") });
+        QVERIFY(!ice.isEmpty());
+        ProcessHarness::Proc *domain = startDomain(id, keypair, ice,
+                                                   { QStringLiteral("--trusted-relay"), QStringLiteral("127.0.0.1") });
+        QTRY_VERIFY_WITH_TIMEOUT(ProcessHarness::output(domain).contains(QStringLiteral("registered with ice-server")),
+                                 15000);
+        QList<ProcessHarness::Proc *> stubs;
+        for (int i = 0; i < Clients; ++i) {
+            stubs.append(harness.start(
+                QStringLiteral("interface-stub %1").arg(i), stubBin,
+                QStringList { QStringLiteral("--ice-server"), ice, QStringLiteral("--domain-id"),
+                              id.toString(QUuid::WithoutBraces), QStringLiteral("--timeout"), QStringLiteral("15"),
+                              QStringLiteral("--keepalive"), QStringLiteral("2") }
+                    + turnArgs(coturn) + QStringList { QStringLiteral("--relay"), QStringLiteral("always") }));
+        }
+        int viaRelay = 0;
+        for (ProcessHarness::Proc *stub : qAsConst(stubs)) {
+            QCOMPARE(ProcessHarness::waitForExit(stub, 30000), 0);
+            viaRelay += ProcessHarness::output(stub).contains(QStringLiteral(" via relay ")) ? 1 : 0;
+        }
+        QCOMPARE(viaRelay, Clients);
+        QTRY_COMPARE_WITH_TIMEOUT(ProcessHarness::count(domain, QStringLiteral("reached us at")), Clients, 5000);
+        QVERIFY2(!ProcessHarness::output(domain).contains(QStringLiteral("per-address limit")),
+                 qPrintable(ProcessHarness::output(domain)));
     }
 
     void hundredDomainsRegisterThroughOneTurnServerAndStay() {
