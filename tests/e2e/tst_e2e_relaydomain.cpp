@@ -210,7 +210,9 @@ private Q_SLOTS:
             viaRelay += ProcessHarness::output(stub).contains(QStringLiteral(" via relay ")) ? 1 : 0;
         }
         QCOMPARE(viaRelay, Clients);
-        QTRY_COMPARE_WITH_TIMEOUT(ProcessHarness::count(domain, QStringLiteral("reached us at")), Clients, 5000);
+        // At least one path per client (a stub may reach the domain under two client IDs: its first
+        // query's and the fresh one it re-queries with through the relay).
+        QTRY_VERIFY_WITH_TIMEOUT(ProcessHarness::count(domain, QStringLiteral("reached us at")) >= Clients, 5000);
         QVERIFY2(!ProcessHarness::output(domain).contains(QStringLiteral("per-address limit")),
                  qPrintable(ProcessHarness::output(domain)));
     }
