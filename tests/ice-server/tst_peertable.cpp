@@ -4,6 +4,7 @@
 #include <SourceRateLimiter.h>
 
 #include <algorithm>
+#include <vector>
 
 #include <QtTest/QtTest>
 
@@ -132,7 +133,7 @@ private Q_SLOTS:
             settings.trustedRelays = { relay };
         }
         SourceRateLimiter limiter(settings);
-        QList<bool> dropped(100, false);
+        std::vector<bool> dropped(100, false);
         for (qint64 now = 0; now < 10000; now += 500) {
             for (int domain = 0; domain < 100; ++domain) {
                 dropped[domain] = !limiter.allow(SockAddr(relay, quint16(49152 + domain)), now) || dropped[domain];

@@ -239,7 +239,7 @@ int main(int argc, char *argv[]) {
     quint16 port = 0;
     {
         QUdpSocket probe;
-        probe.bind(QHostAddress::LocalHost, 0);
+        probe.bind(QHostAddress(QHostAddress::LocalHost), 0);
         port = probe.localPort();
     }
     QProcess coturn;
