@@ -18,6 +18,9 @@ IceAdmission::Limits admissionLimits(const DomainGatekeeper::Options &options) {
     limits.maxConnectingPeersPerTarget = options.maxConnectingPeersPerTarget;
     limits.maxPingsPerTarget = options.maxPingsPerTarget;
     limits.pingWindowMs = options.pingWindowMs;
+    limits.trustedRelays = options.trustedRelays;
+    limits.maxConnectingPeersPerRelay = options.maxConnectingPeersPerRelay;
+    limits.maxPingsPerRelay = options.maxPingsPerRelay;
     return limits;
 }
 } // namespace
@@ -80,6 +83,7 @@ void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer me
         state.introducedAtMs = _clock.nowMs();
         qCDebug(domain_server_ice) << "ICE peer" << id.toString(QUuid::WithoutBraces) << "introduced again; punching to"
                                    << incoming.getPublicSocket() << incoming.getLocalSocket();
+        Q_EMIT peerIntroduced(id, incoming.getPublicSocket(), incoming.getLocalSocket());
         startPunch(state);
         return;
     }
@@ -90,16 +94,29 @@ void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer me
 void DomainGatekeeper::admitNewPeer(const NetworkPeer &incoming) {
     const QUuid id = incoming.getUUID();
     // Introductions naming one address (a flood with fresh client IDs pointed at a victim) take only
-    // that address's few slots, so they cannot crowd out clients elsewhere.
-    const QHostAddress target = IceAdmission::targetAddress(incoming);
-    switch (_admission.decideNewPeer(connectingPeersAt(target), int(_peers.size()), connectingPeerCount())) {
+    // that address's few slots, so they cannot crowd out clients elsewhere. A trusted relay's
+    // addresses are counted one by one, and together against the relay's own bound.
+    const SockAddr target = _admission.boundKey(IceAdmission::targetSocket(incoming));
+    const bool relayed = target.getPort() != 0;
+    const int atRelay = relayed ? connectingPeersAtRelay(target.getAddress()) : -1;
+    switch (_admission.decideNewPeer(connectingPeersAt(target), int(_peers.size()), connectingPeerCount(), atRelay)) {
     case IceAdmission::PeerDecision::RefusedPerTarget:
         ++_counters.peersRejected;
         ++_counters.peersRejectedPerTarget;
         _admission.logBound(
             QStringLiteral("%1 ICE peers at %2 still punching (the per-address limit); new peers there are refused")
                 .arg(_options.maxConnectingPeersPerTarget)
-                .arg(target.toString()));
+                .arg(relayed ? target.toString() : target.getAddress().toString()));
+        Q_EMIT peerRejected(id);
+        return;
+    case IceAdmission::PeerDecision::RefusedPerRelay:
+        ++_counters.peersRejected;
+        ++_counters.peersRejectedPerTarget;
+        _admission.logBound(
+            QStringLiteral(
+                "%1 ICE peers relayed by %2 still punching (the per-relay limit); new peers there are refused")
+                .arg(_options.maxConnectingPeersPerRelay)
+                .arg(target.getAddress().toString()));
         Q_EMIT peerRejected(id);
         return;
     case IceAdmission::PeerDecision::RefusedTableFull:
@@ -122,6 +139,7 @@ void DomainGatekeeper::admitNewPeer(const NetworkPeer &incoming) {
     ++_counters.peersAdded;
     qCDebug(domain_server_ice) << "ICE peer" << id.toString(QUuid::WithoutBraces) << "introduced; punching to"
                                << incoming.getPublicSocket() << incoming.getLocalSocket();
+    Q_EMIT peerIntroduced(id, incoming.getPublicSocket(), incoming.getLocalSocket());
     startPunch(*state);
     // Answered at once, so the race with the client's first ping does not cost the client a round.
     IceAdmission::EarlyPing early;
@@ -131,10 +149,20 @@ void DomainGatekeeper::admitNewPeer(const NetworkPeer &incoming) {
     }
 }
 
-int DomainGatekeeper::connectingPeersAt(const QHostAddress &address) const {
+int DomainGatekeeper::connectingPeersAt(const SockAddr &boundKey) const {
     int count = 0;
     for (const auto &state : _peers) {
-        if (!state->connected && IceAdmission::targetAddress(state->peer) == address) {
+        if (!state->connected && _admission.boundKey(IceAdmission::targetSocket(state->peer)) == boundKey) {
+            ++count;
+        }
+    }
+    return count;
+}
+
+int DomainGatekeeper::connectingPeersAtRelay(const QHostAddress &relay) const {
+    int count = 0;
+    for (const auto &state : _peers) {
+        if (!state->connected && IceAdmission::targetAddress(state->peer) == relay) {
             ++count;
         }
     }
@@ -273,9 +301,16 @@ void DomainGatekeeper::processICEPingReplyPacket(ReceivedMessagePointer message)
         _sweepTimer->start();
     }
     const SockAddr socket = state.peer.getActiveSocket() ? *state.peer.getActiveSocket() : message->getSenderSockAddr();
+    if (isRelayedPath(socket)) {
+        ++_counters.peersConnectedViaRelay;
+    }
     qCInfo(domain_server_ice) << "ICE peer" << reply.value.senderID.toString(QUuid::WithoutBraces) << "connected at"
                               << socket;
     Q_EMIT peerConnected(reply.value.senderID, socket);
+}
+
+bool DomainGatekeeper::isRelayedPath(const SockAddr &socket) const {
+    return (_relayedPath && _relayedPath(socket)) || _admission.isTrustedRelay(socket.getAddress());
 }
 
 void DomainGatekeeper::sweepConnectedPeers() {

@@ -51,6 +51,11 @@ public:
         int maxPingsPerTarget = 128; // pings per target IP per window (replies to pings are 1:1, free)
         int pingWindowMs = 10 * 1000;
         int connectedPeerTimeoutMs = 30 * 1000; // a connected peer silent this long is forgotten
+        // TURN servers whose relayed clients are bounded per relayed address (IP and port), and
+        // together by the two bounds below (IceAdmission, docs/turn.md "Bounds").
+        QList<QHostAddress> trustedRelays;
+        int maxConnectingPeersPerRelay = 64;
+        int maxPingsPerRelay = 2048; // per pingWindowMs
     };
 
     struct Counters {
@@ -59,7 +64,7 @@ public:
         quint64 peersAdded = 0;
         quint64 peersRefreshed = 0;
         quint64 peersRejected = 0;          // a bound bit: maxIcePeers (all connected) or per target
-        quint64 peersRejectedPerTarget = 0; // of those, the maxConnectingPeersPerTarget bound
+        quint64 peersRejectedPerTarget = 0; // of those, the per-address (or per-relay) bound
         quint64 peersEvicted = 0;           // unconnected peers dropped to make room for a new one
         quint64 pingsSent = 0;
         quint64 pingRepliesSent = 0;
@@ -67,8 +72,9 @@ public:
         quint64 pingsFromUnknownPeers = 0;
         quint64 earlyPingsAnswered = 0; // pings that beat their introduction, answered on it
         quint64 peersConnected = 0;
-        quint64 peersGaveUp = 0;  // all rounds sent, no reply
-        quint64 peersExpired = 0; // connected, then silent
+        quint64 peersConnectedViaRelay = 0; // through our relay, or at a trusted relay's address
+        quint64 peersGaveUp = 0;            // all rounds sent, no reply
+        quint64 peersExpired = 0;           // connected, then silent
     };
 
     enum class RemovalReason { NoReply, Silent, Removed, Evicted };
@@ -91,6 +97,10 @@ public:
     // Introductions (ICEServerPeerInformation) are taken only from senders this accepts; without a
     // filter, from anyone (component tests).
     void setIceServerFilter(std::function<bool(const SockAddr &)> filter) { _iceServerFilter = std::move(filter); }
+    // Says whether datagrams to a socket go through our own TURN relay (counted as relayed peers).
+    void setRelayedPathFilter(std::function<bool(const SockAddr &)> filter) { _relayedPath = std::move(filter); }
+    // Whether a peer connected at socket is relayed: by our relay, or by a trusted one of its own.
+    bool isRelayedPath(const SockAddr &socket) const;
 
     const Options &options() const { return _options; }
     const Counters &counters() const { return _counters; }
@@ -130,6 +140,9 @@ public Q_SLOTS:
     void removeICEPeer(const QUuid &peerID);
 
 Q_SIGNALS:
+    // A peer was introduced (new or again), just before its punch starts: a relaying domain opens
+    // its relay to the peer here.
+    void peerIntroduced(const QUuid &peerID, const SockAddr &publicSocket, const SockAddr &localSocket);
     void peerConnected(const QUuid &peerID, const SockAddr &socket);
     void icePeerRemoved(const QUuid &peerID, DomainGatekeeper::RemovalReason reason);
     // A bound bit (for metrics and tests); the log line is rate-limited, this is not.
@@ -146,7 +159,8 @@ private:
     };
 
     void admitNewPeer(const NetworkPeer &incoming);
-    int connectingPeersAt(const QHostAddress &address) const;
+    int connectingPeersAt(const SockAddr &boundKey) const;
+    int connectingPeersAtRelay(const QHostAddress &relay) const;
     int connectingPeerCount() const;
     bool evictOldestConnectingPeer();
     void answerPing(PeerState &state, PingType type, const SockAddr &sender);
@@ -162,6 +176,7 @@ private:
     IceAdmission _admission;
     Counters _counters;
     std::function<bool(const SockAddr &)> _iceServerFilter;
+    std::function<bool(const SockAddr &)> _relayedPath;
     QHash<QUuid, std::shared_ptr<PeerState>> _peers;
     ClockTimer *_sweepTimer; // a child of this
 };

@@ -12,8 +12,14 @@ DomainServer::DomainServer(const Settings &settings, LimitedNodeList *nodeList, 
     _selector = new IceServerSelector(settings.iceServers, this);
     _heartbeater = new IceHeartbeater(settings.domainID, &nodeList->getPacketSender(), &nodeList->getPacketReceiver(),
                                       this);
+    _relay = new DomainRelay(settings.relayMode, nodeList, this);
+    DomainGatekeeper::Options gatekeeperOptions = settings.gatekeeper;
+    if (const TurnClient *turn = nodeList->getTurnClient()) {
+        // Clients relayed by our own TURN server are bounded per relayed address too.
+        gatekeeperOptions.trustedRelays.append(turn->server().getAddress());
+    }
     _gatekeeper = new DomainGatekeeper(settings.domainID, &nodeList->getPacketSender(), &nodeList->getPacketReceiver(),
-                                       settings.gatekeeper, this);
+                                       gatekeeperOptions, this);
     _keys = new DomainKeyManager(settings.domainID, settings.keypairPath, this);
     if (!settings.metaverseUrl.isEmpty()) {
         _metaverse = new MetaverseApi(settings.metaverseUrl, settings.domainID, this);
@@ -43,10 +49,31 @@ DomainServer::DomainServer(const Settings &settings, LimitedNodeList *nodeList, 
     connect(_keys, &DomainKeyManager::newKeypair, _heartbeater, &IceHeartbeater::setPrivateKey);
     connect(_nodeList, &LimitedNodeList::publicSockAddrChanged, this, &DomainServer::updateSockets);
     connect(_nodeList, &LimitedNodeList::localSockAddrChanged, this, &DomainServer::updateSockets);
-    connect(_gatekeeper, &DomainGatekeeper::peerConnected, this, [](const QUuid &peerID, const SockAddr &socket) {
-        qCInfo(domain_server).noquote() << "client" << peerID.toString(QUuid::WithoutBraces) << "reached us at"
-                                        << socket.toString();
+    DomainRelay *relay = _relay;
+    _gatekeeper->setRelayedPathFilter([relay](const SockAddr &socket) { return relay->isRelayedPath(socket); });
+    connect(_gatekeeper, &DomainGatekeeper::peerIntroduced, _relay,
+            [relay](const QUuid &, const SockAddr &publicSocket) { relay->peerIntroduced(publicSocket); });
+    connect(_gatekeeper, &DomainGatekeeper::peerConnected, this, &DomainServer::logPeerConnected);
+    connect(_relay, &DomainRelay::relayingChanged, this, &DomainServer::updateSockets);
+    connect(_relay, &DomainRelay::stateChanged, this, [this]() {
+        if (_started && !_relay->holdsHeartbeats()) {
+            startHeartbeats();
+        }
     });
+}
+
+void DomainServer::logPeerConnected(const QUuid &peerID, const SockAddr &socket) {
+    const NetworkPeer peer = _gatekeeper->icePeer(peerID);
+    QString path = socket == peer.getLocalSocket()    ? QStringLiteral("local")
+                   : socket == peer.getPublicSocket() ? QStringLiteral("public")
+                                                      : QStringLiteral("symmetric");
+    if (_relay->isRelayedPath(socket)) {
+        path = QStringLiteral("relay %1").arg(_relay->relayedAddress().toString());
+    } else if (_gatekeeper->isRelayedPath(socket)) {
+        path = QStringLiteral("the client's relay");
+    }
+    qCInfo(domain_server).noquote() << "client" << peerID.toString(QUuid::WithoutBraces) << "reached us at"
+                                    << socket.toString() << "via" << path;
 }
 
 DomainServer::~DomainServer() = default;
@@ -78,13 +105,26 @@ bool DomainServer::start() {
     qCInfo(domain_server).noquote() << "domain" << id << "listening on UDP port" << _nodeList->getLocalPort();
     _heartbeater->setPrivateKey(_keys->privateKey());
     updateSockets();
-    _heartbeater->start(_settings.heartbeatIntervalMs);
+    _started = true;
+    _relay->start();
+    if (!_relay->holdsHeartbeats()) {
+        startHeartbeats();
+    } // else once the relay is open to the ice-server (or has failed)
     _selector->start();
     return true;
 }
 
+void DomainServer::startHeartbeats() {
+    if (!_heartbeatsStarted) {
+        _heartbeatsStarted = true;
+        _heartbeater->start(_settings.heartbeatIntervalMs);
+    }
+}
+
 void DomainServer::updateSockets() {
-    _heartbeater->setSockets(_nodeList->getPublicSockAddr(), _nodeList->getLocalSockAddr());
+    // A relaying domain is reached at its relayed address: that is its public socket.
+    const SockAddr publicSocket = _relay->isRelaying() ? _relay->relayedAddress() : _nodeList->getPublicSockAddr();
+    _heartbeater->setSockets(publicSocket, _nodeList->getLocalSockAddr());
 }
 
 void DomainServer::handleIceServerChanged(const SockAddr &iceServer, const QString &label) {
@@ -98,6 +138,7 @@ void DomainServer::handleIceServerChanged(const SockAddr &iceServer, const QStri
         _nodeList->setStunServer(iceServer.getAddress().toString(), iceServer.getPort());
         _nodeList->startSTUNPublicSocketUpdate();
     }
+    _relay->setIceServer(iceServer);
     updateSockets();
     _heartbeater->setIceServer(iceServer);
 }

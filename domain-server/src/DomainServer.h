@@ -2,10 +2,12 @@
 // node's socket and STUN (LimitedNodeList) to the registration classes: IceServerSelector picks the
 // ice-server, IceHeartbeater keeps us registered, DomainKeyManager owns the keypair, MetaverseApi
 // publishes key and ice-server address when a metaverse is configured, and DomainGatekeeper
-// punches through to the clients the ice-server introduces.
+// punches through to the clients the ice-server introduces. With a TURN server on the node list,
+// DomainRelay decides whether the domain registers through its relay.
 #pragma once
 
 #include "DomainGatekeeper.h"
+#include "DomainRelay.h"
 #include "IceServerSelector.h"
 
 #include <QtCore/QObject>
@@ -27,6 +29,8 @@ public:
         QUrl metaverseUrl;  // empty = no metaverse: keys are installed by the operator
         DomainGatekeeper::Options gatekeeper;
         int heartbeatIntervalMs = 1000;
+        // When to register through the node list's TurnClient (RelayOptions::apply gives it one).
+        RelayConfig::Mode relayMode = RelayConfig::Mode::Never;
     };
 
     enum class Error { NoError, KeypairError, IceServerUnresolvable, BadStunServer };
@@ -48,6 +52,7 @@ public:
     IceServerSelector *iceServerSelector() const { return _selector; }
     DomainKeyManager *keyManager() const { return _keys; }
     MetaverseApi *metaverseApi() const { return _metaverse; }
+    DomainRelay *relay() const { return _relay; }
 
 Q_SIGNALS:
     void errorOccurred(DomainServer::Error error, const QString &errorString);
@@ -57,6 +62,8 @@ private:
     void handleIceServerUnresponsive(const SockAddr &iceServer);
     void handleRegistered(const SockAddr &iceServer);
     void updateSockets();
+    void startHeartbeats();
+    void logPeerConnected(const QUuid &peerID, const SockAddr &socket);
     void fail(Error error, const QString &text);
 
     Settings _settings;
@@ -66,6 +73,9 @@ private:
     DomainGatekeeper *_gatekeeper;
     DomainKeyManager *_keys;
     MetaverseApi *_metaverse = nullptr;
+    DomainRelay *_relay;
+    bool _started = false;
+    bool _heartbeatsStarted = false;
     Error _error = Error::NoError;
     QString _errorString;
 };

@@ -1,6 +1,7 @@
 #include "DomainServerOptions.h"
 
 #include <CommandLine.h>
+#include <RelayOptions.h>
 
 #include <QtCore/QFileInfo>
 
@@ -64,11 +65,22 @@ void DomainServerOptions::declare(CommandLine *commandLine, const QString &defau
                             .arg(defaults.pingWindowMs / 1000)
                             .arg(defaults.maxPingsPerTarget),
                         QStringLiteral("N"), QString::number(defaults.maxPingsPerTarget)));
+    cl.addOption(option("trusted-relay",
+                        QStringLiteral("IP address of a TURN server clients relay through: each of its relayed "
+                                       "addresses (IP and port) gets the per-address bounds, all of them together "
+                                       "%1 punching clients and %2 pings per %3 s. Repeat for several; the domain's "
+                                       "own --turn-server is trusted without it.")
+                            .arg(defaults.maxConnectingPeersPerRelay)
+                            .arg(defaults.maxPingsPerRelay)
+                            .arg(defaults.pingWindowMs / 1000),
+                        QStringLiteral("ADDR")),
+                 CommandLine::Occurs::Repeatable);
     cl.addOption(option("ice-peer-timeout",
                         QStringLiteral("Seconds of silence after which a connected client is "
                                        "forgotten. Default: %1.")
                             .arg(defaults.connectedPeerTimeoutMs / 1000),
                         QStringLiteral("S"), QString::number(defaults.connectedPeerTimeoutMs / 1000)));
+    RelayOptions::declare(commandLine, QStringLiteral("when our NAT maps endpoint-dependently, i.e. is symmetric"));
     cl.addOption(option("verbose", QStringLiteral("Also log every ICE packet.")));
 }
 
@@ -111,6 +123,18 @@ bool DomainServerOptions::read(CommandLine *commandLine, DomainServerOptions *op
     // Bounded so that the milliseconds fit an int.
     s.gatekeeper.connectedPeerTimeoutMs = cl.seconds(QStringLiteral("ice-peer-timeout"), 1, INT_MAX / 1000,
                                                      countMessage);
+    s.gatekeeper.trustedRelays.clear();
+    const QStringList relays = cl.values(QStringLiteral("trusted-relay"));
+    for (int i = 0; i < relays.size(); ++i) {
+        QHostAddress address;
+        if (!address.setAddress(relays.at(i))) {
+            cl.reject(QStringLiteral("trusted-relay"),
+                      QStringLiteral("--trusted-relay wants an IP address, not '%1'").arg(relays.at(i)), i);
+        }
+        s.gatekeeper.trustedRelays.append(address);
+    }
+    RelayOptions::read(commandLine, &options->relay);
+    s.relayMode = options->relay.mode;
     options->verbose = cl.flag(QStringLiteral("verbose"));
     return !cl.hasError();
 }

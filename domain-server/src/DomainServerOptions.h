@@ -11,6 +11,7 @@ struct DomainServerOptions {
     static constexpr quint16 DefaultPort = 40102; // DomainHandler.h DEFAULT_DOMAIN_SERVER_PORT
 
     DomainServer::Settings server;
+    RelayConfig relay;          // the TURN server and when to register through it (server.relayMode)
     quint16 port = DefaultPort; // UDP, IPv4 (IPv6 takes any free port)
     bool verbose = false;       // log every ICE packet
 

@@ -6,9 +6,30 @@ QHostAddress IceAdmission::targetAddress(const NetworkPeer &peer) {
     return peer.getPublicSocket().isNull() ? peer.getLocalSocket().getAddress() : peer.getPublicSocket().getAddress();
 }
 
-IceAdmission::PeerDecision IceAdmission::decideNewPeer(int connectingAtTarget, int peers, int connectingPeers) const {
+SockAddr IceAdmission::targetSocket(const NetworkPeer &peer) {
+    return peer.getPublicSocket().isNull() ? peer.getLocalSocket() : peer.getPublicSocket();
+}
+
+bool IceAdmission::isTrustedRelay(const QHostAddress &address) const {
+    for (const QHostAddress &relay : _limits.trustedRelays) {
+        if (relay.isEqual(address, QHostAddress::TolerantConversion)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+SockAddr IceAdmission::boundKey(const SockAddr &target) const {
+    return SockAddr(target.getAddress(), isTrustedRelay(target.getAddress()) ? target.getPort() : 0);
+}
+
+IceAdmission::PeerDecision IceAdmission::decideNewPeer(int connectingAtTarget, int peers, int connectingPeers,
+                                                       int connectingAtRelay) const {
     if (_limits.maxConnectingPeersPerTarget > 0 && connectingAtTarget >= _limits.maxConnectingPeersPerTarget) {
         return PeerDecision::RefusedPerTarget;
+    }
+    if (connectingAtRelay >= 0 && connectingAtRelay >= _limits.maxConnectingPeersPerRelay) {
+        return PeerDecision::RefusedPerRelay;
     }
     if (peers >= _limits.maxIcePeers) {
         return connectingPeers > 0 ? PeerDecision::AdmitAfterEviction : PeerDecision::RefusedTableFull;
@@ -33,20 +54,34 @@ bool IceAdmission::chargeDatagram(PacketType type, PingType pingType, const Sock
             it = now - it->windowStart >= _limits.pingWindowMs ? _budgets.erase(it) : std::next(it);
         }
     }
-    Budget &budget = _budgets[target.getAddress()];
+    const SockAddr key = boundKey(target);
+    if (key.getPort() == 0) {
+        return charge(key, _limits.maxPingsPerTarget, now);
+    }
+    // A relayed address: its own budget, and its relay's aggregate. Check both before charging
+    // either, so a refused ping costs neither.
+    const SockAddr relay(key.getAddress(), 0);
+    if (budgetUsed(key) >= _limits.maxPingsPerTarget || budgetUsed(relay) >= _limits.maxPingsPerRelay) {
+        return false;
+    }
+    return charge(relay, _limits.maxPingsPerRelay, now) && charge(key, _limits.maxPingsPerTarget, now);
+}
+
+bool IceAdmission::charge(const SockAddr &key, int limit, qint64 now) {
+    Budget &budget = _budgets[key];
     if (budget.used == 0 || now - budget.windowStart >= _limits.pingWindowMs) {
         budget.windowStart = now;
         budget.used = 0;
     }
-    if (budget.used >= _limits.maxPingsPerTarget) {
+    if (budget.used >= limit) {
         return false;
     }
     ++budget.used;
     return true;
 }
 
-int IceAdmission::budgetUsed(const QHostAddress &address) const {
-    const auto it = _budgets.constFind(address);
+int IceAdmission::budgetUsed(const SockAddr &key) const {
+    const auto it = _budgets.constFind(key);
     if (it == _budgets.constEnd() || _clock.nowMs() - it->windowStart >= _limits.pingWindowMs) {
         return 0;
     }

@@ -5,9 +5,11 @@
 #include "DomainServerOptions.h"
 
 #include <CommandLine.h>
+#include <IceExitCode.h>
 #include <LimitedNodeList.h>
 #include <NetworkLogging.h>
 #include <QUdpSocketTransport.h>
+#include <RelayOptions.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QLoggingCategory>
@@ -39,14 +41,29 @@ int main(int argc, char *argv[]) {
         qCInfo(domain_server).noquote() << "no IPv6:" << transport.errorString();
     }
     LimitedNodeList nodeList(&transport);
+    QString relayError;
+    if (!RelayOptions::apply(options.relay, &nodeList, &relayError)) {
+        return CommandLine::printError(relayError);
+    }
     DomainServer server(options.server, &nodeList);
     QObject::connect(&server, &DomainServer::errorOccurred, &app, [](DomainServer::Error error) {
         if (error == DomainServer::Error::IceServerUnresolvable) {
             QCoreApplication::exit(1);
         }
     });
+    QObject::connect(server.relay(), &DomainRelay::errorOccurred, &app,
+                     [&options](TurnClient::Error error, const QString &text) {
+                         // Wrong credentials with --relay always: the operator asked for a relay
+                         // that will never open. With fallback the domain goes on directly.
+                         if (error == TurnClient::Unauthorized && options.relay.mode == RelayConfig::Mode::Always) {
+                             qCCritical(domain_server).noquote() << "TURN server rejected our credentials:" << text;
+                             QCoreApplication::exit(IceExitCode::RelayAuthFailed);
+                         }
+                     });
     if (!server.start()) {
         return CommandLine::printError(server.errorString());
     }
-    return app.exec();
+    const int code = app.exec();
+    nodeList.releaseTurn();
+    return code;
 }

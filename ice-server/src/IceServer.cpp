@@ -62,7 +62,7 @@ void IceServer::start() {
 void IceServer::processDatagram(const QByteArray &datagram, const SockAddr &sender) {
     ++_counts.datagramsIn;
     // The limit comes before any decoding, so a flood costs a hash lookup per datagram.
-    if (!_rateLimiter.allow(sender.getAddress(), _clock())) {
+    if (!_rateLimiter.allow(sender, _clock())) {
         ++_counts.drops[IceServerStats::RateLimited];
         qCDebug(ice_server_packets) << "rate limited" << sender;
         return;

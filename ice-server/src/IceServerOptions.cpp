@@ -136,6 +136,16 @@ void IceServerOptions::declare(CommandLine *commandLine, const QString &defaultC
                QStringLiteral("Source addresses tracked by the rate limiter; the least recently seen is forgotten "
                               "first (default 65536)."),
                QStringLiteral("N"), QStringLiteral("65536")));
+    cl.addOption(option("trusted-relay",
+                        QStringLiteral("IP address of a TURN server whose relayed domains and clients heartbeat and "
+                                       "query here. Each relayed address (IP and port) is then limited on its own, "
+                                       "and the relay IP as a whole by the relay rate limit. Repeat for several."),
+                        QStringLiteral("ADDR")),
+                 CommandLine::Occurs::Repeatable);
+    cl.addOption(option("relay-rate-limit",
+                        QStringLiteral("Packets per second allowed from all relayed addresses of one --trusted-relay "
+                                       "together (default 5000; its burst is twice that)."),
+                        QStringLiteral("PPS"), QStringLiteral("5000")));
     cl.addOption(option("receive-buffer",
                         QStringLiteral("Kernel UDP receive buffer in bytes (default 4194304; the kernel may cap it at "
                                        "net.core.rmem_max)."),
@@ -190,6 +200,18 @@ bool IceServerOptions::read(CommandLine *commandLine, IceServerOptions *options)
     o.server.rateLimit.packetsPerSecond = double(cl.number(QStringLiteral("rate-limit"), 0, 100000000));
     o.server.rateLimit.burst = double(cl.number(QStringLiteral("rate-burst"), 1, 100000000));
     o.server.rateLimit.maxSources = int(cl.number(QStringLiteral("rate-limit-sources"), 1, 100000000));
+    o.server.rateLimit.relayPacketsPerSecond = double(cl.number(QStringLiteral("relay-rate-limit"), 1, 100000000));
+    o.server.rateLimit.relayBurst = 2 * o.server.rateLimit.relayPacketsPerSecond;
+    o.server.rateLimit.trustedRelays.clear();
+    const QStringList relays = cl.values(QStringLiteral("trusted-relay"));
+    for (int i = 0; i < relays.size(); ++i) {
+        QHostAddress address;
+        if (!address.setAddress(relays.at(i))) {
+            cl.reject(QStringLiteral("trusted-relay"),
+                      QStringLiteral("--trusted-relay wants an IP address, not '%1'").arg(relays.at(i)), i);
+        }
+        o.server.rateLimit.trustedRelays.append(address);
+    }
     o.receiveBufferBytes = int(cl.number(QStringLiteral("receive-buffer"), 0, 1 << 30));
     bool knownTransport = false;
     o.transport = parseTransportKind(cl.value(QStringLiteral("transport")), &knownTransport);

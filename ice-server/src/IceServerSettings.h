@@ -2,13 +2,23 @@
 // main.cpp fills it from the command line; tests set the few fields they care about.
 #pragma once
 
+#include <QtCore/QList>
 #include <QtCore/QString>
 #include <QtCore/QUrl>
+#include <QtNetwork/QHostAddress>
 
 struct RateLimitSettings {
     double packetsPerSecond = 50.0; // per source IP, refill rate; 0 turns limiting off
     double burst = 100.0;           // bucket size
     int maxSources = 65536;         // tracked source IPs; the least recently seen is evicted
+    // TURN servers the operator runs or trusts (docs/turn.md, "Bounds"): every domain that
+    // heartbeats through one shares its IP, so a source at one of these IPs gets a bucket per
+    // relayed address (IP and port) with the rates above, and the relay IP as a whole one more
+    // bucket with the larger rates below. Anyone may spoof a relay's IP; it buys no more than
+    // the relay's aggregate, and spoofing any other IP was already possible.
+    QList<QHostAddress> trustedRelays;
+    double relayPacketsPerSecond = 5000.0; // all relayed addresses of one trusted relay together
+    double relayBurst = 10000.0;
 };
 
 struct KeyFetchSettings {

@@ -7,8 +7,10 @@
 
 SourceRateLimiter::SourceRateLimiter(const RateLimitSettings &settings, int shards) : _settings(settings) {
     _settings.burst = std::max(1.0, _settings.burst);
-    _settings.maxSources = std::max(1, _settings.maxSources);
-    shards = std::max(1, std::min(shards, _settings.maxSources));
+    _settings.relayBurst = std::max(1.0, _settings.relayBurst);
+    // A relayed source touches two buckets (in one shard): neither may evict the other.
+    _settings.maxSources = std::max(_settings.trustedRelays.isEmpty() ? 1 : 2, _settings.maxSources);
+    shards = std::max(1, std::min(shards, _settings.maxSources / (_settings.trustedRelays.isEmpty() ? 1 : 2)));
     _maxSourcesPerShard = _settings.maxSources / shards;
     for (int i = 0; i < shards; ++i) {
         _shards.push_back(std::make_unique<Shard>());
@@ -16,6 +18,15 @@ SourceRateLimiter::SourceRateLimiter(const RateLimitSettings &settings, int shar
 }
 
 SourceRateLimiter::~SourceRateLimiter() = default;
+
+bool SourceRateLimiter::isTrustedRelay(const QHostAddress &address) const {
+    for (const QHostAddress &relay : _settings.trustedRelays) {
+        if (relay.isEqual(address, QHostAddress::TolerantConversion)) {
+            return true;
+        }
+    }
+    return false;
+}
 
 int SourceRateLimiter::trackedSources() const {
     int sum = 0;
@@ -48,7 +59,7 @@ size_t SourceRateLimiter::KeyHash::operator()(const Key &key) const noexcept {
     return size_t(h);
 }
 
-SourceRateLimiter::Key SourceRateLimiter::keyFor(const QHostAddress &address) {
+SourceRateLimiter::Key SourceRateLimiter::keyFor(const QHostAddress &address, quint16 port) {
     Key key {};
     bool isV4 = false;
     const quint32 v4 = address.toIPv4Address(&isV4);
@@ -61,39 +72,48 @@ SourceRateLimiter::Key SourceRateLimiter::keyFor(const QHostAddress &address) {
         const Q_IPV6ADDR v6 = address.toIPv6Address();
         std::memcpy(key.data(), v6.c, 16);
     }
+    key[16] = quint8(port >> 8);
+    key[17] = quint8(port & 0xff);
     return key;
 }
 
-bool SourceRateLimiter::allow(const QHostAddress &source, qint64 nowMs) {
-    if (!enabled()) {
-        return true; // nothing shared is touched: off costs nothing, whatever the thread count
-    }
-    const Key key = keyFor(source);
-    Shard &shard = *_shards[KeyHash()(key) % _shards.size()];
-    QMutexLocker lock(&shard.mutex);
-    auto &index = shard.index;
-    auto &lru = shard.lru;
-    Counters &counters = shard.counters;
-    auto found = index.find(key);
-    if (found == index.end()) {
-        if (int(index.size()) >= _maxSourcesPerShard) {
-            index.erase(lru.back().key);
-            lru.pop_back();
-            ++counters.evictions;
-        }
-        lru.push_front(Bucket { key, _settings.burst, nowMs, false });
-        found = index.emplace(key, lru.begin()).first;
-    } else if (found->second != lru.begin()) {
-        lru.splice(lru.begin(), lru, found->second);
-    }
+SourceRateLimiter::Shard &SourceRateLimiter::shardFor(const Key &key) const {
+    // By the address bytes only (not the port), so a relay's aggregate and per-port buckets share
+    // one shard and one lock.
+    Key address = key;
+    address[16] = address[17] = 0;
+    return *_shards[KeyHash()(address) % _shards.size()];
+}
 
+SourceRateLimiter::Bucket &SourceRateLimiter::touch(Shard &shard, const Key &key, double rate, double burst,
+                                                    qint64 nowMs) {
+    auto found = shard.index.find(key);
+    if (found == shard.index.end()) {
+        if (int(shard.index.size()) >= _maxSourcesPerShard) {
+            shard.index.erase(shard.lru.back().key);
+            shard.lru.pop_back();
+            ++shard.counters.evictions;
+        }
+        shard.lru.push_front(Bucket { key, burst, nowMs, false });
+        found = shard.index.emplace(key, shard.lru.begin()).first;
+    } else if (found->second != shard.lru.begin()) {
+        shard.lru.splice(shard.lru.begin(), shard.lru, found->second);
+    }
     Bucket &bucket = *found->second;
     const qint64 elapsed = std::max<qint64>(0, nowMs - bucket.lastMs);
-    bucket.tokens = std::min(_settings.burst, bucket.tokens + double(elapsed) * _settings.packetsPerSecond / 1000.0);
+    bucket.tokens = std::min(burst, bucket.tokens + double(elapsed) * rate / 1000.0);
     bucket.lastMs = nowMs;
-    if (bucket.tokens >= 1.0) {
+    return bucket;
+}
+
+bool SourceRateLimiter::take(Shard &shard, Bucket &bucket, Bucket *aggregate) {
+    Counters &counters = shard.counters;
+    if (bucket.tokens >= 1.0 && (!aggregate || aggregate->tokens >= 1.0)) {
         bucket.tokens -= 1.0;
         bucket.limited = false;
+        if (aggregate) {
+            aggregate->tokens -= 1.0;
+        }
         ++counters.allowed;
         return true;
     }
@@ -103,4 +123,23 @@ bool SourceRateLimiter::allow(const QHostAddress &source, qint64 nowMs) {
     }
     ++counters.limited;
     return false;
+}
+
+bool SourceRateLimiter::allow(const SockAddr &source, qint64 nowMs) {
+    if (!enabled()) {
+        return true; // nothing shared is touched: off costs nothing, whatever the thread count
+    }
+    const QHostAddress &address = source.getAddress();
+    const Key perIP = keyFor(address, 0);
+    Shard &shard = shardFor(perIP);
+    QMutexLocker lock(&shard.mutex);
+    if (!_settings.trustedRelays.isEmpty() && isTrustedRelay(address)) {
+        // The aggregate first: the per-address bucket, touched last, is then the most recent and
+        // the two never evict each other.
+        Bucket &aggregate = touch(shard, perIP, _settings.relayPacketsPerSecond, _settings.relayBurst, nowMs);
+        Bucket &relayed = touch(shard, keyFor(address, source.getPort()), _settings.packetsPerSecond, _settings.burst,
+                                nowMs);
+        return take(shard, relayed, &aggregate);
+    }
+    return take(shard, touch(shard, perIP, _settings.packetsPerSecond, _settings.burst, nowMs), nullptr);
 }

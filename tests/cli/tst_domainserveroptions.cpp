@@ -30,6 +30,10 @@ QVariant field(const DomainServerOptions &o, const QString &name) {
     for (int ttl : o.server.gatekeeper.punchTtls.ttls()) {
         ttls.append(QString::number(ttl));
     }
+    QStringList relays;
+    for (const QHostAddress &address : o.server.gatekeeper.trustedRelays) {
+        relays.append(address.toString());
+    }
     const QHash<QString, QVariant> fields {
         { "domain-id", o.server.domainID.toString(QUuid::WithoutBraces) },
         { "keypair", o.server.keypairPath },
@@ -42,6 +46,7 @@ QVariant field(const DomainServerOptions &o, const QString &name) {
         { "max-punching-peers-per-address", o.server.gatekeeper.maxConnectingPeersPerTarget },
         { "max-pings-per-target", o.server.gatekeeper.maxPingsPerTarget },
         { "ice-peer-timeout", o.server.gatekeeper.connectedPeerTimeoutMs },
+        { "trusted-relay", relays.join(QLatin1Char(' ')) },
         { "verbose", o.verbose },
     };
     if (!fields.contains(name)) {
@@ -57,6 +62,7 @@ const QStringList TunableFields { "stun-server",
                                   "max-punching-peers-per-address",
                                   "max-pings-per-target",
                                   "ice-peer-timeout",
+                                  "trusted-relay",
                                   "verbose" };
 } // namespace
 
@@ -96,6 +102,8 @@ private Q_SLOTS:
                                << QVariant(5);
         QTest::newRow("timeout s to ms") << QStringList { "--ice-peer-timeout", "2" } << "ice-peer-timeout"
                                          << QVariant(2000);
+        QTest::newRow("trusted relays") << QStringList { "--trusted-relay", "203.0.113.7", "--trusted-relay", "::1" }
+                                        << "trusted-relay" << QVariant("203.0.113.7 ::1");
         QTest::newRow("verbose") << QStringList { "--verbose" } << "verbose" << QVariant(true);
     }
     void goodValues() {
@@ -132,6 +140,8 @@ private Q_SLOTS:
         QTest::newRow("pings") << required() + QStringList { "--max-pings-per-target", "-1" } << counts;
         QTest::newRow("timeout") << required() + QStringList { "--ice-peer-timeout", "0" } << counts;
         QTest::newRow("timeout overflow") << required() + QStringList { "--ice-peer-timeout", "2147484" } << counts;
+        QTest::newRow("trusted relay name") << required() + QStringList { "--trusted-relay", "turn.example.org" }
+                                            << "--trusted-relay wants an IP address, not 'turn.example.org'";
     }
     void badValues() {
         QFETCH(QStringList, arguments);

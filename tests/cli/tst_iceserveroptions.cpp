@@ -19,6 +19,10 @@ QVariant field(const IceServerOptions &o, const QString &name) {
     for (const QHostAddress &address : o.bind) {
         bind.append(address.toString());
     }
+    QStringList relays;
+    for (const QHostAddress &address : o.server.rateLimit.trustedRelays) {
+        relays.append(address.toString());
+    }
     const QHash<QString, QVariant> fields {
         { "port", o.port },
         { "keys-dir", o.keysDir },
@@ -37,6 +41,8 @@ QVariant field(const IceServerOptions &o, const QString &name) {
         { "rate-limit", o.server.rateLimit.packetsPerSecond },
         { "rate-burst", o.server.rateLimit.burst },
         { "rate-limit-sources", o.server.rateLimit.maxSources },
+        { "trusted-relay", relays.join(QLatin1Char(' ')) },
+        { "relay-rate-limit", o.server.rateLimit.relayPacketsPerSecond },
         { "receive-buffer", o.receiveBufferBytes },
         { "transport", transportKindName(o.transport) },
         { "threads", o.threads },
@@ -68,6 +74,8 @@ const QStringList AllFields { "port",
                               "rate-limit",
                               "rate-burst",
                               "rate-limit-sources",
+                              "trusted-relay",
+                              "relay-rate-limit",
                               "receive-buffer",
                               "transport",
                               "threads",
@@ -150,6 +158,10 @@ private Q_SLOTS:
                                           << QVariant("redis://ice:***@[::1]:6380/3");
         QTest::newRow("node id") << QStringList { "--cluster", "redis://h", "--node-id", "ice-a.example:7337" }
                                  << "node-id" << QVariant("ice-a.example:7337");
+        QTest::newRow("trusted relays") << QStringList { "--trusted-relay", "203.0.113.7", "--trusted-relay", "::1" }
+                                        << "trusted-relay" << QVariant("203.0.113.7 ::1");
+        QTest::newRow("relay rate") << QStringList { "--relay-rate-limit", "800" } << "relay-rate-limit"
+                                    << QVariant(800.0);
         QTest::newRow("bind two") << QStringList { "--bind", "127.0.0.1", "--bind", "::1" } << "bind"
                                   << QVariant("127.0.0.1 ::1");
     }
@@ -199,6 +211,11 @@ private Q_SLOTS:
                                    << "--transport wants auto, qt or native, not 'fast'";
         QTest::newRow("threads") << QStringList { "--threads", "65" }
                                  << "--threads wants a whole number from 0 to 64, not '65'";
+        QTest::newRow("threads with cluster")
+            << QStringList { "--cluster", "redis://h", "--threads", "2" }
+            << "--cluster serves UDP on one thread for now: leave out --threads or set it to 1";
+        QTest::newRow("trusted relay name") << QStringList { "--trusted-relay", "turn.example.org" }
+                                            << "--trusted-relay wants an IP address, not 'turn.example.org'";
         QTest::newRow("bind name") << QStringList { "--bind", "example.org" }
                                    << "--bind wants an IP address, not 'example.org'";
         QTest::newRow("metaverse scheme")

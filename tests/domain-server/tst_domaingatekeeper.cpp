@@ -407,6 +407,105 @@ private Q_SLOTS:
         QVERIFY(gatekeeper.hasIcePeer(again));
     }
 
+    void clientsRelayedThroughOneTurnServerAllConnect_data() {
+        QTest::addColumn<bool>("trusted");
+        QTest::addColumn<int>("admitted");
+        // Untrusted, the relay's IP is one address like any other: 4 slots for all its clients.
+        QTest::newRow("relay not trusted") << false << 4;
+        QTest::newRow("trusted relay") << true << 20;
+    }
+    void clientsRelayedThroughOneTurnServerAllConnect() {
+        // Twenty clients fall back to one TURN server within the same instant: their public sockets
+        // are twenty relayed addresses on the relay's one IP.
+        QFETCH(bool, trusted);
+        FakeNetwork net;
+        DomainGatekeeper::Options options = defaults();
+        const QHostAddress relay(QStringLiteral("203.0.113.7"));
+        if (trusted) {
+            options.trustedRelays = { relay };
+        }
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
+        if (!trusted) {
+            QTest::ignoreMessage(QtWarningMsg,
+                                 QRegularExpression(QStringLiteral("4 ICE peers at 203.0.113.7 still punching")));
+        }
+        QList<QUuid> clients;
+        for (int i = 0; i < 20; ++i) {
+            clients.append(QUuid::createUuid());
+            introduce(net, clients.last(), SockAddr(relay, quint16(49152 + i)),
+                      SockAddr(QHostAddress(quint32(0x0A000002u + quint32(i << 8))), 5000));
+        }
+        QTEST(gatekeeper.icePeerCount(), "admitted");
+        // Past the priming rounds each admitted client's relayed address is pinged at full TTL
+        // (the relay drops low-TTL pings' kin: they never reach it); each answers through it.
+        for (int round = 0; round < options.punchTtls.ttls().size(); ++round) {
+            net.clock.advance(Round);
+        }
+        int connected = 0;
+        for (int i = 0; i < clients.size(); ++i) {
+            const SockAddr relayed(relay, quint16(49152 + i));
+            if (!gatekeeper.hasIcePeer(clients.at(i))) {
+                continue;
+            }
+            bool pinged = false;
+            for (const auto &item : net.sentOfType(PacketType::ICEPing)) {
+                pinged = pinged || (item.second.destination == relayed && item.second.ttl == 0);
+            }
+            QVERIFY2(pinged, qPrintable(relayed.toString()));
+            net.inject(PacketType::ICEPingReply, IcePing { clients.at(i), PingType::Public }.toPayload(), relayed);
+            connected += gatekeeper.isConnected(clients.at(i)) ? 1 : 0;
+        }
+        QTEST(connected, "admitted");
+        QCOMPARE(gatekeeper.counters().datagramsSuppressed, quint64(0));
+    }
+
+    void floodClaimingATrustedRelaysIpIsStillBounded() {
+        // Anyone may name a trusted relay's IP as its public socket. One relayed address still gets
+        // the per-address slots, all of them together the relay's share, its pings the relay's
+        // budget; clients elsewhere are untouched.
+        FakeNetwork net;
+        DomainGatekeeper::Options options = defaults();
+        const QHostAddress relay(QStringLiteral("203.0.113.7"));
+        options.trustedRelays = { relay };
+        options.maxConnectingPeersPerRelay = 16;
+        options.maxPingsPerRelay = 100;
+        options.pingWindowMs = 3600 * 1000;
+        DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
+        QTest::ignoreMessage(QtWarningMsg,
+                             QRegularExpression(QStringLiteral("4 ICE peers at 203.0.113.7:3478 still punching")));
+        for (int i = 0; i < 50; ++i) {
+            introduce(net, QUuid::createUuid(), SockAddr(relay, 3478), SockAddr(relay, 3478));
+        }
+        QCOMPARE(gatekeeper.icePeerCount(), 4);
+        for (quint16 port = 1; port <= 300; ++port) {
+            introduce(net, QUuid::createUuid(), SockAddr(relay, quint16(40000 + port)), SockAddr(relay, 1));
+        }
+        QCOMPARE(gatekeeper.icePeerCount(), 16);
+        QCOMPARE(gatekeeper.counters().peersRejectedPerTarget, quint64(46 + 288));
+        introduce(net, clientID, clientPublic, clientLocal);
+        QVERIFY(gatekeeper.hasIcePeer(clientID));
+        // Every round of every held peer: the relay's IP gets its budget and no more.
+        for (int round = 1; round <= options.pingRounds; ++round) {
+            net.clock.advance(Round);
+        }
+        int chargedToRelay = 0;
+        for (const auto &item : net.sentOfType(PacketType::ICEPing)) {
+            const PingType type = IcePing::fromPayload(item.first.payload).value.pingType;
+            chargedToRelay += item.second.destination.getAddress() == relay
+                                      && IceAdmission::isCharged(PacketType::ICEPing, type, item.second.ttl)
+                                  ? 1
+                                  : 0;
+        }
+        QCOMPARE(chargedToRelay, 100);
+        QVERIFY(gatekeeper.counters().datagramsSuppressed > 0);
+        // The direct client's own pings were never suppressed: it was pinged in every round.
+        int toClient = 0;
+        for (const auto &item : net.sentOfType(PacketType::ICEPing)) {
+            toClient += item.second.destination == clientPublic ? 1 : 0;
+        }
+        QCOMPARE(toClient, options.pingRounds);
+    }
+
     void pingBudgetPerTargetAddressBoundsReflection() {
         // Q5: a stranger sends many queries, each with a fresh client ID, all naming one victim.
         // Whatever the ports, the victim's IP gets no more than the budget per window.

@@ -122,6 +122,70 @@ private Q_SLOTS:
         QVERIFY(admission.chargeDatagram(PacketType::ICEPing, PingType::Public, address(0), 0));
     }
 
+    void relayedAddressesAreBoundedOneByOneAndTogether_data() {
+        QTest::addColumn<int>("connectingAtTarget");
+        QTest::addColumn<int>("connectingAtRelay");
+        QTest::addColumn<IceAdmission::PeerDecision>("decision");
+        // maxIcePeers 128, 4 per relayed address, 16 per relay.
+        QTest::newRow("not relayed") << 0 << -1 << IceAdmission::PeerDecision::Admit;
+        QTest::newRow("15 others at the relay") << 0 << 15 << IceAdmission::PeerDecision::Admit;
+        QTest::newRow("the relay's share taken") << 0 << 16 << IceAdmission::PeerDecision::RefusedPerRelay;
+        QTest::newRow("per address first") << 4 << 16 << IceAdmission::PeerDecision::RefusedPerTarget;
+        QTest::newRow("one relayed address full") << 4 << 4 << IceAdmission::PeerDecision::RefusedPerTarget;
+    }
+    void relayedAddressesAreBoundedOneByOneAndTogether() {
+        QFETCH(int, connectingAtTarget);
+        QFETCH(int, connectingAtRelay);
+        FakeClock clock;
+        IceAdmission::Limits relayLimits = limits(128, 4, 128, 10000);
+        relayLimits.maxConnectingPeersPerRelay = 16;
+        const IceAdmission admission(relayLimits, clock);
+        QTEST(admission.decideNewPeer(connectingAtTarget, 20, 20, connectingAtRelay), "decision");
+    }
+
+    void boundKeyIsTheIpUnlessATrustedRelay() {
+        FakeClock clock;
+        IceAdmission::Limits relayLimits = limits(128, 4, 128, 10000);
+        relayLimits.trustedRelays = { QHostAddress(QStringLiteral("203.0.113.7")) };
+        const IceAdmission admission(relayLimits, clock);
+        QCOMPARE(admission.boundKey(sock("198.18.0.99", 4000)), sock("198.18.0.99", 0));
+        QCOMPARE(admission.boundKey(sock("203.0.113.7", 49152)), sock("203.0.113.7", 49152));
+        // The IPv4-mapped form of the relay's address is the relay.
+        QVERIFY(admission.isTrustedRelay(QHostAddress(QStringLiteral("::ffff:203.0.113.7"))));
+        QVERIFY(!admission.isTrustedRelay(QHostAddress(QStringLiteral("203.0.113.8"))));
+        const NetworkPeer relayed(samples::clientID(), sock("203.0.113.7", 49152), sock("10.0.0.2", 5000));
+        QCOMPARE(IceAdmission::targetSocket(relayed), sock("203.0.113.7", 49152));
+    }
+
+    void relayedBudgetsPerAddressAndForTheRelay() {
+        FakeClock clock;
+        IceAdmission::Limits relayLimits = limits(128, 4, 3, 1000);
+        relayLimits.trustedRelays = { QHostAddress(QStringLiteral("203.0.113.7")) };
+        relayLimits.maxPingsPerRelay = 10;
+        IceAdmission admission(relayLimits, clock);
+        // One relayed address has the per-target budget...
+        for (int i = 0; i < 3; ++i) {
+            QVERIFY(admission.chargeDatagram(PacketType::ICEPing, PingType::Public, sock("203.0.113.7", 49152), 0));
+        }
+        QVERIFY(!admission.chargeDatagram(PacketType::ICEPing, PingType::Public, sock("203.0.113.7", 49152), 0));
+        QCOMPARE(admission.budgetUsed(sock("203.0.113.7", 49152)), 3);
+        // ...and the relay's other addresses have theirs, until the relay's own budget is spent.
+        for (int i = 0; i < 7; ++i) {
+            QVERIFY(admission.chargeDatagram(PacketType::ICEPing, PingType::Public,
+                                             sock("203.0.113.7", quint16(50000 + i)), 0));
+        }
+        QCOMPARE(admission.budgetUsed(QHostAddress(QStringLiteral("203.0.113.7"))), 10);
+        QVERIFY(!admission.chargeDatagram(PacketType::ICEPing, PingType::Public, sock("203.0.113.7", 60000), 0));
+        // A refused ping charged nothing.
+        QCOMPARE(admission.budgetUsed(sock("203.0.113.7", 60000)), 0);
+        QCOMPARE(admission.budgetUsed(QHostAddress(QStringLiteral("203.0.113.7"))), 10);
+        // Replies stay free; other addresses are untouched.
+        QVERIFY(admission.chargeDatagram(PacketType::ICEPingReply, PingType::Public, sock("203.0.113.7", 60000), 0));
+        QVERIFY(admission.chargeDatagram(PacketType::ICEPing, PingType::Public, samples::clientPublic(), 0));
+        clock.advance(1000);
+        QVERIFY(admission.chargeDatagram(PacketType::ICEPing, PingType::Public, sock("203.0.113.7", 60000), 0));
+    }
+
     void earlyPingIsRememberedForTwoSeconds() {
         FakeClock clock;
         IceAdmission admission(limits(128, 4, 128, 10000), clock);

@@ -3,6 +3,9 @@
 #include <PeerTable.h>
 #include <SourceRateLimiter.h>
 
+#include <algorithm>
+#include <vector>
+
 #include <QtTest/QtTest>
 
 #include <atomic>
@@ -196,6 +199,68 @@ private Q_SLOTS:
         }
         QCOMPARE(limiter.trackedSources(), 3);
         QCOMPARE(limiter.counters().evictions, quint64(6)); // 9 sources, 3 kept
+    }
+
+    void trustedRelayGetsABucketPerRelayedAddress_data() {
+        QTest::addColumn<bool>("trusted");
+        QTest::addColumn<int>("allowedDomains");
+        // Untrusted, the relay's IP is one source: 100 domains share 50 packets/s, enough for 25.
+        QTest::newRow("relay not trusted") << false << 25;
+        QTest::newRow("trusted relay") << true << 100;
+    }
+    void trustedRelayGetsABucketPerRelayedAddress() {
+        // 100 domains heartbeat through one TURN server, each 2 packets/s (heartbeat and STUN) for
+        // 10 s of driven time: a domain is "allowed" when none of its packets was dropped.
+        QFETCH(bool, trusted);
+        RateLimitSettings settings; // 50/s, burst 100: the binary's defaults
+        const QHostAddress relay(QStringLiteral("203.0.113.7"));
+        if (trusted) {
+            settings.trustedRelays = { relay };
+        }
+        SourceRateLimiter limiter(settings);
+        std::vector<bool> dropped(100, false);
+        for (qint64 now = 0; now < 10000; now += 500) {
+            for (int domain = 0; domain < 100; ++domain) {
+                dropped[domain] = !limiter.allow(SockAddr(relay, quint16(49152 + domain)), now) || dropped[domain];
+            }
+        }
+        QTEST(int(std::count(dropped.cbegin(), dropped.cend(), false)), "allowedDomains");
+    }
+
+    void spoofingATrustedRelayBuysOnlyItsAggregate() {
+        // Anyone may send from (or spoof) the relay's IP with any port: one relayed address gets
+        // the ordinary per-source rate, all of them together the relay's aggregate.
+        RateLimitSettings settings;
+        settings.packetsPerSecond = 10;
+        settings.burst = 10;
+        settings.relayPacketsPerSecond = 100;
+        settings.relayBurst = 100;
+        const QHostAddress relay(QStringLiteral("203.0.113.7"));
+        settings.trustedRelays = { relay };
+        SourceRateLimiter limiter(settings);
+        int allowedOnePort = 0;
+        for (int i = 0; i < 1000; ++i) {
+            allowedOnePort += limiter.allow(SockAddr(relay, 40000), 0) ? 1 : 0;
+        }
+        QCOMPARE(allowedOnePort, 10);
+        int allowedManyPorts = 0;
+        for (int i = 0; i < 1000; ++i) {
+            allowedManyPorts += limiter.allow(SockAddr(relay, quint16(1 + i)), 0) ? 1 : 0;
+        }
+        QCOMPARE(allowedManyPorts, 90); // the aggregate's burst of 100, 10 of it spent above
+        // One second later, the aggregate refilled at its rate: 100 more across ports.
+        int allowedLater = 0;
+        for (int i = 0; i < 1000; ++i) {
+            allowedLater += limiter.allow(SockAddr(relay, quint16(2000 + i)), 1000) ? 1 : 0;
+        }
+        QCOMPARE(allowedLater, 100);
+        // A source that is not a relay is one bucket whatever its port.
+        const QHostAddress other(QStringLiteral("198.18.0.1"));
+        int allowedOther = 0;
+        for (int i = 0; i < 100; ++i) {
+            allowedOther += limiter.allow(SockAddr(other, quint16(1 + i)), 1000) ? 1 : 0;
+        }
+        QCOMPARE(allowedOther, 10);
     }
 };
 

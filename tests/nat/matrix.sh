@@ -21,7 +21,11 @@
 #        MATRIX_TIMEOUT (10 s, for cells that must connect), MATRIX_CELLS (e.g.
 #        "eim/eim none/cgnat": run only these), MATRIX_PUNCH_TTL (passed to both
 #        binaries when set), MATRIX_CGNAT_DOMAIN_TTL (3,3: the domain behind two NATs),
-#        MATRIX_CLIENT_TTL (passed to the stub only when set), MATRIX_RELAY (1).
+#        MATRIX_CLIENT_TTL (passed to the stub only when set), MATRIX_RELAY (1),
+#        MATRIX_RELAY_SIDE (client: the stub gets the TURN server; domain: the domain-server
+#        gets it with --relay fallback and the stub none, so an unmodified client meets a
+#        domain that registers through its relay when its NAT is symmetric: such cells
+#        expect "domainrelay", every attempt connected to an address on the TURN server).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -38,6 +42,7 @@ TIMEOUT=${MATRIX_TIMEOUT:-10}
 CGNAT_DOMAIN_TTL=${MATRIX_CGNAT_DOMAIN_TTL:-3,3}
 CELLS_WANTED=${MATRIX_CELLS:-}
 RELAY=${MATRIX_RELAY:-1}
+RELAY_SIDE=${MATRIX_RELAY_SIDE:-client}
 
 if ! testbed_preflight; then
     echo "matrix: refused: the NAT testbed cannot be built here" >&2
@@ -72,6 +77,10 @@ start_servers() {
     nat_stop "$NAT_DOMAIN_PID"
     nat_stop "$NAT_ICE_PID"
     [[ -n $domain_ttl ]] && args=(--punch-ttl "$domain_ttl")
+    if [[ $RELAY == 1 && $RELAY_SIDE == domain ]]; then
+        args+=(--turn-server "$TB_TURN_IP:$TB_TURN_PORT" --turn-user "$TB_TURN_USER"
+            --turn-password "$TB_TURN_PASSWORD" --relay fallback)
+    fi
     nat_ice_start
     nat_domain_start "$stun" "${args[@]}"
 }
@@ -83,7 +92,7 @@ cell() {
     local name="$cmode x $dmode" stub_args=() i ok=0 times=() vias=() paths=() verdict=PASS detail=""
     local client_ttl=${MATRIX_CLIENT_TTL:-${MATRIX_PUNCH_TTL:-}}
     [[ -n $client_ttl ]] && stub_args=(--punch-ttl "$client_ttl")
-    if [[ $RELAY == 1 ]]; then
+    if [[ $RELAY == 1 && $RELAY_SIDE == client ]]; then
         stub_args+=(--turn-server "$TB_TURN_IP:$TB_TURN_PORT" --turn-user "$TB_TURN_USER"
             --turn-password "$TB_TURN_PASSWORD")
     fi
@@ -125,6 +134,11 @@ cell() {
     fi
     for ((i = 0; i < ATTEMPTS; i++)); do
         nat_stub "$stun" --timeout "$TIMEOUT" "${stub_args[@]}"
+        if [[ $NAT_STUB_RC -eq 0 && -n $NAT_STUB_MS && $expect == domainrelay && $NAT_STUB_OUT != *" at $TB_TURN_IP:"* ]]; then
+            # the client knows nothing of TURN: the relay shows as the domain's address
+            detail="attempt $((i + 1)) connected, but not to the domain's relayed address"
+            NAT_STUB_MS=
+        fi
         if [[ $NAT_STUB_RC -eq 0 && -n $NAT_STUB_MS ]]; then
             if [[ $expect == local && $NAT_STUB_VIA != local ]]; then
                 detail="attempt $((i + 1)) connected via $NAT_STUB_VIA, not local"
@@ -163,6 +177,15 @@ any_wanted() {
 # What the cells that punch can open expect, and what the others expect.
 DIRECT=connect UNPUNCHABLE=fail
 [[ $RELAY == 1 ]] && DIRECT=direct UNPUNCHABLE=relay
+# A relaying domain helps where its own NAT is the obstacle; a symmetric client still fails.
+relay_expect() {
+    local cmode=$1 dmode=$2
+    if [[ $RELAY == 1 && $RELAY_SIDE == domain ]]; then
+        if [[ $dmode == sym && $cmode != sym ]]; then echo domainrelay; else echo "$3"; fi
+    else
+        echo "$3"
+    fi
+}
 
 # Each build's STUN servers, plus the TURN relay when it is used.
 servers_start() {
@@ -172,7 +195,7 @@ servers_start() {
 
 echo "== NAT matrix: client NAT x domain NAT, real binaries from $BUILD"
 echo "   connect cells: $ATTEMPTS attempts, --timeout $TIMEOUT s; fail cells: $FAIL_ATTEMPTS attempts, --timeout $FAIL_TIMEOUT s"
-echo "   TURN relay: $( [[ $RELAY == 1 ]] && echo "coturn at $TB_TURN_IP:$TB_TURN_PORT, clients --relay fallback" || echo "none (MATRIX_RELAY=0)")"
+echo "   TURN relay: $( [[ $RELAY == 1 ]] && echo "coturn at $TB_TURN_IP:$TB_TURN_PORT, $( [[ $RELAY_SIDE == domain ]] && echo "the domain" || echo "clients") --relay fallback" || echo "none (MATRIX_RELAY=0)")"
 echo "   punch TTL: binaries' default$( [[ -n ${MATRIX_PUNCH_TTL:-} ]] && echo " overridden: $MATRIX_PUNCH_TTL"); domain behind CGNAT: --punch-ttl $CGNAT_DOMAIN_TTL"
 header
 
@@ -191,8 +214,9 @@ if any_wanted none/none none/eim none/sym eim/none eim/eim eim/sym sym/none sym/
             expect=$DIRECT
             if [[ $cmode == sym && $dmode != none ]] || [[ $dmode == sym && $cmode != none ]]; then
                 expect=$UNPUNCHABLE
+                [[ $RELAY_SIDE == domain ]] && expect=fail
             fi
-            cell "$cmode" "$dmode" "$stun" "$expect"
+            cell "$cmode" "$dmode" "$stun" "$(relay_expect "$cmode" "$dmode" "$expect")"
         done
     done
     testbed_teardown

@@ -28,10 +28,11 @@ void RelayOptions::declare(CommandLine *commandLine, const QString &fallbackHelp
                                     QStringLiteral("NAME")));
     cl.addOption(QCommandLineOption(TurnPassword, QStringLiteral("TURN password (long-term credentials)."),
                                     QStringLiteral("PASSWORD")));
-    cl.addOption(QCommandLineOption(TurnSecret,
-                                    QStringLiteral("Secret shared with the TURN server (coturn --static-auth-secret): "
-                                                   "REST-API credentials are made from it instead of a password."),
-                                    QStringLiteral("SECRET")));
+    cl.addOption(
+        QCommandLineOption(TurnSecret,
+                           QStringLiteral("Secret shared with the TURN server (its static auth secret): REST-API "
+                                          "credentials are made from it instead of a password."),
+                           QStringLiteral("SECRET")));
     cl.addOption(
         QCommandLineOption(Relay,
                            QStringLiteral("When to relay: never, fallback (%1) or always. Default: fallback with "
