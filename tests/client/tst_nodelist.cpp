@@ -65,8 +65,9 @@ private Q_SLOTS:
     void queryHonoursIceServerPort();
     void requeryCadenceAndIceServerSilent();
     void domainUnknownWhenIceServerAnswers();
+    void pingRoundsFollowTtlSchedule_data();
     void pingRoundsFollowTtlSchedule();
-    void attemptEndsAfterEightRoundsWithFreshQuery();
+    void attemptEndsAfterTwoSecondsWithFreshQuery();
     void freshPortRetryQueriesFromTheNewPortAfterStun();
     void failedRebindRetriesOnTheOldSocket();
     void punchFailedAfterMaxAttempts();
@@ -168,14 +169,43 @@ void tst_NodeList::domainUnknownWhenIceServerAnswers() {
     QCOMPARE(sentStun(client.transport).size(), 1);
 }
 
+void tst_NodeList::pingRoundsFollowTtlSchedule_data() {
+    // When each round goes out (ms after the peer information arrived) and with which TTL: the
+    // priming rounds at once and spread over the 40 ms lead, the first full-TTL round at 40 ms, then
+    // gaps from the query's round trip (at least 25 ms), doubling up to upstream's 250 ms, until the
+    // attempt ends at 2 s.
+    QTest::addColumn<QList<int>>("ttls");
+    QTest::addColumn<int>("queryRttMs");
+    QTest::addColumn<QList<int>>("roundTimes");
+    QTest::addColumn<QList<int>>("roundTtls");
+    QTest::newRow("2,3 on a fast path") << QList<int> { 2, 3 } << 0
+                                        << QList<int> { 0, 20, 40, 65, 115, 215, 415, 665, 915, 1165, 1415, 1665, 1915 }
+                                        << QList<int> { 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    QTest::newRow("default 2,2, query answered in 120 ms")
+        << QList<int> { 2, 2 } << 120 << QList<int> { 0, 20, 40, 160, 400, 650, 900, 1150, 1400, 1650, 1900 }
+        << QList<int> { 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    QTest::newRow("one priming round, slow path (gap capped at 250 ms)")
+        << QList<int> { 3 } << 900 << QList<int> { 0, 40, 290, 540, 790, 1040, 1290, 1540, 1790 }
+        << QList<int> { 3, 0, 0, 0, 0, 0, 0, 0, 0 };
+    QTest::newRow("no priming: full TTL at once")
+        << QList<int> {} << 0 << QList<int> { 0, 25, 75, 175, 375, 625, 875, 1125, 1375, 1625, 1875 }
+        << QList<int> { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+}
+
 void tst_NodeList::pingRoundsFollowTtlSchedule() {
+    QFETCH(QList<int>, ttls);
+    QFETCH(int, queryRttMs);
+    QFETCH(QList<int>, roundTimes);
+    QFETCH(QList<int>, roundTtls);
     Client client;
-    client.nodeList.setPunchTtlSchedule(PunchTtlSchedule({ 2, 3 }));
+    QSignalSpy failedSpy(&client.nodeList, &NodeList::punchAttemptFailed);
+    client.nodeList.setPunchTtlSchedule(PunchTtlSchedule(ttls));
     client.connectToDomain();
+    client.clock.advance(queryRttMs);
     client.transport.clearSent();
     client.injectPeerInformation();
 
-    // Round 0 goes out at once: local then public, both primed with TTL 2.
+    // Round 0 goes out at once: local then public, with the round's TTL.
     auto pings = sentOfType(client.transport, PacketType::ICEPing);
     QCOMPARE(pings.size(), 2);
     QCOMPARE(pings.at(0).destination, domainLocal());
@@ -184,24 +214,30 @@ void tst_NodeList::pingRoundsFollowTtlSchedule() {
     QCOMPARE(payloadOf(pings.at(0).datagram), id + hex("01"));
     QCOMPARE(payloadOf(pings.at(1).datagram), id + hex("02"));
 
-    // One round per 250 ms: round 7 at 1750 ms.
-    client.clock.advance(Round - 1);
-    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 2);
-    client.clock.advance(1);
-    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 4);
-    client.clock.advance((RoundsPerAttempt - 2) * Round);
-    pings = sentOfType(client.transport, PacketType::ICEPing);
-    QCOMPARE(pings.size(), 16);
-    QList<int> ttls;
-    for (const auto &sent : pings) {
-        ttls.append(sent.ttl);
+    // Millisecond by millisecond: when each round went out, and with which TTL.
+    QList<int> times { 0 };
+    QList<int> roundTtl { pings.at(0).ttl };
+    for (int ms = 1; ms < RoundsPerAttempt * Round; ++ms) {
+        client.clock.advance(1);
+        const auto now = sentOfType(client.transport, PacketType::ICEPing);
+        if (now.size() > pings.size()) {
+            QCOMPARE(now.size(), pings.size() + 2);
+            QCOMPARE(now.at(now.size() - 1).ttl, now.at(now.size() - 2).ttl);
+            times.append(ms);
+            roundTtl.append(now.last().ttl);
+            pings = now;
+        }
     }
-    QCOMPARE(ttls, (QList<int> { 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }));
-    // No query while punching.
+    QCOMPARE(times, roundTimes);
+    QCOMPARE(roundTtl, roundTtls);
+    // No query while punching, and the attempt ends at 2 s, not before.
     QCOMPARE(sentOfType(client.transport, PacketType::ICEServerQuery).size(), 0);
+    QCOMPARE(failedSpy.count(), 0);
+    client.clock.advance(1);
+    QCOMPARE(failedSpy.count(), 1);
 }
 
-void tst_NodeList::attemptEndsAfterEightRoundsWithFreshQuery() {
+void tst_NodeList::attemptEndsAfterTwoSecondsWithFreshQuery() {
     Client client;
     QSignalSpy failedSpy(&client.nodeList, &NodeList::punchAttemptFailed);
     client.connectToDomain();
@@ -209,12 +245,13 @@ void tst_NodeList::attemptEndsAfterEightRoundsWithFreshQuery() {
     client.transport.clearSent();
     client.injectPeerInformation();
 
-    // 8 rounds at 250 ms: the tick after the eighth round ends the attempt, at 2 s.
+    // An attempt lasts upstream's 8 rounds of 250 ms: it ends at 2 s, after 13 rounds (2 priming,
+    // 11 full-TTL: pingRoundsFollowTtlSchedule).
     client.clock.advance(RoundsPerAttempt * Round - 1);
     QCOMPARE(failedSpy.count(), 0);
     client.clock.advance(1);
     QCOMPARE(failedSpy.count(), 1);
-    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 16);
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 26);
     QVERIFY(!client.handler.hasIcePeerInformation());
     // A new attempt: a new ICE client ID and a new query at once, from the same port.
     const auto queries = client.queries();
@@ -342,8 +379,9 @@ void tst_NodeList::domainPingFromUnreportedAddressBecomesSymmetric() {
     QCOMPARE(client.handler.getICEPeer().getSymmetricSocket(), symmetric);
     client.transport.clearSent();
 
-    // The next round (a priming one) pings the symmetric socket too, with the normal TTL.
-    client.clock.advance(Round);
+    // The next round (the second priming one, 20 ms in) pings the symmetric socket too, with the
+    // normal TTL.
+    client.clock.advance(20);
     const auto pings = sentOfType(client.transport, PacketType::ICEPing);
     QCOMPARE(pings.size(), 3);
     QCOMPARE(pings.at(0).ttl, 2);

@@ -14,14 +14,14 @@ quint16 listenPort(int socketListenPort) {
 
 NodeList::NodeList(char ownerType, int socketListenPort, int /*dtlsListenPort*/)
     : LimitedNodeList(listenPort(socketListenPort)), _ownerType(ownerType), _domainHandler(this),
-      _queryTimer(MonotonicClock::system().createTimer(this)), _pingTimer(MonotonicClock::system().createTimer(this)) {
+      _clock(&MonotonicClock::system()), _queryTimer(_clock->createTimer(this)), _pingTimer(_clock->createTimer(this)) {
     wire();
 }
 
 NodeList::NodeList(UdpTransport *transport, QObject *parent) : NodeList(transport, MonotonicClock::system(), parent) {}
 
 NodeList::NodeList(UdpTransport *transport, MonotonicClock &clock, QObject *parent)
-    : LimitedNodeList(transport, parent), _domainHandler(this), _queryTimer(clock.createTimer(this)),
+    : LimitedNodeList(transport, parent), _domainHandler(this), _clock(&clock), _queryTimer(clock.createTimer(this)),
       _pingTimer(clock.createTimer(this)) {
     wire();
 }
@@ -30,7 +30,7 @@ NodeList::NodeList(LimitedNodeList *limitedNodeList, QObject *parent)
     : NodeList(limitedNodeList, MonotonicClock::system(), parent) {}
 
 NodeList::NodeList(LimitedNodeList *limitedNodeList, MonotonicClock &clock, QObject *parent)
-    : LimitedNodeList(Detached {}, parent), _limitedNodeList(limitedNodeList), _domainHandler(this),
+    : LimitedNodeList(Detached {}, parent), _limitedNodeList(limitedNodeList), _domainHandler(this), _clock(&clock),
       _queryTimer(clock.createTimer(this)), _pingTimer(clock.createTimer(this)) {
     wire();
 }
@@ -48,7 +48,7 @@ void NodeList::wire() {
 
     _queryTimer->setInterval(DOMAIN_SERVER_CHECK_IN_MSECS);
     connect(_queryTimer, &ClockTimer::timeout, this, &NodeList::queryTimerFired);
-    _pingTimer->setInterval(UDP_PUNCH_PING_INTERVAL_MS);
+    _pingTimer->setSingleShot(true); // each round sets the delay to the next (PunchTiming)
     connect(_pingTimer, &ClockTimer::timeout, this, &NodeList::pingPunchForDomainServer);
 
     connect(&_domainHandler, &DomainHandler::iceSocketAndIDReceived, this, &NodeList::startAttempt);
@@ -147,6 +147,7 @@ void NodeList::sendIceServerQuery() {
     if (!_domainHandler.wasIceServerHeardFrom() && _limitedNodeList->getStunSockAddr() != iceServer) {
         _limitedNodeList->getTransport()->writeDatagram(StunMessage::bindingRequest().encode(), iceServer);
     }
+    _lastQuerySentMs = _clock->nowMs();
     ++_unansweredQueries;
     ++_queriesSent;
     Q_EMIT iceServerQuerySent(_queriesSent);
@@ -158,7 +159,9 @@ void NodeList::startPunching() {
     _queryWaitingForStun = false;
     _unansweredQueries = 0;
     _domainHandler.getICEPeer().resetConnectionAttempts();
-    _pingTimer->start();
+    // The query's round trip is what we know of our path: retries are spaced by it.
+    const qint64 queryRtt = _lastQuerySentMs < 0 ? 0 : _clock->nowMs() - _lastQuerySentMs;
+    _punchTiming = PunchTiming(_punchTtlSchedule, int(qBound(qint64(0), queryRtt, qint64(PunchRound::IntervalMs))));
     pingPunchForDomainServer();
 }
 
@@ -168,17 +171,17 @@ void NodeList::pingPunchForDomainServer() {
         return;
     }
     NetworkPeer &peer = _domainHandler.getICEPeer();
-    const int attempts = peer.getConnectionAttempts();
-    if (attempts > 0 && attempts % NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET == 0) {
+    const int round = peer.getConnectionAttempts(); // reset when the attempt starts
+    if (round >= _punchTiming.roundCount()) {
         endPunchAttempt();
         return;
     }
-    const int round = attempts % NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET;
     _limitedNodeList->flagTimeForConnectionStep(SendPingsToDS);
     for (const PunchRound::Ping &ping : PunchRound::pings(peer, round, _punchTtlSchedule)) {
         sendPing(ping.destination, ping.type, ping.ttl);
     }
     peer.incrementConnectionAttempts();
+    _pingTimer->start(_punchTiming.delayAfterRound(round));
 }
 
 void NodeList::sendPing(const SockAddr &destination, PingType type, int ttl) {
