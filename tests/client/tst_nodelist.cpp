@@ -356,13 +356,17 @@ void tst_NodeList::answersOnlyPendingDomainPings() {
 
     client.connectToDomain();
     client.transport.clearSent();
+    QSignalSpy answered(&client.nodeList, &NodeList::domainPingAnswered);
     client.transport.inject(pingDatagram(PacketType::ICEPing, QUuid::createUuid(), PingType::Public), stranger);
     client.transport.inject(datagram(PacketType::ICEPing, hex("0102")), stranger);
     QCOMPARE(sentOfType(client.transport, PacketType::ICEPingReply).size(), 0);
+    QCOMPARE(answered.size(), 0);
 
     client.transport.inject(pingDatagram(PacketType::ICEPing, domainID(), PingType::Public), domainPublic());
     const auto replies = sentOfType(client.transport, PacketType::ICEPingReply);
     QCOMPARE(replies.size(), 1);
+    QCOMPARE(answered.size(), 1);
+    QCOMPARE(answered.first().first().value<SockAddr>(), domainPublic());
     QCOMPARE(replies.first().destination, domainPublic());
     // Our ICE client ID and the ping's type (docs/protocol.md 3.6).
     QCOMPARE(replies.first().datagram.mid(4).toHex(' '),

@@ -227,6 +227,7 @@ void NodeList::processICEPingPacket(ReceivedMessagePointer message) {
     _limitedNodeList->sendPacket(LimitedNodeList::makeICEPingReplyDatagram(ping.value, _domainHandler.getICEClientID()),
                                  sender);
     _domainHandler.noteDomainPingFrom(sender);
+    Q_EMIT domainPingAnswered(sender);
 }
 
 void NodeList::reconnectThroughIce() {

@@ -95,6 +95,8 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void iceServerQuerySent(int count);
+    // We answered an ICEPing from the pending domain (so its side of the punch completes too).
+    void domainPingAnswered(const SockAddr &sender);
     // One attempt's rounds went unanswered; another follows unless the limit was reached.
     void punchAttemptFailed(int attempt);
 
