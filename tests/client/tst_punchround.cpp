@@ -153,6 +153,9 @@ private Q_SLOTS:
         QTest::newRow("zero lead: priming and first full round together")
             << QList<int> { 2 } << 0 << 0 << 25 << 250 << 30 << QList<int> { 0, 0, 25 };
         QTest::newRow("no attempt") << QList<int> { 2 } << 0 << 40 << 25 << 250 << 0 << QList<int> {};
+        QTest::newRow("huge values do not overflow")
+            << QList<int> { 2, 2 } << 0 << 2000000000 << 2000000000 << 2000000000 << 2100000000
+            << QList<int> { 0, 1000000000, 2000000000 };
     }
     void timingOffsets() {
         QFETCH(QList<int>, ttls);
