@@ -67,6 +67,7 @@ private Q_SLOTS:
     void domainUnknownWhenIceServerAnswers();
     void pingRoundsFollowTtlSchedule_data();
     void pingRoundsFollowTtlSchedule();
+    void domainPingEndsTheWait();
     void attemptEndsAfterTwoSecondsWithFreshQuery();
     void freshPortRetryQueriesFromTheNewPortAfterStun();
     void failedRebindRetriesOnTheOldSocket();
@@ -171,30 +172,38 @@ void tst_NodeList::domainUnknownWhenIceServerAnswers() {
 
 void tst_NodeList::pingRoundsFollowTtlSchedule_data() {
     // When each round goes out (ms after the peer information arrived) and with which TTL: the
-    // priming rounds at once and spread over the 40 ms lead, the first full-TTL round at 40 ms, then
-    // gaps from the query's round trip (at least 25 ms), doubling up to upstream's 250 ms, until the
-    // attempt ends at 2 s.
+    // priming rounds at once and spread over the lead, the first full-TTL round after it, then gaps
+    // from the query's round trip (at least 25 ms), doubling up to upstream's 250 ms, until the
+    // attempt ends at 2 s. The lead is 40 ms for a domain without NAT; for a domain behind one it is
+    // 250 ms, the fallback when no ping of the domain's arrives (domainPingEndsTheWait).
     QTest::addColumn<QList<int>>("ttls");
     QTest::addColumn<int>("queryRttMs");
+    QTest::addColumn<bool>("domainBehindNat");
     QTest::addColumn<QList<int>>("roundTimes");
     QTest::addColumn<QList<int>>("roundTtls");
-    QTest::newRow("2,3 on a fast path") << QList<int> { 2, 3 } << 0
-                                        << QList<int> { 0, 20, 40, 65, 115, 215, 415, 665, 915, 1165, 1415, 1665, 1915 }
-                                        << QList<int> { 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    QTest::newRow("domain without NAT: 40 ms lead")
+        << QList<int> { 2, 2 } << 0 << false
+        << QList<int> { 0, 20, 40, 65, 115, 215, 415, 665, 915, 1165, 1415, 1665, 1915 }
+        << QList<int> { 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    QTest::newRow("2,3, domain behind NAT: 250 ms lead")
+        << QList<int> { 2, 3 } << 0 << true
+        << QList<int> { 0, 125, 250, 275, 325, 425, 625, 875, 1125, 1375, 1625, 1875 }
+        << QList<int> { 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
     QTest::newRow("default 2,2, query answered in 120 ms")
-        << QList<int> { 2, 2 } << 120 << QList<int> { 0, 20, 40, 160, 400, 650, 900, 1150, 1400, 1650, 1900 }
-        << QList<int> { 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+        << QList<int> { 2, 2 } << 120 << true << QList<int> { 0, 125, 250, 370, 610, 860, 1110, 1360, 1610, 1860 }
+        << QList<int> { 2, 2, 0, 0, 0, 0, 0, 0, 0, 0 };
     QTest::newRow("one priming round, slow path (gap capped at 250 ms)")
-        << QList<int> { 3 } << 900 << QList<int> { 0, 40, 290, 540, 790, 1040, 1290, 1540, 1790 }
+        << QList<int> { 3 } << 900 << false << QList<int> { 0, 40, 290, 540, 790, 1040, 1290, 1540, 1790 }
         << QList<int> { 3, 0, 0, 0, 0, 0, 0, 0, 0 };
     QTest::newRow("no priming: full TTL at once")
-        << QList<int> {} << 0 << QList<int> { 0, 25, 75, 175, 375, 625, 875, 1125, 1375, 1625, 1875 }
+        << QList<int> {} << 0 << true << QList<int> { 0, 25, 75, 175, 375, 625, 875, 1125, 1375, 1625, 1875 }
         << QList<int> { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 }
 
 void tst_NodeList::pingRoundsFollowTtlSchedule() {
     QFETCH(QList<int>, ttls);
     QFETCH(int, queryRttMs);
+    QFETCH(bool, domainBehindNat);
     QFETCH(QList<int>, roundTimes);
     QFETCH(QList<int>, roundTtls);
     Client client;
@@ -203,16 +212,20 @@ void tst_NodeList::pingRoundsFollowTtlSchedule() {
     client.connectToDomain();
     client.clock.advance(queryRttMs);
     client.transport.clearSent();
-    client.injectPeerInformation();
+    const SockAddr domainPublicSocket = domainBehindNat ? domainPublic() : domainLocal();
+    client.transport.inject(datagram(PacketType::ICEServerPeerInformation,
+                                     NetworkPeer(domainID(), domainPublicSocket, domainLocal()).toByteArray()),
+                            iceServer());
 
     // Round 0 goes out at once: local then public, with the round's TTL.
     auto pings = sentOfType(client.transport, PacketType::ICEPing);
-    QCOMPARE(pings.size(), 2);
+    const int perRound = domainBehindNat ? 2 : 1;
+    QCOMPARE(pings.size(), perRound);
     QCOMPARE(pings.at(0).destination, domainLocal());
-    QCOMPARE(pings.at(1).destination, domainPublic());
+    QCOMPARE(pings.last().destination, domainPublicSocket);
     const QByteArray id = QByteArray::fromHex(uuidHex(client.handler.getICEClientID()));
     QCOMPARE(payloadOf(pings.at(0).datagram), id + hex("01"));
-    QCOMPARE(payloadOf(pings.at(1).datagram), id + hex("02"));
+    QCOMPARE(payloadOf(pings.last().datagram), id + hex(domainBehindNat ? "02" : "01"));
 
     // Millisecond by millisecond: when each round went out, and with which TTL.
     QList<int> times { 0 };
@@ -221,8 +234,8 @@ void tst_NodeList::pingRoundsFollowTtlSchedule() {
         client.clock.advance(1);
         const auto now = sentOfType(client.transport, PacketType::ICEPing);
         if (now.size() > pings.size()) {
-            QCOMPARE(now.size(), pings.size() + 2);
-            QCOMPARE(now.at(now.size() - 1).ttl, now.at(now.size() - 2).ttl);
+            QCOMPARE(now.size(), pings.size() + perRound);
+            QCOMPARE(now.at(now.size() - 1).ttl, now.at(now.size() - perRound).ttl);
             times.append(ms);
             roundTtl.append(now.last().ttl);
             pings = now;
@@ -237,6 +250,38 @@ void tst_NodeList::pingRoundsFollowTtlSchedule() {
     QCOMPARE(failedSpy.count(), 1);
 }
 
+void tst_NodeList::domainPingEndsTheWait() {
+    // Facing a domain behind a NAT the client primes and waits: its full-TTL ping could leave a stale
+    // entry in the domain's NAT. The domain's first ping proves it has primed; the client pings back
+    // at once, at full TTL, to where that ping came from, and the domain's reply completes discovery.
+    Client client;
+    QSignalSpy doneSpy(&client.handler, &DomainHandler::completedSocketDiscovery);
+    client.connectToDomain();
+    client.injectPeerInformation();
+    client.clock.advance(PunchTiming::WaitForPeerLeadMs / 2 + 1); // both priming rounds, nothing more
+    auto pings = sentOfType(client.transport, PacketType::ICEPing);
+    QCOMPARE(pings.size(), 4);
+    for (const auto &ping : pings) {
+        QCOMPARE(ping.ttl, 2);
+    }
+    client.transport.clearSent();
+    client.transport.inject(pingDatagram(PacketType::ICEPing, domainID(), PingType::Public), domainPublic());
+    pings = sentOfType(client.transport, PacketType::ICEPing);
+    QCOMPARE(pings.size(), 1);
+    QCOMPARE(pings.at(0).destination, domainPublic());
+    QCOMPARE(pings.at(0).ttl, 0);
+    QCOMPARE(payloadOf(pings.at(0).datagram).right(1), hex("02"));
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPingReply).size(), 1);
+    client.transport.inject(pingDatagram(PacketType::ICEPingReply, domainID(), PingType::Public), domainPublic());
+    QCOMPARE(doneSpy.count(), 1);
+    QCOMPARE(client.handler.getSockAddr(), domainPublic());
+    // Once discovered, a domain ping is only answered.
+    client.transport.clearSent();
+    client.transport.inject(pingDatagram(PacketType::ICEPing, domainID(), PingType::Public), domainPublic());
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 0);
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPingReply).size(), 1);
+}
+
 void tst_NodeList::attemptEndsAfterTwoSecondsWithFreshQuery() {
     Client client;
     QSignalSpy failedSpy(&client.nodeList, &NodeList::punchAttemptFailed);
@@ -245,13 +290,13 @@ void tst_NodeList::attemptEndsAfterTwoSecondsWithFreshQuery() {
     client.transport.clearSent();
     client.injectPeerInformation();
 
-    // An attempt lasts upstream's 8 rounds of 250 ms: it ends at 2 s, after 13 rounds (2 priming,
-    // 11 full-TTL: pingRoundsFollowTtlSchedule).
+    // An attempt lasts upstream's 8 rounds of 250 ms: it ends at 2 s, after 12 rounds (2 priming,
+    // 10 full-TTL: pingRoundsFollowTtlSchedule).
     client.clock.advance(RoundsPerAttempt * Round - 1);
     QCOMPARE(failedSpy.count(), 0);
     client.clock.advance(1);
     QCOMPARE(failedSpy.count(), 1);
-    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 26);
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 24);
     QVERIFY(!client.handler.hasIcePeerInformation());
     // A new attempt: a new ICE client ID and a new query at once, from the same port.
     const auto queries = client.queries();
@@ -379,13 +424,21 @@ void tst_NodeList::domainPingFromUnreportedAddressBecomesSymmetric() {
     client.connectToDomain();
     client.injectPeerInformation();
     const SockAddr symmetric(domainPublic().getAddress(), 61001);
+    client.transport.clearSent();
     client.transport.inject(pingDatagram(PacketType::ICEPing, domainID(), PingType::Public), symmetric);
     QCOMPARE(client.handler.getICEPeer().getSymmetricSocket(), symmetric);
+    // Answered, and pinged back at once at full TTL rather than a round later (domainPingEndsTheWait).
+    auto sent = sentOfType(client.transport, PacketType::ICEPing);
+    QCOMPARE(sent.size(), 1);
+    QCOMPARE(sent.at(0).destination, symmetric);
+    QCOMPARE(sent.at(0).ttl, 0);
+    QCOMPARE(payloadOf(sent.at(0).datagram).right(1), hex("03"));
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPingReply).size(), 1);
     client.transport.clearSent();
 
-    // The next round (the second priming one, 20 ms in) pings the symmetric socket too, with the
-    // normal TTL.
-    client.clock.advance(20);
+    // The next round (the second priming one, halfway through the lead) pings the symmetric socket
+    // too, with the normal TTL.
+    client.clock.advance(PunchTiming::WaitForPeerLeadMs / 2);
     const auto pings = sentOfType(client.transport, PacketType::ICEPing);
     QCOMPARE(pings.size(), 3);
     QCOMPARE(pings.at(0).ttl, 2);

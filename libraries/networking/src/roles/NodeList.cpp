@@ -159,9 +159,21 @@ void NodeList::startPunching() {
     _queryWaitingForStun = false;
     _unansweredQueries = 0;
     _domainHandler.getICEPeer().resetConnectionAttempts();
+    // A full-TTL ping of ours that reaches the domain's NAT before the domain's priming leaves a
+    // stale entry there, and a Linux NAT then moves the domain's public port for every later flow:
+    // every later client fails, not just this attempt (tests/nat/README.md, "The punch schedule").
+    // So when the domain is behind a NAT (its public socket is not its local one) our full-TTL pings
+    // wait for its first ping, which proves it has primed (processICEPingPacket pings back at once),
+    // or the long lead when none gets through. A domain without NAT has nothing to lose: short lead.
+    PunchTiming::Params params;
+    const NetworkPeer &peer = _domainHandler.getICEPeer();
+    if (peer.getPublicSocket() != peer.getLocalSocket()) {
+        params.leadMs = PunchTiming::WaitForPeerLeadMs;
+    }
     // The query's round trip is what we know of our path: retries are spaced by it.
     const qint64 queryRtt = _lastQuerySentMs < 0 ? 0 : _clock->nowMs() - _lastQuerySentMs;
-    _punchTiming = PunchTiming(_punchTtlSchedule, int(qBound(qint64(0), queryRtt, qint64(PunchRound::IntervalMs))));
+    _punchTiming = PunchTiming(_punchTtlSchedule, int(qBound(qint64(0), queryRtt, qint64(PunchRound::IntervalMs))),
+                               params);
     pingPunchForDomainServer();
 }
 
@@ -227,6 +239,16 @@ void NodeList::processICEPingPacket(ReceivedMessagePointer message) {
     _limitedNodeList->sendPacket(LimitedNodeList::makeICEPingReplyDatagram(ping.value, _domainHandler.getICEClientID()),
                                  sender);
     _domainHandler.noteDomainPingFrom(sender);
+    // While punching, ping back at once at full TTL (ICE's triggered check) instead of waiting for
+    // our next round: the domain sent this after its priming, and its NAT holds a mapping towards
+    // us, so nothing stale can be left; this is also what ends our wait (startPunching).
+    if (_pingTimer->isActive() && !_domainHandler.isSocketDiscovered()) {
+        const NetworkPeer &peer = _domainHandler.getICEPeer();
+        const PingType type = sender == peer.getLocalSocket()    ? PingType::Local
+                              : sender == peer.getPublicSocket() ? PingType::Public
+                                                                 : PingType::Symmetric;
+        sendPing(sender, type, 0);
+    }
     Q_EMIT domainPingAnswered(sender);
 }
 

@@ -9,7 +9,10 @@
 // so the lead must cover the start skew between the two sides, minus the time our ping takes to get
 // there. On a real path the skew is at most about the one-way delay between the peers (a triangle
 // through the ice-server), so the lead only has to absorb scheduling jitter on the hosts; the
-// priming itself is sent before anything else. A lost race costs the attempt (2 s), not the connect.
+// priming itself is sent before anything else. The two sides do not risk the same: a race lost at
+// the client's NAT costs that client one attempt (the next uses a fresh port), one lost at the
+// domain's NAT moves the domain's public port for every later client. So the domain uses the short
+// lead and a client facing a NATed domain waits for the domain's first ping (NodeList).
 #pragma once
 
 #include "PunchTtlSchedule.h"
@@ -22,6 +25,9 @@ public:
     // on the client, NUM_PEER_PINGS_BEFORE_DELETE on the domain).
     static constexpr int UpstreamIntervalMs = 250;
     static constexpr int UpstreamRoundsPerAttempt = 8;
+    // The client's lead when the domain is behind a NAT: it waits for the domain's first ping instead
+    // (NodeList::startPunching), so this is only the fallback when none gets through.
+    static constexpr int WaitForPeerLeadMs = UpstreamIntervalMs;
 
     struct Params {
         // First priming round to first full-TTL round: the start-skew tolerance (see above).
