@@ -162,9 +162,9 @@ void NodeList::startPunching() {
     // A full-TTL ping of ours that reaches the domain's NAT before the domain's priming leaves a
     // stale entry there, and a Linux NAT then moves the domain's public port for every later flow:
     // every later client fails, not just this attempt (tests/nat/README.md, "The punch schedule").
-    // So when the domain is behind a NAT (its public socket is not its local one) our full-TTL pings
-    // wait for its first ping, which proves it has primed (processICEPingPacket pings back at once),
-    // or the long lead when none gets through. A domain without NAT has nothing to lose: short lead.
+    // So when the domain is behind a NAT (its public socket is not its local one) our rounds only
+    // prime, and full-TTL pings go back to where the domain's pings come from (processICEPingPacket),
+    // which proves it has primed. A domain without NAT has nothing to lose: the short lead.
     PunchTiming::Params params;
     const NetworkPeer &peer = _domainHandler.getICEPeer();
     if (peer.getPublicSocket() != peer.getLocalSocket()) {

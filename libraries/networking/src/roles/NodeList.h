@@ -4,9 +4,9 @@
 //
 // Queries about every second until peer information arrives, as upstream; then punch rounds
 // (PunchRound, shared with the domain's side), each pinging the domain's local and public sockets (and
-// its symmetric one once seen), timed by PunchTiming: priming at once, full TTL once the domain's first
-// ping arrives (pinged back at once; 250 ms at the latest, 40 ms for a domain without NAT), retries
-// backing off from the query's round trip to 250 ms; after 2 s without a reply the attempt ends: soft reset,
+// its symmetric one once seen), timed by PunchTiming: priming at once; a domain behind NAT gets full-TTL
+// pings only back to where its own pings come from, at once; one without NAT gets full-TTL rounds from
+// 40 ms, backing off from the query's round trip to 250 ms; after 2 s without a reply the attempt ends: soft reset,
 // a fresh ICE client ID, optionally a fresh local port, a new STUN run and a new query. Unlike upstream it gives up:
 // after maxUnansweredQueries queries with no peer information (DomainHandler::IceServerSilent or DomainUnknown) or
 // after maxPunchAttempts failed attempts (PunchFailed). The first rounds of each attempt are sent with the small TTLs

@@ -25,9 +25,11 @@ public:
     // on the client, NUM_PEER_PINGS_BEFORE_DELETE on the domain).
     static constexpr int UpstreamIntervalMs = 250;
     static constexpr int UpstreamRoundsPerAttempt = 8;
-    // The client's lead when the domain is behind a NAT: it waits for the domain's first ping instead
-    // (NodeList::startPunching), so this is only the fallback when none gets through.
-    static constexpr int WaitForPeerLeadMs = UpstreamIntervalMs;
+    // The client's lead when the domain is behind a NAT: the whole attempt. Its full-TTL pings go
+    // only back to where a domain ping came from (NodeList): a domain that has not pinged us may not
+    // have primed (late, or out of ping budget for our address), and a stale entry in its NAT moves
+    // its public port for every later client.
+    static constexpr int WaitForPeerLeadMs = UpstreamIntervalMs * UpstreamRoundsPerAttempt;
 
     struct Params {
         // First priming round to first full-TTL round: the start-skew tolerance (see above).
