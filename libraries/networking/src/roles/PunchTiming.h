@@ -1,7 +1,9 @@
-// When each round of a punch attempt goes out, the same on both sides (NodeList, DomainGatekeeper).
-// Priming rounds (the small TTLs of PunchTtlSchedule) go out at once and are spread over a short
-// lead; the first full-TTL round follows the lead; further full-TTL rounds back off from the path's
-// round trip to upstream's 250 ms cadence; the attempt ends 2 s after it began, as upstream's does.
+// When each round of a punch attempt goes out, one implementation for both sides (NodeList,
+// DomainGatekeeper). Priming rounds (the small TTLs of PunchTtlSchedule) go out at once and are
+// spread over the lead; the first full-TTL round follows the lead; further full-TTL rounds back off
+// from the path's round trip to upstream's 250 ms cadence; the attempt ends 2 s after it began, as
+// upstream's does. The domain uses the 40 ms lead; a client facing a domain behind NAT uses the
+// whole attempt as its lead (WaitForPeerLeadMs) and pings back to the domain's pings instead.
 //
 // Why a lead, and why a short one (tests/nat/README.md, "The punch schedule"): a full-TTL ping that
 // reaches the far NAT before the far side's own priming ping has left it creates a conntrack entry
