@@ -133,7 +133,7 @@ void DomainGatekeeper::admitNewPeer(const NetworkPeer &incoming) {
     state->peer = NetworkPeer(id, incoming.getPublicSocket(), incoming.getLocalSocket());
     state->introducedAtMs = _clock.nowMs();
     state->pingTimer.reset(_clock.createTimer());
-    state->pingTimer->setInterval(_options.pingIntervalMs);
+    state->pingTimer->setSingleShot(true);
     connect(state->pingTimer.get(), &ClockTimer::timeout, this, [this, id]() { pingPunchForConnectingPeer(id); });
     _peers.insert(id, state);
     ++_counters.peersAdded;
@@ -200,7 +200,7 @@ bool DomainGatekeeper::evictOldestConnectingPeer() {
 void DomainGatekeeper::startPunch(PeerState &state) {
     state.peer.resetConnectionAttempts();
     state.lastHeardMs = _clock.nowMs();
-    state.pingTimer->start();
+    state.timing = PunchTiming(_options.punchTtls, 0, _options.punchTiming);
     pingPunchForConnectingPeer(state.peer.getUUID());
 }
 
@@ -215,7 +215,7 @@ void DomainGatekeeper::pingPunchForConnectingPeer(const QUuid &peerID) {
         return;
     }
     const int round = state.peer.getConnectionAttempts();
-    if (round >= _options.pingRounds) {
+    if (round >= state.timing.roundCount()) {
         qCDebug(domain_server_ice) << "ICE peer" << peerID.toString(QUuid::WithoutBraces) << "never answered" << round
                                    << "ping rounds; dropped";
         ++_counters.peersGaveUp;
@@ -228,6 +228,7 @@ void DomainGatekeeper::pingPunchForConnectingPeer(const QUuid &peerID) {
         }
     }
     state.peer.incrementConnectionAttempts();
+    state.pingTimer->start(state.timing.delayAfterRound(round));
 }
 
 bool DomainGatekeeper::sendIcePacket(PacketType type, PingType pingType, const SockAddr &target, int ttl) {

@@ -1,7 +1,7 @@
 // The domain's side of the ping-punch (docs/protocol.md 4.4): for every client the ice-server introduces it
-// sends a punch round (PunchRound: the client's local and public sockets, and the source its pings
-// really come from) every 250 ms for 8 rounds, answers pings only from peers it knows, and
-// activates the socket a reply arrives from. The first rounds are "priming" rounds sent with a
+// sends punch rounds (PunchRound: the client's local and public sockets, and the source its pings
+// really come from) for 2 s, timed by PunchTiming, answers pings only from peers it knows, and
+// activates the socket a reply arrives from. The first rounds are "priming" rounds sent at once with a
 // small IP TTL (docs/design.md, "Linux NATs and the first packet").
 //
 // Unlike upstream: a known peer's sockets are refreshed by a new introduction (Q13); introductions
@@ -21,6 +21,7 @@
 #include <MonotonicClock.h>
 #include <NetworkPeer.h>
 #include <PunchRound.h>
+#include <PunchTiming.h>
 #include <PunchTtlSchedule.h>
 #include <ReceivedMessage.h>
 
@@ -44,11 +45,12 @@ public:
         // default. Empty (or 0 entries) disables priming. NATs in front of us + 1: the default fits
         // one NAT; behind carrier-grade NAT an operator sets 3,3 (see PunchTtlSchedule.h).
         PunchTtlSchedule punchTtls = PunchTtlSchedule::defaultSchedule();
-        int pingIntervalMs = PunchRound::IntervalMs;   // UDP_PUNCH_PING_INTERVAL_MS
-        int pingRounds = PunchRound::RoundsPerAttempt; // NUM_PEER_PINGS_BEFORE_DELETE
-        int maxIcePeers = 128;                         // peers held at once, connecting or connected
-        int maxConnectingPeersPerTarget = 4;           // unconnected peers held at once per public IP address
-        int maxPingsPerTarget = 128; // pings per target IP per window (replies to pings are 1:1, free)
+        // When the rounds go out; the peer is dropped when its attempt ends (upstream: 8 x 250 ms).
+        // We know no round trip to the client, so retries back off from the minimum gap.
+        PunchTiming::Params punchTiming;
+        int maxIcePeers = 128;               // peers held at once, connecting or connected
+        int maxConnectingPeersPerTarget = 4; // unconnected peers held at once per public IP address
+        int maxPingsPerTarget = 128;         // pings per target IP per window (replies to pings are 1:1, free)
         int pingWindowMs = 10 * 1000;
         int connectedPeerTimeoutMs = 30 * 1000; // a connected peer silent this long is forgotten
         // TURN servers whose relayed clients are bounded per relayed address (IP and port), and
@@ -126,7 +128,7 @@ public Q_SLOTS:
     void processICEPeerInformationPacket(ReceivedMessagePointer message);
     void processICEPingPacket(ReceivedMessagePointer message);
     void processICEPingReplyPacket(ReceivedMessagePointer message);
-    // One punch round for a connecting peer; after the last round the peer is dropped.
+    // The next punch round for a connecting peer; once its attempt is over the peer is dropped.
     void pingPunchForConnectingPeer(const QUuid &peerID);
     // Upstream's form: one punch round for the peer with that UUID, if we were introduced to it (our
     // own record's sockets are pinged: an introduction from the ice-server is the only source).
@@ -152,7 +154,8 @@ Q_SIGNALS:
 private:
     struct PeerState {
         NetworkPeer peer;
-        std::unique_ptr<ClockTimer> pingTimer;
+        std::unique_ptr<ClockTimer> pingTimer; // single-shot, set to the next round
+        PunchTiming timing;                    // this attempt's rounds
         bool connected = false;
         qint64 lastHeardMs = 0;
         qint64 introducedAtMs = 0; // first or latest introduction (eviction order)

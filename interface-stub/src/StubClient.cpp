@@ -26,6 +26,15 @@ StubClient::StubClient(NodeList *nodeList, const Options &options, QObject *pare
         _err << "interface-stub: relay unavailable, going on directly: " << why << Qt::endl;
     });
     connect(&_handler, &DomainHandler::domainPingReplyReceived, this, &StubClient::keepaliveReply);
+    connect(_nodeList, &NodeList::domainPingAnswered, this, [this] {
+        _domainPingAnswered = true;
+        if (_linger.isActive()) {
+            finish(IceExitCode::Success);
+        }
+    });
+    connect(_nodeList, &NodeList::punchAttemptFailed, this, [this] { _domainPingAnswered = false; });
+    _linger.setSingleShot(true);
+    connect(&_linger, &QTimer::timeout, this, [this] { finish(IceExitCode::Success); });
     _connectDeadline.setSingleShot(true);
     connect(&_connectDeadline, &QTimer::timeout, this, &StubClient::connectTimedOut);
     _keepaliveTimer.setInterval(_options.keepaliveIntervalMs);
@@ -51,7 +60,11 @@ void StubClient::connected(const SockAddr &socket) {
     _out << Qt::endl;
     _reconnecting = false;
     if (_options.keepaliveMs <= 0) {
-        finish(IceExitCode::Success);
+        if (_domainPingAnswered) {
+            finish(IceExitCode::Success);
+        } else {
+            _linger.start(LingerMs);
+        }
         return;
     }
     if (_keepaliveExpired) {
@@ -156,6 +169,7 @@ void StubClient::finish(int exitCode) {
         return;
     }
     _done = true;
+    _linger.stop();
     _connectDeadline.stop();
     _keepaliveTimer.stop();
     _keepaliveEnd.stop();

@@ -50,6 +50,14 @@ private:
     QTextStream _out;
     QTextStream _err;
 
+    // Without --keepalive: once connected, stay until we have answered one of the domain's pings (at
+    // most LingerMs). A real client stays on; one that vanished the moment its own ping was answered
+    // would leave the domain punching at it for a whole attempt, holding one of the few slots the
+    // domain keeps per client address (tests/nat/README.md, "The punch schedule").
+    static constexpr int LingerMs = 500;
+    QTimer _linger;
+    bool _domainPingAnswered = false; // in the current punch attempt
+
     QTimer _connectDeadline;
     QElapsedTimer _connectClock;
     bool _reconnecting = false;

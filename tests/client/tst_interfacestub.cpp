@@ -116,7 +116,9 @@ void tst_InterfaceStub::punchFailed() {
             &run);
     QCOMPARE(run.exitCode, 4);
     QVERIFY2(run.err.contains(QStringLiteral("punch failed")), qPrintable(run.err));
-    QVERIFY(fake.domainPings >= 8);
+    // The fake domain reports a public socket unlike its local one (behind NAT) and never pings: the
+    // client only primes, two rounds per attempt, and sends no full-TTL rounds (PunchTiming.h).
+    QVERIFY(fake.domainPings >= 2);
 }
 
 void tst_InterfaceStub::unresolvableIceServer() {

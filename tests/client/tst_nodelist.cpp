@@ -65,8 +65,10 @@ private Q_SLOTS:
     void queryHonoursIceServerPort();
     void requeryCadenceAndIceServerSilent();
     void domainUnknownWhenIceServerAnswers();
+    void pingRoundsFollowTtlSchedule_data();
     void pingRoundsFollowTtlSchedule();
-    void attemptEndsAfterEightRoundsWithFreshQuery();
+    void domainPingEndsTheWait();
+    void attemptEndsAfterTwoSecondsWithFreshQuery();
     void freshPortRetryQueriesFromTheNewPortAfterStun();
     void failedRebindRetriesOnTheOldSocket();
     void punchFailedAfterMaxAttempts();
@@ -168,40 +170,118 @@ void tst_NodeList::domainUnknownWhenIceServerAnswers() {
     QCOMPARE(sentStun(client.transport).size(), 1);
 }
 
-void tst_NodeList::pingRoundsFollowTtlSchedule() {
-    Client client;
-    client.nodeList.setPunchTtlSchedule(PunchTtlSchedule({ 2, 3 }));
-    client.connectToDomain();
-    client.transport.clearSent();
-    client.injectPeerInformation();
-
-    // Round 0 goes out at once: local then public, both primed with TTL 2.
-    auto pings = sentOfType(client.transport, PacketType::ICEPing);
-    QCOMPARE(pings.size(), 2);
-    QCOMPARE(pings.at(0).destination, domainLocal());
-    QCOMPARE(pings.at(1).destination, domainPublic());
-    const QByteArray id = QByteArray::fromHex(uuidHex(client.handler.getICEClientID()));
-    QCOMPARE(payloadOf(pings.at(0).datagram), id + hex("01"));
-    QCOMPARE(payloadOf(pings.at(1).datagram), id + hex("02"));
-
-    // One round per 250 ms: round 7 at 1750 ms.
-    client.clock.advance(Round - 1);
-    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 2);
-    client.clock.advance(1);
-    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 4);
-    client.clock.advance((RoundsPerAttempt - 2) * Round);
-    pings = sentOfType(client.transport, PacketType::ICEPing);
-    QCOMPARE(pings.size(), 16);
-    QList<int> ttls;
-    for (const auto &sent : pings) {
-        ttls.append(sent.ttl);
-    }
-    QCOMPARE(ttls, (QList<int> { 2, 2, 3, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 }));
-    // No query while punching.
-    QCOMPARE(sentOfType(client.transport, PacketType::ICEServerQuery).size(), 0);
+void tst_NodeList::pingRoundsFollowTtlSchedule_data() {
+    // When each round goes out (ms after the peer information arrived) and with which TTL: the
+    // priming rounds at once and spread over the lead, the first full-TTL round after it, then gaps
+    // from the query's round trip (at least 25 ms), doubling up to upstream's 250 ms, until the
+    // attempt ends at 2 s. The lead is 40 ms for a domain without NAT; for a domain behind one it is
+    // the whole attempt: only priming rounds, full TTL only back to the domain's pings
+    // (domainPingEndsTheWait).
+    QTest::addColumn<QList<int>>("ttls");
+    QTest::addColumn<int>("queryRttMs");
+    QTest::addColumn<bool>("domainBehindNat");
+    QTest::addColumn<QList<int>>("roundTimes");
+    QTest::addColumn<QList<int>>("roundTtls");
+    QTest::newRow("domain without NAT: 40 ms lead")
+        << QList<int> { 2, 2 } << 0 << false
+        << QList<int> { 0, 20, 40, 65, 115, 215, 415, 665, 915, 1165, 1415, 1665, 1915 }
+        << QList<int> { 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    QTest::newRow("2,3, domain behind NAT: priming only")
+        << QList<int> { 2, 3 } << 0 << true << QList<int> { 0, 1000 } << QList<int> { 2, 3 };
+    QTest::newRow("default 2,2, query answered in 120 ms, domain without NAT")
+        << QList<int> { 2, 2 } << 120 << false << QList<int> { 0, 20, 40, 160, 400, 650, 900, 1150, 1400, 1650, 1900 }
+        << QList<int> { 2, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    QTest::newRow("one priming round, slow path (gap capped at 250 ms)")
+        << QList<int> { 3 } << 900 << false << QList<int> { 0, 40, 290, 540, 790, 1040, 1290, 1540, 1790 }
+        << QList<int> { 3, 0, 0, 0, 0, 0, 0, 0, 0 };
+    QTest::newRow("no priming: full TTL at once")
+        << QList<int> {} << 0 << true << QList<int> { 0, 25, 75, 175, 375, 625, 875, 1125, 1375, 1625, 1875 }
+        << QList<int> { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
 }
 
-void tst_NodeList::attemptEndsAfterEightRoundsWithFreshQuery() {
+void tst_NodeList::pingRoundsFollowTtlSchedule() {
+    QFETCH(QList<int>, ttls);
+    QFETCH(int, queryRttMs);
+    QFETCH(bool, domainBehindNat);
+    QFETCH(QList<int>, roundTimes);
+    QFETCH(QList<int>, roundTtls);
+    Client client;
+    QSignalSpy failedSpy(&client.nodeList, &NodeList::punchAttemptFailed);
+    client.nodeList.setPunchTtlSchedule(PunchTtlSchedule(ttls));
+    client.connectToDomain();
+    client.clock.advance(queryRttMs);
+    client.transport.clearSent();
+    const SockAddr domainPublicSocket = domainBehindNat ? domainPublic() : domainLocal();
+    client.transport.inject(datagram(PacketType::ICEServerPeerInformation,
+                                     NetworkPeer(domainID(), domainPublicSocket, domainLocal()).toByteArray()),
+                            iceServer());
+
+    // Round 0 goes out at once: local then public, with the round's TTL.
+    auto pings = sentOfType(client.transport, PacketType::ICEPing);
+    const int perRound = domainBehindNat ? 2 : 1;
+    QCOMPARE(pings.size(), perRound);
+    QCOMPARE(pings.at(0).destination, domainLocal());
+    QCOMPARE(pings.last().destination, domainPublicSocket);
+    const QByteArray id = QByteArray::fromHex(uuidHex(client.handler.getICEClientID()));
+    QCOMPARE(payloadOf(pings.at(0).datagram), id + hex("01"));
+    QCOMPARE(payloadOf(pings.last().datagram), id + hex(domainBehindNat ? "02" : "01"));
+
+    // Millisecond by millisecond: when each round went out, and with which TTL.
+    QList<int> times { 0 };
+    QList<int> roundTtl { pings.at(0).ttl };
+    for (int ms = 1; ms < RoundsPerAttempt * Round; ++ms) {
+        client.clock.advance(1);
+        const auto now = sentOfType(client.transport, PacketType::ICEPing);
+        if (now.size() > pings.size()) {
+            QCOMPARE(now.size(), pings.size() + perRound);
+            QCOMPARE(now.at(now.size() - 1).ttl, now.at(now.size() - perRound).ttl);
+            times.append(ms);
+            roundTtl.append(now.last().ttl);
+            pings = now;
+        }
+    }
+    QCOMPARE(times, roundTimes);
+    QCOMPARE(roundTtl, roundTtls);
+    // No query while punching, and the attempt ends at 2 s, not before.
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEServerQuery).size(), 0);
+    QCOMPARE(failedSpy.count(), 0);
+    client.clock.advance(1);
+    QCOMPARE(failedSpy.count(), 1);
+}
+
+void tst_NodeList::domainPingEndsTheWait() {
+    // Facing a domain behind a NAT the client primes and waits: its full-TTL ping could leave a stale
+    // entry in the domain's NAT. The domain's first ping proves it has primed; the client pings back
+    // at once, at full TTL, to where that ping came from, and the domain's reply completes discovery.
+    Client client;
+    QSignalSpy doneSpy(&client.handler, &DomainHandler::completedSocketDiscovery);
+    client.connectToDomain();
+    client.injectPeerInformation();
+    client.clock.advance(PunchTiming::WaitForPeerLeadMs / 2 + 1); // both priming rounds, nothing more
+    auto pings = sentOfType(client.transport, PacketType::ICEPing);
+    QCOMPARE(pings.size(), 4);
+    for (const auto &ping : pings) {
+        QCOMPARE(ping.ttl, 2);
+    }
+    client.transport.clearSent();
+    client.transport.inject(pingDatagram(PacketType::ICEPing, domainID(), PingType::Public), domainPublic());
+    pings = sentOfType(client.transport, PacketType::ICEPing);
+    QCOMPARE(pings.size(), 1);
+    QCOMPARE(pings.at(0).destination, domainPublic());
+    QCOMPARE(pings.at(0).ttl, 0);
+    QCOMPARE(payloadOf(pings.at(0).datagram).right(1), hex("02"));
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPingReply).size(), 1);
+    client.transport.inject(pingDatagram(PacketType::ICEPingReply, domainID(), PingType::Public), domainPublic());
+    QCOMPARE(doneSpy.count(), 1);
+    QCOMPARE(client.handler.getSockAddr(), domainPublic());
+    // Once discovered, a domain ping is only answered.
+    client.transport.clearSent();
+    client.transport.inject(pingDatagram(PacketType::ICEPing, domainID(), PingType::Public), domainPublic());
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 0);
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPingReply).size(), 1);
+}
+
+void tst_NodeList::attemptEndsAfterTwoSecondsWithFreshQuery() {
     Client client;
     QSignalSpy failedSpy(&client.nodeList, &NodeList::punchAttemptFailed);
     client.connectToDomain();
@@ -209,12 +289,13 @@ void tst_NodeList::attemptEndsAfterEightRoundsWithFreshQuery() {
     client.transport.clearSent();
     client.injectPeerInformation();
 
-    // 8 rounds at 250 ms: the tick after the eighth round ends the attempt, at 2 s.
+    // An attempt lasts upstream's 8 rounds of 250 ms: it ends at 2 s, after the two priming rounds
+    // (the domain is behind NAT and never pinged: pingRoundsFollowTtlSchedule).
     client.clock.advance(RoundsPerAttempt * Round - 1);
     QCOMPARE(failedSpy.count(), 0);
     client.clock.advance(1);
     QCOMPARE(failedSpy.count(), 1);
-    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 16);
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPing).size(), 4);
     QVERIFY(!client.handler.hasIcePeerInformation());
     // A new attempt: a new ICE client ID and a new query at once, from the same port.
     const auto queries = client.queries();
@@ -319,13 +400,17 @@ void tst_NodeList::answersOnlyPendingDomainPings() {
 
     client.connectToDomain();
     client.transport.clearSent();
+    QSignalSpy answered(&client.nodeList, &NodeList::domainPingAnswered);
     client.transport.inject(pingDatagram(PacketType::ICEPing, QUuid::createUuid(), PingType::Public), stranger);
     client.transport.inject(datagram(PacketType::ICEPing, hex("0102")), stranger);
     QCOMPARE(sentOfType(client.transport, PacketType::ICEPingReply).size(), 0);
+    QCOMPARE(answered.size(), 0);
 
     client.transport.inject(pingDatagram(PacketType::ICEPing, domainID(), PingType::Public), domainPublic());
     const auto replies = sentOfType(client.transport, PacketType::ICEPingReply);
     QCOMPARE(replies.size(), 1);
+    QCOMPARE(answered.size(), 1);
+    QCOMPARE(answered.first().first().value<SockAddr>(), domainPublic());
     QCOMPARE(replies.first().destination, domainPublic());
     // Our ICE client ID and the ping's type (docs/protocol.md 3.6).
     QCOMPARE(replies.first().datagram.mid(4).toHex(' '),
@@ -338,12 +423,21 @@ void tst_NodeList::domainPingFromUnreportedAddressBecomesSymmetric() {
     client.connectToDomain();
     client.injectPeerInformation();
     const SockAddr symmetric(domainPublic().getAddress(), 61001);
+    client.transport.clearSent();
     client.transport.inject(pingDatagram(PacketType::ICEPing, domainID(), PingType::Public), symmetric);
     QCOMPARE(client.handler.getICEPeer().getSymmetricSocket(), symmetric);
+    // Answered, and pinged back at once at full TTL rather than a round later (domainPingEndsTheWait).
+    auto sent = sentOfType(client.transport, PacketType::ICEPing);
+    QCOMPARE(sent.size(), 1);
+    QCOMPARE(sent.at(0).destination, symmetric);
+    QCOMPARE(sent.at(0).ttl, 0);
+    QCOMPARE(payloadOf(sent.at(0).datagram).right(1), hex("03"));
+    QCOMPARE(sentOfType(client.transport, PacketType::ICEPingReply).size(), 1);
     client.transport.clearSent();
 
-    // The next round (a priming one) pings the symmetric socket too, with the normal TTL.
-    client.clock.advance(Round);
+    // The next round (the second priming one, halfway through the lead) pings the symmetric socket
+    // too, with the normal TTL.
+    client.clock.advance(PunchTiming::WaitForPeerLeadMs / 2);
     const auto pings = sentOfType(client.transport, PacketType::ICEPing);
     QCOMPARE(pings.size(), 3);
     QCOMPARE(pings.at(0).ttl, 2);

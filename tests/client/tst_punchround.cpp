@@ -1,6 +1,8 @@
 // PunchRound, the round both sides send: which sockets, in which order, with which TTL, and the
-// one decision about the symmetric socket (full TTL even in a priming round).
+// one decision about the symmetric socket (full TTL even in a priming round); and PunchTiming, when
+// both sides send their rounds.
 #include <PunchRound.h>
+#include <PunchTiming.h>
 #include <SampleValues.h>
 
 #include <QtTest/QTest>
@@ -107,6 +109,84 @@ private Q_SLOTS:
         NetworkPeer peer(samples::clientID(), publicSocket, localSocket);
         peer.setSymmetricSocket(symmetricSocket);
         QTEST(destinations(PunchRound::pings(peer, 0, PunchTtlSchedule())), "expected");
+    }
+
+    // The defaults both sides use, and why they are what they are (PunchTiming.h).
+    void timingDefaults() {
+        const PunchTiming::Params params;
+        QCOMPARE(params.leadMs, 40);
+        QCOMPARE(params.minGapMs, 25);
+        QCOMPARE(params.maxGapMs, PunchRound::IntervalMs);                                 // never slower than upstream
+        QCOMPARE(params.attemptMs, PunchRound::IntervalMs * PunchRound::RoundsPerAttempt); // 2 s, as upstream
+        const PunchTiming timing(PunchTtlSchedule::defaultSchedule(), 0);
+        QCOMPARE(timing.offsetsMs(), (QList<int> { 0, 20, 40, 65, 115, 215, 415, 665, 915, 1165, 1415, 1665, 1915 }));
+        QCOMPARE(timing.attemptMs(), 2000);
+        QCOMPARE(timing.delayAfterRound(0), 20);
+        QCOMPARE(timing.delayAfterRound(12), 85); // the last round waits for the end of the attempt
+        QCOMPARE(timing.offsetMs(13), 2000);
+        QCOMPARE(PunchTiming().roundCount(), 0);
+        QCOMPARE(PunchTiming().attemptMs(), 0);
+    }
+
+    void timingOffsets_data() {
+        QTest::addColumn<QList<int>>("ttls");
+        QTest::addColumn<int>("pathRttMs");
+        QTest::addColumn<int>("leadMs");
+        QTest::addColumn<int>("minGapMs");
+        QTest::addColumn<int>("maxGapMs");
+        QTest::addColumn<int>("attemptMs");
+        QTest::addColumn<QList<int>>("offsets");
+        QTest::newRow("three priming rounds share the lead") << QList<int> { 2, 2, 3 } << 0 << 60 << 100 << 250 << 1000
+                                                             << QList<int> { 0, 20, 40, 60, 160, 360, 610, 860 };
+        QTest::newRow("path RTT sets the first gap")
+            << QList<int> { 2 } << 70 << 40 << 25 << 250 << 1000 << QList<int> { 0, 40, 110, 250, 500, 750 };
+        QTest::newRow("RTT above the cap")
+            << QList<int> { 2 } << 5000 << 40 << 25 << 250 << 600 << QList<int> { 0, 40, 290, 540 };
+        QTest::newRow("no priming: no lead")
+            << QList<int> {} << 0 << 40 << 25 << 250 << 200 << QList<int> { 0, 25, 75, 175 };
+        QTest::newRow("TTL 0 alone is no priming")
+            << QList<int> { 0 } << 0 << 40 << 25 << 250 << 100 << QList<int> { 0, 25, 75 };
+        QTest::newRow("min gap above max gap: max wins")
+            << QList<int> {} << 0 << 40 << 500 << 100 << 350 << QList<int> { 0, 100, 200, 300 };
+        QTest::newRow("attempt shorter than the lead: priming only")
+            << QList<int> { 2, 2 } << 0 << 40 << 25 << 250 << 15 << QList<int> { 0 };
+        QTest::newRow("zero lead: priming and first full round together")
+            << QList<int> { 2 } << 0 << 0 << 25 << 250 << 30 << QList<int> { 0, 0, 25 };
+        QTest::newRow("no attempt") << QList<int> { 2 } << 0 << 40 << 25 << 250 << 0 << QList<int> {};
+        QTest::newRow("huge values do not overflow")
+            << QList<int> { 2, 2 } << 0 << 2000000000 << 2000000000 << 2000000000 << 2100000000
+            << QList<int> { 0, 1000000000, 2000000000 };
+    }
+    void timingOffsets() {
+        QFETCH(QList<int>, ttls);
+        QFETCH(int, pathRttMs);
+        PunchTiming::Params params;
+        QFETCH(int, leadMs);
+        QFETCH(int, minGapMs);
+        QFETCH(int, maxGapMs);
+        QFETCH(int, attemptMs);
+        params.leadMs = leadMs;
+        params.minGapMs = minGapMs;
+        params.maxGapMs = maxGapMs;
+        params.attemptMs = attemptMs;
+        PunchTtlSchedule schedule;
+        QStringList text;
+        for (int ttl : ttls) {
+            text.append(QString::number(ttl));
+        }
+        QVERIFY(PunchTtlSchedule::parse(text.join(QLatin1Char(',')), &schedule));
+        const PunchTiming timing(schedule, pathRttMs, params);
+        QTEST(timing.offsetsMs(), "offsets");
+        QCOMPARE(timing.attemptMs(), attemptMs);
+        // The rounds' TTLs line up with the offsets: priming rounds are the ones inside the lead.
+        for (int round = 0; round < timing.roundCount(); ++round) {
+            QVERIFY(timing.delayAfterRound(round) >= 0);
+            if (schedule.ttlForRound(round) > 0) {
+                QVERIFY(timing.offsetMs(round) < qMax(1, leadMs));
+            } else {
+                QVERIFY(timing.offsetMs(round) >= (schedule.isPriming() ? leadMs : 0));
+            }
+        }
     }
 
     void noPrimingWithAnEmptySchedule() {

@@ -6,6 +6,7 @@
 #include "DomainTestUtil.h"
 
 #include <DomainGatekeeper.h>
+#include <PunchTiming.h>
 #include <PunchTtlSchedule.h>
 
 class tst_DomainGatekeeper : public QObject {
@@ -20,6 +21,14 @@ class tst_DomainGatekeeper : public QObject {
     static constexpr int Round = PunchRound::IntervalMs;
 
     static DomainGatekeeper::Options defaults() { return DomainGatekeeper::Options(); }
+    // Rounds go out only when a test calls pingPunchForConnectingPeer: the next timed one is an hour
+    // away, and the attempt lasts 100 hours.
+    static PunchTiming::Params handDriven() {
+        PunchTiming::Params params;
+        params.leadMs = params.minGapMs = params.maxGapMs = 3600 * 1000;
+        params.attemptMs = 100 * 3600 * 1000;
+        return params;
+    }
 
     void introduce(FakeNetwork &net, const QUuid &id, const SockAddr &pub, const SockAddr &local) {
         net.inject(PacketType::ICEServerPeerInformation, NetworkPeer(id, pub, local).toByteArray(), iceServer);
@@ -40,7 +49,7 @@ private Q_SLOTS:
         QVERIFY(DomainGatekeeper::Options().punchTtls == PunchTtlSchedule::defaultSchedule());
     }
 
-    void eightRoundsWithPrimingTtlsThenDrop() {
+    void roundsWithPrimingTtlsThenDropAfterTwoSeconds() {
         FakeNetwork net;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, defaults(), net.clock);
         QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
@@ -57,7 +66,7 @@ private Q_SLOTS:
                  DomainGatekeeper::RemovalReason::NoReply);
         QVERIFY(!gatekeeper.hasIcePeer(clientID));
         pings = net.sentOfType(PacketType::ICEPing);
-        QCOMPARE(pings.size(), 16); // 8 rounds x 2 sockets
+        QCOMPARE(pings.size(), 26); // 13 rounds x 2 sockets (defaultTiming)
         const QList<IcePing> decoded = decodePings(pings);
         for (int i = 0; i < pings.size(); ++i) {
             const int round = i / 2;
@@ -69,24 +78,32 @@ private Q_SLOTS:
         QCOMPARE(gatekeeper.counters().peersGaveUp, quint64(1));
     }
 
-    void defaultTimingIs250MsRounds() {
+    void defaultTiming() {
+        // The client's schedule (tst_punchround, tst_nodelist), with no round trip known: priming at
+        // 0 and 20 ms, full TTL from 40 ms backing off from 25 ms to 250 ms; dropped at 2 s, when an
+        // upstream client stops pinging too.
         FakeNetwork net;
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, defaults(), net.clock);
-        QCOMPARE(gatekeeper.options().pingIntervalMs, 250);
-        QCOMPARE(gatekeeper.options().pingRounds, 8);
+        QCOMPARE(gatekeeper.options().punchTiming.leadMs, PunchTiming::Params().leadMs);
+        QCOMPARE(gatekeeper.options().punchTiming.attemptMs, 8 * Round);
         QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
         introduce(net, clientID, clientPublic, clientLocal);
-        // Round 0 at once, round 7 at 1750 ms; the tick at 2000 ms finds 8 rounds sent: dropped.
-        net.clock.advance(Round - 1);
-        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 2);
-        net.clock.advance(1);
-        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 4);
-        net.clock.advance(7 * Round - 1);
-        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 16);
+        QList<int> times { 0 };
+        int sent = net.sentOfType(PacketType::ICEPing).size();
+        for (int ms = 1; ms < 8 * Round; ++ms) {
+            net.clock.advance(1);
+            const int now = net.sentOfType(PacketType::ICEPing).size();
+            if (now > sent) {
+                QCOMPARE(now, sent + 2);
+                times.append(ms);
+                sent = now;
+            }
+        }
+        QCOMPARE(times, (QList<int> { 0, 20, 40, 65, 115, 215, 415, 665, 915, 1165, 1415, 1665, 1915 }));
         QCOMPARE(removed.size(), 0);
         net.clock.advance(1);
         QCOMPARE(removed.size(), 1);
-        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 16);
+        QCOMPARE(net.sentOfType(PacketType::ICEPing).size(), 26);
         QCOMPARE(net.clock.activeTimerCount(), 0);
     }
 
@@ -260,7 +277,7 @@ private Q_SLOTS:
     void knownPeerIsRefreshedAndPunchedAfresh() {
         FakeNetwork net;
         DomainGatekeeper::Options options = defaults();
-        options.pingIntervalMs = 3600 * 1000; // rounds driven by hand
+        options.punchTiming = handDriven();
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         introduce(net, clientID, clientPublic, clientLocal);
         gatekeeper.pingPunchForConnectingPeer(clientID);
@@ -307,7 +324,7 @@ private Q_SLOTS:
         FakeNetwork net;
         DomainGatekeeper::Options options = defaults();
         options.maxIcePeers = 2;
-        options.pingIntervalMs = 3600 * 1000;
+        options.punchTiming = handDriven();
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QSignalSpy rejected(&gatekeeper, &DomainGatekeeper::peerRejected);
         const QUuid first = QUuid::createUuid();
@@ -337,7 +354,7 @@ private Q_SLOTS:
         FakeNetwork net;
         DomainGatekeeper::Options options = defaults();
         options.maxIcePeers = 3;
-        options.pingIntervalMs = 3600 * 1000;
+        options.punchTiming = handDriven();
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QSignalSpy removed(&gatekeeper, &DomainGatekeeper::icePeerRemoved);
         const QUuid connected = QUuid::createUuid();
@@ -374,7 +391,7 @@ private Q_SLOTS:
         DomainGatekeeper::Options options = defaults();
         options.maxIcePeers = 128;
         options.maxConnectingPeersPerTarget = 4;
-        options.pingIntervalMs = 3600 * 1000;
+        options.punchTiming = handDriven();
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QSignalSpy rejected(&gatekeeper, &DomainGatekeeper::peerRejected);
         QTest::ignoreMessage(QtWarningMsg,
@@ -470,6 +487,10 @@ private Q_SLOTS:
         options.maxConnectingPeersPerRelay = 16;
         options.maxPingsPerRelay = 100;
         options.pingWindowMs = 3600 * 1000;
+        // Rounds a fixed Round apart, so the test can step through every one of them.
+        options.punchTiming.leadMs = options.punchTiming.minGapMs = options.punchTiming.maxGapMs = Round;
+        options.punchTiming.attemptMs = 8 * Round;
+        const int rounds = PunchTiming(options.punchTtls, 0, options.punchTiming).roundCount();
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QTest::ignoreMessage(QtWarningMsg,
                              QRegularExpression(QStringLiteral("4 ICE peers at 203.0.113.7:3478 still punching")));
@@ -485,7 +506,7 @@ private Q_SLOTS:
         introduce(net, clientID, clientPublic, clientLocal);
         QVERIFY(gatekeeper.hasIcePeer(clientID));
         // Every round of every held peer: the relay's IP gets its budget and no more.
-        for (int round = 1; round <= options.pingRounds; ++round) {
+        for (int round = 1; round <= rounds; ++round) {
             net.clock.advance(Round);
         }
         int chargedToRelay = 0;
@@ -503,7 +524,7 @@ private Q_SLOTS:
         for (const auto &item : net.sentOfType(PacketType::ICEPing)) {
             toClient += item.second.destination == clientPublic ? 1 : 0;
         }
-        QCOMPARE(toClient, options.pingRounds);
+        QCOMPARE(toClient, rounds);
     }
 
     void pingBudgetPerTargetAddressBoundsReflection() {
@@ -539,7 +560,7 @@ private Q_SLOTS:
         options.punchTtls = {}; // full-TTL pings only: priming pings are not charged
         options.maxPingsPerTarget = 2;
         options.pingWindowMs = 3600 * 1000;
-        options.pingIntervalMs = 3600 * 1000;
+        options.punchTiming = handDriven();
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         introduce(net, clientID, clientPublic, clientLocal); // one ping each to public and local
         for (int i = 0; i < 5; ++i) {
@@ -568,7 +589,7 @@ private Q_SLOTS:
         options.maxConnectingPeersPerTarget = 0;
         options.punchTtls = { 2, 2 };
         options.pingWindowMs = 3600 * 1000;
-        options.pingIntervalMs = 3600 * 1000;
+        options.punchTiming = handDriven();
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget for 192.168.1.10")));
         introduce(net, clientID, clientPublic, clientLocal); // round 0, TTL 2: local (charged) + public
@@ -599,7 +620,7 @@ private Q_SLOTS:
         options.punchTtls = {}; // full-TTL pings only: priming pings are not charged
         options.maxPingsPerTarget = 2;
         options.pingWindowMs = 200;
-        options.pingIntervalMs = 3600 * 1000;
+        options.punchTiming = handDriven();
         DomainGatekeeper gatekeeper(domainID, &net.sender, &net.receiver, options, net.clock);
         introduce(net, clientID, clientPublic, clientLocal);
         QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("ping budget")));

@@ -14,15 +14,15 @@ quint16 listenPort(int socketListenPort) {
 
 NodeList::NodeList(char ownerType, int socketListenPort, int /*dtlsListenPort*/)
     : LimitedNodeList(listenPort(socketListenPort)), _ownerType(ownerType), _domainHandler(this),
-      _relay(this, &_domainHandler), _queryTimer(MonotonicClock::system().createTimer(this)),
-      _pingTimer(MonotonicClock::system().createTimer(this)) {
+      _relay(this, &_domainHandler), _clock(&MonotonicClock::system()), _queryTimer(_clock->createTimer(this)),
+      _pingTimer(_clock->createTimer(this)) {
     wire();
 }
 
 NodeList::NodeList(UdpTransport *transport, QObject *parent) : NodeList(transport, MonotonicClock::system(), parent) {}
 
 NodeList::NodeList(UdpTransport *transport, MonotonicClock &clock, QObject *parent)
-    : LimitedNodeList(transport, parent), _domainHandler(this), _relay(this, &_domainHandler),
+    : LimitedNodeList(transport, parent), _domainHandler(this), _relay(this, &_domainHandler), _clock(&clock),
       _queryTimer(clock.createTimer(this)), _pingTimer(clock.createTimer(this)) {
     wire();
 }
@@ -32,7 +32,7 @@ NodeList::NodeList(LimitedNodeList *limitedNodeList, QObject *parent)
 
 NodeList::NodeList(LimitedNodeList *limitedNodeList, MonotonicClock &clock, QObject *parent)
     : LimitedNodeList(Detached {}, parent), _limitedNodeList(limitedNodeList), _domainHandler(this),
-      _relay(limitedNodeList, &_domainHandler), _queryTimer(clock.createTimer(this)),
+      _relay(limitedNodeList, &_domainHandler), _clock(&clock), _queryTimer(clock.createTimer(this)),
       _pingTimer(clock.createTimer(this)) {
     wire();
 }
@@ -50,7 +50,7 @@ void NodeList::wire() {
 
     _queryTimer->setInterval(DOMAIN_SERVER_CHECK_IN_MSECS);
     connect(_queryTimer, &ClockTimer::timeout, this, &NodeList::queryTimerFired);
-    _pingTimer->setInterval(UDP_PUNCH_PING_INTERVAL_MS);
+    _pingTimer->setSingleShot(true); // each round sets the delay to the next (PunchTiming)
     connect(_pingTimer, &ClockTimer::timeout, this, &NodeList::pingPunchForDomainServer);
 
     connect(&_domainHandler, &DomainHandler::iceSocketAndIDReceived, this, &NodeList::startAttempt);
@@ -183,6 +183,7 @@ void NodeList::sendIceServerQuery() {
     if (!_domainHandler.wasIceServerHeardFrom() && _limitedNodeList->getStunSockAddr() != iceServer) {
         _limitedNodeList->getTransport()->writeDatagram(StunMessage::bindingRequest().encode(), iceServer);
     }
+    _lastQuerySentMs = _clock->nowMs();
     ++_unansweredQueries;
     ++_queriesSent;
     Q_EMIT iceServerQuerySent(_queriesSent);
@@ -197,7 +198,21 @@ void NodeList::startPunching() {
     if (_relay.takeOverBeforePunching()) {
         return; // requeryThroughRelay() follows
     }
-    _pingTimer->start();
+    // A full-TTL ping of ours that reaches the domain's NAT before the domain's priming leaves a
+    // stale entry there, and a Linux NAT then moves the domain's public port for every later flow:
+    // every later client fails, not just this attempt (tests/nat/README.md, "The punch schedule").
+    // So when the domain is behind a NAT (its public socket is not its local one) our rounds only
+    // prime, and full-TTL pings go back to where the domain's pings come from (processICEPingPacket),
+    // which proves it has primed. A domain without NAT has nothing to lose: the short lead.
+    PunchTiming::Params params;
+    const NetworkPeer &peer = _domainHandler.getICEPeer();
+    if (peer.getPublicSocket() != peer.getLocalSocket()) {
+        params.leadMs = PunchTiming::WaitForPeerLeadMs;
+    }
+    // The query's round trip is what we know of our path: retries are spaced by it.
+    const qint64 queryRtt = _lastQuerySentMs < 0 ? 0 : _clock->nowMs() - _lastQuerySentMs;
+    _punchTiming = PunchTiming(_punchTtlSchedule, int(qBound(qint64(0), queryRtt, qint64(PunchRound::IntervalMs))),
+                               params);
     pingPunchForDomainServer();
 }
 
@@ -207,12 +222,11 @@ void NodeList::pingPunchForDomainServer() {
         return;
     }
     NetworkPeer &peer = _domainHandler.getICEPeer();
-    const int attempts = peer.getConnectionAttempts();
-    if (attempts > 0 && attempts % NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET == 0) {
+    const int round = peer.getConnectionAttempts(); // reset when the attempt starts
+    if (round >= _punchTiming.roundCount()) {
         endPunchAttempt();
         return;
     }
-    const int round = attempts % NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET;
     _limitedNodeList->flagTimeForConnectionStep(SendPingsToDS);
     const QList<PunchRound::Ping> pings = _relay.isRelaying() ? _relay.pings()
                                                               : PunchRound::pings(peer, round, _punchTtlSchedule);
@@ -220,6 +234,7 @@ void NodeList::pingPunchForDomainServer() {
         sendPing(ping.destination, ping.type, ping.ttl);
     }
     peer.incrementConnectionAttempts();
+    _pingTimer->start(_punchTiming.delayAfterRound(round));
 }
 
 void NodeList::sendPing(const SockAddr &destination, PingType type, int ttl) {
@@ -290,6 +305,18 @@ void NodeList::processICEPingPacket(ReceivedMessagePointer message) {
                                  sender);
     _domainHandler.noteDomainPingFrom(sender);
     _relay.noteDomainPing(sender);
+    // While punching directly, ping back at once at full TTL (ICE's triggered check) instead of
+    // waiting for our next round: the domain sent this after its priming, and its NAT holds a
+    // mapping towards us, so nothing stale can be left; this is also what ends our wait
+    // (startPunching). Through the relay, RelayFallback decides when to ping.
+    if (_pingTimer->isActive() && !_domainHandler.isSocketDiscovered() && !_relay.isRelaying()) {
+        const NetworkPeer &peer = _domainHandler.getICEPeer();
+        const PingType type = sender == peer.getLocalSocket()    ? PingType::Local
+                              : sender == peer.getPublicSocket() ? PingType::Public
+                                                                 : PingType::Symmetric;
+        sendPing(sender, type, 0);
+    }
+    Q_EMIT domainPingAnswered(sender);
 }
 
 QString NodeList::domainPathName() const {

@@ -2,9 +2,11 @@
 // ping-punches them, and answers the domain's pings. It uses a LimitedNodeList for the socket and a
 // DomainHandler (owned) for what is known about the domain (docs/protocol.md 4.3).
 //
-// Timing as upstream: queries about every second until peer information arrives; then 250 ms punch
-// rounds (PunchRound, shared with the domain's side), each pinging the domain's local and public
-// sockets (and its symmetric one once seen); after 8 unanswered rounds the attempt ends: soft reset,
+// Queries about every second until peer information arrives, as upstream; then punch rounds
+// (PunchRound, shared with the domain's side), each pinging the domain's local and public sockets (and
+// its symmetric one once seen), timed by PunchTiming: priming at once; a domain behind NAT gets full-TTL
+// pings only back to where its own pings come from, at once; one without NAT gets full-TTL rounds from
+// 40 ms, backing off from the query's round trip to 250 ms; after 2 s without a reply the attempt ends: soft reset,
 // a fresh ICE client ID, optionally a fresh local port, a new STUN run and a new query. Unlike upstream it gives up:
 // after maxUnansweredQueries queries with no peer information (DomainHandler::IceServerSilent or DomainUnknown) or
 // after maxPunchAttempts failed attempts (PunchFailed). The first rounds of each attempt are sent with the small TTLs
@@ -19,6 +21,7 @@
 #include "DomainHandler.h"
 #include "LimitedNodeList.h"
 #include "PunchRound.h"
+#include "PunchTiming.h"
 #include "PunchTtlSchedule.h"
 #include "RelayFallback.h"
 
@@ -32,6 +35,8 @@ class NodeList : public LimitedNodeList {
     Q_OBJECT
 public:
     static constexpr int DOMAIN_SERVER_CHECK_IN_MSECS = 1000;
+    // Upstream's names: its round interval (our slowest) and rounds per attempt (our attempt lasts as
+    // long, 2 s; PunchTiming fits more rounds into it).
     static constexpr int UDP_PUNCH_PING_INTERVAL_MS = PunchRound::IntervalMs;
     static constexpr int NUM_DOMAIN_SERVER_PINGS_BEFORE_RESET = PunchRound::RoundsPerAttempt;
     static constexpr int DEFAULT_MAX_UNANSWERED_QUERIES = 10;
@@ -105,7 +110,9 @@ public Q_SLOTS:
 
 Q_SIGNALS:
     void iceServerQuerySent(int count);
-    // One attempt's 8 rounds went unanswered; another follows unless the limit was reached.
+    // We answered an ICEPing from the pending domain (so its side of the punch completes too).
+    void domainPingAnswered(const SockAddr &sender);
+    // One attempt's rounds went unanswered; another follows unless the limit was reached.
     void punchAttemptFailed(int attempt);
 
 private:
@@ -128,8 +135,11 @@ private:
     int _maxUnansweredQueries = DEFAULT_MAX_UNANSWERED_QUERIES;
     int _maxPunchAttempts = DEFAULT_MAX_PUNCH_ATTEMPTS;
 
+    MonotonicClock *_clock;
     ClockTimer *_queryTimer; // children of this
     ClockTimer *_pingTimer;
+    PunchTiming _punchTiming; // the current attempt's rounds
+    qint64 _lastQuerySentMs = -1;
     bool _queryWaitingForStun = false;
     int _unansweredQueries = 0;
     int _queriesSent = 0;

@@ -5,8 +5,9 @@
 // host behind one NAT, or none; a host behind carrier-grade NAT (two NATs) needs "3,3". A TTL that
 // reaches the far side's NAT before that side has opened it leaves a stale entry there, so the
 // default does not ramp to 3: with one transit hop (the testbed), "2,3" and "2,2" both connect a
-// single-NAT pair in the third round, and neither connects a CGNAT'd domain without its own "3,3".
-// Two rounds, not one, tolerate 500 ms of start skew between the peers instead of 250 ms.
+// single-NAT pair in the first full-TTL round, and neither connects a CGNAT'd domain without its own "3,3".
+// The priming rounds go out at once and share a short lead before the first full-TTL round
+// (PunchTiming): the lead, not the number of rounds, is the start-skew tolerance.
 // "0" or "" disables priming.
 #pragma once
 
