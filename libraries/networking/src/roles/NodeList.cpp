@@ -301,6 +301,14 @@ void NodeList::processICEPingPacket(ReceivedMessagePointer message) {
                                 << (ping.ok() ? "(not our domain)" : "(malformed)");
         return;
     }
+    if (_relay.isRelaying() && !_limitedNodeList->isRelayedPeer(sender)) {
+        // A ping that did not come through the relay is left over from the direct attempt before it, sent to the
+        // socket we queried with then. Our reply would carry the new ICE client ID on the direct path,
+        // and the domain would take that path for the relayed one. Once the domain's pings come
+        // through the relay, its address is a relayed peer and our replies go back the same way.
+        qCDebug(networking_ice) << "not answering ICEPing from" << sender << "outside the relay";
+        return;
+    }
     _limitedNodeList->sendPacket(LimitedNodeList::makeICEPingReplyDatagram(ping.value, _domainHandler.getICEClientID()),
                                  sender);
     _domainHandler.noteDomainPingFrom(sender);
