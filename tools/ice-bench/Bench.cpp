@@ -78,6 +78,9 @@ public:
         };
     }
 
+    // The feeds --kinds asks for.
+    bool measured(const Feed &feed) const { return _options.kinds.contains(QLatin1String(feed.name)); }
+
     bool echo();
     bool server(const QString &transport, int threads, const QString &keysDir);
     bool coturn();
@@ -124,7 +127,9 @@ bool Run::echo() {
     _client.setServer(loopback(echo.port));
     std::printf("C echo (recvmmsg/sendmmsg, one core), same sizes as each request kind:\n");
     for (const Feed &feed : _feeds) {
-        saturate(QStringLiteral("echo"), feed, echo.pid());
+        if (measured(feed)) {
+            saturate(QStringLiteral("echo"), feed, echo.pid());
+        }
     }
     return true;
 }
@@ -166,6 +171,10 @@ bool Run::server(const QString &transport, int threads, const QString &keysDir) 
     std::printf("  RSS with %d domains registered: %.1f MiB\n", _options.domains, rssMiB(server.pid()));
     QList<double> rates;
     for (const Feed &feed : _feeds) {
+        if (!measured(feed)) {
+            rates.append(0);
+            continue;
+        }
         const QList<double> before = workerCpuSeconds(server.pid());
         rates.append(saturate(target, feed, server.pid()).rate());
         const QList<double> after = workerCpuSeconds(server.pid());
@@ -180,6 +189,9 @@ bool Run::server(const QString &transport, int threads, const QString &keysDir) 
     }
     for (int i = 0; i < _feeds.size(); ++i) {
         for (int percent : { 50, 90 }) {
+            if (!measured(_feeds[i])) {
+                break;
+            }
             latency(target, _feeds[i], server.pid(), rates[i], percent);
         }
     }
@@ -277,7 +289,7 @@ int runBench(const BenchOptions &options) {
             }
         }
     }
-    if (!options.turnserverPath.isEmpty() && !run.coturn()) {
+    if (!options.turnserverPath.isEmpty() && options.kinds.contains(QLatin1String("stun")) && !run.coturn()) {
         return 1;
     }
     run.summary();

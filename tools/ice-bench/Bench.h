@@ -25,6 +25,9 @@ struct BenchOptions {
     int sockets = 4; // client sockets per set
     int window = 64; // requests in flight per socket in the saturation runs
     int signThreads = 2;
+    // The request kinds measured (saturation and latency), of heartbeat, query, stun; all by default.
+    // Registration always runs. Fewer kinds make a profile of one kind (perf record on the server).
+    QStringList kinds { "heartbeat", "query", "stun" };
     // --cluster: two ice-server nodes on one redis-server instead of the runs above (ClusterBench.h).
     bool cluster = false;
     QString redisPath;         // redis-server binary; redis-cli is looked up beside it, then on PATH

@@ -35,6 +35,8 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
         { "latency", "Seconds of each latency run (default 3).", "S", "3" },
         { "sockets", "Client sockets per set (default 4).", "N", "4" },
         { "window", "Requests in flight per socket when saturating (default 64).", "N", "64" },
+        { "kinds", "Request kinds to measure, of heartbeat,query,stun (default all; e.g. one kind to profile it).",
+          "LIST", "heartbeat,query,stun" },
         { "sign-threads", "Threads signing heartbeats when not cached (default 2).", "N", "2" },
         { "cluster", "Instead of the echo, ice-server and coturn runs: two ice-server nodes on one redis-server, half "
                      "of the domains "
@@ -62,6 +64,13 @@ bool parse(const QCoreApplication &app, BenchOptions *options) {
             return false;
         }
         options->threads.append(threads);
+    }
+    options->kinds = parser.value("kinds").split(',', Qt::SkipEmptyParts);
+    for (const QString &kind : qAsConst(options->kinds)) {
+        if (kind != "heartbeat" && kind != "query" && kind != "stun") {
+            std::fprintf(stderr, "ice-bench: --kinds takes heartbeat, query and stun, not '%s'\n", qPrintable(kind));
+            return false;
+        }
     }
     options->domains = parser.value("domains").toInt();
     options->saturateSeconds = parser.value("saturate").toDouble();
