@@ -95,6 +95,22 @@ DomainKeyStore::Lookup DomainKeyStore::lookup(const QUuid &id, qint64 nowMs) {
     return result;
 }
 
+bool DomainKeyStore::knownSerial(const QUuid &id, qint64 nowMs, quint64 *serial) {
+    if (_directory && _directory->keySerial(id, serial)) {
+        return true;
+    }
+    if (!_fetcher) {
+        return false;
+    }
+    QMutexLocker lock(&_mutex);
+    auto cached = _cache.constFind(id);
+    if (cached == _cache.constEnd() || nowMs - cached->fetchedMs >= _settings.keyTtlMs) {
+        return false; // expired (lookup() may refresh it) or absent
+    }
+    *serial = cached->serial;
+    return true;
+}
+
 void DomainKeyStore::verifyFailed(const QUuid &id, qint64 nowMs) {
     QMutexLocker lock(&_mutex);
     auto cached = _cache.find(id);

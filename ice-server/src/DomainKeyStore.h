@@ -43,6 +43,10 @@ public:
     // The key for the domain now. May start a fetch (then Pending); Unknown when there is no key
     // and none is coming (no metaverse, negatively cached, or the fetch bounds are exhausted).
     Lookup lookup(const QUuid &id, qint64 nowMs);
+    // The serial lookup() would report as Known, without copying the key and without side effects
+    // (no fetch, no counter): false when lookup() might say anything else or start a refresh, so
+    // the caller then takes the full path. For the repeated-heartbeat path, which needs the serial.
+    bool knownSerial(const QUuid &id, qint64 nowMs, quint64 *serial);
     // A heartbeat did not verify with the key lookup() gave: maybe the domain has a new key.
     void verifyFailed(const QUuid &id, qint64 nowMs);
 

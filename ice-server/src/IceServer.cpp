@@ -95,24 +95,20 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
     // stores its own copy).
     const qint64 now = _clock();
     const QUuid peekedID = IceServerHeartbeat::peekDomainID(payload);
-    DomainKeyStore::Lookup key;
-    bool keyLooked = false;
-    if (!peekedID.isNull() && _peers.isRepeatFromActive(peekedID, payload, sender)) {
-        // The same bytes as the heartbeat last accepted from this socket: it decodes and verifies
-        // as before, so unless the key changed, the only thing to do is refresh and ACK.
-        key = _keys->lookup(peekedID, now);
-        keyLooked = true;
-        if (key.state == DomainKeyStore::Lookup::Known
-            && _peers.refreshRepeat(peekedID, payload, sender, key.serial, now)) {
-            ++_counts.verifyCacheHits;
-            ++_counts.heartbeatsAcked;
-            qCDebug(ice_server_packets) << "heartbeat" << peekedID << "from" << sender << "repeated";
-            sendEncoded(_ackDatagram, sender);
-            if (_cluster) {
-                announce(peekedID, key, now);
-            }
-            return;
+    quint64 serial = 0;
+    if (!peekedID.isNull() && _keys->knownSerial(peekedID, now, &serial)
+        && _peers.refreshRepeat(peekedID, payload, sender, serial, now)) {
+        // The same bytes as the heartbeat last accepted from this socket under the same key: it
+        // decodes and verifies as before, so the only thing to do is refresh and ACK. One shard lock,
+        // no copy of the key; anything else (or a key that may be refreshing) takes the full path.
+        ++_counts.verifyCacheHits;
+        ++_counts.heartbeatsAcked;
+        qCDebug(ice_server_packets) << "heartbeat" << peekedID << "from" << sender << "repeated";
+        sendEncoded(_ackDatagram, sender);
+        if (_cluster) {
+            announce(peekedID, _keys->lookup(peekedID, now), now);
         }
+        return;
     }
 
     const Decoded<IceServerHeartbeat> decoded = IceServerHeartbeat::fromPayload(payload);
@@ -122,9 +118,7 @@ void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &send
         return;
     }
     const IceServerHeartbeat &heartbeat = decoded.value;
-    if (!keyLooked) {
-        key = _keys->lookup(heartbeat.domainID, now);
-    }
+    const DomainKeyStore::Lookup key = _keys->lookup(heartbeat.domainID, now);
     if (key.state != DomainKeyStore::Lookup::Known) {
         // As upstream: Denied while the key is unknown or still being fetched (docs/protocol.md 3.2).
         ++_counts.deniedNoKey;

@@ -59,7 +59,7 @@ const KeyDirectory::Key *KeyDirectory::find(const QUuid &id) const {
     return it == _keys.constEnd() ? nullptr : &it.value();
 }
 
-bool KeyDirectory::copyKey(const QUuid &id, Key *key) const {
+const KeyDirectory::Key *KeyDirectory::snapshotFind(const QUuid &id) const {
     struct Snapshot {
         quint64 instance = 0;
         quint64 generation = 0;
@@ -73,10 +73,24 @@ bool KeyDirectory::copyKey(const QUuid &id, Key *key) const {
         snapshot.keys = _published;
     }
     auto it = snapshot.keys->constFind(id);
-    if (it == snapshot.keys->constEnd()) {
+    return it == snapshot.keys->constEnd() ? nullptr : &it.value();
+}
+
+bool KeyDirectory::copyKey(const QUuid &id, Key *key) const {
+    const Key *found = snapshotFind(id);
+    if (!found) {
         return false;
     }
-    *key = it.value();
+    *key = *found;
+    return true;
+}
+
+bool KeyDirectory::keySerial(const QUuid &id, quint64 *serial) const {
+    const Key *found = snapshotFind(id);
+    if (!found) {
+        return false;
+    }
+    *serial = found->serial;
     return true;
 }
 

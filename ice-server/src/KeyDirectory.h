@@ -44,6 +44,9 @@ public:
     // Each thread reads the snapshot it took after the last rescan that changed something, so
     // threads looking up keys at once share no lock and write no shared memory.
     bool copyKey(const QUuid &id, Key *key) const;
+    // The same lookup for the serial alone: no copy of the key, so no write to its reference count
+    // (a line every thread would otherwise write for every heartbeat that shares the key).
+    bool keySerial(const QUuid &id, quint64 *serial) const;
     int size() const { return int(_keys.size()); }
 
     // The domain ID a file name stands for (null for files that are not key files).
@@ -65,6 +68,8 @@ private:
         qint64 modifiedMs = 0;
     };
 
+    // The calling thread's snapshot entry for the ID (valid until its next lookup), or null.
+    const Key *snapshotFind(const QUuid &id) const;
     void scheduleRescan();
     bool readFile(const QString &fileName, FileState &state);
     void watchFiles();

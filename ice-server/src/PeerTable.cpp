@@ -49,13 +49,6 @@ bool PeerTable::isKnownGood(const QUuid &id, const QByteArray &payload, quint64 
     return it != shard.peers.constEnd() && it->keySerial == keySerial && it->heartbeat == payload;
 }
 
-bool PeerTable::isRepeatFromActive(const QUuid &id, const QByteArray &payload, const SockAddr &sender) const {
-    const Shard &shard = shardFor(id);
-    QMutexLocker lock(&shard.mutex);
-    auto it = shard.peers.constFind(id);
-    return it != shard.peers.constEnd() && isRepeat(*it, payload, sender);
-}
-
 bool PeerTable::refreshRepeat(const QUuid &id, const QByteArray &payload, const SockAddr &sender, quint64 keySerial,
                               qint64 nowMs) {
     Shard &shard = shardFor(id);

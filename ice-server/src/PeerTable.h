@@ -76,13 +76,11 @@ public:
     bool isKnownGood(const QUuid &id, const QByteArray &payload, quint64 keySerial) const;
 
     // The steady state, every second per domain: the payload is byte-identical to the one last
-    // accepted for its domain and comes from the domain's active socket. Then the only effect of
-    // the full path (decode, verify-cache hit, applyVerifiedHeartbeat: Refreshed, same content)
-    // is the new lastHeard, provided the key is still the one (keySerial) that verified it.
-    bool isRepeatFromActive(const QUuid &id, const QByteArray &payload, const SockAddr &sender) const;
-    // Completes that case: sets lastHeard and returns true when the record still is a repeat from
-    // the active socket verified under keySerial; false (nothing changed) sends the caller down
-    // the full path.
+    // accepted for its domain, comes from the domain's active socket, and keySerial is still the key
+    // that verified it. Then the only effect of the full path (decode, verify-cache hit,
+    // applyVerifiedHeartbeat: Refreshed, same content) is the new lastHeard: this sets it and
+    // returns true, in one lock and one lookup. False (nothing changed) sends the caller down the
+    // full path.
     bool refreshRepeat(const QUuid &id, const QByteArray &payload, const SockAddr &sender, quint64 keySerial,
                        qint64 nowMs);
 
