@@ -32,6 +32,7 @@ void RelayFallback::reset() {
     _phase = Phase::Direct;
     _domainIPs.clear();
     _permissionsRefused = 0;
+    _serverSilent = false;
     _pingTarget = SockAddr();
     _nodeList->clearRelayedPeers();
 }
@@ -45,11 +46,15 @@ bool RelayFallback::takeOverBeforePunching() {
 }
 
 bool RelayFallback::takeOverAfterFailedAttempt() {
-    if (_phase != Phase::Direct || !isEnabled()) {
+    const bool askAgain = _phase == Phase::Unavailable && _serverSilent;
+    if ((_phase != Phase::Direct && !askAgain) || !isEnabled()) {
         return false;
     }
     qCInfo(networking_ice) << "no direct path to domain" << _domainHandler->getPendingDomainID()
-                           << "opened; relaying through TURN server" << turn()->server();
+                           << (askAgain ? "opened; asking the silent TURN server again:"
+                                        : "opened; relaying through TURN server")
+                           << turn()->server();
+    _serverSilent = false;
     begin();
     return true;
 }
@@ -136,6 +141,7 @@ void RelayFallback::onError(TurnClient::Error error) {
     // Unreachable, AllocationFailed, AllocationLost.
     if (_phase == Phase::Allocating || _phase == Phase::Permitting) {
         _phase = Phase::Unavailable;
+        _serverSilent = error == TurnClient::Unreachable;
         Q_EMIT unavailable(why);
     }
     // While relaying, a lost allocation shows as a dead path (keepalive), and the reconnection that
