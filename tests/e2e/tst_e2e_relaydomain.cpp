@@ -4,7 +4,8 @@
 // wrong TURN credentials ending the domain with RelayAuthFailed; 20 relayed clients at once reaching a domain that
 // trusts their relay; and 100 in-process domains registering through one TURN server and staying registered (the
 // ice-server trusting the relay's IP); SIGTERM or SIGINT releasing the domain's allocation (LIFETIME 0) before it
-// exits, and not waiting long for a TURN server that is gone.
+// exits, and not waiting long for a TURN server that is gone; a relay refusing the ice-server's IP ending in a
+// direct registration.
 #include "../turn/CoturnProcess.h"
 #include "ProcessHarness.h"
 
@@ -179,6 +180,28 @@ private Q_SLOTS:
                                                        << QStringLiteral("--relay") << QStringLiteral("always"));
         QCOMPARE(ProcessHarness::waitForExit(domain, 20000), int(IceExitCode::RelayAuthFailed));
         QVERIFY(ProcessHarness::output(domain).contains(QStringLiteral("rejected our credentials")));
+    }
+
+    void refusedIceServerPermissionRegistersDirectly() {
+        // The relay refuses to let the ice-server's IP in (403): with --relay always the domain holds
+        // its heartbeats until the relay is open, so that refusal must end the relay, not leave the
+        // domain unregistered.
+        CoturnProcess coturn;
+        QVERIFY2(coturn.start(kLongTermArgs + QStringList { QStringLiteral("--denied-peer-ip=127.0.0.1") }),
+                 coturn.output().constData());
+        const QString keysDir = tmp->filePath(QStringLiteral("keys"));
+        const QString keypair = tmp->filePath(QStringLiteral("domain.key"));
+        const QUuid id = makeDomainKey(keysDir, keypair);
+        QVERIFY(!id.isNull());
+        const QString ice = startIceServer(keysDir);
+        QVERIFY(!ice.isEmpty());
+        ProcessHarness::Proc *domain = startDomain(
+            id, keypair, ice, turnArgs(coturn) << QStringLiteral("--relay") << QStringLiteral("always"));
+        QTRY_VERIFY_WITH_TIMEOUT(ProcessHarness::output(domain).contains(QStringLiteral("registered with ice-server")),
+                                 15000);
+        const QString out = ProcessHarness::output(domain);
+        QVERIFY2(out.contains(QStringLiteral("registering directly")), qPrintable(out));
+        QVERIFY2(!out.contains(QStringLiteral("heartbeats go through it")), qPrintable(out));
     }
 
     void terminationReleasesTheAllocation_data() {
