@@ -136,8 +136,15 @@ else
 fi
 for f in "${failures[@]}"; do echo "   failed: $f"; done
 for n in "${failed_logs[@]}"; do
-    echo "   --- attempt $n, the last 60 lines of its output:"
-    tail -n 60 "$RESULTS/$n.out" | sed 's/^/   | /'
+    # its output without the per-step timing lines (at most 120 lines), and what the domain logged
+    # about its relayed address
+    echo "   --- attempt $n, its output (without 'connection step' lines):"
+    grep -v 'connection step' "$RESULTS/$n.out" | head -n 120 | sed 's/^/   | /'
+    relayed=$(sed -n 's/.*relayed address \([0-9.]*:[0-9]*\) on TURN server.*/\1/p' "$RESULTS/$n.out" | head -n 1)
+    if [[ -n $relayed ]]; then
+        echo "   --- the domain's log on $relayed:"
+        grep -F -- "$relayed" "$NAT_DOMAIN_LOG" | head -n 30 | sed 's/^/   | /'
+    fi
     if [[ -n ${LOSS_KEEP_FAILED:-} ]]; then
         mkdir -p "$LOSS_KEEP_FAILED" && cp "$RESULTS/$n.out" "$LOSS_KEEP_FAILED/attempt-$n.log"
     fi
