@@ -84,6 +84,9 @@ private:
     void onPermissionCreated(const QHostAddress &peer);
     void onError(TurnClient::Error error);
     void becomeReady();
+    // While relaying, each new peer information: permit domain IPs the relay did not start with.
+    void permitNewDomainIPs();
+    QList<QHostAddress> domainIPsFromPeerInformation() const;
     TurnClient *turn() const;
 
     LimitedNodeList *_nodeList;
