@@ -124,12 +124,19 @@ void DomainRelay::onError(TurnClient::Error error) {
         return;
     }
     const QString text = _turn->errorString();
+    // While opening, the permission that failed may be the ice-server's (refused, or unanswered a few
+    // times): heartbeats cannot go through the relay then, so it is the relay's failure.
+    const bool iceServerShut = error == TurnClient::PermissionFailed && _state == State::Opening && !_iceServer.isNull()
+                               && !_turn->hasPermission(_iceServer.getAddress());
     switch (error) {
     case TurnClient::PermissionFailed:
     case TurnClient::ChannelBindFailed:
-        // One peer's trouble, not the relay's.
-        qCWarning(domain_server_ice).noquote() << "TURN:" << text;
-        break;
+        if (!iceServerShut) {
+            // One peer's trouble, not the relay's.
+            qCWarning(domain_server_ice).noquote() << "TURN:" << text;
+            break;
+        }
+        Q_FALLTHROUGH();
     default: {
         const bool wasRelaying = _state == State::Relaying;
         qCWarning(domain_server_ice).noquote() << "TURN relay failed:" << text << "- registering directly";

@@ -10,6 +10,7 @@
 #include <NetworkLogging.h>
 #include <QUdpSocketTransport.h>
 #include <RelayOptions.h>
+#include <SignalWatcher.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QLoggingCategory>
@@ -63,6 +64,14 @@ int main(int argc, char *argv[]) {
     if (!server.start()) {
         return CommandLine::printError(server.errorString());
     }
+    // SIGTERM / SIGINT end the event loop instead of the process, so the TURN allocation is released
+    // (Refresh with LIFETIME 0, waited for at most a second) rather than left to expire on the server.
+    SignalWatcher signalWatcher;
+    signalWatcher.install();
+    QObject::connect(&signalWatcher, &SignalWatcher::terminationRequested, &app, [](int signalNumber) {
+        qCInfo(domain_server) << "signal" << signalNumber << "received, stopping";
+        QCoreApplication::quit();
+    });
     const int code = app.exec();
     nodeList.releaseTurn();
     return code;

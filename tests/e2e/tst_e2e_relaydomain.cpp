@@ -3,7 +3,9 @@
 // --relay always reached by an unmodified interface-stub; --relay fallback on a NAT-less host registering directly;
 // wrong TURN credentials ending the domain with RelayAuthFailed; 20 relayed clients at once reaching a domain that
 // trusts their relay; and 100 in-process domains registering through one TURN server and staying registered (the
-// ice-server trusting the relay's IP).
+// ice-server trusting the relay's IP); SIGTERM or SIGINT releasing the domain's allocation (LIFETIME 0) before it
+// exits, and not waiting long for a TURN server that is gone; a relay refusing the ice-server's IP ending in a
+// direct registration.
 #include "../turn/CoturnProcess.h"
 #include "ProcessHarness.h"
 
@@ -14,9 +16,11 @@
 #include <LimitedNodeList.h>
 #include <MetaverseApi.h>
 
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QTemporaryDir>
 
+#include <csignal>
 #include <memory>
 #include <vector>
 
@@ -176,6 +180,79 @@ private Q_SLOTS:
                                                        << QStringLiteral("--relay") << QStringLiteral("always"));
         QCOMPARE(ProcessHarness::waitForExit(domain, 20000), int(IceExitCode::RelayAuthFailed));
         QVERIFY(ProcessHarness::output(domain).contains(QStringLiteral("rejected our credentials")));
+    }
+
+    void refusedIceServerPermissionRegistersDirectly() {
+        // The relay refuses to let the ice-server's IP in (403): with --relay always the domain holds
+        // its heartbeats until the relay is open, so that refusal must end the relay, not leave the
+        // domain unregistered.
+        CoturnProcess coturn;
+        QVERIFY2(coturn.start(kLongTermArgs + QStringList { QStringLiteral("--denied-peer-ip=127.0.0.1") }),
+                 coturn.output().constData());
+        const QString keysDir = tmp->filePath(QStringLiteral("keys"));
+        const QString keypair = tmp->filePath(QStringLiteral("domain.key"));
+        const QUuid id = makeDomainKey(keysDir, keypair);
+        QVERIFY(!id.isNull());
+        const QString ice = startIceServer(keysDir);
+        QVERIFY(!ice.isEmpty());
+        ProcessHarness::Proc *domain = startDomain(
+            id, keypair, ice, turnArgs(coturn) << QStringLiteral("--relay") << QStringLiteral("always"));
+        QTRY_VERIFY_WITH_TIMEOUT(ProcessHarness::output(domain).contains(QStringLiteral("registered with ice-server")),
+                                 15000);
+        const QString out = ProcessHarness::output(domain);
+        QVERIFY2(out.contains(QStringLiteral("registering directly")), qPrintable(out));
+        QVERIFY2(!out.contains(QStringLiteral("heartbeats go through it")), qPrintable(out));
+    }
+
+    void terminationReleasesTheAllocation_data() {
+        QTest::addColumn<int>("signalNumber");
+        QTest::addColumn<bool>("turnServerGone");
+        QTest::newRow("SIGTERM") << int(SIGTERM) << false;
+        QTest::newRow("SIGINT") << int(SIGINT) << false;
+        QTest::newRow("SIGTERM, TURN server gone") << int(SIGTERM) << true;
+    }
+
+    // A domain told to stop releases its allocation (Refresh with LIFETIME 0) instead of leaving it
+    // to expire on the server, and exits normally; a TURN server that no longer answers costs it at
+    // most the bounded wait.
+    void terminationReleasesTheAllocation() {
+        QFETCH(int, signalNumber);
+        QFETCH(bool, turnServerGone);
+        CoturnProcess coturn;
+        // sessions and refreshes are logged only with --verbose
+        QVERIFY2(coturn.start(kLongTermArgs + QStringList { QStringLiteral("--verbose") }),
+                 coturn.output().constData());
+        const QString keysDir = tmp->filePath(QStringLiteral("keys"));
+        const QString keypair = tmp->filePath(QStringLiteral("domain.key"));
+        const QUuid id = makeDomainKey(keysDir, keypair);
+        QVERIFY(!id.isNull());
+        const QString ice = startIceServer(keysDir);
+        QVERIFY(!ice.isEmpty());
+        ProcessHarness::Proc *domain = startDomain(
+            id, keypair, ice, turnArgs(coturn) << QStringLiteral("--relay") << QStringLiteral("always"));
+        QTRY_VERIFY_WITH_TIMEOUT(ProcessHarness::output(domain).contains(QStringLiteral("registered with ice-server")),
+                                 15000);
+        QVERIFY(ProcessHarness::output(domain).contains(QStringLiteral("heartbeats go through it")));
+        QVERIFY(!QString::fromUtf8(coturn.output()).contains(QStringLiteral("lifetime=0")));
+        if (turnServerGone) {
+            coturn.stop();
+        }
+
+        QElapsedTimer clock;
+        clock.start();
+        QCOMPARE(::kill(pid_t(domain->process->processId()), signalNumber), 0);
+        QCOMPARE(ProcessHarness::waitForExit(domain, 10000), 0);
+        const qint64 stoppingMs = clock.elapsed();
+        QVERIFY2(
+            ProcessHarness::output(domain).contains(QStringLiteral("signal %1 received, stopping").arg(signalNumber)),
+            qPrintable(ProcessHarness::output(domain)));
+        if (turnServerGone) {
+            QVERIFY2(stoppingMs < 3000, qPrintable(QString::number(stoppingMs)));
+            return;
+        }
+        QTRY_VERIFY_WITH_TIMEOUT(QString::fromUtf8(coturn.output()).contains(QStringLiteral("lifetime=0")), 5000);
+        QVERIFY2(ProcessHarness::output(domain).contains(QStringLiteral("released")),
+                 qPrintable(ProcessHarness::output(domain)));
     }
 
     void twentyRelayedClientsAtOnceAllConnect() {

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The whole NAT testbed run: selftest, matrix, loss and delay, faults, hostile
-# traffic, two ice-server nodes on one Redis (cluster), with the real binaries from BUILD_DIR.
+# traffic, two ice-server nodes on one Redis (cluster), the TURN relay under loss and many clients
+# relaying at once (relay), with the real binaries from BUILD_DIR.
 # Prints everything, then a summary.
 # Exit status: 0 when every stage passed; 1 when a stage failed, when the testbed cannot
 # be built here (in CI that is a failure, not a skip), or when anything of ours is left
 # behind afterwards (namespace, process, nft table, temp dir).
 #
-# Usage: run-all.sh BUILD_DIR [STAGE...]      stages: selftest matrix loss faults hostile cluster
+# Usage: run-all.sh BUILD_DIR [STAGE...]      stages: selftest matrix loss faults hostile cluster relay
 set -uo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,7 +19,7 @@ fi
 BUILD=$(cd "$BUILD" 2>/dev/null && pwd) || { echo "run-all: no build directory '$1'" >&2; exit 1; }
 shift
 STAGES=("$@")
-[[ ${#STAGES[@]} -gt 0 ]] || STAGES=(selftest matrix loss faults hostile cluster)
+[[ ${#STAGES[@]} -gt 0 ]] || STAGES=(selftest matrix loss faults hostile cluster relay)
 
 # shellcheck source=tests/nat/testbed.sh
 source "$HERE/testbed.sh"
@@ -65,12 +66,34 @@ on_signal() {
 }
 trap on_signal INT TERM
 
+# The relay stage: loss and delay through the TURN relay (symmetric client NAT x EIM domain), then
+# many clients falling back to the relay at once.  Both run whatever the first did; the stage's
+# status is the worse of the two (2, refused, counts as such).
+relay_stage() {
+    local c='' rc=0 status
+    trap '[[ -n $c ]] && kill -TERM "$c" 2>/dev/null; wait; exit 130' TERM
+    LOSS_CELL=sym/eim "$HERE/loss.sh" "$BUILD" &
+    c=$!
+    wait "$c" && status=0 || status=$?
+    ((status > rc)) && rc=$status
+    echo
+    echo "---------------- relay: many clients at once ----------------"
+    "$HERE/crowd.sh" "$BUILD" &
+    c=$!
+    wait "$c" && status=0 || status=$?
+    c=
+    if ((status == 2 || rc == 2)); then return 2; fi
+    ((status > rc)) && rc=$status
+    return "$rc"
+}
+
 declare -A RC=() DUR=()
 STARTED=$SECONDS
 for stage in "${STAGES[@]}"; do
     case $stage in
         selftest) cmd=("$HERE/selftest.sh") ;;
         matrix | loss | faults | hostile | cluster) cmd=("$HERE/$stage.sh" "$BUILD") ;;
+        relay) cmd=(relay_stage) ;;
         *) echo "run-all: unknown stage '$stage'" >&2; exit 1 ;;
     esac
     echo
@@ -111,8 +134,8 @@ else
     echo "left behind: nothing (no namespace, process, nft table or temp dir of ours)"
 fi
 printf 'total     %5d s (%d min %02d s)\n' "$TOTAL" $((TOTAL / 60)) $((TOTAL % 60))
-if ((TOTAL >= 600)); then
-    echo "run-all: WARNING: over its 10-minute budget"
+if ((TOTAL >= 840)); then
+    echo "run-all: WARNING: over its 14-minute budget"
 fi
 if [[ $FAILED -ne 0 ]]; then
     echo "run-all: FAIL"

@@ -3,7 +3,9 @@
 // stands behind a NAT only the relay gets through: whatever does not come from 127.0.0.2 is dropped.
 // Checked: the direct attempt first (fallback) or not at all (always); a fresh client ID and the
 // relayed address as both sockets in the re-query; the client pings only after the domain's first
-// relayed ping, and answers the address the relay reports; the path says "relay".
+// relayed ping, and answers the address the relay reports; the path says "relay". A TURN server
+// that did not answer once (every transmission lost) is asked again after the next direct attempt; a domain
+// IP first learned from a later peer information is let in too.
 #include "CoturnProcess.h"
 
 #include <IcePackets.h>
@@ -50,6 +52,9 @@ public:
     // as a real one does for a few seconds. The client must not answer that with its new ID.
     bool pingFirstQueryDirectly = false;
     int directRepliesWithNewID = 0;
+    // As an ice-server that has not yet learned a freshly registered domain's public socket: the
+    // first answer names no public socket and another local IP than the one the domain pings from.
+    bool firstAnswerWithoutPublic = false;
 
     RelayOnlyDomain() {
         ice.bind(QHostAddress(QHostAddress::LocalHost), 0);
@@ -105,10 +110,11 @@ private:
             }
             queries.append({ query.value.clientID, query.value.publicSocket, query.value.localSocket });
             const SockAddr deadLocal(QHostAddress::LocalHost, 9);
-            send(ice,
-                 datagram(PacketType::ICEServerPeerInformation,
-                          NetworkPeer(id, domainSocket(), deadLocal).toByteArray()),
-                 sender);
+            const NetworkPeer answer = firstAnswerWithoutPublic && queries.size() == 1
+                                           ? NetworkPeer(id, SockAddr(),
+                                                         SockAddr(QHostAddress(QStringLiteral("127.0.0.3")), 9))
+                                           : NetworkPeer(id, domainSocket(), deadLocal);
+            send(ice, datagram(PacketType::ICEServerPeerInformation, answer.toByteArray()), sender);
         }
     }
     void readDomain() {
@@ -151,6 +157,45 @@ private:
     QTimer _pingTimer;
 };
 
+// A UDP forwarder in front of the TURN server that loses everything while `silent` (as a lossy link
+// can lose every transmission of one request), and forwards both ways otherwise.
+class SilenceableRelayPath : public QObject {
+public:
+    QUdpSocket front; // what the client takes for the TURN server
+    QUdpSocket back;  // the one client coturn sees
+    bool silent = true;
+    int swallowed = 0;
+
+    explicit SilenceableRelayPath(const SockAddr &server) : _server(server) {
+        front.bind(QHostAddress(QHostAddress::LocalHost), 0);
+        back.bind(QHostAddress(QHostAddress::LocalHost), 0);
+        connect(&front, &QUdpSocket::readyRead, this, [this] {
+            while (front.hasPendingDatagrams()) {
+                const QNetworkDatagram in = front.receiveDatagram();
+                if (silent) {
+                    ++swallowed;
+                    continue;
+                }
+                _client = SockAddr(in.senderAddress(), quint16(in.senderPort()));
+                back.writeDatagram(in.data(), _server.getAddress(), _server.getPort());
+            }
+        });
+        connect(&back, &QUdpSocket::readyRead, this, [this] {
+            while (back.hasPendingDatagrams()) {
+                const QNetworkDatagram in = back.receiveDatagram();
+                if (!silent && !_client.isNull()) {
+                    front.writeDatagram(in.data(), _client.getAddress(), _client.getPort());
+                }
+            }
+        });
+    }
+    SockAddr address() const { return SockAddr(QHostAddress::LocalHost, front.localPort()); }
+
+private:
+    SockAddr _server;
+    SockAddr _client;
+};
+
 } // namespace
 
 class tst_RelayFallback : public QObject {
@@ -159,6 +204,8 @@ private Q_SLOTS:
     void initTestCase();
     void connectsThroughTheRelay_data();
     void connectsThroughTheRelay();
+    void silentServerIsAskedAgain();
+    void laterPeerInformationIsPermitted();
     void neverMeansDirectOnly();
 };
 
@@ -234,6 +281,93 @@ void tst_RelayFallback::connectsThroughTheRelay() {
 
     nodeList.releaseTurn(2000);
     QCOMPARE(turn->state(), TurnClient::Idle);
+}
+
+// Every transmission of the Allocate lost: the client goes on directly, and after that direct attempt
+// failed too it asks the TURN server again (instead of punching directly until it gives up), and
+// connects through the relay.
+void tst_RelayFallback::silentServerIsAskedAgain() {
+    CoturnProcess coturn;
+    QVERIFY2(coturn.start({ QStringLiteral("--lt-cred-mech"), QStringLiteral("--user"), QStringLiteral("u:p"),
+                            QStringLiteral("--realm"), QStringLiteral("icebreaker.test") },
+                          kRelayIp.toString()),
+             coturn.output().constData());
+    SilenceableRelayPath path(coturn.address());
+    RelayOnlyDomain fake;
+
+    NodeList nodeList(NodeType::Agent);
+    QVERIFY(nodeList.isBound());
+    TurnClient *turn = nodeList.setTurnServer(path.address(), kGood);
+    QVERIFY(turn);
+    turn->setTiming(RelayFallback::clientTiming());
+    QList<TurnClient::Error> turnErrors;
+    connect(turn, &TurnClient::errorOccurred, this, [&](TurnClient::Error error) {
+        turnErrors.append(error);
+        path.silent = false; // the loss is over: the next request gets through
+    });
+    nodeList.setRelayMode(RelayConfig::Mode::Fallback);
+    nodeList.setMaxPunchAttempts(3);
+    nodeList.setStunServer(fake.iceSocket().getAddress().toString(), fake.iceSocket().getPort());
+    nodeList.startSTUNPublicSocketUpdate();
+    DomainHandler &handler = nodeList.getDomainHandler();
+    QSignalSpy discovered(&handler, &DomainHandler::completedSocketDiscovery);
+    QSignalSpy failed(&handler, &DomainHandler::errorOccurred);
+    handler.setIceServerHostPortAndID(QStringLiteral("127.0.0.1"), fake.iceSocket().getPort(), fake.id);
+
+    QTRY_VERIFY_WITH_TIMEOUT(!discovered.isEmpty() || !failed.isEmpty(), 20000);
+    QVERIFY2(failed.isEmpty(), qPrintable(handler.errorString()));
+    // Every transmission of the first Allocate was lost, and the client gave the server up once.
+    QCOMPARE(path.swallowed, RelayFallback::clientTiming().maxTransmissions);
+    QCOMPARE(turnErrors, QList<TurnClient::Error> { TurnClient::Unreachable });
+    // Direct, relay lost, direct again, then the relay: two failed direct attempts, three queries,
+    // the last with the relayed address.
+    QCOMPARE(nodeList.failedPunchAttempts(), 2);
+    QCOMPARE(fake.queries.size(), 3);
+    QCOMPARE(fake.queries.at(1).publicSocket.getAddress(), QHostAddress(QHostAddress::LocalHost));
+    QCOMPARE(fake.queries.at(2).publicSocket, turn->relayedAddress());
+    QCOMPARE(nodeList.domainPathName(), QStringLiteral("relay ") + turn->relayedAddress().toString());
+    QCOMPARE(handler.getSockAddr(), fake.domainSocket());
+
+    nodeList.releaseTurn(2000);
+    QCOMPARE(turn->state(), TurnClient::Idle);
+}
+
+// The relay starts from the first peer information, which named neither the domain's public socket
+// nor the IP its pings come from: the next peer information (the answer to the relayed re-query)
+// does, and the relay must let that IP in too, or it drops every ping of the domain.
+void tst_RelayFallback::laterPeerInformationIsPermitted() {
+    CoturnProcess coturn;
+    QVERIFY2(coturn.start({ QStringLiteral("--lt-cred-mech"), QStringLiteral("--user"), QStringLiteral("u:p"),
+                            QStringLiteral("--realm"), QStringLiteral("icebreaker.test") },
+                          kRelayIp.toString()),
+             coturn.output().constData());
+    RelayOnlyDomain fake;
+    fake.firstAnswerWithoutPublic = true;
+
+    NodeList nodeList(NodeType::Agent);
+    QVERIFY(nodeList.isBound());
+    TurnClient *turn = nodeList.setTurnServer(coturn.address(), kGood);
+    QVERIFY(turn);
+    turn->setTiming(RelayFallback::clientTiming());
+    nodeList.setRelayMode(RelayConfig::Mode::Fallback);
+    nodeList.setMaxPunchAttempts(3);
+    nodeList.setStunServer(fake.iceSocket().getAddress().toString(), fake.iceSocket().getPort());
+    nodeList.startSTUNPublicSocketUpdate();
+    DomainHandler &handler = nodeList.getDomainHandler();
+    QSignalSpy discovered(&handler, &DomainHandler::completedSocketDiscovery);
+    QSignalSpy failed(&handler, &DomainHandler::errorOccurred);
+    handler.setIceServerHostPortAndID(QStringLiteral("127.0.0.1"), fake.iceSocket().getPort(), fake.id);
+
+    QTRY_VERIFY_WITH_TIMEOUT(!discovered.isEmpty() || !failed.isEmpty(), 15000);
+    QVERIFY2(failed.isEmpty(), qPrintable(handler.errorString()));
+    QVERIFY(turn->hasPermission(QHostAddress(QStringLiteral("127.0.0.3"))));
+    QVERIFY(turn->hasPermission(QHostAddress::LocalHost));
+    QCOMPARE(nodeList.domainPathName(), QStringLiteral("relay ") + turn->relayedAddress().toString());
+    QCOMPARE(handler.getSockAddr(), fake.domainSocket());
+    // Connected on the relayed attempt itself, not a later one.
+    QCOMPARE(fake.queries.size(), 2);
+    QCOMPARE(nodeList.failedPunchAttempts(), 1);
+    nodeList.releaseTurn(2000);
 }
 
 // Without a relay mode, a TURN server configured changes nothing: the punch fails as before.

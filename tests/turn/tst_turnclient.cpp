@@ -1,12 +1,14 @@
 // TurnClient against a real coturn on loopback: allocation with long-term and TURN REST API
 // credentials, permissions, Send/Data indications, channels, data both ways (with a plain UDP peer
 // and between two relayed clients), refreshes that keep short lifetimes alive, a stale nonce
-// recovered, wrong credentials, a server that is not there, and the release.
+// recovered, wrong credentials, a server that is not there, CreatePermission requests lost on the way
+// (the allocation stays), and the release.
 #include "CoturnProcess.h"
 
 #include <QUdpSocketTransport.h>
 #include <TurnClient.h>
 
+#include <QtCore/QSet>
 #include <QtTest/QtTest>
 
 // Qt 6 declares QHostAddress as a metatype (permissionCreated() carries one); Qt 5 does not.
@@ -26,10 +28,26 @@ public:
     qint64 writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl = 0) override {
         sent.append(datagram);
         ttls.append(ttl);
+        if (losePermissionRequests > 0) {
+            // Every transmission of the first losePermissionRequests CreatePermission requests is lost.
+            const auto message = TurnMessage::decode(datagram);
+            if (message.ok() && message.value.method == TurnMessage::CreatePermission
+                && message.value.messageClass == TurnMessage::Request) {
+                if (!lostPermissionRequests.contains(message.value.transactionId)
+                    && lostPermissionRequests.size() < losePermissionRequests) {
+                    lostPermissionRequests.insert(message.value.transactionId);
+                }
+                if (lostPermissionRequests.contains(message.value.transactionId)) {
+                    return datagram.size();
+                }
+            }
+        }
         return QUdpSocketTransport::writeDatagram(datagram, destination, ttl);
     }
     QList<QByteArray> sent;
     QList<int> ttls;
+    int losePermissionRequests = 0;
+    QSet<QByteArray> lostPermissionRequests; // by transaction ID
 };
 
 // One node: its socket, its TURN client, and the demultiplexing a node does before its own decoding.
@@ -120,6 +138,8 @@ private Q_SLOTS:
     void staleNonceRecovered();
     void wrongPassword();
     void serverDown();
+    void unansweredPermissionKeepsAllocation_data();
+    void unansweredPermissionKeepsAllocation();
     void releaseSendsLifetimeZero();
 
 private:
@@ -423,6 +443,53 @@ void tst_TurnClient::wrongPassword() {
     QCOMPARE(allocated.count(), 0);
     // One unauthenticated try and one signed: no loop of retries with bad credentials.
     QCOMPARE(node.transport.sent.size(), 2);
+}
+
+void tst_TurnClient::unansweredPermissionKeepsAllocation_data() {
+    QTest::addColumn<int>("lost");
+    QTest::addColumn<bool>("givenUp");
+    QTest::newRow("one request lost") << 1 << false;
+    QTest::newRow("two in a row lost") << 2 << false;
+    QTest::newRow("three in a row lost") << 3 << true;
+}
+
+// Under loss every transmission of one CreatePermission can go. The allocation is not lost for that:
+// the client asks again, and only after three requests in a row went unanswered gives that permission
+// up (PermissionFailed; asking again later starts over). The allocation stays in every case.
+void tst_TurnClient::unansweredPermissionKeepsAllocation() {
+    QFETCH(int, lost);
+    QFETCH(bool, givenUp);
+    _coturn = std::make_unique<CoturnProcess>();
+    QVERIFY(_coturn->start(kLongTerm));
+    TurnClient::Timing timing;
+    timing.initialRtoMs = 50;
+    timing.maxTransmissions = 4;
+    timing.finalWaitFactor = 4;
+    auto node = allocatedNode(kGood, timing);
+    QVERIFY(node);
+    node->transport.losePermissionRequests = lost;
+    QSignalSpy permitted(node->turn.get(), &TurnClient::permissionCreated);
+    QSignalSpy errors(node->turn.get(), &TurnClient::errorOccurred);
+
+    node->turn->addPermission(kLoopback);
+    QTRY_VERIFY_WITH_TIMEOUT(!permitted.isEmpty() || !errors.isEmpty(), 10000);
+    QCOMPARE(node->transport.lostPermissionRequests.size(), lost);
+    QCOMPARE(node->turn->state(), TurnClient::Allocated);
+    if (!givenUp) {
+        QVERIFY(errors.isEmpty());
+        QVERIFY(node->turn->hasPermission(kLoopback));
+        return;
+    }
+    QCOMPARE(errors.size(), 1);
+    QCOMPARE(node->turn->error(), TurnClient::PermissionFailed);
+    QVERIFY2(node->turn->errorString().contains(QStringLiteral("did not answer 3 CreatePermission")),
+             qPrintable(node->turn->errorString()));
+    QVERIFY(!node->turn->hasPermission(kLoopback));
+    // The loss is over: asking again gets the permission on the same allocation.
+    node->turn->addPermission(kLoopback);
+    QVERIFY(permitted.wait(5000));
+    QVERIFY(node->turn->hasPermission(kLoopback));
+    QCOMPARE(node->turn->state(), TurnClient::Allocated);
 }
 
 // Nothing listens: after a bounded number of transmissions on the RFC schedule (shortened here),

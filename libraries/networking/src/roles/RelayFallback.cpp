@@ -6,7 +6,9 @@
 #include <NetworkLogging.h>
 
 RelayFallback::RelayFallback(LimitedNodeList *nodeList, DomainHandler *domainHandler, QObject *parent)
-    : QObject(parent), _nodeList(nodeList), _domainHandler(domainHandler) {}
+    : QObject(parent), _nodeList(nodeList), _domainHandler(domainHandler) {
+    connect(domainHandler, &DomainHandler::icePeerSocketsReceived, this, &RelayFallback::permitNewDomainIPs);
+}
 
 TurnClient *RelayFallback::turn() const {
     return _nodeList->getTurnClient();
@@ -32,6 +34,7 @@ void RelayFallback::reset() {
     _phase = Phase::Direct;
     _domainIPs.clear();
     _permissionsRefused = 0;
+    _serverSilent = false;
     _pingTarget = SockAddr();
     _nodeList->clearRelayedPeers();
 }
@@ -45,11 +48,15 @@ bool RelayFallback::takeOverBeforePunching() {
 }
 
 bool RelayFallback::takeOverAfterFailedAttempt() {
-    if (_phase != Phase::Direct || !isEnabled()) {
+    const bool askAgain = _phase == Phase::Unavailable && _serverSilent;
+    if ((_phase != Phase::Direct && !askAgain) || !isEnabled()) {
         return false;
     }
     qCInfo(networking_ice) << "no direct path to domain" << _domainHandler->getPendingDomainID()
-                           << "opened; relaying through TURN server" << turn()->server();
+                           << (askAgain ? "opened; asking the silent TURN server again:"
+                                        : "opened; relaying through TURN server")
+                           << turn()->server();
+    _serverSilent = false;
     begin();
     return true;
 }
@@ -64,19 +71,42 @@ void RelayFallback::begin() {
     }
     // The domain's IPs from the peer information of the attempt that just ran: its public IP is where
     // its pings will come from, its local IP matters when the relay sits on the domain's side.
-    const NetworkPeer &peer = _domainHandler->getICEPeer();
     _domainIPs.clear();
     _permissionsRefused = 0;
-    for (const SockAddr &socket : { peer.getPublicSocket(), peer.getSymmetricSocket(), peer.getLocalSocket() }) {
-        if (!socket.isNull() && !socket.getAddress().isNull() && !_domainIPs.contains(socket.getAddress())) {
-            _domainIPs.append(socket.getAddress());
-        }
-    }
+    _domainIPs = domainIPsFromPeerInformation();
     _phase = Phase::Allocating;
     if (client->state() == TurnClient::Allocated) {
         onAllocated();
     } else if (client->state() != TurnClient::Allocating) {
         client->allocate();
+    }
+}
+
+QList<QHostAddress> RelayFallback::domainIPsFromPeerInformation() const {
+    QList<QHostAddress> ips;
+    const NetworkPeer &peer = _domainHandler->getICEPeer();
+    for (const SockAddr &socket : { peer.getPublicSocket(), peer.getSymmetricSocket(), peer.getLocalSocket() }) {
+        if (!socket.isNull() && !socket.getAddress().isNull() && !ips.contains(socket.getAddress())) {
+            ips.append(socket.getAddress());
+        }
+    }
+    return ips;
+}
+
+void RelayFallback::permitNewDomainIPs() {
+    // The peer information the relay started from may have lacked an IP: an ice-server that has not
+    // yet learned a freshly registered domain's public socket reports it null. Without a permission
+    // for the IP its pings come from, the relay drops every one of them.
+    if (_phase != Phase::Permitting && _phase != Phase::Relaying) {
+        return;
+    }
+    for (const QHostAddress &ip : domainIPsFromPeerInformation()) {
+        if (!_domainIPs.contains(ip)) {
+            qCInfo(networking_ice) << "domain" << _domainHandler->getPendingDomainID() << "now also at" << ip
+                                   << "; permitting it on the relay";
+            _domainIPs.append(ip);
+            turn()->addPermission(ip);
+        }
     }
 }
 
@@ -136,6 +166,7 @@ void RelayFallback::onError(TurnClient::Error error) {
     // Unreachable, AllocationFailed, AllocationLost.
     if (_phase == Phase::Allocating || _phase == Phase::Permitting) {
         _phase = Phase::Unavailable;
+        _serverSilent = error == TurnClient::Unreachable;
         Q_EMIT unavailable(why);
     }
     // While relaying, a lost allocation shows as a dead path (keepalive), and the reconnection that

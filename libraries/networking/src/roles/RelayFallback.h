@@ -11,7 +11,9 @@
 //   domain's mapping). LimitedNodeList routes datagrams to a peer heard through the relay back
 //   through it, so the rest of the punch and the keepalive are unchanged.
 // A TURN server that does not answer (or refuses to allocate) is no failure: NodeList goes on
-// directly and the direct attempt's result stands. Rejected credentials are a failure of their own.
+// directly and the direct attempt's result stands. One that did not answer is asked again after the
+// next failed direct attempt (under loss every transmission of one request can be lost; a refusal
+// stands until reset()). Rejected credentials are a failure of their own.
 #pragma once
 
 #include "PunchRound.h"
@@ -33,7 +35,8 @@ public:
         Allocating, // waiting for the allocation
         Permitting, // waiting for a permission for the domain's IP
         Relaying,   // queries carry the relayed address; pings go through the relay
-        Unavailable // the TURN server did not answer or refused: direct only until reset()
+        Unavailable // the TURN server did not answer (until the next failed direct attempt) or refused
+                    // (until reset()): direct only
     };
     Q_ENUM(Phase)
 
@@ -53,7 +56,8 @@ public:
     // Peer information arrived and a punch is about to start: true when the relay takes over instead
     // (--relay always, first time), and the punch must wait for readyToQuery().
     bool takeOverBeforePunching();
-    // A direct attempt failed: true when the relay takes over (--relay fallback, first time).
+    // A direct attempt failed: true when the relay takes over (--relay fallback, first time, or again
+    // after the TURN server did not answer).
     bool takeOverAfterFailedAttempt();
     // While relaying: the domain pinged us from sender (NodeList has answered it).
     void noteDomainPing(const SockAddr &sender);
@@ -80,6 +84,9 @@ private:
     void onPermissionCreated(const QHostAddress &peer);
     void onError(TurnClient::Error error);
     void becomeReady();
+    // While relaying, each new peer information: permit domain IPs the relay did not start with.
+    void permitNewDomainIPs();
+    QList<QHostAddress> domainIPsFromPeerInformation() const;
     TurnClient *turn() const;
 
     LimitedNodeList *_nodeList;
@@ -88,6 +95,7 @@ private:
     Phase _phase = Phase::Direct;
     QList<QHostAddress> _domainIPs; // permitted for this connection
     int _permissionsRefused = 0;
-    SockAddr _pingTarget; // where the domain's first relayed ping came from
+    bool _serverSilent = false; // Unavailable because a request went unanswered, not refused
+    SockAddr _pingTarget;       // where the domain's first relayed ping came from
     TurnClient *_connectedTurn = nullptr;
 };

@@ -53,6 +53,7 @@ struct TurnClient::Transaction {
 struct TurnClient::Permission {
     bool inFlight = false;
     bool confirmed = false;
+    int unanswered = 0; // requests in a row that went unanswered
     QTimer *refresh = nullptr;
 };
 
@@ -60,8 +61,15 @@ struct TurnClient::Channel {
     quint16 number = 0;
     bool inFlight = false;
     bool confirmed = false;
+    int unanswered = 0;
     QTimer *refresh = nullptr;
 };
+
+namespace {
+// CreatePermission / ChannelBind requests in a row left unanswered before the permission or channel is
+// given up (the allocation stays).
+constexpr int MaxUnansweredPeerRequests = 3;
+} // namespace
 
 int TurnClient::Timing::waitAfterTransmissionMs(int n) const {
     if (n >= maxTransmissions - 1) {
@@ -410,6 +418,7 @@ void TurnClient::onPermissionResult(const TurnMessage &request, const TurnMessag
         return;
     }
     permission->confirmed = true;
+    permission->unanswered = 0;
     permission->refresh->start(_timing.refreshAfterMs(_timing.permissionLifetimeSec));
     Q_EMIT permissionCreated(peer);
 }
@@ -441,6 +450,7 @@ void TurnClient::onChannelResult(const TurnMessage &request, const TurnMessage &
         return;
     }
     channel->confirmed = true;
+    channel->unanswered = 0;
     channel->refresh->start(_timing.refreshAfterMs(_timing.channelLifetimeSec));
     Q_EMIT channelBound(peer, channel->number);
 }
@@ -462,10 +472,62 @@ void TurnClient::onTimeout(const QByteArray &transactionId) {
         Q_EMIT released();
         return;
     }
+    if (_state == Allocated && !request.peerAddresses.isEmpty()
+        && (request.method == TurnMessage::CreatePermission || request.method == TurnMessage::ChannelBind)) {
+        onPeerRequestUnanswered(request);
+        return;
+    }
     fail(Unreachable, QStringLiteral("TURN server %1 did not answer %2 (%3 transmissions over %4 s)")
                           .arg(_server.toString(), QString::fromLatin1(methodName(request.method)))
                           .arg(transmissions)
                           .arg(_timing.requestTimeoutMs() / 1000.0, 0, 'f', 1));
+}
+
+// A CreatePermission or ChannelBind on a live allocation that got no answer: under loss every
+// transmission of one request can go, and that says nothing of the allocation (a dead server shows in
+// the next Refresh). Ask again with a new request; after a few in a row, give that permission or
+// channel up (reported as refused; addPermission / bindChannel start over).
+void TurnClient::onPeerRequestUnanswered(const TurnMessage &request) {
+    const SockAddr peer = request.peerAddresses.first();
+    if (request.method == TurnMessage::CreatePermission) {
+        Permission *permission = _permissions.value(peer.getAddress());
+        if (!permission) {
+            return;
+        }
+        permission->inFlight = false;
+        if (++permission->unanswered < MaxUnansweredPeerRequests) {
+            qCDebug(networking_turn) << "CreatePermission for" << peer.getAddress() << "unanswered; asking again";
+            sendPermission(peer.getAddress());
+            return;
+        }
+        dropTimer(permission->refresh);
+        delete permission;
+        _permissions.remove(peer.getAddress());
+        report(PermissionFailed, QStringLiteral("TURN server %1 did not answer %2 CreatePermission requests for %3")
+                                     .arg(_server.toString())
+                                     .arg(MaxUnansweredPeerRequests)
+                                     .arg(peer.getAddress().toString()));
+        return;
+    }
+    Channel *channel = _channels.value(peer);
+    if (!channel) {
+        return;
+    }
+    channel->inFlight = false;
+    if (++channel->unanswered < MaxUnansweredPeerRequests) {
+        qCDebug(networking_turn) << "ChannelBind for" << peer << "unanswered; asking again";
+        sendChannelBind(peer);
+        return;
+    }
+    const quint16 number = channel->number;
+    dropTimer(channel->refresh);
+    delete channel;
+    _channels.remove(peer);
+    _channelPeers.remove(number);
+    report(ChannelBindFailed, QStringLiteral("TURN server %1 did not answer %2 ChannelBind requests for %3")
+                                  .arg(_server.toString())
+                                  .arg(MaxUnansweredPeerRequests)
+                                  .arg(peer.toString()));
 }
 
 void TurnClient::onDataIndication(const TurnMessage &indication) {

@@ -25,12 +25,12 @@ class TurnClient : public QObject {
 public:
     enum Error {
         NoError,
-        Unreachable,       // the server did not answer a request after every retransmission
+        Unreachable,       // the server did not answer an Allocate or Refresh after every retransmission
         Unauthorized,      // the server rejected the credentials (401 after authenticating)
         AllocationFailed,  // the server refused the allocation (quota, capacity, mismatch, ...)
         AllocationLost,    // a refresh failed: the server no longer holds the allocation
-        PermissionFailed,  // a CreatePermission was refused (e.g. 403 for a forbidden peer)
-        ChannelBindFailed, // a ChannelBind was refused; sending falls back to Send indications
+        PermissionFailed,  // a CreatePermission was refused (e.g. 403 for a forbidden peer), or 3 in a row unanswered
+        ChannelBindFailed, // a ChannelBind was refused or 3 in a row unanswered; Send indications go on
     };
     Q_ENUM(Error)
 
@@ -127,6 +127,7 @@ private:
     void transmit(const QByteArray &transactionId);
     void onResponse(const TurnMessage &response, const QByteArray &datagram);
     void onTimeout(const QByteArray &transactionId);
+    void onPeerRequestUnanswered(const TurnMessage &request);
     bool retryWithFreshNonce(const Transaction &transaction, const TurnMessage &response);
     void onAllocateResult(const TurnMessage &response);
     void onRefreshResult(const TurnMessage &request, const TurnMessage &response);

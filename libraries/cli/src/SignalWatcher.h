@@ -1,5 +1,6 @@
-// Turns SIGINT and SIGTERM into a Qt signal, so the daemon stops from its event loop: the handler
-// only writes a byte to a pipe (async-signal-safe), a QSocketNotifier reads it on the main thread.
+// Turns SIGINT and SIGTERM into a Qt signal, so a daemon (ice-server, domain-server) stops from its
+// event loop and cleans up (the domain releases its TURN allocation): the handler only writes a byte
+// to a pipe (async-signal-safe), a QSocketNotifier reads it on the main thread.
 #pragma once
 
 #include <QtCore/QObject>
