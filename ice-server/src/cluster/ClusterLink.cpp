@@ -101,7 +101,7 @@ bool ClusterLink::answerLocally(const QUuid &domainID) const {
 }
 
 void ClusterLink::resolveQuery(IceServer *server, const QUuid &domainID, const QByteArray &querierRecord,
-                               const SockAddr &querier, qint64 nowMs) {
+                               const IpEndpoint &querier, qint64 nowMs) {
     // The lookup may answer later: keep our own copy of the record, and guard both objects.
     const QByteArray record(querierRecord.constData(), querierRecord.size());
     const QPointer<IceServer> guardedServer(server);

@@ -1,4 +1,4 @@
-#include "SockAddr.h"
+#include "IpEndpoint.h"
 
 #include <QtNetwork/QHostInfo>
 
@@ -22,7 +22,7 @@ const char *socketTypeToString(SocketType type) {
     return "Unknown";
 }
 
-SockAddr::SockAddr(SocketType socketType, const QString &hostname, quint16 hostOrderPort, bool shouldBlockForLookup)
+IpEndpoint::IpEndpoint(SocketType socketType, const QString &hostname, quint16 hostOrderPort, bool shouldBlockForLookup)
     : _port(hostOrderPort), _socketType(socketType) {
     if (_address.setAddress(hostname)) {
         return;
@@ -40,7 +40,7 @@ SockAddr::SockAddr(SocketType socketType, const QString &hostname, quint16 hostO
     }
 }
 
-QString SockAddr::toString() const {
+QString IpEndpoint::toString() const {
     if (_address.isNull()) {
         return QStringLiteral("null:%1").arg(_port);
     }
@@ -50,7 +50,7 @@ QString SockAddr::toString() const {
     return QStringLiteral("%1:%2").arg(_address.toString()).arg(_port);
 }
 
-void SockAddr::encode(ByteWriter &out) const {
+void IpEndpoint::encode(ByteWriter &out) const {
     switch (_address.protocol()) {
     case QAbstractSocket::IPv4Protocol:
         out.writeU8(kIPv4);
@@ -78,8 +78,8 @@ void SockAddr::encode(ByteWriter &out) const {
     out.writeU16BE(_port);
 }
 
-SockAddr SockAddr::decode(ByteReader &in) {
-    SockAddr result;
+IpEndpoint IpEndpoint::decode(ByteReader &in) {
+    IpEndpoint result;
     const quint8 protocol = in.readU8();
     switch (protocol) {
     case kIPv4: result._address.setAddress(in.readU32BE()); break;
@@ -112,12 +112,12 @@ SockAddr SockAddr::decode(ByteReader &in) {
     }
     result._port = in.readU16BE();
     if (!in.ok()) {
-        return SockAddr();
+        return IpEndpoint();
     }
     return result;
 }
 
-bool SockAddr::skip(ByteReader &in) {
+bool IpEndpoint::skip(ByteReader &in) {
     // Mirrors decode() step for step, so the two agree on every input (tests hold them to it).
     switch (in.readU8()) {
     case kIPv4: in.skip(4); break;
@@ -144,28 +144,28 @@ bool SockAddr::skip(ByteReader &in) {
 }
 
 #if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
-size_t qHash(const SockAddr &addr, size_t seed) noexcept
+size_t qHash(const IpEndpoint &addr, size_t seed) noexcept
 #else
-uint qHash(const SockAddr &addr, uint seed) noexcept
+uint qHash(const IpEndpoint &addr, uint seed) noexcept
 #endif
 {
     return qHash(addr.getAddress(), seed) ^ qHash(addr.getPort(), seed);
 }
 
-QDataStream &operator<<(QDataStream &out, const SockAddr &addr) {
+QDataStream &operator<<(QDataStream &out, const IpEndpoint &addr) {
     out << addr.getAddress() << addr.getPort();
     return out;
 }
 
-QDataStream &operator>>(QDataStream &in, SockAddr &addr) {
+QDataStream &operator>>(QDataStream &in, IpEndpoint &addr) {
     QHostAddress address;
     quint16 port = 0;
     in >> address >> port;
-    addr = SockAddr(address, port);
+    addr = IpEndpoint(address, port);
     return in;
 }
 
-QDebug operator<<(QDebug debug, const SockAddr &addr) {
+QDebug operator<<(QDebug debug, const IpEndpoint &addr) {
     QDebugStateSaver saver(debug);
     debug.noquote().nospace() << addr.toString();
     return debug;
