@@ -6,7 +6,7 @@ bool sameIp(const IpEndpoint &a, const IpEndpoint &b) {
 }
 
 bool isRepeat(const PeerTable::Peer &peer, const QByteArray &payload, const IpEndpoint &sender) {
-    const IpEndpoint *active = peer.peer.getActiveSocket();
+    const IpEndpoint *active = peer.peer.activeEndpoint();
     return active && *active == sender && peer.heartbeat == payload;
 }
 } // namespace
@@ -33,7 +33,7 @@ bool PeerTable::route(const QUuid &id, Route *route) const {
     const Shard &shard = shardFor(id);
     QMutexLocker lock(&shard.mutex);
     auto it = shard.peers.constFind(id);
-    const IpEndpoint *active = it == shard.peers.constEnd() ? nullptr : it->peer.getActiveSocket();
+    const IpEndpoint *active = it == shard.peers.constEnd() ? nullptr : it->peer.activeEndpoint();
     if (!active) {
         return false;
     }
@@ -84,7 +84,7 @@ PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &
         it->peer.setUUID(heartbeat.domainID);
         decision = Decision::Registered;
     } else {
-        const IpEndpoint *active = it->peer.getActiveSocket();
+        const IpEndpoint *active = it->peer.activeEndpoint();
         if (active && *active == sender) {
             decision = Decision::Refreshed;
         } else if (sameIp(sender, heartbeat.publicSocket) || sameIp(sender, heartbeat.localSocket)
@@ -102,7 +102,7 @@ PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &
         peer.peer.setLocalSocket(heartbeat.localSocket);
         peer.peerInformation = peer.peer.toByteArray();
     }
-    if (decision != Decision::Refreshed || !peer.peer.getActiveSocket()) {
+    if (decision != Decision::Refreshed || !peer.peer.activeEndpoint()) {
         peer.peer.activateMatchingOrNewSymmetricSocket(sender);
     }
     if (peer.heartbeat != payload) {

@@ -88,7 +88,7 @@ void ClusterLink::domainHeard(const PeerTable::Peer &peer, const DomainKeyStore:
         print.keySerial = key.serial;
         print.bytes = fingerprint(key.key);
     }
-    _registry->publish(id, peer.peer.getPublicSocket(), peer.peer.getLocalSocket(), print.bytes, nowMs);
+    _registry->publish(id, peer.peer.publicEndpoint(), peer.peer.localEndpoint(), print.bytes, nowMs);
 }
 
 void ClusterLink::domainDropped(const QUuid &domainID) {

@@ -66,6 +66,8 @@ public:
     friend bool operator!=(const IpEndpoint &a, const IpEndpoint &b) { return !(a == b); }
 
 private:
+    friend class SockAddr; // upstream's get...Pointer() accessors
+
     QHostAddress _address;
     quint16 _port = 0;
     SocketType _socketType = SocketType::UDP;
