@@ -5,6 +5,7 @@
 // Names used here resolve (or fail) without leaving the machine: "localhost" from /etc/hosts, and
 // names the resolver rejects before asking any DNS server.
 #include <IpEndpoint.h>
+#include <NetworkPeer.h>
 #include <SockAddr.h>
 
 #include <QtTest/QtTest>
@@ -191,6 +192,35 @@ private Q_SLOTS:
         QFETCH(QString, address);
         QFETCH(bool, isPrivate);
         QCOMPARE(SockAddr(QHostAddress(address), 1).hasPrivateAddress(), isPrivate);
+    }
+
+    // NetworkPeer stores endpoints; its upstream getters hand out SockAddrs that follow the setters.
+    void networkPeerGettersFollowTheSetters() {
+        const IpEndpoint reportedPublic(QHostAddress(QStringLiteral("203.0.113.5")), 40102);
+        const IpEndpoint reportedLocal(QHostAddress(QStringLiteral("192.168.1.20")), 40102);
+        const IpEndpoint observed(QHostAddress(QStringLiteral("198.51.100.7")), 5000);
+        NetworkPeer peer(QUuid::createUuid(), reportedPublic, reportedLocal);
+        const SockAddr &publicSocket = peer.getPublicSocket();
+        QCOMPARE(publicSocket, reportedPublic);
+        QCOMPARE(peer.getLocalSocket(), reportedLocal);
+        QCOMPARE(peer.getActiveSocket(), nullptr);
+        QCOMPARE(peer.activeEndpoint(), nullptr);
+
+        QList<SockAddr> activated;
+        connect(&peer, &NetworkPeer::socketActivated, this, [&](const SockAddr &socket) { activated.append(socket); });
+        peer.activateMatchingOrNewSymmetricSocket(observed);
+        QCOMPARE(activated, QList<SockAddr>({ SockAddr(observed) }));
+        QCOMPARE(peer.getSymmetricSocket(), observed);
+        QCOMPARE(*peer.getActiveSocket(), observed);
+        QCOMPARE(*peer.activeEndpoint(), observed);
+
+        peer.setPublicSocket(observed);
+        QCOMPARE(publicSocket, observed); // the reference follows the setter
+        const NetworkPeer copy(peer);
+        peer.softReset();
+        QVERIFY(publicSocket.isNull());
+        QCOMPARE(copy.getPublicSocket(), observed);
+        QCOMPARE(copy.publicEndpoint(), observed);
     }
 
     void pointerAccessorsWriteThrough() {
