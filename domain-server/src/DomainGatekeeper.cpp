@@ -53,7 +53,7 @@ bool DomainGatekeeper::isConnected(const QUuid &peerID) const {
 
 void DomainGatekeeper::processICEPeerInformationPacket(ReceivedMessagePointer message) {
     ++_counters.peerInformationReceived;
-    const SockAddr &sender = message->getSenderSockAddr();
+    const IpEndpoint &sender = message->getSenderEndpoint();
     if (_iceServerFilter && !_iceServerFilter(sender)) {
         // Anyone else could make us ping addresses of their choosing (Q5).
         ++_counters.peerInformationIgnored;
@@ -250,7 +250,7 @@ bool DomainGatekeeper::sendIcePacket(PacketType type, PingType pingType, const S
 
 void DomainGatekeeper::processICEPingPacket(ReceivedMessagePointer message) {
     const Decoded<IcePing> ping = IcePing::fromPayload(message->getMessage());
-    const SockAddr &sender = message->getSenderSockAddr();
+    const IpEndpoint &sender = message->getSenderEndpoint();
     const auto it = ping.ok() ? _peers.find(ping.value.senderID) : _peers.end();
     if (it == _peers.end()) {
         // Upstream also answers known peers only; anyone else would get a free reflector. The
@@ -285,7 +285,7 @@ void DomainGatekeeper::processICEPingReplyPacket(ReceivedMessagePointer message)
     const auto it = reply.ok() ? _peers.find(reply.value.senderID) : _peers.end();
     if (it == _peers.end()) {
         qCDebug(domain_server_ice_packets)
-            << "ICE ping reply from" << message->getSenderSockAddr() << "for no known peer - ignored";
+            << "ICE ping reply from" << message->getSenderEndpoint() << "for no known peer - ignored";
         return;
     }
     PeerState &state = **it;
@@ -293,7 +293,7 @@ void DomainGatekeeper::processICEPingReplyPacket(ReceivedMessagePointer message)
     if (state.connected) {
         return;
     }
-    state.peer.activateMatchingOrNewSymmetricSocket(message->getSenderSockAddr());
+    state.peer.activateMatchingOrNewSymmetricSocket(message->getSenderEndpoint());
     state.pingTimer->stop();
     state.peer.resetConnectionAttempts();
     state.connected = true;
@@ -301,7 +301,7 @@ void DomainGatekeeper::processICEPingReplyPacket(ReceivedMessagePointer message)
     if (!_sweepTimer->isActive()) {
         _sweepTimer->start();
     }
-    const SockAddr socket = state.peer.getActiveSocket() ? *state.peer.getActiveSocket() : message->getSenderSockAddr();
+    const IpEndpoint socket = state.peer.activeEndpoint() ? *state.peer.activeEndpoint() : message->getSenderEndpoint();
     if (isRelayedPath(socket)) {
         ++_counters.peersConnectedViaRelay;
     }

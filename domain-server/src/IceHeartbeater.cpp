@@ -93,11 +93,11 @@ void IceHeartbeater::sendHeartbeatToIceServer() {
 
 bool IceHeartbeater::isFromIceServer(const ReceivedMessagePointer &message) {
     // A spoofed Denied could otherwise push us into making new keys, a spoofed ACK hide a failover.
-    if (message->getSenderSockAddr() == _iceServer) {
+    if (message->getSenderEndpoint() == _iceServer) {
         return true;
     }
     ++_counters.repliesFromStrangers;
-    qCDebug(domain_server_ice_packets) << message->getType() << "from" << message->getSenderSockAddr()
+    qCDebug(domain_server_ice_packets) << message->getType() << "from" << message->getSenderEndpoint()
                                        << "which is not our ice-server" << _iceServer << "- ignored";
     return false;
 }

@@ -59,7 +59,7 @@ void IceServer::start() {
     }
 }
 
-void IceServer::processDatagram(const QByteArray &datagram, const SockAddr &sender) {
+void IceServer::processDatagram(const QByteArray &datagram, const IpEndpoint &sender) {
     ++_counts.datagramsIn;
     // The limit comes before any decoding, so a flood costs a hash lookup per datagram.
     if (!_rateLimiter.allow(sender, _clock())) {
@@ -78,19 +78,19 @@ void IceServer::processPacketView(const PacketReceiver::PacketView &packet) {
     }
 }
 
-void IceServer::send(PacketType type, const QByteArray &payload, const SockAddr &destination) {
+void IceServer::send(PacketType type, const QByteArray &payload, const IpEndpoint &destination) {
     if (!_sender.sendPacket(type, payload, destination)) {
         ++_counts.drops[IceServerStats::SendFailed];
     }
 }
 
-void IceServer::sendEncoded(QByteArray &datagram, const SockAddr &destination) {
+void IceServer::sendEncoded(QByteArray &datagram, const IpEndpoint &destination) {
     if (!_sender.sendEncoded(datagram, destination)) {
         ++_counts.drops[IceServerStats::SendFailed];
     }
 }
 
-void IceServer::processHeartbeat(const QByteArray &payload, const SockAddr &sender) {
+void IceServer::processHeartbeat(const QByteArray &payload, const IpEndpoint &sender) {
     // payload may be a view into the datagram: nothing below keeps it beyond this call (PeerTable
     // stores its own copy).
     const qint64 now = _clock();
@@ -175,7 +175,7 @@ void IceServer::announce(const QUuid &domainID, const DomainKeyStore::Lookup &ke
     }
 }
 
-void IceServer::processQuery(const QByteArray &payload, const SockAddr &sender) {
+void IceServer::processQuery(const QByteArray &payload, const IpEndpoint &sender) {
     // A layout check instead of a decode: the querier's record is forwarded as received.
     const IceServerQuery::Scanned query = IceServerQuery::scan(payload);
     if (query.error != WireError::NoError) {
@@ -196,7 +196,7 @@ void IceServer::processQuery(const QByteArray &payload, const SockAddr &sender) 
     answerQuery(query.domainID, querierRecord, sender);
 }
 
-bool IceServer::answerQuery(const QUuid &domainID, const QByteArray &querierRecord, const SockAddr &querier) {
+bool IceServer::answerQuery(const QUuid &domainID, const QByteArray &querierRecord, const IpEndpoint &querier) {
     PeerTable::Route domain; // a copy: another thread may change the record meanwhile
     if (!_peers.route(domainID, &domain)) {
         ++_counts.drops[IceServerStats::UnknownDomain];
@@ -213,7 +213,7 @@ bool IceServer::answerQuery(const QUuid &domainID, const QByteArray &querierReco
     return true;
 }
 
-void IceServer::answerForOtherNode(const QByteArray &domainInformation, const SockAddr &querier) {
+void IceServer::answerForOtherNode(const QByteArray &domainInformation, const IpEndpoint &querier) {
     ++_counts.queriesAnswered;
     send(PacketType::ICEServerPeerInformation, domainInformation, querier);
 }
@@ -227,7 +227,7 @@ bool IceServer::introduceQuerier(const QUuid &domainID, const QByteArray &querie
     return true;
 }
 
-void IceServer::processStun(const QByteArray &datagram, const SockAddr &sender) {
+void IceServer::processStun(const QByteArray &datagram, const IpEndpoint &sender) {
     ++_counts.stunIn;
     const Decoded<StunMessage> decoded = StunMessage::decode(datagram);
     if (!decoded.ok() || decoded.value.type != StunMessage::BindingRequest) {

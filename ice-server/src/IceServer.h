@@ -61,7 +61,7 @@ public:
     void start();
 
     // The datagram entry point (what the transport feeds, and what the fuzzer drives).
-    void processDatagram(const QByteArray &datagram, const SockAddr &sender);
+    void processDatagram(const QByteArray &datagram, const IpEndpoint &sender);
     // The receiver's direct listeners for ICEServerHeartbeat and ICEServerQuery.
     void processPacketView(const PacketReceiver::PacketView &packet);
 
@@ -70,10 +70,10 @@ public:
     void setCluster(IceServerCluster *cluster) { _cluster = cluster; }
     // Finishes a query from the local table (the domain's record to the querier, the querier's to
     // the domain); false, counted as an unknown domain, when the table does not hold the domain.
-    bool answerQuery(const QUuid &domainID, const QByteArray &querierRecord, const SockAddr &querier);
+    bool answerQuery(const QUuid &domainID, const QByteArray &querierRecord, const IpEndpoint &querier);
     // Finishes a query for a domain another node holds: its peer information (built from the
     // cluster's record) to the querier; the owning node introduces the querier to the domain.
-    void answerForOtherNode(const QByteArray &domainInformation, const SockAddr &querier);
+    void answerForOtherNode(const QByteArray &domainInformation, const IpEndpoint &querier);
     // The other half, at the owning node: the querier's record to the domain's active socket.
     // False when this node no longer holds the domain.
     bool introduceQuerier(const QUuid &domainID, const QByteArray &querierRecord);
@@ -96,11 +96,11 @@ Q_SIGNALS:
     void peersExpired(int count);
 
 private:
-    void processHeartbeat(const QByteArray &payload, const SockAddr &sender);
-    void processQuery(const QByteArray &payload, const SockAddr &sender);
-    void processStun(const QByteArray &datagram, const SockAddr &sender);
-    void send(PacketType type, const QByteArray &payload, const SockAddr &destination);
-    void sendEncoded(QByteArray &datagram, const SockAddr &destination);
+    void processHeartbeat(const QByteArray &payload, const IpEndpoint &sender);
+    void processQuery(const QByteArray &payload, const IpEndpoint &sender);
+    void processStun(const QByteArray &datagram, const IpEndpoint &sender);
+    void send(PacketType type, const QByteArray &payload, const IpEndpoint &destination);
+    void sendEncoded(QByteArray &datagram, const IpEndpoint &destination);
     void dropPeer(const QUuid &domainID);
     void announce(const QUuid &domainID, const DomainKeyStore::Lookup &key, qint64 now);
 

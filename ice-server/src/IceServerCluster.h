@@ -26,5 +26,5 @@ public:
     // may be a view into the datagram: copy it before returning. The implementation finishes the
     // query through server->answerQuery() or server->answerForOtherNode(), possibly later.
     virtual void resolveQuery(IceServer *server, const QUuid &domainID, const QByteArray &querierRecord,
-                              const SockAddr &querier, qint64 nowMs) = 0;
+                              const IpEndpoint &querier, qint64 nowMs) = 0;
 };

@@ -64,8 +64,8 @@ void IceServerThreads::stop() {
     _workers.clear();
 }
 
-QList<SockAddr> IceServerThreads::boundSockets() const {
-    QList<SockAddr> sockets;
+QList<IpEndpoint> IceServerThreads::boundSockets() const {
+    QList<IpEndpoint> sockets;
     if (!_workers.empty()) {
         runOn(*_workers.front(), [&] { sockets = _workers.front()->transport->boundSockets(); });
     }

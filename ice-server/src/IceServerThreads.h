@@ -38,7 +38,7 @@ public:
     int threadCount() const { return int(_workers.size()); }
     QString errorString() const { return _errorString; }
     // The first worker's sockets (every worker's are on the same addresses and port).
-    QList<SockAddr> boundSockets() const;
+    QList<IpEndpoint> boundSockets() const;
     const PeerTable &peers() const { return *_shared.peers; }
     // Every worker's counters added up, plus the shared table, limiter and keys. Waits for each
     // worker to finish the batch it is in.

@@ -1,12 +1,12 @@
 #include "PeerTable.h"
 
 namespace {
-bool sameIp(const SockAddr &a, const SockAddr &b) {
+bool sameIp(const IpEndpoint &a, const IpEndpoint &b) {
     return !a.isNull() && !b.isNull() && a.getAddress().isEqual(b.getAddress(), QHostAddress::TolerantConversion);
 }
 
-bool isRepeat(const PeerTable::Peer &peer, const QByteArray &payload, const SockAddr &sender) {
-    const SockAddr *active = peer.peer.getActiveSocket();
+bool isRepeat(const PeerTable::Peer &peer, const QByteArray &payload, const IpEndpoint &sender) {
+    const IpEndpoint *active = peer.peer.activeEndpoint();
     return active && *active == sender && peer.heartbeat == payload;
 }
 } // namespace
@@ -33,7 +33,7 @@ bool PeerTable::route(const QUuid &id, Route *route) const {
     const Shard &shard = shardFor(id);
     QMutexLocker lock(&shard.mutex);
     auto it = shard.peers.constFind(id);
-    const SockAddr *active = it == shard.peers.constEnd() ? nullptr : it->peer.getActiveSocket();
+    const IpEndpoint *active = it == shard.peers.constEnd() ? nullptr : it->peer.activeEndpoint();
     if (!active) {
         return false;
     }
@@ -49,7 +49,7 @@ bool PeerTable::isKnownGood(const QUuid &id, const QByteArray &payload, quint64 
     return it != shard.peers.constEnd() && it->keySerial == keySerial && it->heartbeat == payload;
 }
 
-bool PeerTable::refreshRepeat(const QUuid &id, const QByteArray &payload, const SockAddr &sender, quint64 keySerial,
+bool PeerTable::refreshRepeat(const QUuid &id, const QByteArray &payload, const IpEndpoint &sender, quint64 keySerial,
                               qint64 nowMs) {
     Shard &shard = shardFor(id);
     QMutexLocker lock(&shard.mutex);
@@ -61,7 +61,7 @@ bool PeerTable::refreshRepeat(const QUuid &id, const QByteArray &payload, const 
     return true;
 }
 
-PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &heartbeat, const SockAddr &sender,
+PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &heartbeat, const IpEndpoint &sender,
                                                       const QByteArray &payload, quint64 keySerial, qint64 nowMs) {
     Shard &shard = shardFor(heartbeat.domainID);
     QMutexLocker lock(&shard.mutex);
@@ -77,7 +77,7 @@ PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &
         it->peer.setUUID(heartbeat.domainID);
         decision = Decision::Registered;
     } else {
-        const SockAddr *active = it->peer.getActiveSocket();
+        const IpEndpoint *active = it->peer.activeEndpoint();
         if (active && *active == sender) {
             decision = Decision::Refreshed;
         } else if (sameIp(sender, heartbeat.publicSocket) || sameIp(sender, heartbeat.localSocket)
@@ -95,7 +95,7 @@ PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &
         peer.peer.setLocalSocket(heartbeat.localSocket);
         peer.peerInformation = peer.peer.toByteArray();
     }
-    if (decision != Decision::Refreshed || !peer.peer.getActiveSocket()) {
+    if (decision != Decision::Refreshed || !peer.peer.activeEndpoint()) {
         peer.peer.activateMatchingOrNewSymmetricSocket(sender);
     }
     if (peer.heartbeat != payload) {

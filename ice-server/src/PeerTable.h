@@ -56,7 +56,7 @@ public:
 
     // What a query needs of a domain, copied out of the table.
     struct Route {
-        SockAddr activeSocket;      // where the querier's record goes
+        IpEndpoint activeSocket;    // where the querier's record goes
         QByteArray peerInformation; // what the querier gets
     };
 
@@ -81,11 +81,11 @@ public:
     // applyVerifiedHeartbeat: Refreshed, same content) is the new lastHeard: this sets it and
     // returns true, in one lock and one lookup. False (nothing changed) sends the caller down the
     // full path.
-    bool refreshRepeat(const QUuid &id, const QByteArray &payload, const SockAddr &sender, quint64 keySerial,
+    bool refreshRepeat(const QUuid &id, const QByteArray &payload, const IpEndpoint &sender, quint64 keySerial,
                        qint64 nowMs);
 
     // Applies the replay rule above to a heartbeat whose signature is good; payload is its bytes.
-    Decision applyVerifiedHeartbeat(const IceServerHeartbeat &heartbeat, const SockAddr &sender,
+    Decision applyVerifiedHeartbeat(const IceServerHeartbeat &heartbeat, const IpEndpoint &sender,
                                     const QByteArray &payload, quint64 keySerial, qint64 nowMs);
 
     // Drops domains silent longer than timeoutMs; returns how many, and appends their IDs to

@@ -125,7 +125,7 @@ bool SourceRateLimiter::take(Shard &shard, Bucket &bucket, Bucket *aggregate) {
     return false;
 }
 
-bool SourceRateLimiter::allow(const SockAddr &source, qint64 nowMs) {
+bool SourceRateLimiter::allow(const IpEndpoint &source, qint64 nowMs) {
     if (!enabled()) {
         return true; // nothing shared is touched: off costs nothing, whatever the thread count
     }

@@ -14,7 +14,7 @@
 
 #include "IceServerSettings.h"
 
-#include <SockAddr.h>
+#include <IpEndpoint.h>
 
 #include <QtCore/QMutex>
 #include <QtNetwork/QHostAddress>
@@ -41,8 +41,8 @@ public:
     bool enabled() const { return _settings.packetsPerSecond > 0; }
     // Takes one token for the source; false when its bucket is empty. nowMs is a monotonic clock.
     // The port counts only for a trusted relay, whose aggregate bucket must have a token too.
-    bool allow(const SockAddr &source, qint64 nowMs);
-    bool allow(const QHostAddress &source, qint64 nowMs) { return allow(SockAddr(source, 0), nowMs); }
+    bool allow(const IpEndpoint &source, qint64 nowMs);
+    bool allow(const QHostAddress &source, qint64 nowMs) { return allow(IpEndpoint(source, 0), nowMs); }
     bool isTrustedRelay(const QHostAddress &address) const;
 
     int trackedSources() const;

@@ -97,7 +97,7 @@ public:
             return false;
         }
         qCInfo(ice_server).noquote() << "HTTP /status and /metrics on"
-                                     << SockAddr(QHostAddress(options.httpBind), options.httpPort).toString();
+                                     << IpEndpoint(QHostAddress(options.httpBind), options.httpPort).toString();
         return true;
     }
 
@@ -208,13 +208,13 @@ public:
     IceServerStats stats() const { return server ? server->stats() : _workers.stats(); }
     QStringList listening() const {
         QStringList sockets;
-        for (const SockAddr &socket : bound) {
+        for (const IpEndpoint &socket : bound) {
             sockets.append(socket.toString());
         }
         return sockets;
     }
 
-    QList<SockAddr> bound;
+    QList<IpEndpoint> bound;
     std::unique_ptr<IceServer> server; // one thread only
 
 private:

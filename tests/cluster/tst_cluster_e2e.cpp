@@ -110,7 +110,7 @@ class tst_ClusterE2e : public QObject {
         cluster->b = startNode(QStringLiteral("ice-b"), cluster->keysDir);
         cluster->c = startNode(QStringLiteral("ice-c"), cluster->keysDir);
         for (const IceNode *node : { &cluster->a, &cluster->b, &cluster->c }) {
-            if (!ProcessHarness::waitForStun(SockAddr(QHostAddress::LocalHost, node->port), 10000)
+            if (!ProcessHarness::waitForStun(IpEndpoint(QHostAddress::LocalHost, node->port), 10000)
                 || !QTest::qWaitFor(
                     [&] { return httpGet(node->httpPort, "/status").contains("\"state\":\"connected\""); }, 10000)) {
                 qWarning() << node->name << "is not up, or not connected to Redis";
@@ -270,7 +270,7 @@ private Q_SLOTS:
         QVERIFY(attacker.bind(QHostAddress(QHostAddress::LocalHost), 0));
         IceServerHeartbeat heartbeat;
         heartbeat.domainID = cluster.domainID;
-        heartbeat.publicSocket = SockAddr(QHostAddress::LocalHost, attacker.localPort());
+        heartbeat.publicSocket = IpEndpoint(QHostAddress::LocalHost, attacker.localPort());
         heartbeat.localSocket = heartbeat.publicSocket;
         heartbeat.signature = CryptoBackend::defaultBackend()->sign(
             key,

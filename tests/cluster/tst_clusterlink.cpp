@@ -24,29 +24,29 @@ using redistest::RedisTestServer;
 namespace {
 const QUuid DomainID(QStringLiteral("6ba7b810-9dad-11d1-80b4-00c04fd430c8"));
 const QUuid ClientID(QStringLiteral("11223344-5566-7788-99aa-bbccddeeff00"));
-const SockAddr DomainPublic(QHostAddress(QStringLiteral("198.51.100.7")), 40102);
-const SockAddr DomainLocal(QHostAddress(QStringLiteral("10.0.0.2")), 40102);
-const SockAddr ClientPublic(QHostAddress(QStringLiteral("203.0.113.5")), 40102);
-const SockAddr ClientLocal(QHostAddress(QStringLiteral("192.168.1.10")), 40102);
+const IpEndpoint DomainPublic(QHostAddress(QStringLiteral("198.51.100.7")), 40102);
+const IpEndpoint DomainLocal(QHostAddress(QStringLiteral("10.0.0.2")), 40102);
+const IpEndpoint ClientPublic(QHostAddress(QStringLiteral("203.0.113.5")), 40102);
+const IpEndpoint ClientLocal(QHostAddress(QStringLiteral("192.168.1.10")), 40102);
 
 // A loopback UDP socket that keeps what it receives and from where.
 class Endpoint : public QObject {
 public:
     struct Received {
         QByteArray bytes;
-        SockAddr from;
+        IpEndpoint from;
     };
     Endpoint() {
         _socket.bind(QHostAddress(QHostAddress::LocalHost), 0);
         connect(&_socket, &QUdpSocket::readyRead, this, [this] {
             while (_socket.hasPendingDatagrams()) {
                 const QNetworkDatagram d = _socket.receiveDatagram();
-                received.append({ d.data(), SockAddr(d.senderAddress(), quint16(d.senderPort())) });
+                received.append({ d.data(), IpEndpoint(d.senderAddress(), quint16(d.senderPort())) });
             }
         });
     }
-    SockAddr address() const { return SockAddr(QHostAddress::LocalHost, _socket.localPort()); }
-    void send(const QByteArray &bytes, const SockAddr &to) {
+    IpEndpoint address() const { return IpEndpoint(QHostAddress::LocalHost, _socket.localPort()); }
+    void send(const QByteArray &bytes, const IpEndpoint &to) {
         _socket.writeDatagram(bytes, to.getAddress(), to.getPort());
     }
     // The payloads of the packets of this type received so far.
@@ -91,7 +91,7 @@ struct ClusterNode {
         link.reset();
         registry->stop();
     }
-    SockAddr address() const { return SockAddr(QHostAddress::LocalHost, transport->localPort()); }
+    IpEndpoint address() const { return IpEndpoint(QHostAddress::LocalHost, transport->localPort()); }
     // Processing is in order: once a STUN answer comes back, everything sent before it was handled.
     bool barrier(Endpoint &endpoint) {
         const int before = endpoint.received.size();

@@ -8,8 +8,8 @@ namespace {
 
 ClusterRecord sample() {
     ClusterRecord record;
-    record.publicSocket = SockAddr(QHostAddress(QStringLiteral("203.0.113.5")), 40102);
-    record.localSocket = SockAddr(QHostAddress(QStringLiteral("192.168.1.20")), 40102);
+    record.publicSocket = IpEndpoint(QHostAddress(QStringLiteral("203.0.113.5")), 40102);
+    record.localSocket = IpEndpoint(QHostAddress(QStringLiteral("192.168.1.20")), 40102);
     record.keyFingerprint = "ABCD";
     record.publishedAtMs = 0x0000018C12345678LL;
     return record;
@@ -50,7 +50,7 @@ void tst_ClusterRecord::golden() {
 
 void tst_ClusterRecord::ipv6RoundTrip() {
     ClusterRecord record = sample();
-    record.publicSocket = SockAddr(QHostAddress(QStringLiteral("2001:db8::7")), 7);
+    record.publicSocket = IpEndpoint(QHostAddress(QStringLiteral("2001:db8::7")), 7);
     record.keyFingerprint.clear();
     ClusterRecord decoded;
     QVERIFY(decoded.decodeData(record.encodeData()));

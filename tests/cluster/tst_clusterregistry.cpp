@@ -18,8 +18,8 @@ using Status = ClusterRegistry::LookupResult::Status;
 namespace {
 
 const QUuid kDomain(QStringLiteral("{1eadc521-39d4-4dbe-9080-4ab8a5a98ea2}"));
-const SockAddr kPublic(QHostAddress(QStringLiteral("203.0.113.5")), 40102);
-const SockAddr kLocal(QHostAddress(QStringLiteral("192.168.1.20")), 40102);
+const IpEndpoint kPublic(QHostAddress(QStringLiteral("203.0.113.5")), 40102);
+const IpEndpoint kLocal(QHostAddress(QStringLiteral("192.168.1.20")), 40102);
 const QByteArray kFingerprint = QByteArray::fromHex("a1b2c3d4e5f60718");
 
 std::unique_ptr<ClusterRegistry> makeNode(const RedisTestServer &server, const QString &node, int peerTimeoutMs = 5000,
@@ -111,10 +111,10 @@ void tst_ClusterRegistry::steadyHeartbeatsCostFewCommands() {
 
     // 1,000 heartbeats one second apart (caller clock), each answered before the next, so no
     // write is skipped merely because one is in flight. At heartbeat 500 the public socket moves.
-    const SockAddr moved(QHostAddress(QStringLiteral("198.51.100.9")), 50000);
+    const IpEndpoint moved(QHostAddress(QStringLiteral("198.51.100.9")), 50000);
     quint64 writesAtMove = 0;
     for (int beat = 0; beat < 1000; ++beat) {
-        const SockAddr publicSocket = beat < 500 ? kPublic : moved;
+        const IpEndpoint publicSocket = beat < 500 ? kPublic : moved;
         if (beat == 500) {
             writesAtMove = a->counters().writes;
         }
@@ -253,7 +253,7 @@ void tst_ClusterRegistry::liveOwnerIsNeverOverwritten() {
 
     // The same heartbeat replayed at B (its verify passes: the signature is genuine).
     QSignalSpy rejected(b.get(), &ClusterRegistry::publishRejected);
-    const SockAddr attacker(QHostAddress(QStringLiteral("192.0.2.66")), 6666);
+    const IpEndpoint attacker(QHostAddress(QStringLiteral("192.0.2.66")), 6666);
     b->publish(kDomain, attacker, kLocal, kFingerprint, 0);
     QTRY_COMPARE_WITH_TIMEOUT(rejected.size(), 1, 5000);
     QCOMPARE(rejected.at(0).at(1).toString(), QStringLiteral("node-a"));

@@ -12,32 +12,33 @@ class FakeTransport : public UdpTransport {
 public:
     struct Sent {
         QByteArray datagram;
-        SockAddr destination;
+        IpEndpoint destination;
         int ttl = 0;
     };
 
-    explicit FakeTransport(const SockAddr &local = SockAddr(QHostAddress::LocalHost, 40102), QObject *parent = nullptr)
+    explicit FakeTransport(const IpEndpoint &local = IpEndpoint(QHostAddress::LocalHost, 40102),
+                           QObject *parent = nullptr)
         : UdpTransport(parent), _local(local) {}
 
-    qint64 writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl = 0) override {
+    qint64 writeDatagram(const QByteArray &datagram, const IpEndpoint &destination, int ttl = 0) override {
         _sent.append({ datagram, destination, ttl });
         Q_EMIT datagramSent(datagram, destination);
         return datagram.size();
     }
-    SockAddr localSocket() const override { return _local; }
-    void setLocalSocket(const SockAddr &local) { _local = local; }
+    IpEndpoint localSocket() const override { return _local; }
+    void setLocalSocket(const IpEndpoint &local) { _local = local; }
     bool isBound() const override { return !_local.isNull(); }
 
     // Moves to the next port (old port + 1 unless setNextPort() chose one), or fails as told.
     bool rebindToFreshPort() override {
         ++_rebinds;
         if (!_rebindError.isEmpty()) {
-            _local = SockAddr();
+            _local = IpEndpoint();
             return false;
         }
         const quint16 port = _nextPort ? _nextPort : quint16(_local.getPort() + 1);
         _nextPort = 0;
-        _local = SockAddr(_local.isNull() ? QHostAddress(QHostAddress::AnyIPv4) : _local.getAddress(), port);
+        _local = IpEndpoint(_local.isNull() ? QHostAddress(QHostAddress::AnyIPv4) : _local.getAddress(), port);
         return true;
     }
     QString errorString() const override { return _rebindError; }
@@ -47,7 +48,7 @@ public:
     int rebindCount() const { return _rebinds; }
 
     // Delivers a datagram as if it had arrived from sender.
-    void inject(const QByteArray &datagram, const SockAddr &sender) { Q_EMIT datagramReceived(datagram, sender); }
+    void inject(const QByteArray &datagram, const IpEndpoint &sender) { Q_EMIT datagramReceived(datagram, sender); }
 
     const QList<Sent> &sent() const { return _sent; }
     QList<Sent> takeSent() {
@@ -58,10 +59,10 @@ public:
     void clearSent() { _sent.clear(); }
 
 Q_SIGNALS:
-    void datagramSent(const QByteArray &datagram, const SockAddr &destination);
+    void datagramSent(const QByteArray &datagram, const IpEndpoint &destination);
 
 private:
-    SockAddr _local;
+    IpEndpoint _local;
     QList<Sent> _sent;
     quint16 _nextPort = 0;
     QString _rebindError;

@@ -98,7 +98,10 @@ private Q_SLOTS:
         QCOMPARE(listener.messages.size(), 1);
         const ReceivedMessagePointer message = listener.messages.first();
         QCOMPARE(message->getType(), PacketType::ICEPing);
+        QCOMPARE(message->getSenderEndpoint(), kSender.endpoint());
         QCOMPARE(message->getSenderSockAddr(), kSender);
+        // Upstream's SockAddr form is made once, on first use, and stays the same object.
+        QCOMPARE(&message->getSenderSockAddr(), &message->getSenderSockAddr());
         QCOMPARE(message->getSize(), IcePing::PayloadSize);
         const auto ping = IcePing::fromPayload(message->getMessage());
         QVERIFY(ping.ok());
@@ -176,7 +179,7 @@ private Q_SLOTS:
         transport.inject(request, kSender);
         QCOMPARE(stun.size(), 1);
         QCOMPARE(stun.first().at(0).toByteArray(), request);
-        QCOMPARE(stun.first().at(1).value<SockAddr>(), kSender);
+        QCOMPARE(stun.first().at(1).value<IpEndpoint>(), kSender);
         QCOMPARE(receiver.counters().stun, quint64(1));
     }
 

@@ -3,6 +3,7 @@
 // and kills every process it started when the test ends, passed or not.
 #pragma once
 
+#include <SockAddr.h>
 #include <StunMessage.h>
 
 #include <QtCore/QDir>

@@ -320,7 +320,7 @@ private Q_SLOTS:
         const StunMessage request = StunMessage::bindingRequest();
         client.send(request.encode(), s.address());
         QTRY_COMPARE(client.received.size(), 1);
-        const Decoded<SockAddr> mapped = StunMessage::parseBindingResponse(client.received[0], request.transactionId);
+        const Decoded<IpEndpoint> mapped = StunMessage::parseBindingResponse(client.received[0], request.transactionId);
         QVERIFY2(mapped.ok(), qPrintable(wireErrorString(mapped.error)));
         QCOMPARE(mapped.value, client.address());
         QCOMPARE(s.server->stats().stunOut, quint64(1));

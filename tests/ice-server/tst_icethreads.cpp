@@ -348,7 +348,7 @@ private Q_SLOTS:
                                }),
                  qPrintable(threads.errorString()));
         QCOMPARE(threads.threadCount(), 2);
-        const QList<SockAddr> bound = threads.boundSockets();
+        const QList<IpEndpoint> bound = threads.boundSockets();
         QCOMPARE(bound.size(), 1);
         const SockAddr server = bound.first();
         QVERIFY(server.getPort() != 0);

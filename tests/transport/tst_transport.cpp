@@ -54,10 +54,10 @@ std::unique_ptr<SocketTransport> bound(TransportKind kind, const QHostAddress &a
 // Received datagrams of one transport, in order.
 struct Inbox {
     QList<QByteArray> data;
-    QList<SockAddr> senders;
+    QList<IpEndpoint> senders;
     explicit Inbox(UdpTransport *transport) {
         QObject::connect(transport, &UdpTransport::datagramReceived, transport,
-                         [this](const QByteArray &datagram, const SockAddr &sender) {
+                         [this](const QByteArray &datagram, const IpEndpoint &sender) {
                              data.append(datagram); // keeps a copy: the transport must not reuse its bytes
                              senders.append(sender);
                          });
@@ -137,8 +137,8 @@ private Q_SLOTS:
         QVERIFY(transport);
         QVERIFY(transport->isBound());
         QVERIFY(transport->localPort() != 0);
-        QCOMPARE(transport->localSocket(), SockAddr(reported, transport->localPort()));
-        QCOMPARE(transport->boundSockets(), QList<SockAddr> { transport->localSocket() });
+        QCOMPARE(transport->localSocket(), IpEndpoint(reported, transport->localPort()));
+        QCOMPARE(transport->boundSockets(), QList<IpEndpoint> { transport->localSocket() });
     }
 
     // IPv4 and IPv6 "any" share one port (the second bind with port 0 takes the first's port).
@@ -160,8 +160,8 @@ private Q_SLOTS:
         const std::unique_ptr<SocketTransport> v4 = bound(kind, V4);
         const std::unique_ptr<SocketTransport> v6 = bound(kind, V6);
         QVERIFY(v4 && v6);
-        QCOMPARE(v4->writeDatagram("four", SockAddr(V4, server->localPort())), qint64(4));
-        QCOMPARE(v6->writeDatagram("six", SockAddr(V6, server->localPort())), qint64(3));
+        QCOMPARE(v4->writeDatagram("four", IpEndpoint(V4, server->localPort())), qint64(4));
+        QCOMPARE(v6->writeDatagram("six", IpEndpoint(V6, server->localPort())), qint64(3));
         QTRY_COMPARE_WITH_TIMEOUT(inbox.data.size(), 2, 5000);
         // Answers go out of the socket of the destination's family.
         Inbox v4Inbox(v4.get()), v6Inbox(v6.get());
@@ -227,7 +227,7 @@ private Q_SLOTS:
             senders.push_back(makeSocketTransport(kind));
             QVERIFY(senders.back()->bind(loopback));
             replies.push_back(std::make_unique<Inbox>(senders.back().get()));
-            QCOMPARE(senders.back()->writeDatagram(numbered(i), SockAddr(loopback, port)), qint64(32));
+            QCOMPARE(senders.back()->writeDatagram(numbered(i), IpEndpoint(loopback, port)), qint64(32));
         }
         QTRY_COMPARE_WITH_TIMEOUT(inbox0.data.size() + inbox1.data.size(), Senders, 5000);
         QVERIFY2(!inbox0.data.isEmpty() && !inbox1.data.isEmpty(), "every sender went to one socket");
@@ -240,7 +240,7 @@ private Q_SLOTS:
         }
         for (int i = 0; i < Senders; ++i) {
             QTRY_COMPARE_WITH_TIMEOUT(replies[size_t(i)]->data, QList<QByteArray> { numbered(i) }, 5000);
-            QCOMPARE(replies[size_t(i)]->senders.first(), SockAddr(loopback, port));
+            QCOMPARE(replies[size_t(i)]->senders.first(), IpEndpoint(loopback, port));
         }
     }
 
@@ -274,10 +274,10 @@ private Q_SLOTS:
         const std::unique_ptr<SocketTransport> sender = bound(kind, senderBind);
         QVERIFY(receiver && sender);
         Inbox inbox(receiver.get());
-        QCOMPARE(sender->writeDatagram("hello", SockAddr(destination, receiver->localPort())), qint64(5));
+        QCOMPARE(sender->writeDatagram("hello", IpEndpoint(destination, receiver->localPort())), qint64(5));
         QTRY_COMPARE_WITH_TIMEOUT(inbox.data.size(), 1, 5000);
         QCOMPARE(inbox.data.first(), QByteArray("hello"));
-        QCOMPARE(inbox.senders.first(), SockAddr(reportedSender, sender->localPort()));
+        QCOMPARE(inbox.senders.first(), IpEndpoint(reportedSender, sender->localPort()));
         QCOMPARE(inbox.senders.first().getAddress().protocol(), reportedSender.protocol());
     }
 
@@ -311,7 +311,7 @@ private Q_SLOTS:
         QVERIFY(raw.isValid());
         const std::unique_ptr<SocketTransport> transport = bound(kind, senderBind);
         QVERIFY(transport);
-        const SockAddr to(v6 ? V6 : V4, raw.port());
+        const IpEndpoint to(v6 ? V6 : V4, raw.port());
         // Outside a read loop: sent at once.
         QCOMPARE(transport->writeDatagram("direct", to, ttl), qint64(6));
         QTRY_VERIFY_WITH_TIMEOUT(raw.hasDatagram(), 5000);
@@ -319,7 +319,7 @@ private Q_SLOTS:
         QCOMPARE(direct.data, QByteArray("direct"));
         // From a slot answering a datagram: the native transport batches this one.
         QObject::connect(transport.get(), &UdpTransport::datagramReceived, transport.get(),
-                         [&](const QByteArray &, const SockAddr &) { transport->writeDatagram("answer", to, ttl); });
+                         [&](const QByteArray &, const IpEndpoint &) { transport->writeDatagram("answer", to, ttl); });
         RawUdpSocket poke(v6);
         QVERIFY(poke.sendTo(transport->localPort(), "poke"));
         QTRY_VERIFY_WITH_TIMEOUT(raw.hasDatagram(), 5000);
@@ -360,8 +360,8 @@ private Q_SLOTS:
             datagram[i] = char(i * 7 + 1);
         }
         // A small one after it proves the large one did not spill into the next read.
-        QCOMPARE(sender->writeDatagram(datagram, SockAddr(address, receiver->localPort())), qint64(size));
-        QCOMPARE(sender->writeDatagram("after", SockAddr(address, receiver->localPort())), qint64(5));
+        QCOMPARE(sender->writeDatagram(datagram, IpEndpoint(address, receiver->localPort())), qint64(size));
+        QCOMPARE(sender->writeDatagram("after", IpEndpoint(address, receiver->localPort())), qint64(5));
         QTRY_COMPARE_WITH_TIMEOUT(inbox.data.size(), 2, 5000);
         QCOMPARE(inbox.data.at(0).size(), size);
         QVERIFY(inbox.data.at(0) == datagram);
@@ -390,7 +390,7 @@ private Q_SLOTS:
         Inbox inbox(echo.get());
         QObject::connect(
             echo.get(), &UdpTransport::datagramReceived, echo.get(),
-            [&](const QByteArray &datagram, const SockAddr &from) { echo->writeDatagram(datagram, from); });
+            [&](const QByteArray &datagram, const IpEndpoint &from) { echo->writeDatagram(datagram, from); });
         Inbox echoes(client.get());
         QList<QByteArray> sent;
         for (int i = 0; i < count; ++i) {
@@ -406,19 +406,19 @@ private Q_SLOTS:
     void sendFails_data() {
         QTest::addColumn<TransportKind>("kind");
         QTest::addColumn<QHostAddress>("bindAddress");
-        QTest::addColumn<SockAddr>("destination");
+        QTest::addColumn<IpEndpoint>("destination");
         QTest::addColumn<int>("size");
-        addRows("v6 destination, v4 socket", [](QTestData &row) { row << V4 << SockAddr(V6, 9) << 4; });
-        addRows("v4 destination, v6 socket", [](QTestData &row) { row << V6 << SockAddr(V4, 9) << 4; });
-        addRows("port 0", [](QTestData &row) { row << V4 << SockAddr(V4, 0) << 4; });
-        addRows("null address", [](QTestData &row) { row << V4 << SockAddr() << 4; });
-        addRows("too large for IPv4", [](QTestData &row) { row << V4 << SockAddr(V4, 9) << 65508; });
-        addRows("unbound", [](QTestData &row) { row << QHostAddress() << SockAddr(V4, 9) << 4; });
+        addRows("v6 destination, v4 socket", [](QTestData &row) { row << V4 << IpEndpoint(V6, 9) << 4; });
+        addRows("v4 destination, v6 socket", [](QTestData &row) { row << V6 << IpEndpoint(V4, 9) << 4; });
+        addRows("port 0", [](QTestData &row) { row << V4 << IpEndpoint(V4, 0) << 4; });
+        addRows("null address", [](QTestData &row) { row << V4 << IpEndpoint() << 4; });
+        addRows("too large for IPv4", [](QTestData &row) { row << V4 << IpEndpoint(V4, 9) << 65508; });
+        addRows("unbound", [](QTestData &row) { row << QHostAddress() << IpEndpoint(V4, 9) << 4; });
     }
     void sendFails() {
         QFETCH(TransportKind, kind);
         QFETCH(QHostAddress, bindAddress);
-        QFETCH(SockAddr, destination);
+        QFETCH(IpEndpoint, destination);
         QFETCH(int, size);
         if (needsV6(bindAddress) && !bindAddress.isNull() && !_hasV6) {
             QSKIP("no IPv6 on this host");
@@ -449,7 +449,7 @@ private Q_SLOTS:
         QVERIFY(transport->bind(V4));
         QVERIFY(transport->localPort() != 0);
         // Whatever goes to the old port is not ours any more (a marker to it, then one to the new port).
-        peer->writeDatagram("old", SockAddr(V4, oldPort));
+        peer->writeDatagram("old", IpEndpoint(V4, oldPort));
         peer->writeDatagram("new", transport->localSocket());
         QTRY_COMPARE_WITH_TIMEOUT(inbox.data.size(), 1, 5000);
         if (transport->localPort() != oldPort) {
@@ -469,7 +469,7 @@ private Q_SLOTS:
         QVERIFY(transport && peer);
         int delivered = 0;
         QObject::connect(transport.get(), &UdpTransport::datagramReceived, transport.get(),
-                         [&](const QByteArray &datagram, const SockAddr &from) {
+                         [&](const QByteArray &datagram, const IpEndpoint &from) {
                              ++delivered;
                              transport->writeDatagram(datagram, from); // queued in a batch, then dropped
                              transport->close();

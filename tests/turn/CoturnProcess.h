@@ -3,6 +3,7 @@
 // from a STUN binding answer, not from its log format.
 #pragma once
 
+#include <SockAddr.h>
 #include <StunMessage.h>
 
 #include <QtCore/QElapsedTimer>

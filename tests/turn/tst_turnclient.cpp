@@ -25,7 +25,7 @@ const QHostAddress kLoopback(QHostAddress::LocalHost);
 // A real socket that also keeps what went out and what came in from the TURN server.
 class RecordingTransport : public QUdpSocketTransport {
 public:
-    qint64 writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl = 0) override {
+    qint64 writeDatagram(const QByteArray &datagram, const IpEndpoint &destination, int ttl = 0) override {
         sent.append(datagram);
         ttls.append(ttl);
         if (losePermissionRequests > 0) {

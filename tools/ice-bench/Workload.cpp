@@ -15,7 +15,7 @@
 #include <vector>
 
 namespace {
-const SockAddr Reported(QHostAddress(QHostAddress::LocalHost), 40102);
+const IpEndpoint Reported(QHostAddress(QHostAddress::LocalHost), 40102);
 constexpr quint32 CacheMagic = 0x1ceb0001;
 
 QByteArray datagram(PacketType type, const QByteArray &payload) {

@@ -92,7 +92,7 @@ struct Bench {
         }
     }
     // Where the domain answers: the client's own socket, or its relayed address.
-    SockAddr clientAddr() const { return relayed ? turn->relayedAddress() : client.localSocket(); }
+    IpEndpoint clientAddr() const { return relayed ? IpEndpoint(turn->relayedAddress()) : client.localSocket(); }
 };
 
 // Sequential round trips: the client sends, the domain echoes, the client times the answer.

@@ -88,7 +88,7 @@ void ClusterLink::domainHeard(const PeerTable::Peer &peer, const DomainKeyStore:
         print.keySerial = key.serial;
         print.bytes = fingerprint(key.key);
     }
-    _registry->publish(id, peer.peer.getPublicSocket(), peer.peer.getLocalSocket(), print.bytes, nowMs);
+    _registry->publish(id, peer.peer.publicEndpoint(), peer.peer.localEndpoint(), print.bytes, nowMs);
 }
 
 void ClusterLink::domainDropped(const QUuid &domainID) {
@@ -101,7 +101,7 @@ bool ClusterLink::answerLocally(const QUuid &domainID) const {
 }
 
 void ClusterLink::resolveQuery(IceServer *server, const QUuid &domainID, const QByteArray &querierRecord,
-                               const SockAddr &querier, qint64 nowMs) {
+                               const IpEndpoint &querier, qint64 nowMs) {
     // The lookup may answer later: keep our own copy of the record, and guard both objects.
     const QByteArray record(querierRecord.constData(), querierRecord.size());
     const QPointer<IceServer> guardedServer(server);

@@ -71,7 +71,7 @@ public:
     void domainDropped(const QUuid &domainID) override;
     bool answerLocally(const QUuid &domainID) const override;
     void resolveQuery(IceServer *server, const QUuid &domainID, const QByteArray &querierRecord,
-                      const SockAddr &querier, qint64 nowMs) override;
+                      const IpEndpoint &querier, qint64 nowMs) override;
 
 private:
     struct Fingerprint {

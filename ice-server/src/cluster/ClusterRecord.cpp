@@ -35,8 +35,8 @@ bool ClusterRecord::decodeData(const QByteArray &data, QString *why) {
     if (format != kFormat) {
         return failWith(why, QStringLiteral("record format %1, this node reads %2").arg(format).arg(kFormat));
     }
-    const SockAddr publicSock = SockAddr::decode(reader);
-    const SockAddr localSock = SockAddr::decode(reader);
+    const IpEndpoint publicSock = IpEndpoint::decode(reader);
+    const IpEndpoint localSock = IpEndpoint::decode(reader);
     const quint8 fingerprintSize = reader.readU8();
     if (reader.ok() && fingerprintSize > kMaxFingerprint) {
         return failWith(why, QStringLiteral("key fingerprint of %1 bytes").arg(fingerprintSize));

@@ -6,14 +6,14 @@
 //   e  ownership epoch (decimal)         +1 each time another node takes the domain over
 //   d  data, versioned binary:
 //        01                              format
-//        <SockAddr> public socket        our wire form (protocol doc 2.3): 7 bytes for IPv4
-//        <SockAddr> local socket
+//        <IpEndpoint> public socket        our wire form (protocol doc 2.3): 7 bytes for IPv4
+//        <IpEndpoint> local socket
 //        nn <nn bytes>                   key fingerprint (opaque to the cluster, at most 64 bytes)
 //        <8 bytes BE> published at       the writer's wall clock, ms since the Unix epoch
 // A forwarded message (PUBLISH on <prefix>node:<id>): 01 | nn | <nn bytes sender node> | payload.
 #pragma once
 
-#include <SockAddr.h>
+#include <IpEndpoint.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QString>
@@ -24,8 +24,8 @@ struct ClusterRecord {
     static constexpr int kMaxFingerprint = 64;
 
     QUuid domainId;
-    SockAddr publicSocket;
-    SockAddr localSocket;
+    IpEndpoint publicSocket;
+    IpEndpoint localSocket;
     QByteArray keyFingerprint;
     QString ownerNode;
     quint32 epoch = 0;

@@ -219,7 +219,7 @@ bool ClusterRegistry::evalScript(Script script, const QList<QByteArray> &keysAnd
     });
 }
 
-void ClusterRegistry::publish(const QUuid &domainId, const SockAddr &publicSocket, const SockAddr &localSocket,
+void ClusterRegistry::publish(const QUuid &domainId, const IpEndpoint &publicSocket, const IpEndpoint &localSocket,
                               const QByteArray &keyFingerprint, qint64 nowMs) {
     ++_counters.publishCalls;
     _lastNowMs = nowMs;

@@ -106,7 +106,7 @@ public:
 
     // A heartbeat for domainId was verified here and accepted by the local replay rule. Cheap when
     // nothing changed; nowMs is the caller's monotonic clock.
-    void publish(const QUuid &domainId, const SockAddr &publicSocket, const SockAddr &localSocket,
+    void publish(const QUuid &domainId, const IpEndpoint &publicSocket, const IpEndpoint &localSocket,
                  const QByteArray &keyFingerprint, qint64 nowMs);
     // The domain expired here (or was removed): delete the record if this node still owns it.
     void unpublish(const QUuid &domainId);
@@ -131,8 +131,8 @@ Q_SIGNALS:
 
 private:
     struct Owned {
-        SockAddr publicSocket;
-        SockAddr localSocket;
+        IpEndpoint publicSocket;
+        IpEndpoint localSocket;
         QByteArray keyFingerprint;
         quint64 contentVersion = 0; // +1 on every change of the three above
         quint64 writtenVersion = 0; // the version Redis has from us (0: none confirmed)

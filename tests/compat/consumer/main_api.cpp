@@ -16,8 +16,10 @@
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDataStream>
+#include <QtCore/QEventLoop>
 #include <QtCore/QSet>
 #include <QtCore/QTimer>
+#include <QtCore/QVariant>
 #include <QtNetwork/QUdpSocket>
 
 #include <cstdio>
@@ -76,6 +78,23 @@ void sockAddr() {
     check(set.size() == 2 && map.count(addr) == 1 && qHash(addr, 0) == qHash(SockAddr(addr), 0), "qHash, std::hash");
     addr.clear();
     check(addr.isNull() && addr.getPort() == 0, "clear()");
+
+    // The asynchronous form: upstream callers connect to the lookup signals by member pointer.
+    SockAddr pending(SocketType::UDP, QStringLiteral("localhost"), 7337);
+    QEventLoop loop;
+    bool completed = false;
+    QObject::connect(&pending, &SockAddr::lookupCompleted, &loop, [&] {
+        completed = true;
+        loop.quit();
+    });
+    QObject::connect(&pending, &SockAddr::lookupFailed, &loop, &QEventLoop::quit);
+    QTimer::singleShot(5000, &loop, &QEventLoop::quit);
+    loop.exec();
+    check(completed && pending.getAddress() == QHostAddress::LocalHost,
+          "SockAddr(SocketType, hostname, port) looks up in the background, connect(&SockAddr::lookupCompleted)");
+    const SockAddr copy(pending);
+    const QVariant variant = QVariant::fromValue(copy);
+    check(variant.value<SockAddr>() == pending, "SockAddr is copyable, Q_DECLARE_METATYPE(SockAddr)");
 }
 
 // ---- Item 4: NetworkPeer ----

@@ -89,7 +89,7 @@ bool PacketReceiver::DeliveryQueue::enqueue(const Pending &delivery) {
 
 PacketReceiver::PacketReceiver(QObject *parent) : QObject(parent) {
     qRegisterMetaType<ReceivedMessagePointer>();
-    qRegisterMetaType<SockAddr>();
+    qRegisterMetaType<IpEndpoint>();
     qRegisterMetaType<PacketReceiver::DropReason>();
 }
 
@@ -224,7 +224,7 @@ QString PacketReceiver::dropReasonName(DropReason reason) {
     return QStringLiteral("unknown");
 }
 
-void PacketReceiver::drop(DropReason reason, quint8 type, const SockAddr &sender) {
+void PacketReceiver::drop(DropReason reason, quint8 type, const IpEndpoint &sender) {
     ++_counters.dropped[size_t(reason)];
     Q_EMIT packetDropped(reason, type, sender);
 }
@@ -246,7 +246,7 @@ bool PacketReceiver::dispatchDirect(Listener &slot, const PacketView &view) {
     return true;
 }
 
-void PacketReceiver::handleDatagram(const QByteArray &datagram, const SockAddr &sender) {
+void PacketReceiver::handleDatagram(const QByteArray &datagram, const IpEndpoint &sender) {
     ++_counters.datagrams;
     // A direct listener's packet in its plain form (the common case: one UDT word, the table's
     // version) is read in place: no decode into a copy, no shared message.

@@ -64,7 +64,7 @@ public:
     struct PacketView {
         PacketType type;
         PacketVersion version;
-        const SockAddr &sender;
+        const IpEndpoint &sender;
         const QByteArray &payload; // a view into the datagram when it arrived in plain form
     };
 
@@ -115,12 +115,12 @@ public:
 
 public Q_SLOTS:
     // Decodes one datagram and dispatches it.
-    void handleDatagram(const QByteArray &datagram, const SockAddr &sender);
+    void handleDatagram(const QByteArray &datagram, const IpEndpoint &sender);
 
 Q_SIGNALS:
-    void stunDatagramReceived(const QByteArray &datagram, const SockAddr &sender);
+    void stunDatagramReceived(const QByteArray &datagram, const IpEndpoint &sender);
     // Emitted for every dropped datagram; type is meaningful for VersionMismatch and NoListener.
-    void packetDropped(PacketReceiver::DropReason reason, quint8 type, const SockAddr &sender);
+    void packetDropped(PacketReceiver::DropReason reason, quint8 type, const IpEndpoint &sender);
 
 private:
     template <class T> class UnsourcedListenerReference;
@@ -137,7 +137,7 @@ private:
     bool registerCallback(PacketType type, QObject *listener, std::function<void(ReceivedMessagePointer)> call);
     bool registerDirect(PacketType type, QObject *listener, std::function<void(const PacketView &)> call);
     bool acceptsListener(PacketType type, QObject *listener) const;
-    void drop(DropReason reason, quint8 type, const SockAddr &sender);
+    void drop(DropReason reason, quint8 type, const IpEndpoint &sender);
     bool dispatchDirect(Listener &slot, const PacketView &view);
     void deliverQueued(QObject *listener, const std::function<void(ReceivedMessagePointer)> &call,
                        ReceivedMessagePointer message);

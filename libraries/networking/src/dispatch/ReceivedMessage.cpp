@@ -6,12 +6,40 @@
 #include <cstring>
 
 ReceivedMessage::ReceivedMessage(const QByteArray &byteArray, PacketType packetType, PacketVersion packetVersion,
-                                 const SockAddr &senderSockAddr, NLPacket::LocalID sourceID)
+                                 const IpEndpoint &senderSockAddr, NLPacket::LocalID sourceID)
     : _sender(senderSockAddr) {
     _packet.type = packetType;
     _packet.version = packetVersion;
     _packet.sourceID = sourceID;
     _packet.payload = byteArray;
+}
+
+ReceivedMessage &ReceivedMessage::operator=(const ReceivedMessage &other) {
+    if (this != &other) {
+        _packet = other._packet;
+        _sender = other._sender;
+        _position = other._position;
+        delete _senderSockAddr.exchange(nullptr);
+    }
+    return *this;
+}
+
+ReceivedMessage::~ReceivedMessage() {
+    delete _senderSockAddr.load();
+}
+
+const SockAddr &ReceivedMessage::getSenderSockAddr() const {
+    SockAddr *made = _senderSockAddr.load(std::memory_order_acquire);
+    if (!made) {
+        auto *candidate = new SockAddr(_sender);
+        // Whoever loses the race uses the winner's and deletes its own.
+        if (_senderSockAddr.compare_exchange_strong(made, candidate, std::memory_order_acq_rel)) {
+            made = candidate;
+        } else {
+            delete candidate;
+        }
+    }
+    return *made;
 }
 
 qint64 ReceivedMessage::peek(char *data, qint64 size) {

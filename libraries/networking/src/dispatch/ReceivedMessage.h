@@ -2,6 +2,8 @@
 // Shared by pointer (as in Overte) so a packet can cross threads without copying the payload.
 // Upstream's readers are here too (read, readPrimitive, readWithoutCopy, seek...): a read
 // position over the payload, for listeners written the upstream way.
+// The sender is kept as an IpEndpoint (a message is made per datagram); getSenderSockAddr() makes
+// upstream's QObject form on first use.
 #pragma once
 
 #include "NLPacket.h"
@@ -11,6 +13,8 @@
 
 #include <QtCore/QSharedPointer>
 
+#include <atomic>
+
 // Upstream's node record, the source a sourced listener is handed. The ICE paths carry no node (a
 // peer becomes one only after ICE), so the host's Node stays the host's: a SharedNodePointer here is
 // always null.
@@ -19,12 +23,17 @@ using SharedNodePointer = QSharedPointer<Node>;
 
 class ReceivedMessage {
 public:
-    ReceivedMessage(NLDatagram packet, const SockAddr &sender) : _packet(std::move(packet)), _sender(sender) {}
+    ReceivedMessage(NLDatagram packet, const IpEndpoint &sender) : _packet(std::move(packet)), _sender(sender) {}
     // Upstream's constructors: from a packet (its written payload) or from parts.
     explicit ReceivedMessage(const NLPacket &packet)
         : _packet(packet.toNLDatagram()), _sender(packet.getSenderSockAddr()) {}
     ReceivedMessage(const QByteArray &byteArray, PacketType packetType, PacketVersion packetVersion,
-                    const SockAddr &senderSockAddr, NLPacket::LocalID sourceID = NLPacket::NULL_LOCAL_ID);
+                    const IpEndpoint &senderSockAddr, NLPacket::LocalID sourceID = NLPacket::NULL_LOCAL_ID);
+    // A copy shares nothing: it makes its own SockAddr if asked for one.
+    ReceivedMessage(const ReceivedMessage &other)
+        : _packet(other._packet), _sender(other._sender), _position(other._position) {}
+    ReceivedMessage &operator=(const ReceivedMessage &other);
+    ~ReceivedMessage();
 
     PacketType getType() const { return _packet.type; }
     PacketVersion getVersion() const { return _packet.version; }
@@ -33,7 +42,9 @@ public:
     const QByteArray &getMessage() const { return _packet.payload; }
     const char *getRawMessage() const { return _packet.payload.constData(); }
     qint64 getSize() const { return _packet.payload.size(); }
-    const SockAddr &getSenderSockAddr() const { return _sender; }
+    // Safe to call from several threads at once (listeners of one message may live in different ones).
+    const SockAddr &getSenderSockAddr() const;
+    const IpEndpoint &getSenderEndpoint() const { return _sender; }
     const NLDatagram &getPacket() const { return _packet; }
     // One datagram is one message here: ICE packets are never split.
     bool isComplete() const { return true; }
@@ -60,8 +71,9 @@ public:
 
 private:
     NLDatagram _packet;
-    SockAddr _sender;
+    IpEndpoint _sender;
     qint64 _position = 0;
+    mutable std::atomic<SockAddr *> _senderSockAddr { nullptr };
 };
 
 using ReceivedMessagePointer = QSharedPointer<ReceivedMessage>;

@@ -147,7 +147,7 @@ DomainHandler::Error DomainHandler::diagnose() const {
 }
 
 void DomainHandler::processICEResponsePacket(ReceivedMessagePointer message) {
-    const SockAddr &sender = message->getSenderSockAddr();
+    const IpEndpoint &sender = message->getSenderEndpoint();
     if (_iceServerSockAddr.isNull() || sender != _iceServerSockAddr) {
         qCDebug(networking_ice) << "ignoring peer information from" << sender << "(not our ice-server)";
         return;
@@ -192,7 +192,7 @@ void DomainHandler::noteDomainPingFrom(const SockAddr &sender) {
 }
 
 void DomainHandler::processICEPingReplyPacket(ReceivedMessagePointer message) {
-    const SockAddr &sender = message->getSenderSockAddr();
+    const IpEndpoint &sender = message->getSenderEndpoint();
     const Decoded<IcePingReply> reply = IcePingReply::fromPayload(message->getMessage());
     if (!reply.ok() || _pendingDomainID.isNull() || reply.value.senderID != _pendingDomainID) {
         qCDebug(networking_ice) << "ignoring ICEPingReply from" << sender

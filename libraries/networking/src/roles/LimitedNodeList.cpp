@@ -163,7 +163,7 @@ void LimitedNodeList::processSTUNDatagram(const QByteArray &datagram, const Sock
                                     << ')';
         return;
     }
-    const Decoded<SockAddr> mapped = StunMessage::parseBindingResponse(datagram, _stunTransactionID);
+    const Decoded<IpEndpoint> mapped = StunMessage::parseBindingResponse(datagram, _stunTransactionID);
     if (!mapped.ok()) {
         qCDebug(networking_packets) << "ignoring STUN datagram from" << sender << ':' << wireErrorString(mapped.error);
         return;

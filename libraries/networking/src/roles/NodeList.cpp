@@ -293,7 +293,7 @@ void NodeList::requeryThroughRelay() {
 }
 
 void NodeList::processICEPingPacket(ReceivedMessagePointer message) {
-    const SockAddr &sender = message->getSenderSockAddr();
+    const IpEndpoint &sender = message->getSenderEndpoint();
     const Decoded<IcePing> ping = IcePing::fromPayload(message->getMessage());
     const QUuid &domainID = _domainHandler.getPendingDomainID();
     if (!ping.ok() || domainID.isNull() || ping.value.senderID != domainID) {

@@ -28,7 +28,7 @@ QString systemError(int error) {
 
 // Fills *out for destination as a socket of the given family sends to it (IPv4 through a
 // dual-stack IPv6 socket goes as an IPv4-mapped address). False if the family cannot reach it.
-bool toSocketAddress(const SockAddr &destination, int family, SocketAddress *out, socklen_t *length) {
+bool toSocketAddress(const IpEndpoint &destination, int family, SocketAddress *out, socklen_t *length) {
     const QHostAddress &address = destination.getAddress();
     const bool isV4 = address.protocol() == QAbstractSocket::IPv4Protocol;
     std::memset(out, 0, sizeof(*out));
@@ -80,20 +80,20 @@ bool isMappedV4(const in6_addr &address) {
     return std::memcmp(address.s6_addr, prefix, 12) == 0;
 }
 
-SockAddr toSockAddr(const SocketAddress &address) {
+IpEndpoint toSockAddr(const SocketAddress &address) {
     if (address.any.sa_family == AF_INET) {
-        return SockAddr(QHostAddress(ntohl(address.v4.sin_addr.s_addr)), ntohs(address.v4.sin_port));
+        return IpEndpoint(QHostAddress(ntohl(address.v4.sin_addr.s_addr)), ntohs(address.v4.sin_port));
     }
     if (isMappedV4(address.v6.sin6_addr)) {
         quint32 v4;
         std::memcpy(&v4, address.v6.sin6_addr.s6_addr + 12, 4);
-        return SockAddr(QHostAddress(ntohl(v4)), ntohs(address.v6.sin6_port));
+        return IpEndpoint(QHostAddress(ntohl(v4)), ntohs(address.v6.sin6_port));
     }
     QHostAddress host(address.v6.sin6_addr.s6_addr);
     if (address.v6.sin6_scope_id != 0) {
         host.setScopeId(QNetworkInterface::interfaceNameFromIndex(int(address.v6.sin6_scope_id)));
     }
-    return SockAddr(host, ntohs(address.v6.sin6_port));
+    return IpEndpoint(host, ntohs(address.v6.sin6_port));
 }
 } // namespace
 
@@ -102,7 +102,7 @@ struct NativeUdpTransport::Socket {
     bool sendsV4 = false;
     bool sendsV6 = false;
     int family = AF_INET;
-    SockAddr local;
+    IpEndpoint local;
     std::unique_ptr<QSocketNotifier> notifier;
 
     // Answers waiting for the end of the read loop.
@@ -155,7 +155,7 @@ struct NativeUdpTransport::ReceiveBatch {
 // QHostAddress (a heap allocation in Qt). Direct-mapped: a collision only costs the miss.
 class NativeUdpTransport::SenderCache {
 public:
-    const SockAddr &lookup(const SocketAddress &address) {
+    const IpEndpoint &lookup(const SocketAddress &address) {
         Key key {};
         if (address.any.sa_family == AF_INET) {
             key.address[10] = key.address[11] = 0xff;
@@ -185,7 +185,7 @@ private:
     struct Entry {
         Key key;
         bool used = false;
-        SockAddr value;
+        IpEndpoint value;
     };
     static constexpr int Bits = 10;
 
@@ -216,12 +216,12 @@ bool NativeUdpTransport::bind(const QHostAddress &address, quint16 port) {
     case QAbstractSocket::IPv4Protocol:
         socket->family = AF_INET;
         socket->sendsV4 = true;
-        toSocketAddress(SockAddr(address, port), AF_INET, &local, &length);
+        toSocketAddress(IpEndpoint(address, port), AF_INET, &local, &length);
         break;
     case QAbstractSocket::IPv6Protocol:
         socket->family = AF_INET6;
         socket->sendsV6 = true;
-        toSocketAddress(SockAddr(address, port), AF_INET6, &local, &length);
+        toSocketAddress(IpEndpoint(address, port), AF_INET6, &local, &length);
         break;
     case QAbstractSocket::AnyIPProtocol:
         // One dual-stack socket, as QUdpSocket binds QHostAddress::Any.
@@ -233,12 +233,13 @@ bool NativeUdpTransport::bind(const QHostAddress &address, quint16 port) {
         length = sizeof(sockaddr_in6);
         break;
     default:
-        _errorString = QStringLiteral("cannot bind UDP %1: not an IP address").arg(SockAddr(address, port).toString());
+        _errorString = QStringLiteral("cannot bind UDP %1: not an IP address")
+                           .arg(IpEndpoint(address, port).toString());
         return false;
     }
     auto fail = [&](const char *step) {
         _errorString = QStringLiteral("cannot bind UDP %1: %2 (%3)")
-                           .arg(SockAddr(address, port).toString(), systemError(errno), QLatin1String(step));
+                           .arg(IpEndpoint(address, port).toString(), systemError(errno), QLatin1String(step));
         return false;
     };
     socket->fd = ::socket(socket->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -263,10 +264,10 @@ bool NativeUdpTransport::bind(const QHostAddress &address, quint16 port) {
     if (::getsockname(socket->fd, &bound.any, &boundLength) != 0) {
         return fail("getsockname");
     }
-    socket->local = v6Only ? toSockAddr(bound) : SockAddr(QHostAddress(QHostAddress::Any), ntohs(bound.v6.sin6_port));
+    socket->local = v6Only ? toSockAddr(bound) : IpEndpoint(QHostAddress(QHostAddress::Any), ntohs(bound.v6.sin6_port));
     if (socket->family == AF_INET6 && v6Only && isMappedV4(bound.v6.sin6_addr)) {
         // toSockAddr reports mapped addresses as IPv4; a v6-only socket is bound to IPv6.
-        socket->local = SockAddr(QHostAddress(bound.v6.sin6_addr.s6_addr), ntohs(bound.v6.sin6_port));
+        socket->local = IpEndpoint(QHostAddress(bound.v6.sin6_addr.s6_addr), ntohs(bound.v6.sin6_port));
     }
     socket->pending.reserve(BatchSize);
     socket->notifier = std::make_unique<QSocketNotifier>(socket->fd, QSocketNotifier::Read, this); // moves with us
@@ -285,16 +286,16 @@ quint16 NativeUdpTransport::localPort() const {
     return _sockets.empty() ? 0 : _sockets.front()->local.getPort();
 }
 
-QList<SockAddr> NativeUdpTransport::boundSockets() const {
-    QList<SockAddr> result;
+QList<IpEndpoint> NativeUdpTransport::boundSockets() const {
+    QList<IpEndpoint> result;
     for (const auto &socket : _sockets) {
         result.append(socket->local);
     }
     return result;
 }
 
-SockAddr NativeUdpTransport::localSocket() const {
-    return _sockets.empty() ? SockAddr() : _sockets.front()->local;
+IpEndpoint NativeUdpTransport::localSocket() const {
+    return _sockets.empty() ? IpEndpoint() : _sockets.front()->local;
 }
 
 void NativeUdpTransport::setBufferSize(int option, int bytes) {
@@ -323,7 +324,7 @@ NativeUdpTransport::Socket *NativeUdpTransport::socketFor(const QHostAddress &de
     return nullptr;
 }
 
-qint64 NativeUdpTransport::writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl) {
+qint64 NativeUdpTransport::writeDatagram(const QByteArray &datagram, const IpEndpoint &destination, int ttl) {
     Socket *socket = socketFor(destination.getAddress());
     Socket::Outgoing out;
     if (!socket || destination.isNull() || destination.getPort() == 0

@@ -26,14 +26,14 @@ public:
 
     bool isBound() const override { return !_sockets.empty(); }
     quint16 localPort() const override;
-    QList<SockAddr> boundSockets() const override;
+    QList<IpEndpoint> boundSockets() const override;
 
     // Outside a read loop the datagram leaves at once and the result is the kernel's. Inside one
     // (a slot answering datagramReceived) it joins the socket's batch, which leaves when full or
     // when the read loop ends; the result is then the datagram's size, and a kernel error at the
     // flush is logged (hifi.networking) and counted in sendErrors().
-    qint64 writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl = 0) override;
-    SockAddr localSocket() const override;
+    qint64 writeDatagram(const QByteArray &datagram, const IpEndpoint &destination, int ttl = 0) override;
+    IpEndpoint localSocket() const override;
 
     void setReceiveBufferSize(int bytes) override;
     void setSendBufferSize(int bytes) override;

@@ -89,7 +89,7 @@ bool QUdpSocketTransport::bind(const QHostAddress &address, quint16 port) {
 #endif
     if (!bound) {
         _errorString = QStringLiteral("cannot bind UDP %1: %2")
-                           .arg(SockAddr(address, port).toString(), error.isEmpty() ? socket->errorString() : error);
+                           .arg(IpEndpoint(address, port).toString(), error.isEmpty() ? socket->errorString() : error);
         delete socket;
         return false;
     }
@@ -114,16 +114,16 @@ quint16 QUdpSocketTransport::localPort() const {
     return _sockets.isEmpty() ? 0 : _sockets.first()->localPort();
 }
 
-QList<SockAddr> QUdpSocketTransport::boundSockets() const {
-    QList<SockAddr> result;
+QList<IpEndpoint> QUdpSocketTransport::boundSockets() const {
+    QList<IpEndpoint> result;
     for (const QUdpSocket *socket : _sockets) {
-        result.append(SockAddr(socket->localAddress(), socket->localPort()));
+        result.append(IpEndpoint(socket->localAddress(), socket->localPort()));
     }
     return result;
 }
 
-SockAddr QUdpSocketTransport::localSocket() const {
-    return _sockets.isEmpty() ? SockAddr() : SockAddr(_sockets.first()->localAddress(), localPort());
+IpEndpoint QUdpSocketTransport::localSocket() const {
+    return _sockets.isEmpty() ? IpEndpoint() : IpEndpoint(_sockets.first()->localAddress(), localPort());
 }
 
 void QUdpSocketTransport::setReceiveBufferSize(int bytes) {
@@ -150,7 +150,7 @@ QUdpSocket *QUdpSocketTransport::socketFor(const QHostAddress &destination) cons
     return nullptr;
 }
 
-qint64 QUdpSocketTransport::writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl) {
+qint64 QUdpSocketTransport::writeDatagram(const QByteArray &datagram, const IpEndpoint &destination, int ttl) {
     QUdpSocket *socket = socketFor(destination.getAddress());
     if (!socket || destination.isNull() || destination.getPort() == 0) {
         qCDebug(networking_packets) << "no socket can send to" << destination;
@@ -180,7 +180,7 @@ void QUdpSocketTransport::readPending(QUdpSocket *socket) {
         if (isMappedV4 && sender.protocol() == QAbstractSocket::IPv6Protocol) {
             sender = QHostAddress(v4);
         }
-        Q_EMIT datagramReceived(datagram.data(), SockAddr(sender, quint16(datagram.senderPort())));
+        Q_EMIT datagramReceived(datagram.data(), IpEndpoint(sender, quint16(datagram.senderPort())));
         if (generation != _generation) {
             return; // closed by a receiver
         }

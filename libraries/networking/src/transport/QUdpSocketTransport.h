@@ -18,10 +18,10 @@ public:
 
     bool isBound() const override { return !_sockets.isEmpty(); }
     quint16 localPort() const override;
-    QList<SockAddr> boundSockets() const override;
+    QList<IpEndpoint> boundSockets() const override;
 
-    qint64 writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl = 0) override;
-    SockAddr localSocket() const override;
+    qint64 writeDatagram(const QByteArray &datagram, const IpEndpoint &destination, int ttl = 0) override;
+    IpEndpoint localSocket() const override;
 
     void setReceiveBufferSize(int bytes) override;
     void setSendBufferSize(int bytes) override;

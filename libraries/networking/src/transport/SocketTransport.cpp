@@ -23,7 +23,7 @@ bool SocketTransport::setReusePort(bool on) {
 
 bool SocketTransport::rebindToFreshPort() {
     QList<QHostAddress> addresses;
-    for (const SockAddr &socket : boundSockets()) {
+    for (const IpEndpoint &socket : boundSockets()) {
         addresses.append(socket.getAddress());
     }
     if (addresses.isEmpty()) {

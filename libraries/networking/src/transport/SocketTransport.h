@@ -35,7 +35,7 @@ public:
     static bool reusePortAvailable();
 
     virtual quint16 localPort() const = 0;
-    virtual QList<SockAddr> boundSockets() const = 0;
+    virtual QList<IpEndpoint> boundSockets() const = 0;
     QString errorString() const override { return _errorString; }
     // Closes every socket and binds the same addresses again on one new random port (0.0.0.0 when
     // nothing was bound).

@@ -3,7 +3,7 @@
 // no socket; QUdpSocketTransport is the real one.
 #pragma once
 
-#include <SockAddr.h>
+#include <IpEndpoint.h>
 
 #include <QtCore/QObject>
 
@@ -14,9 +14,9 @@ public:
 
     // Sends one datagram; returns the bytes sent or -1. ttl > 0 sets the IP TTL / hop limit of
     // this datagram only (used for the first punch packets, see docs/design.md "Linux NATs").
-    virtual qint64 writeDatagram(const QByteArray &datagram, const SockAddr &destination, int ttl = 0) = 0;
+    virtual qint64 writeDatagram(const QByteArray &datagram, const IpEndpoint &destination, int ttl = 0) = 0;
     // Where this transport receives, for reporting our local socket. Null before binding.
-    virtual SockAddr localSocket() const = 0;
+    virtual IpEndpoint localSocket() const = 0;
     // Whether datagrams can be sent and received (a socket is bound).
     virtual bool isBound() const = 0;
     // Moves to a fresh random local port on the same addresses: a NAT entry keyed on the old port
@@ -28,5 +28,5 @@ public:
 
 Q_SIGNALS:
     // One received datagram and its observed sender (IPv4-mapped IPv6 senders come as IPv4).
-    void datagramReceived(const QByteArray &datagram, const SockAddr &sender);
+    void datagramReceived(const QByteArray &datagram, const IpEndpoint &sender);
 };

@@ -14,8 +14,8 @@ template <typename T> Decoded<T> finish(const ByteReader &in, T &&value) {
 }
 } // namespace
 
-QByteArray IceServerHeartbeat::signedPlaintext(const QUuid &domainID, const SockAddr &publicSocket,
-                                               const SockAddr &localSocket) {
+QByteArray IceServerHeartbeat::signedPlaintext(const QUuid &domainID, const IpEndpoint &publicSocket,
+                                               const IpEndpoint &localSocket) {
     QByteArray out;
     ByteWriter writer(out);
     encodeUuid(writer, domainID);
@@ -41,8 +41,8 @@ Decoded<IceServerHeartbeat> IceServerHeartbeat::fromPayload(const QByteArray &pa
     ByteReader in(payload);
     IceServerHeartbeat hb;
     hb.domainID = decodeUuid(in);
-    hb.publicSocket = SockAddr::decode(in);
-    hb.localSocket = SockAddr::decode(in);
+    hb.publicSocket = IpEndpoint::decode(in);
+    hb.localSocket = IpEndpoint::decode(in);
     if (in.ok()) {
         hb.plaintext = payload.left(int(in.position()));
     }
@@ -78,8 +78,8 @@ Decoded<IceServerQuery> IceServerQuery::fromPayload(const QByteArray &payload) {
     ByteReader in(payload);
     IceServerQuery query;
     query.clientID = decodeUuid(in);
-    query.publicSocket = SockAddr::decode(in);
-    query.localSocket = SockAddr::decode(in);
+    query.publicSocket = IpEndpoint::decode(in);
+    query.localSocket = IpEndpoint::decode(in);
     query.domainID = decodeUuid(in);
     return finish(in, std::move(query));
 }
@@ -88,8 +88,8 @@ IceServerQuery::Scanned IceServerQuery::scan(const QByteArray &payload) {
     ByteReader in(payload);
     Scanned result;
     in.skip(16);
-    SockAddr::skip(in);
-    SockAddr::skip(in);
+    IpEndpoint::skip(in);
+    IpEndpoint::skip(in);
     result.recordSize = int(in.position());
     result.domainID = decodeUuid(in);
     if (!in.ok()) {

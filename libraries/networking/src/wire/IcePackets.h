@@ -2,10 +2,10 @@
 // Payload means the bytes after the 6-byte header (NLDatagram). Byte layouts and worked examples:
 // docs/protocol.md sections 2.5 and 3.
 //
-//   ICEServerHeartbeat (38 v18)  QUuid domain | SockAddr public | SockAddr local | QByteArray signature
+//   ICEServerHeartbeat (38 v18)  QUuid domain | IpEndpoint public | IpEndpoint local | QByteArray signature
 //                                 \_________________ signed plaintext _________/
-//   ICEServerQuery     (23 v17)  QUuid client | SockAddr public | SockAddr local | QUuid domain
-//   ICEServerPeerInformation (22 v17)  NetworkPeer (QUuid | SockAddr public | SockAddr local)
+//   ICEServerQuery     (23 v17)  QUuid client | IpEndpoint public | IpEndpoint local | QUuid domain
+//   ICEServerPeerInformation (22 v17)  NetworkPeer (QUuid | IpEndpoint public | IpEndpoint local)
 //   ICEPing (39 v18), ICEPingReply (40 v17)  16 raw ID bytes | u8 ping type
 //   ICEServerHeartbeatACK (63 v17), ICEServerHeartbeatDenied (60 v17)  empty
 #pragma once
@@ -23,15 +23,16 @@ using PingTypes::PingType;
 
 struct IceServerHeartbeat {
     QUuid domainID;
-    SockAddr publicSocket;
-    SockAddr localSocket;
+    IpEndpoint publicSocket;
+    IpEndpoint localSocket;
     QByteArray signature;
     // On decode: the exact received bytes the signature covers (never re-encoded, so a verify
     // checks what the sender signed). On encode it is computed by signedPlaintext().
     QByteArray plaintext;
 
     // The bytes a domain signs: the encoded ID and both sockets.
-    static QByteArray signedPlaintext(const QUuid &domainID, const SockAddr &publicSocket, const SockAddr &localSocket);
+    static QByteArray signedPlaintext(const QUuid &domainID, const IpEndpoint &publicSocket,
+                                      const IpEndpoint &localSocket);
 
     // A signature longer than this cannot fit a datagram; decode rejects it as Oversized.
     static constexpr quint32 MaxSignatureBytes = 1024;
@@ -45,8 +46,8 @@ struct IceServerHeartbeat {
 
 struct IceServerQuery {
     QUuid clientID;
-    SockAddr publicSocket;
-    SockAddr localSocket;
+    IpEndpoint publicSocket;
+    IpEndpoint localSocket;
     QUuid domainID;
 
     QByteArray toPayload() const;

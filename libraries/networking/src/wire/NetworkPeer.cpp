@@ -1,5 +1,6 @@
 #include "NetworkPeer.h"
 
+#include <QtCore/QMetaMethod>
 #include <QtCore/QTimer>
 
 NetworkPeer::~NetworkPeer() = default;
@@ -15,11 +16,30 @@ void NetworkPeer::copyDataFrom(const NetworkPeer &other) {
     _active = other._active;
     _connectionAttempts = other._connectionAttempts;
     _lastHeardMicrostamp = other._lastHeardMicrostamp;
+    socketsChanged();
+}
+
+const NetworkPeer::SockAddrViews &NetworkPeer::views() const {
+    if (!_views) {
+        _views.reset(new SockAddrViews { _publicSocket, _localSocket, _symmetricSocket });
+    }
+    return *_views;
+}
+
+void NetworkPeer::socketsChanged() {
+    if (_views) {
+        _views->publicSocket = _publicSocket;
+        _views->localSocket = _localSocket;
+        _views->symmetricSocket = _symmetricSocket;
+    }
 }
 
 void NetworkPeer::setActive(ActiveSocket kind) {
     _active = kind;
-    Q_EMIT socketActivated(*getActiveSocket());
+    // Only a connected signal needs the SockAddr (the ice-server's peers have none).
+    if (isSignalConnected(QMetaMethod::fromSignal(&NetworkPeer::socketActivated))) {
+        Q_EMIT socketActivated(*getActiveSocket());
+    }
 }
 
 void NetworkPeer::startPingTimer() {
@@ -44,28 +64,41 @@ void NetworkPeer::reset() {
     _lastHeardMicrostamp = 0;
 }
 
-void NetworkPeer::setPublicSocket(const SockAddr &socket) {
+void NetworkPeer::setPublicSocket(const IpEndpoint &socket) {
     if (socket != _publicSocket && _active == ActiveSocket::Public) {
         _active = ActiveSocket::None;
     }
     _publicSocket = socket;
+    socketsChanged();
 }
 
-void NetworkPeer::setLocalSocket(const SockAddr &socket) {
+void NetworkPeer::setLocalSocket(const IpEndpoint &socket) {
     if (socket != _localSocket && _active == ActiveSocket::Local) {
         _active = ActiveSocket::None;
     }
     _localSocket = socket;
+    socketsChanged();
 }
 
-void NetworkPeer::setSymmetricSocket(const SockAddr &socket) {
+void NetworkPeer::setSymmetricSocket(const IpEndpoint &socket) {
     if (socket != _symmetricSocket && _active == ActiveSocket::Symmetric) {
         _active = ActiveSocket::None;
     }
     _symmetricSocket = socket;
+    socketsChanged();
 }
 
 const SockAddr *NetworkPeer::getActiveSocket() const {
+    switch (_active) {
+    case ActiveSocket::Local: return &views().localSocket;
+    case ActiveSocket::Public: return &views().publicSocket;
+    case ActiveSocket::Symmetric: return &views().symmetricSocket;
+    case ActiveSocket::None: break;
+    }
+    return nullptr;
+}
+
+const IpEndpoint *NetworkPeer::activeEndpoint() const {
     switch (_active) {
     case ActiveSocket::Local: return &_localSocket;
     case ActiveSocket::Public: return &_publicSocket;
@@ -75,23 +108,25 @@ const SockAddr *NetworkPeer::getActiveSocket() const {
     return nullptr;
 }
 
-void NetworkPeer::activateMatchingOrNewSymmetricSocket(const SockAddr &observed) {
+void NetworkPeer::activateMatchingOrNewSymmetricSocket(const IpEndpoint &observed) {
     if (observed == _publicSocket) {
         activatePublicSocket();
     } else if (observed == _localSocket) {
         activateLocalSocket();
     } else {
         _symmetricSocket = observed;
+        socketsChanged();
         activateSymmetricSocket();
     }
 }
 
 void NetworkPeer::softReset() {
-    _publicSocket = SockAddr();
-    _localSocket = SockAddr();
-    _symmetricSocket = SockAddr();
+    _publicSocket = IpEndpoint();
+    _localSocket = IpEndpoint();
+    _symmetricSocket = IpEndpoint();
     _active = ActiveSocket::None;
     _connectionAttempts = 0;
+    socketsChanged();
 }
 
 void encodeUuid(ByteWriter &out, const QUuid &uuid) {
@@ -120,8 +155,8 @@ Decoded<NetworkPeer> NetworkPeer::fromByteArray(const QByteArray &payload) {
     ByteReader in(payload);
     Decoded<NetworkPeer> result;
     result.value._uuid = decodeUuid(in);
-    result.value._publicSocket = SockAddr::decode(in);
-    result.value._localSocket = SockAddr::decode(in);
+    result.value._publicSocket = IpEndpoint::decode(in);
+    result.value._localSocket = IpEndpoint::decode(in);
     if (!in.ok()) {
         return Decoded<NetworkPeer>::failure(in.error());
     }
@@ -132,14 +167,14 @@ Decoded<NetworkPeer> NetworkPeer::fromByteArray(const QByteArray &payload) {
 }
 
 QDataStream &operator<<(QDataStream &out, const NetworkPeer &peer) {
-    out << peer.getUUID() << peer.getPublicSocket() << peer.getLocalSocket();
+    out << peer.getUUID() << peer.publicEndpoint() << peer.localEndpoint();
     return out;
 }
 
 QDataStream &operator>>(QDataStream &in, NetworkPeer &peer) {
     QUuid uuid;
-    SockAddr publicSocket;
-    SockAddr localSocket;
+    IpEndpoint publicSocket;
+    IpEndpoint localSocket;
     in >> uuid >> publicSocket >> localSocket;
     peer.setUUID(uuid);
     peer.setPublicSocket(publicSocket);
@@ -160,8 +195,8 @@ QString activeSocketName(NetworkPeer::ActiveSocket kind) {
 QDebug operator<<(QDebug debug, const NetworkPeer &peer) {
     QDebugStateSaver saver(debug);
     debug.nospace() << "NetworkPeer(" << peer.getUUID().toString(QUuid::WithoutBraces) << " public "
-                    << peer.getPublicSocket() << " local " << peer.getLocalSocket();
-    if (const SockAddr *active = peer.getActiveSocket()) {
+                    << peer.publicEndpoint() << " local " << peer.localEndpoint();
+    if (const IpEndpoint *active = peer.activeEndpoint()) {
         debug.nospace() << " active " << *active;
     }
     debug.nospace() << ')';

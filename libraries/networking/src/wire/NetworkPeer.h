@@ -9,6 +9,8 @@
 // Upstream's NetworkPeer is a QObject shared as SharedNetworkPeer, with a ping timer and a
 // socketActivated signal; ours is too, and stays copyable as a value: a copy takes the peer's data
 // (IDs, sockets, attempts, last heard), never its parent, connections or running timer.
+// The sockets are stored as IpEndpoints (the ice-server keeps a peer per domain and updates it per
+// heartbeat); the SockAddr getters upstream callers use build their QObjects on first use.
 #pragma once
 
 #include "SockAddr.h"
@@ -17,6 +19,8 @@
 #include <QtCore/QObject>
 #include <QtCore/QSharedPointer>
 #include <QtCore/QUuid>
+
+#include <memory>
 
 class QTimer;
 
@@ -32,7 +36,8 @@ public:
     enum class ActiveSocket : quint8 { None, Local, Public, Symmetric };
 
     explicit NetworkPeer(QObject *parent = nullptr) : QObject(parent) {}
-    NetworkPeer(const QUuid &uuid, const SockAddr &publicSocket, const SockAddr &localSocket, QObject *parent = nullptr)
+    NetworkPeer(const QUuid &uuid, const IpEndpoint &publicSocket, const IpEndpoint &localSocket,
+                QObject *parent = nullptr)
         : QObject(parent), _uuid(uuid), _publicSocket(publicSocket), _localSocket(localSocket) {}
     NetworkPeer(const NetworkPeer &other) : QObject() { copyDataFrom(other); }
     NetworkPeer &operator=(const NetworkPeer &other) {
@@ -46,13 +51,18 @@ public:
     const QUuid &getUUID() const { return _uuid; }
     void setUUID(const QUuid &uuid) { _uuid = uuid; }
 
-    const SockAddr &getPublicSocket() const { return _publicSocket; }
-    const SockAddr &getLocalSocket() const { return _localSocket; }
-    const SockAddr &getSymmetricSocket() const { return _symmetricSocket; }
+    // Upstream's getters. The references stay valid, and follow the setters, while the peer lives.
+    const SockAddr &getPublicSocket() const { return views().publicSocket; }
+    const SockAddr &getLocalSocket() const { return views().localSocket; }
+    const SockAddr &getSymmetricSocket() const { return views().symmetricSocket; }
+    // The same without a QObject, for per-datagram code.
+    const IpEndpoint &publicEndpoint() const { return _publicSocket; }
+    const IpEndpoint &localEndpoint() const { return _localSocket; }
+    const IpEndpoint &symmetricEndpoint() const { return _symmetricSocket; }
     // Changing a socket that is active deactivates it: the peer must be re-confirmed there.
-    void setPublicSocket(const SockAddr &socket);
-    void setLocalSocket(const SockAddr &socket);
-    void setSymmetricSocket(const SockAddr &socket);
+    void setPublicSocket(const IpEndpoint &socket);
+    void setLocalSocket(const IpEndpoint &socket);
+    void setSymmetricSocket(const IpEndpoint &socket);
 
     // Both reported sockets are known (Overte's hasSockets()).
     bool hasSockets() const { return !_publicSocket.isNull() && !_localSocket.isNull(); }
@@ -60,13 +70,14 @@ public:
     ActiveSocket activeSocketKind() const { return _active; }
     // The socket to talk to, or nullptr before one was activated.
     const SockAddr *getActiveSocket() const;
+    const IpEndpoint *activeEndpoint() const;
     // Each emits socketActivated with the socket now active.
     void activateLocalSocket() { setActive(ActiveSocket::Local); }
     void activatePublicSocket() { setActive(ActiveSocket::Public); }
     void activateSymmetricSocket() { setActive(ActiveSocket::Symmetric); }
     // Activates public or local when the observed sender equals one of them; otherwise records
     // the sender as the symmetric socket and activates that (what a symmetric NAT produces).
-    void activateMatchingOrNewSymmetricSocket(const SockAddr &observed);
+    void activateMatchingOrNewSymmetricSocket(const IpEndpoint &observed);
 
     // Forgets sockets and attempts, keeping the ID (Overte's softReset()).
     void softReset();
@@ -101,13 +112,24 @@ Q_SIGNALS:
     void socketActivated(const SockAddr &sockAddr);
 
 private:
+    struct SockAddrViews {
+        SockAddr publicSocket;
+        SockAddr localSocket;
+        SockAddr symmetricSocket;
+    };
+
     void copyDataFrom(const NetworkPeer &other);
     void setActive(ActiveSocket kind);
+    // The SockAddr forms of the three sockets, made on first use (not thread-safe, like the rest
+    // of the class); socketsChanged() keeps made ones in step.
+    const SockAddrViews &views() const;
+    void socketsChanged();
 
     QUuid _uuid;
-    SockAddr _publicSocket;
-    SockAddr _localSocket;
-    SockAddr _symmetricSocket;
+    IpEndpoint _publicSocket;
+    IpEndpoint _localSocket;
+    IpEndpoint _symmetricSocket;
+    mutable std::unique_ptr<SockAddrViews> _views;
     ActiveSocket _active = ActiveSocket::None;
     int _connectionAttempts = 0;
     quint64 _lastHeardMicrostamp = 0;

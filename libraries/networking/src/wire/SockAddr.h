@@ -1,88 +1,103 @@
-// A UDP endpoint (address and port) as a plain value, with Overte's wire form.
+// Upstream's SockAddr: a QObject holding one IpEndpoint, so that upstream callers keep their
+// hostname constructor with an asynchronous lookup they connect to (lookupCompleted/lookupFailed).
+// Copies take the endpoint only, never the parent, connections or a pending lookup (as upstream).
 //
-// Wire form (Qt's QDataStream, big-endian): QHostAddress then quint16 port.
-//   IPv4:  00 aa aa aa aa pp pp                          (7 bytes)
-//   IPv6:  01 <16 bytes> <QString scope id> pp pp        (23 bytes with no scope id)
-//   null:  ff pp pp   (also 02 pp pp for QHostAddress::Any)
-// Two SockAddrs are equal when IP and port are; there is no socket type to disagree on (the
-// mismatch behind upstream's quirk Q1: the socket type is carried for upstream-style callers but
-// never compared). Source: docs/protocol.md 2.3, 2.4.
-//
-// Unlike upstream, SockAddr is a plain value, not a QObject: the transport, the receiver and the
-// ice-server pass and store them per datagram, and a QObject costs an allocation each. So the
-// hostname constructors resolve IP literals, or names when asked to block; there are no
-// lookupCompleted/lookupFailed signals (the roles resolve names asynchronously themselves).
+// A QObject costs an allocation per copy, so the transport, the receiver and the ice-server pass
+// IpEndpoint and API classes keep SockAddr in the signatures upstream has. The two convert
+// implicitly: a SockAddr is usable as a const IpEndpoint& without a copy, and an IpEndpoint builds
+// a SockAddr. Equality and hashes are the endpoint's (the socket type is carried, not compared).
 #pragma once
 
-#include "ByteReader.h"
-#include "SocketType.h"
+#include "IpEndpoint.h"
 
-#include <QtCore/QDataStream>
-#include <QtCore/QDebug>
-#include <QtCore/QHashFunctions>
-#include <QtNetwork/QHostAddress>
+#include <QtCore/QObject>
 
-class SockAddr {
+class QHostInfo;
+
+class SockAddr : public QObject {
+    Q_OBJECT
 public:
-    SockAddr() = default;
-    SockAddr(const QHostAddress &address, quint16 port) : _address(address), _port(port) {}
-    SockAddr(SocketType socketType, const QHostAddress &address, quint16 port)
-        : _address(address), _port(port), _socketType(socketType) {}
-    // An IP literal is used as is; a name is resolved only when shouldBlockForLookup (blocking,
-    // first IPv4 address, as upstream). Otherwise, and when the lookup fails, the address is null.
+    SockAddr() {}
+    SockAddr(const IpEndpoint &endpoint) : _endpoint(endpoint) {}
+    SockAddr(const QHostAddress &address, quint16 port) : _endpoint(address, port) {}
+    SockAddr(SocketType socketType, const QHostAddress &address, quint16 port) : _endpoint(socketType, address, port) {}
+    // An IP literal is used as is. A name is resolved to its first IPv4 address: at once when
+    // shouldBlockForLookup, otherwise in the background, ending in lookupCompleted() (the address
+    // is set) or lookupFailed() (it stays null). The port is kept either way.
     SockAddr(SocketType socketType, const QString &hostname, quint16 hostOrderPort, bool shouldBlockForLookup = false);
     // The older upstream form of the same (a UDP socket).
     SockAddr(const QString &hostname, quint16 hostOrderPort, bool shouldBlockForLookup = false)
         : SockAddr(SocketType::UDP, hostname, hostOrderPort, shouldBlockForLookup) {}
-
-    const QHostAddress &getAddress() const { return _address; }
-    quint16 getPort() const { return _port; }
-    void setAddress(const QHostAddress &address) { _address = address; }
-    void setPort(quint16 port) { _port = port; }
-
-    bool isNull() const { return _address.isNull(); }
-    void clear() {
-        _address.clear();
-        _port = 0;
+    SockAddr(const SockAddr &other) : QObject(), _endpoint(other._endpoint) {}
+    SockAddr &operator=(const SockAddr &other) {
+        _endpoint = other._endpoint;
+        return *this;
     }
+    ~SockAddr() override;
 
-    SocketType getType() const { return _socketType; }
-    void setType(SocketType socketType) { _socketType = socketType; }
+    const IpEndpoint &endpoint() const { return _endpoint; }
+    operator const IpEndpoint &() const { return _endpoint; }
+
+    const QHostAddress &getAddress() const { return _endpoint.getAddress(); }
+    quint16 getPort() const { return _endpoint.getPort(); }
+    void setAddress(const QHostAddress &address) { _endpoint.setAddress(address); }
+    void setPort(quint16 port) { _endpoint.setPort(port); }
+    // Upstream's in-place accessors.
+    QHostAddress *getAddressPointer() { return &_endpoint._address; }
+    quint16 *getPortPointer() { return &_endpoint._port; }
+    SocketType *getSocketTypePointer() { return &_endpoint._socketType; }
+
+    bool isNull() const { return _endpoint.isNull(); }
+    void clear() { _endpoint.clear(); }
+    void swap(SockAddr &other) { std::swap(_endpoint, other._endpoint); }
+
+    SocketType getType() const { return _endpoint.getType(); }
+    void setType(SocketType socketType) { _endpoint.setType(socketType); }
     // "203.0.113.5:40102" or "[2001:db8::1]:40102"; "null:PORT" for a null address.
-    QString toString() const;
+    QString toString() const { return _endpoint.toString(); }
+    QString toShortString() const { return _endpoint.toString(); }
+    // Loopback, or in an RFC 1918 (IPv4) or RFC 4193 (IPv6 unique local) private range.
+    bool hasPrivateAddress() const;
 
-    // The wire codec. decode() fails with BadAddress for an unknown protocol byte.
-    void encode(ByteWriter &out) const;
-    static SockAddr decode(ByteReader &in);
-    // Moves past one encoded SockAddr without building a QHostAddress. It fails on the same inputs
-    // with the same error as decode(), and whatever it accepts decode() then encode() reproduces
-    // byte for byte.
-    static bool skip(ByteReader &in);
+    void encode(ByteWriter &out) const { _endpoint.encode(out); }
+    static SockAddr decode(ByteReader &in) { return SockAddr(IpEndpoint::decode(in)); }
+    static bool skip(ByteReader &in) { return IpEndpoint::skip(in); }
 
-    friend bool operator==(const SockAddr &a, const SockAddr &b) {
-        return a._port == b._port && a._address == b._address;
-    }
+    friend bool operator==(const SockAddr &a, const SockAddr &b) { return a._endpoint == b._endpoint; }
+    friend bool operator==(const SockAddr &a, const IpEndpoint &b) { return a._endpoint == b; }
+    friend bool operator==(const IpEndpoint &a, const SockAddr &b) { return a == b._endpoint; }
     friend bool operator!=(const SockAddr &a, const SockAddr &b) { return !(a == b); }
+    friend bool operator!=(const SockAddr &a, const IpEndpoint &b) { return !(a == b); }
+    friend bool operator!=(const IpEndpoint &a, const SockAddr &b) { return !(a == b); }
+
+Q_SIGNALS:
+    void lookupCompleted();
+    void lookupFailed();
+
+private Q_SLOTS:
+    void handleLookupResult(const QHostInfo &hostInfo);
 
 private:
-    QHostAddress _address;
-    quint16 _port = 0;
-    SocketType _socketType = SocketType::UDP;
+    IpEndpoint _endpoint;
 };
 
 #if QT_VERSION >= QT_VERSION_CHECK(6, 0, 0)
-size_t qHash(const SockAddr &addr, size_t seed = 0) noexcept;
+inline size_t qHash(const SockAddr &addr, size_t seed = 0) noexcept {
+    return qHash(addr.endpoint(), seed);
+}
 #else
-uint qHash(const SockAddr &addr, uint seed = 0) noexcept;
+inline uint qHash(const SockAddr &addr, uint seed = 0) noexcept {
+    return qHash(addr.endpoint(), seed);
+}
 #endif
 
 namespace std {
 template <> struct hash<SockAddr> {
-    size_t operator()(const SockAddr &addr) const noexcept { return size_t(qHash(addr, 0)); }
+    size_t operator()(const SockAddr &addr) const noexcept { return size_t(qHash(addr.endpoint(), 0)); }
 };
 } // namespace std
 
-// Qt's own stream form, for code that already holds a QDataStream (identical bytes to encode()).
+// The endpoint's forms (the socket type is not written, as upstream).
 QDataStream &operator<<(QDataStream &out, const SockAddr &addr);
 QDataStream &operator>>(QDataStream &in, SockAddr &addr);
 QDebug operator<<(QDebug debug, const SockAddr &addr);

@@ -21,7 +21,7 @@ QByteArray xorKey(const QByteArray &transactionId) {
 
 } // namespace
 
-void StunMessage::encodeAddressAttribute(ByteWriter &out, quint16 attribute, const SockAddr &addr,
+void StunMessage::encodeAddressAttribute(ByteWriter &out, quint16 attribute, const IpEndpoint &addr,
                                          const QByteArray &transactionId, bool xored) {
     const bool v6 = addr.getAddress().protocol() == QAbstractSocket::IPv6Protocol;
     out.writeU16BE(attribute);
@@ -41,7 +41,7 @@ void StunMessage::encodeAddressAttribute(ByteWriter &out, quint16 attribute, con
     }
 }
 
-SockAddr StunMessage::decodeAddressValue(ByteReader &attr, bool xored, const QByteArray &transactionId) {
+IpEndpoint StunMessage::decodeAddressValue(ByteReader &attr, bool xored, const QByteArray &transactionId) {
     attr.readU8(); // reserved
     const quint8 family = attr.readU8();
     quint16 port = attr.readU16BE();
@@ -65,7 +65,7 @@ SockAddr StunMessage::decodeAddressValue(ByteReader &attr, bool xored, const QBy
     } else {
         attr.fail(WireError::BadAddress);
     }
-    return attr.ok() ? SockAddr(address, port) : SockAddr();
+    return attr.ok() ? IpEndpoint(address, port) : IpEndpoint();
 }
 
 StunMessage StunMessage::bindingRequest() {
@@ -76,7 +76,7 @@ StunMessage StunMessage::bindingRequest() {
     return message;
 }
 
-StunMessage StunMessage::bindingSuccess(const QByteArray &transactionId, const SockAddr &observed) {
+StunMessage StunMessage::bindingSuccess(const QByteArray &transactionId, const IpEndpoint &observed) {
     StunMessage message;
     message.type = BindingSuccess;
     message.transactionId = transactionId;
@@ -141,7 +141,7 @@ Decoded<StunMessage> StunMessage::decode(const QByteArray &datagram) {
         }
         ByteReader attr(in.current(), attrLength);
         if (attrType == XorMappedAddress || attrType == MappedAddress) {
-            const SockAddr addr = decodeAddressValue(attr, attrType == XorMappedAddress, message.transactionId);
+            const IpEndpoint addr = decodeAddressValue(attr, attrType == XorMappedAddress, message.transactionId);
             if (!attr.ok()) {
                 return Result::failure(attr.error());
             }
@@ -155,23 +155,23 @@ Decoded<StunMessage> StunMessage::decode(const QByteArray &datagram) {
     return result;
 }
 
-Decoded<SockAddr> StunMessage::parseBindingResponse(const QByteArray &datagram,
-                                                    const QByteArray &expectedTransactionId) {
+Decoded<IpEndpoint> StunMessage::parseBindingResponse(const QByteArray &datagram,
+                                                      const QByteArray &expectedTransactionId) {
     const Decoded<StunMessage> message = decode(datagram);
     if (!message.ok()) {
-        return Decoded<SockAddr>::failure(message.error);
+        return Decoded<IpEndpoint>::failure(message.error);
     }
     if (message.value.type != BindingSuccess) {
-        return Decoded<SockAddr>::failure(WireError::NotStun);
+        return Decoded<IpEndpoint>::failure(WireError::NotStun);
     }
     if (message.value.transactionId != expectedTransactionId) {
-        return Decoded<SockAddr>::failure(WireError::StunTransactionMismatch);
+        return Decoded<IpEndpoint>::failure(WireError::StunTransactionMismatch);
     }
-    const SockAddr mapped = message.value.mappedSocket();
+    const IpEndpoint mapped = message.value.mappedSocket();
     if (mapped.isNull()) {
-        return Decoded<SockAddr>::failure(WireError::StunNoMappedAddress);
+        return Decoded<IpEndpoint>::failure(WireError::StunNoMappedAddress);
     }
-    Decoded<SockAddr> result;
+    Decoded<IpEndpoint> result;
     result.value = mapped;
     return result;
 }

@@ -11,7 +11,7 @@
 // attribute padding and the caller checks the transaction ID.
 #pragma once
 
-#include "SockAddr.h"
+#include "IpEndpoint.h"
 #include "WireError.h"
 
 class StunMessage {
@@ -24,17 +24,17 @@ public:
     static constexpr int TransactionIdSize = 12;
 
     quint16 type = BindingRequest;
-    QByteArray transactionId;  // 12 bytes
-    SockAddr xorMappedAddress; // decoded (un-XORed) value, null when absent
-    SockAddr mappedAddress;    // null when absent
+    QByteArray transactionId;    // 12 bytes
+    IpEndpoint xorMappedAddress; // decoded (un-XORed) value, null when absent
+    IpEndpoint mappedAddress;    // null when absent
 
     // A binding request with a fresh random transaction ID.
     static StunMessage bindingRequest();
     // A success response telling the requester where it was seen from.
-    static StunMessage bindingSuccess(const QByteArray &transactionId, const SockAddr &observed);
+    static StunMessage bindingSuccess(const QByteArray &transactionId, const IpEndpoint &observed);
 
     // The address to use: XOR-MAPPED-ADDRESS when present, else MAPPED-ADDRESS.
-    SockAddr mappedSocket() const { return xorMappedAddress.isNull() ? mappedAddress : xorMappedAddress; }
+    IpEndpoint mappedSocket() const { return xorMappedAddress.isNull() ? mappedAddress : xorMappedAddress; }
 
     QByteArray encode() const;
     static Decoded<StunMessage> decode(const QByteArray &datagram);
@@ -45,11 +45,12 @@ public:
     static bool looksLikeStun(const QByteArray &datagram);
 
     // Decodes a binding success response for the given request and returns the mapped socket.
-    static Decoded<SockAddr> parseBindingResponse(const QByteArray &datagram, const QByteArray &expectedTransactionId);
+    static Decoded<IpEndpoint> parseBindingResponse(const QByteArray &datagram,
+                                                    const QByteArray &expectedTransactionId);
 
     // The address attribute codec, shared with TurnMessage (XOR-PEER-ADDRESS, XOR-RELAYED-ADDRESS):
     // writes one whole attribute (header and value), or reads one value already cut to its length.
-    static void encodeAddressAttribute(ByteWriter &out, quint16 attribute, const SockAddr &addr,
+    static void encodeAddressAttribute(ByteWriter &out, quint16 attribute, const IpEndpoint &addr,
                                        const QByteArray &transactionId, bool xored);
-    static SockAddr decodeAddressValue(ByteReader &value, bool xored, const QByteArray &transactionId);
+    static IpEndpoint decodeAddressValue(ByteReader &value, bool xored, const QByteArray &transactionId);
 };

@@ -155,7 +155,7 @@ QByteArray TurnMessage::encode(const QByteArray &integrityKey, bool withFingerpr
     if (channelNumber) {
         writeU32Attribute(out, ChannelNumberAttribute, quint32(*channelNumber) << 16);
     }
-    for (const SockAddr &peer : peerAddresses) {
+    for (const IpEndpoint &peer : peerAddresses) {
         StunMessage::encodeAddressAttribute(out, XorPeerAddressAttribute, peer, transactionId, true);
     }
     if (!relayedAddress.isNull()) {
@@ -273,7 +273,7 @@ Decoded<TurnMessage> TurnMessage::decode(const QByteArray &datagram) {
             }
         } else if (attrType == XorPeerAddressAttribute || attrType == XorRelayedAddressAttribute
                    || attrType == XorMappedAddressAttribute) {
-            const SockAddr address = StunMessage::decodeAddressValue(attr, true, m.transactionId);
+            const IpEndpoint address = StunMessage::decodeAddressValue(attr, true, m.transactionId);
             if (!attr.ok()) {
                 // handled below
             } else if (attrType == XorPeerAddressAttribute) {

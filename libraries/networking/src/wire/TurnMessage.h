@@ -12,7 +12,7 @@
 // A receiver tells them apart by the first byte (RFC 7983): 0x00-0x3F STUN/TURN, 0x40-0x4F ChannelData.
 #pragma once
 
-#include "SockAddr.h"
+#include "IpEndpoint.h"
 #include "WireError.h"
 
 #include <QtCore/QList>
@@ -78,10 +78,10 @@ public:
     std::optional<quint8> requestedTransport;
     std::optional<quint32> lifetime; // seconds
     std::optional<quint16> channelNumber;
-    QList<SockAddr> peerAddresses;  // XOR-PEER-ADDRESS, one or more
-    SockAddr relayedAddress;        // XOR-RELAYED-ADDRESS
-    SockAddr mappedAddress;         // XOR-MAPPED-ADDRESS
-    std::optional<QByteArray> data; // DATA (may be present and empty)
+    QList<IpEndpoint> peerAddresses; // XOR-PEER-ADDRESS, one or more
+    IpEndpoint relayedAddress;       // XOR-RELAYED-ADDRESS
+    IpEndpoint mappedAddress;        // XOR-MAPPED-ADDRESS
+    std::optional<QByteArray> data;  // DATA (may be present and empty)
     // Attributes we do not interpret, kept in order so a message re-encodes faithfully. They are
     // written right after SOFTWARE (where RFC 5769's sample request has its ICE attributes).
     QList<QPair<quint16, QByteArray>> otherAttributes;
