@@ -49,6 +49,7 @@ DomainServer::DomainServer(const Settings &settings, LimitedNodeList *nodeList, 
     connect(_keys, &DomainKeyManager::newKeypair, _heartbeater, &IceHeartbeater::setPrivateKey);
     connect(_nodeList, &LimitedNodeList::publicSockAddrChanged, this, &DomainServer::updateSockets);
     connect(_nodeList, &LimitedNodeList::localSockAddrChanged, this, &DomainServer::updateSockets);
+    connect(_nodeList, &LimitedNodeList::initialSTUNCompleted, this, &DomainServer::updateSockets);
     DomainRelay *relay = _relay;
     _gatekeeper->setRelayedPathFilter([relay](const SockAddr &socket) { return relay->isRelayedPath(socket); });
     connect(_gatekeeper, &DomainGatekeeper::peerIntroduced, _relay,
@@ -125,6 +126,11 @@ void DomainServer::updateSockets() {
     // A relaying domain is reached at its relayed address: that is its public socket.
     const SockAddr publicSocket = _relay->isRelaying() ? _relay->relayedAddress() : _nodeList->getPublicSockAddr();
     _heartbeater->setSockets(publicSocket, _nodeList->getLocalSockAddr());
+    // Register with the public socket STUN finds rather than with none (an ice-server would name
+    // only our LAN address): heartbeats wait for STUN's first answer, or for its verdict that
+    // none comes (about 2.75 s), and the one held goes out as soon as either arrives.
+    const bool stunPending = _nodeList->hasStunServer() && !_nodeList->hasCompletedInitialSTUN();
+    _heartbeater->setAwaitingPublicSocket(!_relay->isRelaying() && stunPending);
 }
 
 void DomainServer::handleIceServerChanged(const SockAddr &iceServer, const QString &label) {

@@ -46,6 +46,13 @@ void IceHeartbeater::setSockets(const SockAddr &publicSocket, const SockAddr &lo
     }
 }
 
+void IceHeartbeater::setAwaitingPublicSocket(bool awaiting) {
+    _awaitingPublicSocket = awaiting;
+    if (!awaiting && _heldForPublicSocket && _timer.isActive()) {
+        sendHeartbeatToIceServer();
+    }
+}
+
 void IceHeartbeater::setPrivateKey(const RsaPrivateKey &key) {
     _packet.setPrivateKey(key);
     _denials = 0;
@@ -65,6 +72,16 @@ void IceHeartbeater::sendHeartbeatToIceServer() {
         Q_EMIT keypairRegenerationNeeded();
         return;
     }
+    if (_awaitingPublicSocket && _packet.publicSocket().isNull()) {
+        // Not counted as unanswered: a wait for STUN must not look like a silent ice-server.
+        if (!_heldForPublicSocket) {
+            qCDebug(domain_server_ice) << "heartbeat held until STUN tells our public socket";
+        }
+        _heldForPublicSocket = true;
+        ++_counters.heldForPublicSocket;
+        return;
+    }
+    _heldForPublicSocket = false;
     if (++_noReplyHeartbeats > FailoverNoReplyHeartbeats) {
         qCInfo(domain_server_ice).noquote() << "ice-server" << _iceServer.toString() << "did not answer"
                                             << FailoverNoReplyHeartbeats << "heartbeats; failing over";

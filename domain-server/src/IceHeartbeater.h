@@ -31,6 +31,7 @@ public:
         quint64 repliesFromStrangers = 0; // ACK/Denied not from the current ice-server: ignored
         quint64 failovers = 0;
         quint64 keypairRequests = 0;
+        quint64 heldForPublicSocket = 0; // ticks that waited for STUN instead of sending
     };
 
     IceHeartbeater(const QUuid &domainID, PacketSender *sender, PacketReceiver *receiver, QObject *parent = nullptr);
@@ -45,6 +46,7 @@ public:
     int unansweredHeartbeats() const { return _noReplyHeartbeats; }
     int consecutiveDenials() const { return _denials; }
     int signCount() const { return _packet.signCount(); }
+    bool isAwaitingPublicSocket() const { return _awaitingPublicSocket; }
     const Counters &counters() const { return _counters; }
     Error error() const { return _error; }
     QString errorString() const { return _errorString; }
@@ -54,6 +56,11 @@ public Q_SLOTS:
     void setIceServer(const SockAddr &iceServer);
     // Our sockets changed (STUN, local address): re-sign and send at once, as upstream does.
     void setSockets(const SockAddr &publicSocket, const SockAddr &localSocket);
+    // While true, a heartbeat whose public socket is still null is held back instead of sent
+    // (upstream sends it): an ice-server would announce us with no public socket, and clients
+    // could only try our LAN address. The owner sets it while STUN's first series is under way
+    // and clears it when STUN answered or failed; a heartbeat held meanwhile goes out at once.
+    void setAwaitingPublicSocket(bool awaiting);
     // A new keypair (Overte's handleKeypairChange): re-sign and send at once.
     void setPrivateKey(const RsaPrivateKey &key);
     // One heartbeat tick (Overte's sendHeartbeatToIceServer).
@@ -84,6 +91,8 @@ private:
     int _noReplyHeartbeats = 0;
     int _denials = 0;
     bool _registered = false;
+    bool _awaitingPublicSocket = false;
+    bool _heldForPublicSocket = false; // a heartbeat was due while awaiting
     Error _error = Error::NoError;
     QString _errorString;
     Counters _counters;

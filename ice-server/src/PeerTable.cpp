@@ -91,7 +91,10 @@ PeerTable::Decision PeerTable::applyVerifiedHeartbeat(const IceServerHeartbeat &
     Peer &peer = it.value();
     if (decision != Decision::Refreshed || peer.heartbeat != payload) {
         // New content (or a new record): store the reported sockets and re-encode what queriers get.
-        peer.peer.setPublicSocket(heartbeat.publicSocket);
+        // A null public socket (the domain's STUN has not answered yet, or failed) would leave
+        // queriers only its LAN address; where its heartbeats come from is what STUN would have
+        // told it, so that is announced instead. The sender is the active socket from here on.
+        peer.peer.setPublicSocket(heartbeat.publicSocket.isNull() ? sender : heartbeat.publicSocket);
         peer.peer.setLocalSocket(heartbeat.localSocket);
         peer.peerInformation = peer.peer.toByteArray();
     }

@@ -2,6 +2,11 @@
 // heartbeat reported, the observed (active) socket peer information is sent to, and what is needed
 // to skip the RSA verify of a heartbeat already verified. Bounded by maxDomains.
 //
+// A heartbeat whose public socket is null (sent before the domain's STUN answered, or after it
+// failed) is recorded, and announced to queriers, with its observed sender as the public socket:
+// the mapping STUN would have reported (docs/protocol.md Q2). The replay rule below still looks
+// only at what the heartbeat itself reports.
+//
 // The replay rule (docs/protocol.md quirk Q3). A heartbeat's signature covers only "ID | public | local":
 // no time, no nonce. Anyone who captured one can resend it from anywhere, and upstream then moves
 // the domain's active socket to the sender, so peer information (client addresses) goes to the
@@ -37,7 +42,7 @@
 class PeerTable {
 public:
     struct Peer {
-        NetworkPeer peer;           // ID, reported public and local, symmetric, which is active
+        NetworkPeer peer;           // ID, public (reported; observed if null), local, which is active
         QByteArray peerInformation; // the ICEServerPeerInformation payload queriers get
         // The last accepted heartbeat payload (an owned copy). Compared byte for byte: cheaper
         // than hashing every heartbeat, and no collision can ever be forged.

@@ -204,6 +204,62 @@ private Q_SLOTS:
         QCOMPARE(unresponsive.size(), 0);
     }
 
+    // Until STUN answered or gave up, a heartbeat with no public socket is held, not sent: an
+    // ice-server would otherwise announce the domain with only its LAN address. Held ticks are
+    // not silence. What STUN ends with goes out at once: the socket it found, or none.
+    void heldUntilStunAnswersOrFails_data() {
+        QTest::addColumn<bool>("stunAnswers");
+        QTest::newRow("STUN answers") << true;
+        QTest::newRow("STUN fails") << false;
+    }
+    void heldUntilStunAnswersOrFails() {
+        QFETCH(bool, stunAnswers);
+        FakeNetwork net;
+        IceHeartbeater hb(domainID, &net.sender, &net.receiver);
+        QSignalSpy unresponsive(&hb, &IceHeartbeater::iceServerUnresponsive);
+        hb.setPrivateKey(key);
+        hb.setAwaitingPublicSocket(true);
+        hb.setSockets(SockAddr(), localSocket);
+        hb.setIceServer(iceServer);
+        hb.start(3600 * 1000);
+        for (int i = 0; i < 10; ++i) {
+            hb.sendHeartbeatToIceServer();
+        }
+        QCOMPARE(net.sentOfType(PacketType::ICEServerHeartbeat).size(), 0);
+        QCOMPARE(hb.unansweredHeartbeats(), 0);
+        QCOMPARE(unresponsive.size(), 0);
+        QCOMPARE(hb.counters().heldForPublicSocket, quint64(11));
+
+        // What the domain server does when STUN ends: new sockets first, then the wait is over.
+        const SockAddr learned = stunAnswers ? publicSocket : SockAddr(QHostAddress(), localSocket.getPort());
+        hb.setSockets(learned, localSocket);
+        hb.setAwaitingPublicSocket(false);
+        const auto sent = net.sentOfType(PacketType::ICEServerHeartbeat);
+        QCOMPARE(sent.size(), 1); // one heartbeat, not one per call
+        QCOMPARE(sent.first().second.destination, iceServer);
+        const Decoded<IceServerHeartbeat> decoded = IceServerHeartbeat::fromPayload(sent.first().first.payload);
+        QVERIFY(decoded.ok());
+        QCOMPARE(decoded.value.publicSocket, learned);
+        QCOMPARE(hb.unansweredHeartbeats(), 1);
+    }
+
+    void knownPublicSocketIsNotHeld() {
+        // A later STUN series (a new ice-server as STUN server) does not hold a known socket back,
+        // and without a wait a null socket goes out as upstream sends it.
+        FakeNetwork net;
+        IceHeartbeater hb(domainID, &net.sender, &net.receiver);
+        setUp(net, hb);
+        hb.setAwaitingPublicSocket(true);
+        hb.sendHeartbeatToIceServer();
+        QCOMPARE(net.sentOfType(PacketType::ICEServerHeartbeat).size(), 2);
+
+        hb.setAwaitingPublicSocket(false);
+        hb.setSockets(SockAddr(), localSocket);
+        const auto sent = net.sentOfType(PacketType::ICEServerHeartbeat);
+        QCOMPARE(sent.size(), 3);
+        QCOMPARE(IceServerHeartbeat::fromPayload(sent.last().first.payload).value.publicSocket, SockAddr());
+    }
+
     void timerDrivesHeartbeats() {
         FakeNetwork net;
         IceHeartbeater hb(domainID, &net.sender, &net.receiver);

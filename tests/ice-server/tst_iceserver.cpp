@@ -251,6 +251,35 @@ private Q_SLOTS:
         QCOMPARE(stunMapped.received.size(), 0);
     }
 
+    // A domain that heartbeats before its STUN answered reports a null public socket (ff 00 00);
+    // the client is told where the heartbeats come from, and gets the real one once it is reported.
+    void nullPublicSocketAnnouncedAsObserved() {
+        Server s;
+        QVERIFY(s.trust(DomainID, testKey(0)));
+        UdpEndpoint domain, client;
+        domain.send(signedHeartbeat(DomainID, SockAddr(), DomainLocal, testKey(0)), s.address());
+        QTRY_COMPARE(domain.received.size(), 1);
+        QCOMPARE(domain.hex(0), AckHex);
+
+        client.send(query(ClientID, ClientPublic, ClientLocal, DomainID), s.address());
+        QTRY_COMPARE(client.received.size(), 1);
+        const Decoded<NetworkPeer> announced = NetworkPeer::fromByteArray(client.received[0].mid(6));
+        QVERIFY(announced.ok());
+        QCOMPARE(announced.value.getUUID(), DomainID);
+        QCOMPARE(announced.value.getPublicSocket(), domain.address());
+        QCOMPARE(announced.value.getLocalSocket(), DomainLocal);
+        // The domain still gets the client's record, unchanged, at the same socket.
+        QTRY_COMPARE(domain.received.size(), 2);
+        QCOMPARE(domain.received[1].mid(6).toHex(), ClientRecordHex);
+
+        // STUN answered: the domain's own report replaces the observed socket.
+        domain.send(signedHeartbeat(DomainID, DomainPublic, DomainLocal, testKey(0), 2), s.address());
+        QTRY_COMPARE(domain.received.size(), 3);
+        client.send(query(ClientID, ClientPublic, ClientLocal, DomainID, 2), s.address());
+        QTRY_COMPARE(client.received.size(), 2);
+        QCOMPARE(client.received[1].mid(6).toHex(), DomainInfoHex.mid(12));
+    }
+
     void rateLimitPerSource() {
         IceServerSettings settings;
         settings.rateLimit.packetsPerSecond = 1;

@@ -84,6 +84,63 @@ private Q_SLOTS:
         QVERIFY(!table.isKnownGood(Domain, QByteArray("a"), 1));
     }
 
+    // A domain heartbeating before its STUN answered (or after it failed) reports a null public
+    // socket; queriers get where its heartbeats come from instead, until it reports one itself.
+    void nullPublicSocketAnnouncesTheSender_data() {
+        QTest::addColumn<SockAddr>("reportedPublic");
+        QTest::newRow("before STUN answered (ff 00 00)") << SockAddr();
+        QTest::newRow("STUN failed (ff and the local port)") << SockAddr(QHostAddress(), 40102);
+    }
+    void nullPublicSocketAnnouncesTheSender() {
+        QFETCH(SockAddr, reportedPublic);
+        PeerTable table(10, 2500);
+        const SockAddr local = addr("10.0.0.2", 40102);
+        const SockAddr sender = addr("198.51.100.7", 50000);
+        QCOMPARE(table.applyVerifiedHeartbeat(heartbeat(reportedPublic, local), sender, QByteArray("a"), 1, 0),
+                 PeerTable::Decision::Registered);
+        PeerTable::Route route;
+        QVERIFY(table.route(Domain, &route));
+        QCOMPARE(route.activeSocket, sender);
+        QCOMPARE(route.peerInformation, NetworkPeer(Domain, sender, local).toByteArray());
+
+        // The same heartbeat again changes nothing; the fast path agrees.
+        QVERIFY(table.refreshRepeat(Domain, QByteArray("a"), sender, 1, 1000));
+        QCOMPARE(table.applyVerifiedHeartbeat(heartbeat(reportedPublic, local), sender, QByteArray("a"), 1, 1100),
+                 PeerTable::Decision::Refreshed);
+        QVERIFY(table.route(Domain, &route));
+        QCOMPARE(route.peerInformation, NetworkPeer(Domain, sender, local).toByteArray());
+
+        // STUN answers with another mapping than the one seen here (a symmetric NAT): what the
+        // domain reports wins, and its heartbeats still arrive from the sender.
+        const SockAddr stunMapped = addr("198.51.100.7", 40102);
+        QCOMPARE(table.applyVerifiedHeartbeat(heartbeat(stunMapped, local), sender, QByteArray("b"), 1, 2000),
+                 PeerTable::Decision::Refreshed);
+        QVERIFY(table.route(Domain, &route));
+        QCOMPARE(route.activeSocket, sender);
+        QCOMPARE(route.peerInformation, NetworkPeer(Domain, stunMapped, local).toByteArray());
+        QCOMPARE(table.find(Domain)->peer.activeSocketKind(), NetworkPeer::ActiveSocket::Symmetric);
+    }
+
+    void nullPublicSocketFollowsAMove() {
+        // Silent long enough, the domain comes back from elsewhere (rule d): the announced public
+        // socket is the new sender, and only a sender the replay rule accepts can become it.
+        PeerTable table(10, 2500);
+        const SockAddr local = addr("10.0.0.2", 40102);
+        const IceServerHeartbeat hb = heartbeat(SockAddr(), local);
+        const SockAddr first = addr("198.51.100.7", 50000);
+        const SockAddr stranger = addr("192.0.2.66", 40102);
+        table.applyVerifiedHeartbeat(hb, first, QByteArray("a"), 1, 0);
+        QCOMPARE(table.applyVerifiedHeartbeat(hb, stranger, QByteArray("a"), 1, 100), PeerTable::Decision::Ignored);
+        QCOMPARE(table.find(Domain)->peerInformation, NetworkPeer(Domain, first, local).toByteArray());
+
+        const SockAddr moved = addr("203.0.113.9", 61000);
+        QCOMPARE(table.applyVerifiedHeartbeat(hb, moved, QByteArray("a"), 1, 3000), PeerTable::Decision::Moved);
+        PeerTable::Route route;
+        QVERIFY(table.route(Domain, &route));
+        QCOMPARE(route.activeSocket, moved);
+        QCOMPARE(route.peerInformation, NetworkPeer(Domain, moved, local).toByteArray());
+    }
+
     void expiryAndBound() {
         PeerTable table(2, 2500);
         const SockAddr s = addr("192.0.2.1", 1);
