@@ -134,6 +134,9 @@ if [[ $RELAY == 1 ]]; then
     # every relayed connect follows a failed direct attempt (~2 s): "retried" says nothing here
     echo "loss: connected $ok of $ATTEMPTS through the relay (required $REQUIRED); time to connect" \
         "median $median ms, worst $worst ms ($((SECONDS - STARTED)) s)"
+    # how close the slow ones come to the timeout (a loaded machine shows here first)
+    echo "   slowest five: $(printf '%s\n' "${times[@]}" | sort -n | tail -n 5 | tr '\n' ' ')ms; over 10 s:" \
+        "$(printf '%s\n' "${times[@]}" | awk '$1 > 10000 { n++ } END { print n + 0 }')"
 else
     echo "loss: connected $ok of $ATTEMPTS (required $REQUIRED); time to connect median $median ms, worst $worst ms;" \
         "$retried needed more than one punch attempt ($((SECONDS - STARTED)) s)"

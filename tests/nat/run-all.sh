@@ -75,8 +75,8 @@ trap on_signal INT TERM
 RELAY_LOSS_CELLS=${RELAY_LOSS_CELLS:-sym/eim eim/sym sym/sym sym/cgnat}
 RELAY_LOSS_JOBS=${RELAY_LOSS_JOBS:-4}
 relay_stage() {
-    local -A cell_of=()
-    local c='' rc=0 status cell pid refused=0 summary=()
+    local -A cell_of=() figures=()
+    local c='' rc=0 status cell pid refused=0
     trap 'kill -TERM "${!cell_of[@]}" $c 2>/dev/null; wait; exit 130' TERM
     [[ $RELAY_LOSS_JOBS =~ ^[1-9][0-9]*$ ]] || { echo "run-all: RELAY_LOSS_JOBS must be a positive number" >&2; return 1; }
     # one cell's output, printed once it has ended
@@ -86,7 +86,8 @@ relay_stage() {
         echo "---------------- relay: loss and delay, $cell ($status) ----------------"
         local out=$RUN_TMP/relay-loss.${cell/\//-}.out
         cat "$out"
-        summary+=("$(printf '%-10s %s' "$cell" "$(grep -m1 '^loss: connected' "$out" || echo "exit $status, no figures")")")
+        figures[$cell]=$(sed -n 's/^loss: connected/connected/p' "$out" | head -n 1)
+        [[ -n ${figures[$cell]} ]] || figures[$cell]="exit $status, no figures"
         rm -f "$out"
         unset "cell_of[$pid]"
         ((status == 2)) && refused=1
@@ -107,7 +108,7 @@ relay_stage() {
     done
     echo
     echo "---------------- relay: loss and delay, per cell ----------------"
-    printf '%s\n' "${summary[@]}"
+    for cell in $RELAY_LOSS_CELLS; do printf '%-10s %s\n' "$cell" "${figures[$cell]}"; done
     echo
     echo "---------------- relay: many clients at once ----------------"
     "$HERE/crowd.sh" "$BUILD" &
