@@ -62,6 +62,7 @@ CHILD=
 on_signal() {
     [[ -n $CHILD ]] && kill -TERM "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
     echo "run-all: interrupted" >&2
+    rmdir "$RUN_TMP" 2>/dev/null   # the stages have torn down; what is left stays for a look
     exit 130
 }
 trap on_signal INT TERM
@@ -77,7 +78,7 @@ RELAY_LOSS_JOBS=${RELAY_LOSS_JOBS:-4}
 relay_stage() {
     local -A cell_of=() figures=()
     local c='' rc=0 status cell pid refused=0
-    trap 'kill -TERM "${!cell_of[@]}" $c 2>/dev/null; wait; exit 130' TERM
+    trap 'kill -TERM "${!cell_of[@]}" $c 2>/dev/null; wait; rm -f "$RUN_TMP"/relay-loss.*.out; exit 130' TERM
     [[ $RELAY_LOSS_JOBS =~ ^[1-9][0-9]*$ ]] || { echo "run-all: RELAY_LOSS_JOBS must be a positive number" >&2; return 1; }
     # one cell's output, printed once it has ended
     relay_cell_done() {
