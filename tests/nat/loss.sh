@@ -8,11 +8,11 @@
 # relay opens (sym/eim, eim/sym, sym/sym, sym/cgnat: the four relay cells of the matrix): a coturn
 # TURN relay runs on the public segment too, the client gets --turn-server ... --relay fallback,
 # and every attempt that connects must have connected through the relay.  A domain behind CGNAT
-# gets --punch-ttl LOSS_CGNAT_DOMAIN_TTL (3,3), as in the matrix.  A relay cell runs its attempts LOSS_PARALLEL (4) at a
-# time, each a separate interface-stub with its own socket, so its own mapping in the symmetric
-# NAT (the domain is told the relay is trusted, --trusted-relay, so that the relayed addresses,
-# all on the relay's IP, are bounded one by one); every stub runs --verbose, and the log of a
-# failed attempt is printed (its tail) and kept.
+# gets --punch-ttl LOSS_CGNAT_DOMAIN_TTL (3,3), as in the matrix.  A relay cell runs its attempts
+# LOSS_PARALLEL (4) at a time, each a separate interface-stub with its own socket, so its own
+# mapping in the symmetric NAT (the domain is told the relay is trusted, --trusted-relay, so that
+# the relayed addresses, all on the relay's IP, are bounded one by one); every stub runs --verbose,
+# and the log of a failed attempt is printed (its tail) and kept.
 #
 # Usage: loss.sh BUILD_DIR          Env: LOSS_CELL (eim/eim), LOSS_ATTEMPTS, LOSS_REQUIRED,
 #                                   LOSS_DELAY_MS, LOSS_PCT, LOSS_TIMEOUT (15 s per attempt,
