@@ -5,18 +5,20 @@
 # runs one after the other; at least LOSS_REQUIRED (99) must connect.  Prints the success
 # count, the median and the worst time to connect.
 # LOSS_CELL picks the NATs (client/domain): eim/eim (the default, above), or a cell only a
-# relay opens (sym/eim, eim/sym, sym/sym): a coturn TURN relay runs on the public segment
-# too, the client gets --turn-server ... --relay fallback, and every attempt that connects
-# must have connected through the relay.  A relay cell runs its attempts LOSS_PARALLEL (4) at a
-# time, each a separate interface-stub with its own socket, so its own mapping in the symmetric
-# NAT (the domain is told the relay is trusted, --trusted-relay, so that the relayed addresses,
-# all on the relay's IP, are bounded one by one); every stub runs --verbose, and the log of a
-# failed attempt is printed (its tail) and kept.
+# relay opens (sym/eim, eim/sym, sym/sym, sym/cgnat: the four relay cells of the matrix): a coturn
+# TURN relay runs on the public segment too, the client gets --turn-server ... --relay fallback,
+# and every attempt that connects must have connected through the relay.  A domain behind CGNAT
+# gets --punch-ttl LOSS_CGNAT_DOMAIN_TTL (3,3), as in the matrix.  A relay cell runs its attempts
+# LOSS_PARALLEL (4) at a time, each a separate interface-stub with its own socket, so its own
+# mapping in the symmetric NAT (the domain is told the relay is trusted, --trusted-relay, so that
+# the relayed addresses, all on the relay's IP, are bounded one by one); every stub runs --verbose,
+# and the log of a failed attempt is printed (its tail) and kept.
 #
 # Usage: loss.sh BUILD_DIR          Env: LOSS_CELL (eim/eim), LOSS_ATTEMPTS, LOSS_REQUIRED,
 #                                   LOSS_DELAY_MS, LOSS_PCT, LOSS_TIMEOUT (15 s per attempt,
 #                                   20 s in a relay cell), LOSS_PARALLEL (1; 4 in a relay cell),
-#                                   LOSS_KEEP_FAILED (a directory for the logs of failed attempts)
+#                                   LOSS_KEEP_FAILED (a directory for the logs of failed attempts),
+#                                   LOSS_CGNAT_DOMAIN_TTL (3,3)
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,8 +35,8 @@ PCT=${LOSS_PCT:-10}
 CELL=${LOSS_CELL:-eim/eim}
 case $CELL in
     eim/eim) RELAY=0 ;;
-    sym/eim | eim/sym | sym/sym) RELAY=1 ;;
-    *) echo "loss: LOSS_CELL must be eim/eim, sym/eim, eim/sym or sym/sym, not '$CELL'" >&2; exit 2 ;;
+    sym/eim | eim/sym | sym/sym | sym/cgnat) RELAY=1 ;;
+    *) echo "loss: LOSS_CELL must be eim/eim, sym/eim, eim/sym, sym/sym or sym/cgnat, not '$CELL'" >&2; exit 2 ;;
 esac
 # A relay cell first spends a direct attempt (about 2 s) before it relays, and under loss
 # the allocation, the permission and the re-query through the relay retransmit: 5 s more.
@@ -60,6 +62,8 @@ if [[ $RELAY == 1 ]]; then
         --turn-password "$TB_TURN_PASSWORD" --relay fallback --verbose)
     domain_args=(--trusted-relay "$TB_TURN_IP")
 fi
+# behind two NATs the domain's priming TTL must pass both (NATs in front + 1), as its operator sets it
+[[ ${CELL#*/} == cgnat ]] && domain_args+=(--punch-ttl "${LOSS_CGNAT_DOMAIN_TTL:-3,3}")
 testbed_netem "$DELAY" "$PCT"
 how=tc-netem
 testbed_netem_available || how="userspace wire (no sch_netem in this kernel)"
@@ -130,6 +134,9 @@ if [[ $RELAY == 1 ]]; then
     # every relayed connect follows a failed direct attempt (~2 s): "retried" says nothing here
     echo "loss: connected $ok of $ATTEMPTS through the relay (required $REQUIRED); time to connect" \
         "median $median ms, worst $worst ms ($((SECONDS - STARTED)) s)"
+    # how close the slow ones come to the timeout (a loaded machine shows here first)
+    echo "   slowest five: $(printf '%s\n' "${times[@]}" | sort -n | tail -n 5 | tr '\n' ' ')ms; over 10 s:" \
+        "$(printf '%s\n' "${times[@]}" | awk '$1 > 10000 { n++ } END { print n + 0 }')"
 else
     echo "loss: connected $ok of $ATTEMPTS (required $REQUIRED); time to connect median $median ms, worst $worst ms;" \
         "$retried needed more than one punch attempt ($((SECONDS - STARTED)) s)"

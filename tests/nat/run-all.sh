@@ -62,27 +62,61 @@ CHILD=
 on_signal() {
     [[ -n $CHILD ]] && kill -TERM "$CHILD" 2>/dev/null && wait "$CHILD" 2>/dev/null
     echo "run-all: interrupted" >&2
+    rmdir "$RUN_TMP" 2>/dev/null   # the stages have torn down; what is left stays for a look
     exit 130
 }
 trap on_signal INT TERM
 
-# The relay stage: loss and delay through the TURN relay (symmetric client NAT x EIM domain), then
-# many clients falling back to the relay at once.  Both run whatever the first did; the stage's
-# status is the worse of the two (2, refused, counts as such).
+# The relay stage: loss and delay through the TURN relay in each of the matrix's four relay cells
+# (RELAY_LOSS_CELLS), then many clients falling back to the relay at once.  The cells run
+# RELAY_LOSS_JOBS (4) at a time, each loss.sh on a testbed of its own (its own namespace prefix),
+# its output kept in a file and printed whole when it ends, so that the cells' logs do not mix;
+# every cell must reach its own 99 of 100.  crowd.sh runs whatever the loss runs did; the stage's
+# status is the worst of all (2, refused, counts as such).
+RELAY_LOSS_CELLS=${RELAY_LOSS_CELLS:-sym/eim eim/sym sym/sym sym/cgnat}
+RELAY_LOSS_JOBS=${RELAY_LOSS_JOBS:-4}
 relay_stage() {
-    local c='' rc=0 status
-    trap '[[ -n $c ]] && kill -TERM "$c" 2>/dev/null; wait; exit 130' TERM
-    LOSS_CELL=sym/eim "$HERE/loss.sh" "$BUILD" &
-    c=$!
-    wait "$c" && status=0 || status=$?
-    ((status > rc)) && rc=$status
+    local -A cell_of=() figures=()
+    local c='' rc=0 status cell pid refused=0
+    trap 'kill -TERM "${!cell_of[@]}" $c 2>/dev/null; wait; rm -f "$RUN_TMP"/relay-loss.*.out; exit 130' TERM
+    [[ $RELAY_LOSS_JOBS =~ ^[1-9][0-9]*$ ]] || { echo "run-all: RELAY_LOSS_JOBS must be a positive number" >&2; return 1; }
+    # one cell's output, printed once it has ended
+    relay_cell_done() {
+        local pid=$1 status=$2 cell=${cell_of[$1]}
+        echo
+        echo "---------------- relay: loss and delay, $cell ($status) ----------------"
+        local out=$RUN_TMP/relay-loss.${cell/\//-}.out
+        cat "$out"
+        figures[$cell]=$(sed -n 's/^loss: connected/connected/p' "$out" | head -n 1)
+        [[ -n ${figures[$cell]} ]] || figures[$cell]="exit $status, no figures"
+        rm -f "$out"
+        unset "cell_of[$pid]"
+        ((status == 2)) && refused=1
+        ((status > rc)) && rc=$status
+    }
+    echo "== relay: loss and delay in the cells $RELAY_LOSS_CELLS, $RELAY_LOSS_JOBS cell(s) at a time"
+    for cell in $RELAY_LOSS_CELLS; do
+        while ((${#cell_of[@]} >= RELAY_LOSS_JOBS)); do
+            wait -n -p pid "${!cell_of[@]}" && status=0 || status=$?
+            relay_cell_done "$pid" "$status"
+        done
+        LOSS_CELL=$cell "$HERE/loss.sh" "$BUILD" >"$RUN_TMP/relay-loss.${cell/\//-}.out" 2>&1 &
+        cell_of[$!]=$cell
+    done
+    while ((${#cell_of[@]} > 0)); do
+        wait -n -p pid "${!cell_of[@]}" && status=0 || status=$?
+        relay_cell_done "$pid" "$status"
+    done
+    echo
+    echo "---------------- relay: loss and delay, per cell ----------------"
+    for cell in $RELAY_LOSS_CELLS; do printf '%-10s %s\n' "$cell" "${figures[$cell]}"; done
     echo
     echo "---------------- relay: many clients at once ----------------"
     "$HERE/crowd.sh" "$BUILD" &
     c=$!
     wait "$c" && status=0 || status=$?
     c=
-    if ((status == 2 || rc == 2)); then return 2; fi
+    if ((status == 2 || refused)); then return 2; fi
     ((status > rc)) && rc=$status
     return "$rc"
 }
