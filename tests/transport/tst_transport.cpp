@@ -403,6 +403,59 @@ private Q_SLOTS:
         QCOMPARE(echoes.data, sent);
     }
 
+    // A sender that rewrites one reused datagram in place for every answer (a server's ACK, stamped
+    // with the next sequence number) and scribbles over it after each write: every answer leaves
+    // as it was when written, whether the transport sent it at once or queued it in a batch. And
+    // the transport keeps no reference to the caller's bytes, so rewriting them never detaches
+    // (which would cost an allocation and a copy per answer).
+    void reusedDatagram_data() {
+        QTest::addColumn<TransportKind>("kind");
+        QTest::addColumn<int>("count");
+        QTest::addColumn<int>("size");
+        addRows("1 of 32 bytes", [](QTestData &row) { row << 1 << 32; });
+        addRows("65 of 32 bytes", [](QTestData &row) { row << 65 << 32; });
+        addRows("300 of 32 bytes", [](QTestData &row) { row << 300 << 32; });
+        addRows("130 of 9000 bytes", [](QTestData &row) { row << 130 << 9000; });
+    }
+    void reusedDatagram() {
+        QFETCH(TransportKind, kind);
+        QFETCH(int, count);
+        QFETCH(int, size);
+        const std::unique_ptr<SocketTransport> server = bound(kind, V4);
+        const std::unique_ptr<SocketTransport> client = bound(kind, V4);
+        QVERIFY(server && client);
+        server->setReceiveBufferSize(4 * 1024 * 1024);
+        client->setReceiveBufferSize(4 * 1024 * 1024);
+        QByteArray answer(size, '-');
+        const char *const storage = answer.constData();
+        int answered = 0;
+        int detached = 0;
+        QObject::connect(server.get(), &UdpTransport::datagramReceived, server.get(),
+                         [&](const QByteArray &, const IpEndpoint &from) {
+                             const QByteArray stamp = numbered(answered++, 16);
+                             std::memcpy(answer.data(), stamp.constData(), size_t(stamp.size()));
+                             server->writeDatagram(answer, from);
+                             answer.fill('x'); // after the write: must not reach the wire
+                             detached += answer.constData() != storage ? 1 : 0;
+                         });
+        Inbox answers(client.get());
+        for (int i = 0; i < count; ++i) {
+            QCOMPARE(client->writeDatagram(numbered(i), server->localSocket()), qint64(32));
+        }
+        QTRY_COMPARE_WITH_TIMEOUT(answers.data.size(), count, 10000);
+        for (int i = 0; i < count; ++i) {
+            QByteArray expected(size, 'x');
+            const QByteArray stamp = numbered(i, 16);
+            std::memcpy(expected.data(), stamp.constData(), size_t(stamp.size()));
+            if (i == 0) {
+                expected.fill('-', size); // the first answer is written before any scribbling
+                std::memcpy(expected.data(), stamp.constData(), size_t(stamp.size()));
+            }
+            QCOMPARE(answers.data.at(i), expected);
+        }
+        QCOMPARE(detached, 0);
+    }
+
     void sendFails_data() {
         QTest::addColumn<TransportKind>("kind");
         QTest::addColumn<QHostAddress>("bindAddress");

@@ -23,17 +23,46 @@ sockaddr_in loopback(quint16 port) {
     return address;
 }
 
-void printResult(const QString &target, const QString &what, const BenchResult &r, double cpu) {
+void printResult(const QString &target, const QString &what, const BenchResult &r, double cpu, const RunCounters &c) {
     const double cpuUs = r.completed ? cpu * 1e6 / double(r.completed) : 0;
-    std::printf(
-        "  %-26s %9.0f /s  lost %6llu (%.3f%%)  p50 %6.0f us  p99 %7.0f us  CPU %3.0f%%  %5.2f CPU-us/answer%s\n",
-        qPrintable(target + QLatin1Char(' ') + what), r.rate(), (unsigned long long)r.lost,
-        r.sent ? 100.0 * double(r.lost) / double(r.sent) : 0.0, r.p50Us, r.p99Us, 100.0 * cpu / r.seconds, cpuUs,
-        r.denied ? " DENIED" : "");
+    // Where the lost went: requests the target's sockets dropped, answers the generator's dropped,
+    // the kernel's backlog, answers after the drain (paced runs), and the rest (never answered; in
+    // a closed loop also answers that came after their window timed out). And whether the target
+    // was short of CPU: the generator's share and what nobody used, over the run and its drain.
+    const qint64 rest = qint64(r.lost) - qint64(c.serverDrops + c.generatorDrops + c.backlogDrops + r.late);
+    const double generatorPercent = c.wallSeconds > 0 ? 100.0 * c.generatorCpu / c.wallSeconds : 0;
+    const double idlePercent = c.wallSeconds > 0 ? 100.0 * c.idleCpu / c.wallSeconds : 0;
+    QByteArray where, cpuShares;
+    if (c.known) {
+        where = QStringLiteral(" [server %1, generator %2, backlog %3, late %4, rest %5]")
+                    .arg(c.serverDrops)
+                    .arg(c.generatorDrops)
+                    .arg(c.backlogDrops)
+                    .arg(r.late)
+                    .arg(rest)
+                    .toUtf8();
+        cpuShares = QStringLiteral("  generator CPU %1%, idle %2%")
+                        .arg(generatorPercent, 0, 'f', 0)
+                        .arg(idlePercent, 0, 'f', 0)
+                        .toUtf8();
+    }
+    std::printf("  %-26s %9.0f /s  lost %6llu (%.3f%%)%s  p50 %6.0f us  p99 %7.0f us  CPU %3.0f%%  %5.2f "
+                "CPU-us/answer%s%s\n",
+                qPrintable(target + QLatin1Char(' ') + what), r.rate(), (unsigned long long)r.lost,
+                r.sent ? 100.0 * double(r.lost) / double(r.sent) : 0.0, where.constData(), r.p50Us, r.p99Us,
+                100.0 * cpu / r.seconds, cpuUs, cpuShares.constData(), r.denied ? " DENIED" : "");
     // One line per figure for scripts (medians over repeated runs).
-    std::printf("result %s %s rate=%.0f lost=%llu sent=%llu p50=%.0f p99=%.0f cpu_us=%.3f\n", qPrintable(target),
+    std::printf("result %s %s rate=%.0f lost=%llu sent=%llu p50=%.0f p99=%.0f cpu_us=%.3f", qPrintable(target),
                 qPrintable(what), r.rate(), (unsigned long long)r.lost, (unsigned long long)r.sent, r.p50Us, r.p99Us,
                 cpuUs);
+    if (c.known) {
+        std::printf(" drop_server=%llu drop_generator=%llu drop_backlog=%llu late=%llu lost_rest=%lld "
+                    "generator_cpu=%.1f idle=%.1f",
+                    (unsigned long long)c.serverDrops, (unsigned long long)c.generatorDrops,
+                    (unsigned long long)c.backlogDrops, (unsigned long long)r.late, (long long)rest, generatorPercent,
+                    idlePercent);
+    }
+    std::printf("\n");
     std::fflush(stdout);
 }
 
@@ -102,10 +131,11 @@ private:
 };
 
 BenchResult Run::saturate(const QString &target, const Feed &feed, qint64 pid) {
+    const RunMeter meter(pid, _client.fds(feed.set));
     const double cpu0 = cpuSeconds(pid);
     const BenchResult r = _client.closedLoop(feed.next, feed.set, _options.saturateSeconds, _options.window);
     const double cpu = cpuSeconds(pid) - cpu0;
-    printResult(target, QLatin1String(feed.name), r, cpu);
+    printResult(target, QLatin1String(feed.name), r, cpu, meter.counters());
     const QString key = target + QLatin1Char('/') + QLatin1String(feed.name);
     _saturated[key] = r;
     _cpuUs[key] = r.completed ? cpu * 1e6 / double(r.completed) : 0;
@@ -113,9 +143,11 @@ BenchResult Run::saturate(const QString &target, const Feed &feed, qint64 pid) {
 }
 
 void Run::latency(const QString &target, const Feed &feed, qint64 pid, double rate, int percent) {
+    const RunMeter meter(pid, _client.fds(feed.set));
     const double cpu0 = cpuSeconds(pid);
     const BenchResult r = _client.paced(feed.next, feed.set, rate * percent / 100.0, _options.latencySeconds);
-    printResult(target, QStringLiteral("%1@%2%").arg(QLatin1String(feed.name)).arg(percent), r, cpuSeconds(pid) - cpu0);
+    const double cpu = cpuSeconds(pid) - cpu0;
+    printResult(target, QStringLiteral("%1@%2%").arg(QLatin1String(feed.name)).arg(percent), r, cpu, meter.counters());
 }
 
 bool Run::echo() {
@@ -125,10 +157,19 @@ bool Run::echo() {
         return false;
     }
     _client.setServer(loopback(echo.port));
-    std::printf("C echo (recvmmsg/sendmmsg, one core), same sizes as each request kind:\n");
+    std::printf("C echo (recvmmsg/sendmmsg, one core), same sizes as each request kind (load average %.2f):\n",
+                loadAverage());
+    QList<double> rates;
     for (const Feed &feed : _feeds) {
-        if (measured(feed)) {
-            saturate(QStringLiteral("echo"), feed, echo.pid());
+        rates.append(measured(feed) ? saturate(QStringLiteral("echo"), feed, echo.pid()).rate() : 0);
+    }
+    // The same open loop as the servers get: what the echo loses at 90 % of its own saturation is
+    // what this machine and generator lose whatever the server.
+    for (int i = 0; i < _feeds.size(); ++i) {
+        for (int percent : { 50, 90 }) {
+            if (rates[i] > 0) {
+                latency(QStringLiteral("echo"), _feeds[i], echo.pid(), rates[i], percent);
+            }
         }
     }
     return true;
@@ -161,13 +202,16 @@ bool Run::server(const QString &transport, int threads, const QString &keysDir) 
     }
     const QString target = serverTarget(transport, threads);
     _client.setServer(loopback(server.port));
-    std::printf("%s (pid %lld), RSS at start %.1f MiB:\n", qPrintable(target), server.pid(), rssMiB(server.pid()));
+    std::printf("%s (pid %lld), RSS at start %.1f MiB, load average %.2f:\n", qPrintable(target), server.pid(),
+                rssMiB(server.pid()), loadAverage());
     // Registration: every domain once, paced at --register-rate (20,000/s; each costs one RSA verify).
     const double seconds = qMax(1.0, _options.domains / _options.registerRate);
+    const RunMeter meter(server.pid(), _client.fds(BenchClient::DomainSockets));
     const double cpu0 = cpuSeconds(server.pid());
     const BenchResult reg = _client.paced(_feeds[0].next, BenchClient::DomainSockets, _options.domains / seconds,
                                           seconds, 1.0);
-    printResult(target, QStringLiteral("register"), reg, cpuSeconds(server.pid()) - cpu0);
+    const double cpu = cpuSeconds(server.pid()) - cpu0;
+    printResult(target, QStringLiteral("register"), reg, cpu, meter.counters());
     std::printf("  RSS with %d domains registered: %.1f MiB\n", _options.domains, rssMiB(server.pid()));
     QList<double> rates;
     for (const Feed &feed : _feeds) {
@@ -214,7 +258,8 @@ bool Run::coturn() {
         std::fprintf(stderr, "ice-bench: coturn does not answer STUN on 127.0.0.1:%u\n", port);
         return false;
     }
-    std::printf("coturn STUN (turnserver --stun-only, its default UDP threads: one per core):\n");
+    std::printf("coturn STUN (turnserver --stun-only, its default UDP threads: one per core; load average %.2f):\n",
+                loadAverage());
     const BenchResult r = saturate(QStringLiteral("coturn"), _feeds[2], turn.pid());
     for (int percent : { 50, 90 }) {
         latency(QStringLiteral("coturn"), _feeds[2], turn.pid(), r.rate(), percent);

@@ -2,6 +2,8 @@
 // responder, all on the same load generator in the same run, so ratios compare like with like.
 #pragma once
 
+#include "RunMeter.h"
+
 #include <QtCore/QList>
 #include <QtCore/QString>
 #include <QtCore/QStringList>
@@ -39,5 +41,7 @@ int runBench(const BenchOptions &options);
 
 // 127.0.0.1:port.
 sockaddr_in loopback(quint16 port);
-// One figure, as a line for people and a "result" line for medians.py.
-void printResult(const QString &target, const QString &what, const BenchResult &r, double cpuSeconds);
+// One figure, as a line for people and a "result" line for medians.py; with counters known, where
+// the lost datagrams went and the generator's and the idle CPU (RunMeter.h).
+void printResult(const QString &target, const QString &what, const BenchResult &r, double cpuSeconds,
+                 const RunCounters &counters = RunCounters());

@@ -135,24 +135,38 @@ int BenchClient::receive(int i, bool own, BenchResult &result, std::vector<quint
     }
 }
 
-void BenchClient::drain(int ms) {
+QList<int> BenchClient::fds(Set set) const {
+    QList<int> fds;
+    const int first = set == DomainSockets ? 0 : _count;
+    for (int s = first; s < first + _count; ++s) {
+        fds.append(_sockets[size_t(s)].fd);
+    }
+    return fds;
+}
+
+quint64 BenchClient::drain(int ms, Set set) {
     std::vector<pollfd> fds;
     for (const Socket &socket : _sockets) {
         fds.push_back({ socket.fd, POLLIN, 0 });
     }
+    const int first = set == DomainSockets ? 0 : _count;
     BenchResult ignored;
     std::vector<quint32> none;
+    quint64 own = 0;
     const qint64 end = nowNs() + qint64(ms) * 1'000'000;
     while (nowNs() < end) {
         if (::poll(fds.data(), nfds_t(fds.size()), 20) > 0) {
-            for (size_t i = 0; i < _sockets.size(); ++i) {
-                receive(int(i), false, ignored, none);
+            for (int i = 0; i < int(_sockets.size()); ++i) {
+                const quint64 before = ignored.other;
+                receive(i, false, ignored, none);
+                own += i >= first && i < first + _count ? ignored.other - before : 0;
             }
         }
     }
     for (Socket &socket : _sockets) {
         socket.inFlight.clear();
     }
+    return own;
 }
 
 BenchResult BenchClient::closedLoop(const Next &next, Set set, double seconds, int window, int timeoutMs) {
@@ -201,7 +215,7 @@ BenchResult BenchClient::closedLoop(const Next &next, Set set, double seconds, i
     result.seconds = double(nowNs() - start) / 1e9;
     result.p50Us = percentile(latencies, 0.50);
     result.p99Us = percentile(latencies, 0.99);
-    drain(300);
+    drain(300); // the last windows' answers: not lost, so not late either
     return result;
 }
 
@@ -247,7 +261,7 @@ BenchResult BenchClient::paced(const Next &next, Set set, double rate, double se
     result.lost = result.sent - result.completed;
     result.p50Us = percentile(latencies, 0.50);
     result.p99Us = percentile(latencies, 0.99);
-    drain(100);
+    result.late = drain(100, set);
     return result;
 }
 

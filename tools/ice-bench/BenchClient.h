@@ -5,6 +5,7 @@
 #pragma once
 
 #include <QtCore/QByteArray>
+#include <QtCore/QList>
 
 #include <functional>
 #include <netinet/in.h>
@@ -16,6 +17,7 @@ struct BenchResult {
     quint64 completed = 0; // answers matched to a request
     quint64 lost = 0;      // requests with no answer (closed loop: within the timeout)
     quint64 other = 0;     // datagrams on the other set, e.g. peer information sent to domains
+    quint64 late = 0;      // answers that came after the run, its drain included (counted lost)
     quint64 denied = 0;
     double p50Us = 0, p99Us = 0;
     double rate() const { return seconds > 0 ? double(completed) / seconds : 0; }
@@ -34,6 +36,8 @@ public:
 
     void setServer(const sockaddr_in &server) { _server = server; }
     int socketsPerSet() const { return _count; }
+    // The set's sockets (their kernel drop counters are the answers this client lost).
+    QList<int> fds(Set set) const;
 
     // Closed loop: `window` requests in flight per socket of the set; every answer sends the next.
     // Answers are matched in order per socket (the servers measured answer in order).
@@ -52,7 +56,8 @@ private:
     void send(Socket &socket, const Next &next, int count, qint64 now);
     // Reads all socket i has; own-set answers are matched and timed. Returns how many were.
     int receive(int i, bool own, BenchResult &result, std::vector<quint32> &latencies);
-    void drain(int ms);
+    // Reads and drops what arrives for ms; returns how many datagrams came to the set's sockets.
+    quint64 drain(int ms, Set set = DomainSockets);
 
     sockaddr_in _server;
     int _count;

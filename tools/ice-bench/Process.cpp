@@ -103,6 +103,11 @@ double rssMiB(qint64 pid) {
     return -1;
 }
 
+double loadAverage() {
+    QFile load(QStringLiteral("/proc/loadavg"));
+    return load.open(QIODevice::ReadOnly) ? load.readAll().split(' ').value(0).toDouble() : -1;
+}
+
 namespace {
 quint16 freePort(int type) {
     const int fd = ::socket(AF_INET, type, 0);

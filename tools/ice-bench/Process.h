@@ -24,6 +24,8 @@ double cpuSeconds(qint64 pid);
 QList<double> workerCpuSeconds(qint64 pid);
 // VmRSS in MiB, from /proc/<pid>/status; -1 if unknown.
 double rssMiB(qint64 pid);
+// The machine's load average over the last minute, from /proc/loadavg; -1 if unknown.
+double loadAverage();
 // A UDP port on 127.0.0.1 that was free a moment ago (for daemons that cannot report theirs).
 quint16 freeUdpPort();
 // The same for TCP (redis-server).

@@ -20,15 +20,20 @@ def median(target, what, key):
     values = figures.get((target, what), {}).get(key)
     return statistics.median(values) if values else float("nan")
 
-print(f"{'target':<20} {'kind':<14} {'rate/s':>9} {'lost':>8} {'p50 us':>7} {'p99 us':>8} {'CPU-us':>7}  (medians of {len(sys.argv) - 1} runs)")
-STANDARD = {"rate", "lost", "sent", "p50", "p99", "cpu_us"}
+# Where the lost went (ice-bench prints these when it could read the kernel's drop counters).
+WHERE = (("drop_server", "srv drop"), ("drop_generator", "gen drop"), ("drop_backlog", "backlog"), ("late", "late"),
+         ("lost_rest", "rest"), ("generator_cpu", "gen CPU%"), ("idle", "idle %"))
+print(f"{'target':<20} {'kind':<14} {'rate/s':>9} {'lost':>8} {'p50 us':>7} {'p99 us':>8} {'CPU-us':>7}"
+      + "".join(f" {title:>8}" for _, title in WHERE) + f"  (medians of {len(sys.argv) - 1} runs)")
+STANDARD = {"rate", "lost", "sent", "p50", "p99", "cpu_us"} | {key for key, _ in WHERE}
 for (target, what) in figures:
     extra = [key for key in figures[(target, what)] if key not in STANDARD]
     if extra:  # ice-bench --cluster: Redis figures and ratios, one value per key
         print(f"{target:<20} {what:<14} " + "  ".join(f"{key} {median(target, what, key):.4g}" for key in extra))
         continue
     print(f"{target:<20} {what:<14} {median(target, what, 'rate'):9.0f} {median(target, what, 'lost'):8.0f}"
-          f" {median(target, what, 'p50'):7.0f} {median(target, what, 'p99'):8.0f} {median(target, what, 'cpu_us'):7.2f}")
+          f" {median(target, what, 'p50'):7.0f} {median(target, what, 'p99'):8.0f} {median(target, what, 'cpu_us'):7.2f}"
+          + "".join(f" {median(target, what, key):8.0f}" for key, _ in WHERE))
 
 # Ratios per run, then their median (a ratio is only meaningful within one run).
 def ratios(target, what, reference, reference_what):

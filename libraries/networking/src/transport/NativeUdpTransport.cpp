@@ -15,6 +15,8 @@
 namespace {
 // The largest UDP payload (IPv6 without jumbograms: 65,535 - 8); a reused buffer holds any datagram.
 constexpr int MaxDatagram = 65527;
+// A batched datagram's storage is kept for the next batch up to this size (a full Ethernet frame's payload).
+constexpr size_t KeptCapacity = 1500;
 
 union SocketAddress {
     sockaddr any;
@@ -105,14 +107,21 @@ struct NativeUdpTransport::Socket {
     IpEndpoint local;
     std::unique_ptr<QSocketNotifier> notifier;
 
-    // Answers waiting for the end of the read loop.
+    // Answers waiting for the end of the read loop. Each is a copy of the caller's bytes in storage
+    // kept from batch to batch. Sharing the caller's QByteArray instead made a caller that rewrites
+    // a reused datagram in place (an ACK stamped with the next sequence number) detach it while the
+    // batch still held the previous one: an allocation and a copy per datagram. A copy of a few
+    // hundred bytes into warm storage costs less than that, and less than the shared reference
+    // count's two atomic operations on a line the caller's thread keeps touching.
     struct Outgoing {
-        QByteArray data; // shares the caller's bytes, no copy
+        std::vector<char> data;
         SocketAddress to;
         socklen_t toLength;
         int ttl;
     };
+    // The first pendingCount are queued; the others keep their storage for the next batch.
     std::vector<Outgoing> pending;
+    int pendingCount = 0;
 
     ~Socket() {
         notifier.reset();
@@ -269,7 +278,7 @@ bool NativeUdpTransport::bind(const QHostAddress &address, quint16 port) {
         // toSockAddr reports mapped addresses as IPv4; a v6-only socket is bound to IPv6.
         socket->local = IpEndpoint(QHostAddress(bound.v6.sin6_addr.s6_addr), ntohs(bound.v6.sin6_port));
     }
-    socket->pending.reserve(BatchSize);
+    socket->pending.resize(BatchSize);
     socket->notifier = std::make_unique<QSocketNotifier>(socket->fd, QSocketNotifier::Read, this); // moves with us
     Socket *raw = socket.get();
     connect(socket->notifier.get(), &QSocketNotifier::activated, this, [this, raw] { readPending(raw); });
@@ -326,17 +335,20 @@ NativeUdpTransport::Socket *NativeUdpTransport::socketFor(const QHostAddress &de
 
 qint64 NativeUdpTransport::writeDatagram(const QByteArray &datagram, const IpEndpoint &destination, int ttl) {
     Socket *socket = socketFor(destination.getAddress());
-    Socket::Outgoing out;
+    SocketAddress to;
+    socklen_t toLength;
     if (!socket || destination.isNull() || destination.getPort() == 0
-        || !toSocketAddress(destination, socket->family, &out.to, &out.toLength)) {
+        || !toSocketAddress(destination, socket->family, &to, &toLength)) {
         qCDebug(networking_packets) << "no socket can send to" << destination;
         return -1;
     }
-    out.ttl = ttl;
     if (_readDepth > 0) {
-        out.data = datagram;
-        socket->pending.push_back(std::move(out));
-        if (int(socket->pending.size()) >= BatchSize) {
+        Socket::Outgoing &out = socket->pending[size_t(socket->pendingCount++)];
+        out.data.assign(datagram.constData(), datagram.constData() + datagram.size());
+        out.to = to;
+        out.toLength = toLength;
+        out.ttl = ttl;
+        if (socket->pendingCount >= BatchSize) {
             flush(*socket);
         }
         return datagram.size();
@@ -344,8 +356,8 @@ qint64 NativeUdpTransport::writeDatagram(const QByteArray &datagram, const IpEnd
     // Outside a read loop nothing else is coming to share a batch with: waiting would only add latency.
     iovec vector { const_cast<char *>(datagram.constData()), size_t(datagram.size()) };
     msghdr header {};
-    header.msg_name = &out.to;
-    header.msg_namelen = out.toLength;
+    header.msg_name = &to;
+    header.msg_namelen = toLength;
     header.msg_iov = &vector;
     header.msg_iovlen = 1;
     alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))];
@@ -364,7 +376,7 @@ qint64 NativeUdpTransport::writeDatagram(const QByteArray &datagram, const IpEnd
 }
 
 void NativeUdpTransport::flush(Socket &socket) {
-    const int count = int(socket.pending.size());
+    const int count = socket.pendingCount;
     if (count == 0) {
         return;
     }
@@ -373,8 +385,8 @@ void NativeUdpTransport::flush(Socket &socket) {
     alignas(cmsghdr) char control[BatchSize][CMSG_SPACE(sizeof(int))];
     for (int i = 0; i < count; ++i) {
         Socket::Outgoing &out = socket.pending[size_t(i)];
-        vectors[i].iov_base = const_cast<char *>(out.data.constData());
-        vectors[i].iov_len = size_t(out.data.size());
+        vectors[i].iov_base = out.data.data();
+        vectors[i].iov_len = out.data.size();
         msghdr &header = headers[i].msg_hdr;
         std::memset(&header, 0, sizeof(header));
         header.msg_name = &out.to;
@@ -408,7 +420,13 @@ void NativeUdpTransport::flush(Socket &socket) {
         qCDebug(networking) << "cannot send a datagram of" << vectors[done].iov_len << "bytes:" << systemError(error);
         ++done;
     }
-    socket.pending.clear();
+    socket.pendingCount = 0;
+    for (int i = 0; i < count; ++i) {
+        std::vector<char> &data = socket.pending[size_t(i)].data;
+        if (data.capacity() > KeptCapacity) {
+            std::vector<char>().swap(data); // a rare large datagram: do not keep its storage
+        }
+    }
 }
 
 void NativeUdpTransport::flushAll() {
