@@ -66,10 +66,19 @@ public:
     explicit UdpEndpoint(const QHostAddress &address = QHostAddress::LocalHost) {
         _bound = _socket.bind(address, 0);
         connect(&_socket, &QUdpSocket::readyRead, this, [this] {
+            bool read = false;
             while (_socket.hasPendingDatagrams()) {
                 const QNetworkDatagram datagram = _socket.receiveDatagram();
                 received.append(datagram.data());
                 senders.append(SockAddr(datagram.senderAddress(), quint16(datagram.senderPort())));
+                read = true;
+            }
+            if (!read) {
+                // A stale readyRead with nothing to read leaves QUdpSocket's "pending data" flag set
+                // and the socket deaf from the next datagram on, unless some read follows (as
+                // QUdpSocketTransport::readPending does for the same reason).
+                char none;
+                _socket.readDatagram(&none, 0);
             }
         });
     }
