@@ -3,7 +3,8 @@
 # all started within one second, each with its own socket (so its own mappings in the symmetric NAT),
 # --relay fallback against one domain behind EIM.  No direct path exists, so every stub's first attempt
 # fails at about the same moment and all of them fall back to the one coturn at once.  Every stub must
-# connect, through the relay, on a relayed address of its own.  Prints each client's time to connect,
+# connect, through the relay, on a relayed address of its own (or directly, where conntrack proves
+# the symmetric NAT's port collision: see port_collision in icelib.sh).  Prints each client's time to connect,
 # the median and the worst.
 # The domain is told the relay is trusted (--trusted-relay): the relayed addresses all sit on the
 # relay's IP, and the domain's default bound (4 punching clients per IP) would otherwise count them
@@ -61,6 +62,7 @@ done
 wall_ms=$((($(date +%s%N) - t0) / 1000000))
 
 ok=0
+collisions=0
 times=()
 relayed=()
 failed=()
@@ -73,6 +75,12 @@ for ((i = 1; i <= CLIENTS; i++)); do
         times+=("$NAT_STUB_MS")
         relayed+=("$relay_addr")
         printf '   client %2d: connected via relay %s in %s ms\n' "$i" "$relay_addr" "$NAT_STUB_MS"
+    elif [[ ${rcs[i]} -eq 0 && $NAT_STUB_VIA == public ]] && NAT_STUB_OUT=$out port_collision sym eim coturn; then
+        # a real direct path, which the symmetric NAT opened by chance (see port_collision)
+        ok=$((ok + 1))
+        collisions=$((collisions + 1))
+        times+=("$NAT_STUB_MS")
+        printf '   client %2d: connected directly in %s ms, through a NAT port collision: %s\n' "$i" "$NAT_STUB_MS" "$COLLISION"
     else
         failed+=("$i")
         printf '   client %2d: FAILED: exit %s, %s\n' "$i" "${rcs[i]}" \
@@ -81,15 +89,15 @@ for ((i = 1; i <= CLIENTS; i++)); do
 done
 read -r median worst < <(printf '%s\n' "${times[@]}" | nat_stats)
 distinct=$(printf '%s\n' "${relayed[@]}" | sort -u | grep -c . || true)
-echo "crowd: $CLIENTS stubs started within $spread_ms ms; connected $ok of $CLIENTS through the relay," \
-    "on $distinct distinct relayed addresses; time to connect median $median ms, worst $worst ms" \
+echo "crowd: $CLIENTS stubs started within $spread_ms ms; connected $ok of $CLIENTS, $((ok - collisions)) through the" \
+    "relay on $distinct distinct relayed addresses, $collisions directly by a NAT port collision; time to connect median $median ms, worst $worst ms" \
     "(all done after $wall_ms ms; scenario $((SECONDS - STARTED)) s)"
 for i in "${failed[@]}"; do
     echo "   --- client $i, the last 40 lines of its output:"
     tail -n 40 "$OUT/$i.out" | sed 's/^/   | /'
 done
 verdict=yes
-((ok == CLIENTS && distinct == CLIENTS && spread_ms < 1000)) || verdict=no
+((ok == CLIENTS && distinct == CLIENTS - collisions && spread_ms < 1000)) || verdict=no
 nat_check "$CLIENTS clients started within 1 s all connect via the relay" "$verdict" \
     "$ok/$CLIENTS, $distinct relayed addresses, started within $spread_ms ms"
 if ((NAT_FAILS > 0)); then

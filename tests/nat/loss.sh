@@ -7,8 +7,10 @@
 # LOSS_CELL picks the NATs (client/domain): eim/eim (the default, above), or a cell only a
 # relay opens (sym/eim, eim/sym, sym/sym, sym/cgnat: the four relay cells of the matrix): a coturn
 # TURN relay runs on the public segment too, the client gets --turn-server ... --relay fallback,
-# and every attempt that connects must have connected through the relay.  A domain behind CGNAT
-# gets --punch-ttl LOSS_CGNAT_DOMAIN_TTL (3,3), as in the matrix.  A relay cell runs its attempts
+# and every attempt that connects must have connected through the relay (or directly where
+# conntrack proves that a symmetric NAT's port collision opened a real direct path: see
+# port_collision in icelib.sh).  A domain behind CGNAT gets --punch-ttl LOSS_CGNAT_DOMAIN_TTL
+# (3,3), as in the matrix.  A relay cell runs its attempts
 # LOSS_PARALLEL (4) at a time, each a separate interface-stub with its own socket, so its own
 # mapping in the symmetric NAT (the domain is told the relay is trusted, --trusted-relay, so that
 # the relayed addresses, all on the relay's IP, are bounded one by one); every stub runs --verbose,
@@ -87,10 +89,17 @@ run_attempt() {
     local n=$1
     nat_stub coturn --timeout "$TIMEOUT" "${stub_args[@]}"
     printf '%s\n' "$NAT_STUB_OUT" >"$RESULTS/$n.out"
+    # a direct path in a relay cell: proven a NAT port collision now, while conntrack holds it
+    if [[ $RELAY == 1 && $NAT_STUB_RC -eq 0 && $NAT_STUB_VIA == public ]] &&
+        port_collision "${CELL%/*}" "${CELL#*/}" coturn; then
+        NAT_STUB_VIA=collision
+        printf 'collision: %s\n' "$COLLISION" >"$RESULTS/$n.collision"
+    fi
     echo "$NAT_STUB_RC ${NAT_STUB_MS:--} ${NAT_STUB_VIA:--} $NAT_STUB_WALL_MS" >"$RESULTS/$n.res"
 }
 
 ok=0
+collisions=0
 times=()
 retried=0
 failures=()
@@ -100,7 +109,11 @@ judge() {
     local n=$1 rc ms via wall
     read -r rc ms via wall <"$RESULTS/$n.res"
     [[ $ms == - ]] && ms=
-    if [[ $RELAY == 1 && $rc -eq 0 && -n $ms && $via != relay ]]; then
+    if [[ $via == collision ]]; then
+        collisions=$((collisions + 1))
+        echo "   attempt $n connected directly, through a NAT port collision: $(sed 's/^collision: //' "$RESULTS/$n.collision")"
+    fi
+    if [[ $RELAY == 1 && $rc -eq 0 && -n $ms && $via != relay && $via != collision ]]; then
         failures+=("attempt $n: connected via $via in $ms ms, not through the relay")
     elif [[ $rc -eq 0 && -n $ms ]]; then
         ok=$((ok + 1))
@@ -132,8 +145,8 @@ while ((${#running[@]} > 0)); do reap_one; done
 read -r median worst < <(printf '%s\n' "${times[@]}" | nat_stats)
 if [[ $RELAY == 1 ]]; then
     # every relayed connect follows a failed direct attempt (~2 s): "retried" says nothing here
-    echo "loss: connected $ok of $ATTEMPTS through the relay (required $REQUIRED); time to connect" \
-        "median $median ms, worst $worst ms ($((SECONDS - STARTED)) s)"
+    echo "loss: connected $ok of $ATTEMPTS, $((ok - collisions)) through the relay and $collisions directly by a NAT" \
+        "port collision (required $REQUIRED); time to connect median $median ms, worst $worst ms ($((SECONDS - STARTED)) s)"
     # how close the slow ones come to the timeout (a loaded machine shows here first)
     echo "   slowest five: $(printf '%s\n' "${times[@]}" | sort -n | tail -n 5 | tr '\n' ' ')ms; over 10 s:" \
         "$(printf '%s\n' "${times[@]}" | awk '$1 > 10000 { n++ } END { print n + 0 }')"

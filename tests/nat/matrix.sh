@@ -5,7 +5,11 @@
 #   connect  20 attempts (MATRIX_ATTEMPTS), no added delay, every one connected
 #   local    as connect, and every connection on the domain's local address (same NAT)
 #   direct   as connect, and no attempt used the relay (cells that punch directly)
-#   relay    as connect, and every attempt connected through the TURN relay
+#   relay    as connect, and every attempt connected through the TURN relay, or directly
+#            where conntrack proves that a symmetric NAT's port collision opened a real
+#            direct path (port_collision in icelib.sh; about once in 64,512 flows)
+#   collision as relay, on a domain NAT narrowed to 2 ports (the last build), and at least
+#            one attempt connected through a proven collision: the proof is exercised
 #   fail     MATRIX_FAIL_ATTEMPTS attempts with --timeout MATRIX_FAIL_TIMEOUT: each ends
 #            with the punch-failed exit code (4) within the timeout (+1 s to exit)
 # With MATRIX_RELAY=1 (the default) a coturn TURN server runs on the public segment and the
@@ -25,7 +29,10 @@
 #        MATRIX_RELAY_SIDE (client: the stub gets the TURN server; domain: the domain-server
 #        gets it with --relay fallback and the stub none, so an unmodified client meets a
 #        domain that registers through its relay when its NAT is symmetric: such cells
-#        expect "domainrelay", every attempt connected to an address on the TURN server).
+#        expect "domainrelay", every attempt connected to an address on the TURN server),
+#        MATRIX_COLLISION_ATTEMPTS (16; 0 leaves the collision build out; MATRIX_CELLS
+#        selects it as "collision").
+# An attempt with an unexpected path or a failure prints its output and both NATs' flows.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -43,6 +50,7 @@ CGNAT_DOMAIN_TTL=${MATRIX_CGNAT_DOMAIN_TTL:-3,3}
 CELLS_WANTED=${MATRIX_CELLS:-}
 RELAY=${MATRIX_RELAY:-1}
 RELAY_SIDE=${MATRIX_RELAY_SIDE:-client}
+COLLISION_ATTEMPTS=${MATRIX_COLLISION_ATTEMPTS:-16}
 
 if ! testbed_preflight; then
     echo "matrix: refused: the NAT testbed cannot be built here" >&2
@@ -56,7 +64,7 @@ STARTED=$SECONDS
 
 wanted() {
     [[ -z $CELLS_WANTED ]] && return 0
-    [[ " $CELLS_WANTED " == *" $1/$2 "* ]]
+    [[ " $CELLS_WANTED " == *" $1${2:+/$2} "* ]]
 }
 
 row() {
@@ -88,8 +96,8 @@ start_servers() {
 # One cell: CLIENT DOMAIN STUN EXPECT [DOMAIN_TTL]
 cell() {
     local cmode=$1 dmode=$2 stun=$3 expect=$4 domain_ttl=${5:-${MATRIX_PUNCH_TTL:-}}
-    wanted "$cmode" "$dmode" || return 0
-    local name="$cmode x $dmode" stub_args=() i ok=0 times=() vias=() paths=() verdict=PASS detail=""
+    if [[ $expect == collision ]]; then wanted collision "" || return 0; else wanted "$cmode" "$dmode" || return 0; fi
+    local name="$cmode x $dmode" stub_args=() i ok=0 times=() vias=() paths=() verdict=PASS detail="" path
     local client_ttl=${MATRIX_CLIENT_TTL:-${MATRIX_PUNCH_TTL:-}}
     [[ -n $client_ttl ]] && stub_args=(--punch-ttl "$client_ttl")
     if [[ $RELAY == 1 && $RELAY_SIDE == client ]]; then
@@ -140,24 +148,37 @@ cell() {
             NAT_STUB_MS=
         fi
         if [[ $NAT_STUB_RC -eq 0 && -n $NAT_STUB_MS ]]; then
+            path=$NAT_STUB_VIA
             if [[ $expect == local && $NAT_STUB_VIA != local ]]; then
                 detail="attempt $((i + 1)) connected via $NAT_STUB_VIA, not local"
-            elif [[ $expect == relay && $NAT_STUB_VIA != relay ]]; then
+            elif [[ $expect == relay || $expect == collision ]] && [[ $NAT_STUB_VIA == public ]] &&
+                port_collision "$cmode" "$dmode" "$stun"; then
+                ok=$((ok + 1))
+                path=collision
+                echo "  $name attempt $((i + 1)) connected directly, through a NAT port collision: $COLLISION"
+            elif [[ $expect == relay || $expect == collision ]] && [[ $NAT_STUB_VIA != relay ]]; then
                 detail="attempt $((i + 1)) connected via $NAT_STUB_VIA, not through the relay"
+                unexpected_evidence "$name" "$((i + 1))"
             elif [[ $expect == direct && $NAT_STUB_VIA == relay ]]; then
                 detail="attempt $((i + 1)) connected through the relay, not directly"
+                unexpected_evidence "$name" "$((i + 1))"
             else
                 ok=$((ok + 1))
             fi
             times+=("$NAT_STUB_MS")
-            vias+=("$NAT_STUB_VIA")
-            paths+=("$((i + 1)):$NAT_STUB_VIA/${NAT_STUB_MS}ms")
+            vias+=("$path")
+            paths+=("$((i + 1)):$path/${NAT_STUB_MS}ms")
         else
             detail="attempt $((i + 1)): exit $NAT_STUB_RC: $(tail -n 1 <<<"$NAT_STUB_OUT")"
             paths+=("$((i + 1)):exit$NAT_STUB_RC")
+            unexpected_evidence "$name" "$((i + 1))"
         fi
     done
     echo "  $name attempts: ${paths[*]}"
+    if [[ $expect == collision && " ${vias[*]} " != *" collision "* ]]; then
+        detail="no attempt connected through a proven port collision"
+        ok=0
+    fi
     [[ $ok -eq $ATTEMPTS ]] || { verdict="FAIL ($detail)"; FAILS=$((FAILS + 1)); }
     local stats via retried
     stats=$(printf '%s\n' "${times[@]}" | nat_stats)
@@ -165,6 +186,17 @@ cell() {
     retried=$(printf '%s\n' "${times[@]}" | awk '$1 >= 2000 { n++ } END { print n + 0 }')
     via=$(printf '%s\n' "${vias[@]}" | { grep . || true; } | sort | uniq -c | awk '{ printf "%s%s %s", sep, $2, $1; sep = ", " }')
     row "$name" "$stun" "$expect" "$ATTEMPTS" "$ok" "${stats% *}" "${stats#* }" "$retried" "${via:--}" "$verdict"
+}
+
+# Print what an attempt with an unexpected path left: its whole output and both NATs' flows.
+unexpected_evidence() {
+    local name=$1 attempt=$2 role
+    echo "  $name attempt $attempt, unexpected path; its output:"
+    sed 's/^/      /' <<<"$NAT_STUB_OUT"
+    for role in cnat dnat; do
+        echo "    $role conntrack (orig src:port, orig dst:port, outside address, state):"
+        ct_flows "$role" | sed 's/^/      /'
+    done
 }
 
 any_wanted() {
@@ -243,6 +275,19 @@ if any_wanted same/same; then
     servers_start
     nat_keygen
     cell same same ice local
+    testbed_teardown
+fi
+
+# Build 4: the relay cells accept a direct attempt only where conntrack proves a symmetric NAT's
+# port collision (port_collision in icelib.sh), which the kernel's 64,512 ports make too rare to
+# see here.  A domain NAT with 2 ports makes it every other attempt: eim x sym must then connect
+# every time, directly through proven collisions (at least one) or through the relay.
+if [[ $RELAY == 1 && $RELAY_SIDE == client && $COLLISION_ATTEMPTS -gt 0 ]] && any_wanted collision; then
+    testbed_topology eim eim
+    servers_start
+    nat_keygen
+    TB_SYM_PORTS=40000-40001 testbed_side_nat domain sym
+    ATTEMPTS=$COLLISION_ATTEMPTS cell eim sym coturn collision
     testbed_teardown
 fi
 

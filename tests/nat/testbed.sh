@@ -63,6 +63,11 @@ TB_CLIENT_CARRIER_NET=198.18.102.0/24
 # "drop" (the packet dies before conntrack confirms it, so it leaves no entry).
 TB_ROUTER_INPUT=${TB_ROUTER_INPUT:-accept}
 
+# TB_SYM_PORTS=LOW-HIGH (unset by default): a symmetric NAT gives UDP flows outside ports from
+# this range only, so that port collisions, once in 64,512 flows with the kernel's range, are
+# common enough to test (matrix.sh's collision build).
+TB_SYM_PORTS=${TB_SYM_PORTS:-}
+
 # Set by testbed_init / testbed_site / testbed_same_nat.
 TB_PREFIX=${TB_PREFIX:-}
 TB_TMP=${TB_TMP:-}
@@ -283,7 +288,7 @@ testbed_public_host() {
 # UPSTREAM_ROLE/UPSTREAM_GW/LAN_NET are only used by "none" (the route back).
 testbed_set_nat() {
     local role=$1 mode=$2 upstream_role=${3:-} router_wan_ip=${4:-} lan_net=${5:-}
-    local ns masq input_rule=""
+    local ns masq input_rule="" udp_ports_rule=""
     ns=$(testbed_ns "$role")
     ip netns exec "$ns" nft delete table ip ibnat 2>/dev/null || true
     ip netns exec "$ns" conntrack -F >/dev/null 2>&1 || true
@@ -298,6 +303,11 @@ testbed_set_nat() {
         sym) masq="masquerade random" ;;
         *) _tb_die "unknown NAT mode '$mode' (none|eim|sym)"; return 1 ;;
     esac
+    # a narrowed symmetric NAT (TB_SYM_PORTS above): the rule for UDP first, the general one
+    # for the rest (ICMP errors)
+    if [[ $mode == sym && -n $TB_SYM_PORTS ]]; then
+        udp_ports_rule="oifname \"wan\" meta l4proto udp masquerade to :$TB_SYM_PORTS random"
+    fi
     if [[ -n $upstream_role ]]; then
         # a NATed LAN is not routable from outside
         ip -n "$(testbed_ns "$upstream_role")" route del "$lan_net" 2>/dev/null || true
@@ -313,6 +323,7 @@ table ip ibnat {
     counter unsolicited_router { }
     chain postrouting {
         type nat hook postrouting priority srcnat; policy accept;
+        $udp_ports_rule
         oifname "wan" $masq
     }
     chain forward {
