@@ -96,6 +96,11 @@ TurnClient::TurnClient(UdpTransport *transport, const SockAddr &server, const Tu
                        QObject *parent)
     : QObject(parent), _transport(transport), _server(server), _credentials(credentials) {
     _refreshTimer = makeTimer(this, [this]() { sendRefresh(_timing.requestedLifetimeSec); });
+    _allocateRetryTimer = makeTimer(this, [this]() {
+        if (_state == Allocating) {
+            startRequest(allocateRequest());
+        }
+    });
 }
 
 TurnClient::~TurnClient() {
@@ -119,12 +124,17 @@ void TurnClient::allocate() {
     _error = NoError;
     _errorString.clear();
     _state = Allocating;
+    _mismatchRetries = 0;
+    startRequest(allocateRequest());
+}
+
+TurnMessage TurnClient::allocateRequest() const {
     TurnMessage request = TurnMessage::create(TurnMessage::Allocate);
     request.requestedTransport = TurnMessage::TransportUdp;
     if (_timing.requestedLifetimeSec > 0) {
         request.lifetime = _timing.requestedLifetimeSec;
     }
-    startRequest(request);
+    return request;
 }
 
 void TurnClient::release() {
@@ -346,6 +356,9 @@ void TurnClient::onAllocateResult(const TurnMessage &response) {
                      : QStringLiteral("TURN server %1 rejected the credentials of user \"%2\" in realm \"%3\" (%4)")
                            .arg(_server.toString(), _credentials.username, QString::fromUtf8(_realm),
                                 describe(response)));
+        } else if (response.errorCode == TurnMessage::AllocationMismatch
+                   && _mismatchRetries < _timing.maxMismatchRetries) {
+            retryAfterMismatch(response);
         } else {
             fail(AllocationFailed, QStringLiteral("TURN server %1 refused the allocation: %2")
                                        .arg(_server.toString(), describe(response)));
@@ -367,6 +380,37 @@ void TurnClient::onAllocateResult(const TurnMessage &response) {
                                       << "s";
     setUpPending();
     Q_EMIT allocated(_relayed, _mapped);
+}
+
+// A 437 to our Allocate: the server holds an allocation for our 5-tuple (our address as it sees it,
+// and its own) that this client did not make. A node restarted on the same port leaves one behind:
+// after a crash until its lifetime ends, and even after a clean release coturn still answers 437 for
+// a moment. RFC 8656 7.3 has the client try another local port; this socket is the node's only one,
+// so the client ends that allocation instead (a Refresh of LIFETIME 0 from the same 5-tuple with the
+// same credentials is what the predecessor would have sent) and asks again a moment later.
+//
+// coturn lets the 5-tuple go about 1.2 s after the allocation ends (its clock ticks in seconds), and a
+// second Refresh in that time starts the wait again: one Refresh (retransmitted like any request),
+// then Allocate retries 1 s and 2 s later.
+void TurnClient::retryAfterMismatch(const TurnMessage &response) {
+    const int delayMs = _timing.mismatchRetryDelayMs << std::min(_mismatchRetries, 8);
+    ++_mismatchRetries;
+    qCWarning(networking_turn).noquote()
+        << QStringLiteral("TURN server %1 already holds an allocation for our address (%2), left by an earlier run "
+                          "on this port? %3 again in %4 ms (retry %5 of %6)")
+               .arg(_server.toString(), describe(response),
+                    _mismatchRetries == 1 ? QStringLiteral("Ending it and allocating") : QStringLiteral("Allocating"))
+               .arg(delayMs)
+               .arg(_mismatchRetries)
+               .arg(_timing.maxMismatchRetries);
+    if (_mismatchRetries == 1) {
+        // Unsigned when the 437 came before any 401 (coturn checks the 5-tuple first): the server's
+        // 401 then brings the realm and nonce, and the Refresh goes again signed (retryWithFreshNonce).
+        TurnMessage request = TurnMessage::create(TurnMessage::Refresh);
+        request.lifetime = 0;
+        startRequest(request);
+    }
+    _allocateRetryTimer->start(delayMs);
 }
 
 void TurnClient::onRefreshResult(const TurnMessage &request, const TurnMessage &response) {
@@ -465,6 +509,9 @@ void TurnClient::onTimeout(const QByteArray &transactionId) {
     const int transmissions = transaction->transmissions;
     delete transaction;
     if (request.method == TurnMessage::Refresh && request.lifetime && *request.lifetime == 0) {
+        if (_state != Releasing) {
+            return; // ending a predecessor's allocation after a 437: the Allocate retry tells
+        }
         qCWarning(networking_turn).noquote()
             << "TURN server" << _server.toString() << "did not confirm the release; the allocation expires on its own";
         reset();
@@ -640,6 +687,9 @@ void TurnClient::reset() {
     if (_refreshTimer) {
         _refreshTimer->stop();
     }
+    if (_allocateRetryTimer) {
+        _allocateRetryTimer->stop();
+    }
     _relayed = SockAddr();
     _mapped = SockAddr();
     _realm.clear();
@@ -648,5 +698,10 @@ void TurnClient::reset() {
 }
 
 QString TurnClient::describe(const TurnMessage &response) const {
-    return QStringLiteral("%1 %2").arg(response.errorCode).arg(QString::fromUtf8(response.errorReason));
+    // coturn counts a C string's NUL into its reason phrases; a NUL would end the log line there.
+    QByteArray reason = response.errorReason;
+    while (reason.endsWith('\0')) {
+        reason.chop(1);
+    }
+    return QStringLiteral("%1 %2").arg(response.errorCode).arg(QString::fromUtf8(reason));
 }

@@ -47,6 +47,8 @@ public:
         int permissionLifetimeSec = 300;  // RFC 8656 9: fixed by the server, not sent on the wire
         int channelLifetimeSec = 600;     // RFC 8656 12
         quint32 requestedLifetimeSec = 0; // LIFETIME asked for in Allocate/Refresh; 0: the server's default
+        int mismatchRetryDelayMs = 1000;  // after a 437, Allocate again this much later (doubled each time)
+        int maxMismatchRetries = 2;       // and at most this often: three tries in all, as RFC 8656 7.3 says
 
         // How long to wait after the n-th transmission (0-based) of a request.
         int waitAfterTransmissionMs(int n) const;
@@ -130,6 +132,8 @@ private:
     void onPeerRequestUnanswered(const TurnMessage &request);
     bool retryWithFreshNonce(const Transaction &transaction, const TurnMessage &response);
     void onAllocateResult(const TurnMessage &response);
+    void retryAfterMismatch(const TurnMessage &response);
+    TurnMessage allocateRequest() const;
     void onRefreshResult(const TurnMessage &request, const TurnMessage &response);
     void onPermissionResult(const TurnMessage &request, const TurnMessage &response);
     void onChannelResult(const TurnMessage &request, const TurnMessage &response);
@@ -173,4 +177,6 @@ private:
     QHash<quint16, SockAddr> _channelPeers;
     quint16 _nextChannel = ChannelData::FirstChannel;
     QTimer *_refreshTimer = nullptr;
+    QTimer *_allocateRetryTimer = nullptr; // the Allocate after a 437
+    int _mismatchRetries = 0;              // 437s answered by a retry in this allocation attempt
 };
