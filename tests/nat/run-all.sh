@@ -71,8 +71,9 @@ trap on_signal INT TERM
 # (RELAY_LOSS_CELLS), then many clients falling back to the relay at once.  The cells run
 # RELAY_LOSS_JOBS (4) at a time, each loss.sh on a testbed of its own (its own namespace prefix),
 # its output kept in a file and printed whole when it ends, so that the cells' logs do not mix;
-# every cell must reach its own 99 of 100.  crowd.sh runs whatever the loss runs did; the stage's
-# status is the worst of all (2, refused, counts as such).
+# every cell must reach its own 99 of 100.  crowd.sh, and then the matrix's two cells where clients
+# without TURN meet a domain relaying itself (MATRIX_RELAY_SIDE=domain), run whatever the steps before
+# did; the stage's status is the worst of all (2, refused, counts as such).
 RELAY_LOSS_CELLS=${RELAY_LOSS_CELLS:-sym/eim eim/sym sym/sym sym/cgnat}
 RELAY_LOSS_JOBS=${RELAY_LOSS_JOBS:-4}
 relay_stage() {
@@ -113,6 +114,17 @@ relay_stage() {
     echo
     echo "---------------- relay: many clients at once ----------------"
     "$HERE/crowd.sh" "$BUILD" &
+    c=$!
+    wait "$c" && status=0 || status=$?
+    c=
+    if ((status == 2)); then refused=1; fi
+    ((status > rc)) && rc=$status
+    # Clients that know nothing of TURN meet a symmetric-NAT domain registering through its relay
+    # (--relay fallback on the domain); the none x sym cell runs first, so eim x sym meets a
+    # domain-server restarted on the same port, as an operator's restart would.
+    echo
+    echo "---------------- relay: unmodified clients, the domain relaying ----------------"
+    MATRIX_RELAY_SIDE=domain MATRIX_CELLS="none/sym eim/sym" MATRIX_COLLISION_ATTEMPTS=0 "$HERE/matrix.sh" "$BUILD" &
     c=$!
     wait "$c" && status=0 || status=$?
     c=
