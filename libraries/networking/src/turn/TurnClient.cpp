@@ -39,6 +39,17 @@ QByteArray freshTransactionId(quint16 method) {
     return TurnMessage::create(TurnMessage::Method(method)).transactionId;
 }
 
+// A Refresh with LIFETIME 0 (RFC 8656 7): it ends the allocation of the 5-tuple it comes from.
+TurnMessage endingRefresh() {
+    TurnMessage request = TurnMessage::create(TurnMessage::Refresh);
+    request.lifetime = 0;
+    return request;
+}
+
+bool isEndingRefresh(const TurnMessage &request) {
+    return request.method == TurnMessage::Refresh && request.lifetime && *request.lifetime == 0;
+}
+
 } // namespace
 
 struct TurnClient::Transaction {
@@ -106,8 +117,7 @@ TurnClient::TurnClient(UdpTransport *transport, const SockAddr &server, const Tu
 TurnClient::~TurnClient() {
     // Best effort, no answer awaited: the server frees the relay port now rather than at expiry.
     if (_state == Allocated && _transport) {
-        TurnMessage request = TurnMessage::create(TurnMessage::Refresh);
-        request.lifetime = 0;
+        TurnMessage request = endingRefresh();
         _transport->writeDatagram(sign(request), _server);
     }
     reset();
@@ -152,9 +162,7 @@ void TurnClient::release() {
     dropPeers();
     _refreshTimer->stop();
     _state = Releasing;
-    TurnMessage request = TurnMessage::create(TurnMessage::Refresh);
-    request.lifetime = 0;
-    startRequest(request);
+    startRequest(endingRefresh());
 }
 
 void TurnClient::addPermission(const QHostAddress &peer) {
@@ -406,15 +414,13 @@ void TurnClient::retryAfterMismatch(const TurnMessage &response) {
     if (_mismatchRetries == 1) {
         // Unsigned when the 437 came before any 401 (coturn checks the 5-tuple first): the server's
         // 401 then brings the realm and nonce, and the Refresh goes again signed (retryWithFreshNonce).
-        TurnMessage request = TurnMessage::create(TurnMessage::Refresh);
-        request.lifetime = 0;
-        startRequest(request);
+        startRequest(endingRefresh());
     }
     _allocateRetryTimer->start(delayMs);
 }
 
 void TurnClient::onRefreshResult(const TurnMessage &request, const TurnMessage &response) {
-    if (request.lifetime && *request.lifetime == 0) {
+    if (isEndingRefresh(request)) {
         if (_state == Releasing) {
             qCInfo(networking_turn).noquote() << "TURN allocation on" << _server.toString() << "released";
             reset();
@@ -508,7 +514,7 @@ void TurnClient::onTimeout(const QByteArray &transactionId) {
     const TurnMessage request = transaction->request;
     const int transmissions = transaction->transmissions;
     delete transaction;
-    if (request.method == TurnMessage::Refresh && request.lifetime && *request.lifetime == 0) {
+    if (isEndingRefresh(request)) {
         if (_state != Releasing) {
             return; // ending a predecessor's allocation after a 437: the Allocate retry tells
         }
