@@ -145,26 +145,6 @@ nat_parse_connected() {
     fi
 }
 
-# "ORIG_SRC:SPORT ORIG_DST:DPORT REPLY_DST:REPLY_DPORT replied|unreplied", one line per UDP
-# flow that ROLE's conntrack lists for the conntrack filter given (-s, -d, --sport, ...).
-# REPLY_DST:REPLY_DPORT is the outside address a NAT gave the flow.
-ct_flows() {
-    local role=$1
-    shift
-    testbed_run_in "$role" conntrack -L -p udp "$@" 2>/dev/null |
-        awk '{ ns = 0; nd = 0; nsp = 0; ndp = 0; st = "replied"
-               for (i = 1; i <= NF; i++) {
-                   if ($i ~ /^src=/ && ++ns == 1) os = substr($i, 5)
-                   if ($i ~ /^dst=/ && ++nd == 1) od = substr($i, 5)
-                   if ($i ~ /^dst=/ && nd == 2 && !rd) rd = substr($i, 5)
-                   if ($i ~ /^sport=/ && ++nsp == 1) osp = substr($i, 7)
-                   if ($i ~ /^dport=/ && ++ndp == 1) odp = substr($i, 7)
-                   if ($i ~ /^dport=/ && ndp == 2 && !rdp) rdp = substr($i, 7)
-                   if ($i == "[UNREPLIED]") st = "unreplied"
-               }
-               print os ":" osp, od ":" odp, rd ":" rdp, st; rd = ""; rdp = "" }'
-}
-
 # A relay cell's attempt that connected "via public" opened a real direct path, which a
 # symmetric NAT allows by chance.  It gives each destination a random outside port (one of
 # 64,512); when the port it picks for the flow between the peers is one that a flow of the same
@@ -183,20 +163,20 @@ port_collision() {
     [[ $NAT_STUB_OUT =~ local\ socket\ is\ ([0-9.]+:[0-9]+) ]] && src=${BASH_REMATCH[1]}
     stun_ip=$TB_STUN_IP
     [[ $stun == ice ]] && stun_ip=$TB_ICE_IP
-    flow=$(ct_flows cnat -s "$TB_CLIENT_IP" -d "$dst_ip" --dport "$dst_port" |
+    flow=$(testbed_flows cnat -s "$TB_CLIENT_IP" -d "$dst_ip" --dport "$dst_port" |
         awk -v src="$src" '$4 == "replied" && (src == "" || $1 == src) { print; exit }')
     [[ -n $flow ]] || return 1
     read -r csrc _ cpub _ <<<"$flow"
     if [[ $cmode == sym ]]; then
-        owner=$(ct_flows cnat -d "$stun_ip" | awk -v x="$cpub" '$3 == x { print $1; exit }')
+        owner=$(testbed_flows cnat -d "$stun_ip" | awk -v x="$cpub" '$3 == x { print $1; exit }')
         [[ -n $owner ]] || return 1
         COLLISION="client NAT gave $csrc's flow to the domain the outside address $cpub, the mapping of $owner toward STUN $stun_ip"
     fi
     if [[ $dmode == sym ]]; then
-        mapped=$(ct_flows dnat -s "$TB_DOMAIN_IP" --sport "$NAT_DOMAIN_PORT" -d "${cpub%:*}" --dport "${cpub##*:}" |
+        mapped=$(testbed_flows dnat -s "$TB_DOMAIN_IP" --sport "$NAT_DOMAIN_PORT" -d "${cpub%:*}" --dport "${cpub##*:}" |
             awk '$4 == "replied" { print $3; exit }')
         [[ $mapped == "$dst_ip:$dst_port" ]] || return 1
-        owner=$(ct_flows dnat -d "$stun_ip" | awk -v x="$mapped" '$3 == x { print $1; exit }')
+        owner=$(testbed_flows dnat -d "$stun_ip" | awk -v x="$mapped" '$3 == x { print $1; exit }')
         [[ -n $owner ]] || return 1
         COLLISION+="${COLLISION:+; }domain NAT gave $TB_DOMAIN_IP:$NAT_DOMAIN_PORT's flow to the client the outside address"
         COLLISION+=" $mapped, the mapping of $owner toward STUN $stun_ip"

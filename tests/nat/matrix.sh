@@ -195,7 +195,7 @@ unexpected_evidence() {
     sed 's/^/      /' <<<"$NAT_STUB_OUT"
     for role in cnat dnat; do
         echo "    $role conntrack (orig src:port, orig dst:port, outside address, state):"
-        ct_flows "$role" | sed 's/^/      /'
+        testbed_flows "$role" | sed 's/^/      /'
     done
 }
 

@@ -557,19 +557,31 @@ testbed_rx_counter() {
     testbed_run_in "$1" nft list counter ip ibcount rx_udp | awk '/packets/ { print $2; exit }'
 }
 
+# The UDP flows in ROLE's conntrack that a conntrack filter selects (-s, -d, --sport, --dport;
+# none: all), one per line: "ORIG_SRC:SPORT ORIG_DST:DPORT OUTSIDE_IP:PORT replied|unreplied".
+# The third field is the reply tuple's destination: the outside address a NAT gave the flow.
+testbed_flows() {
+    local role=$1
+    shift
+    testbed_run_in "$role" conntrack -L -p udp "$@" 2>/dev/null |
+        awk '{ ns = 0; nd = 0; nsp = 0; ndp = 0; st = "replied"
+               for (i = 1; i <= NF; i++) {
+                   if ($i ~ /^src=/ && ++ns == 1) os = substr($i, 5)
+                   if ($i ~ /^dst=/ && ++nd <= 2) d[nd] = substr($i, 5)
+                   if ($i ~ /^sport=/ && ++nsp == 1) osp = substr($i, 7)
+                   if ($i ~ /^dport=/ && ++ndp <= 2) dp[ndp] = substr($i, 7)
+                   if ($i == "[UNREPLIED]") st = "unreplied"
+               }
+               print os ":" osp, d[1] ":" dp[1], d[2] ":" dp[2], st }'
+}
+
 # Public IP:port a router's conntrack shows for a flow from LAN_IP:PORT (to DST
 # if given): how a test learns a mapping without trusting the peers.
 testbed_mapping() {
     local role=$1 lan_ip=$2 port=$3 dst=${4:-}
-    local args=(-L -p udp --orig-src "$lan_ip" --sport "$port")
-    [[ -n $dst ]] && args+=(--orig-dst "$dst")
-    testbed_run_in "$role" conntrack "${args[@]}" 2>/dev/null |
-        awk '{ nd = 0; np = 0
-               for (i = 1; i <= NF; i++) {
-                   if ($i ~ /^dst=/ && ++nd == 2) ip = substr($i, 5)     # reply tuple: dst = public IP
-                   if ($i ~ /^dport=/ && ++np == 2) pt = substr($i, 7)   # reply tuple: dport = public port
-               }
-               print ip ":" pt; exit }'
+    local args=(-s "$lan_ip" --sport "$port")
+    [[ -n $dst ]] && args+=(-d "$dst")
+    testbed_flows "$role" "${args[@]}" | awk '{ print $3; exit }'
 }
 
 # Forget every NAT mapping on all routers of this run (conntrack -F), so an
