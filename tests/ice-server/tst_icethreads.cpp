@@ -362,21 +362,44 @@ private Q_SLOTS:
         QTRY_COMPARE(domain.received.size(), 1);
         QCOMPARE(typeOf(domain.received[0]), PacketType::ICEServerHeartbeatACK);
 
-        // Many source sockets: the kernel hashes each to one of the two sockets.
+        // Many source sockets: the kernel hashes each to one of the two sockets. A client asks again
+        // every second until answered, as a real one does: a query lost in a loaded kernel is not
+        // what this test is about, but a socket or thread that stops answering still fails it.
         constexpr int Clients = 64;
+        const QByteArray ask = query(ClientID, ClientPublic, ClientLocal, DomainID);
         std::vector<std::unique_ptr<UdpEndpoint>> clients;
         for (int i = 0; i < Clients; ++i) {
             clients.push_back(std::make_unique<UdpEndpoint>());
-            clients.back()->send(query(ClientID, ClientPublic, ClientLocal, DomainID), server);
+            clients.back()->send(ask, server);
         }
+        int queriesSent = Clients;
+        const auto perThreadIn = [&threads] {
+            return QStringLiteral("datagrams in per thread: %1, %2")
+                .arg(threads.trafficStats(0).datagramsIn)
+                .arg(threads.trafficStats(1).datagramsIn);
+        };
         for (const auto &client : clients) {
-            QTRY_COMPARE(client->received.size(), 1);
+            QElapsedTimer waited;
+            waited.start();
+            while (client->received.isEmpty() && waited.elapsed() < 15000) {
+                QTest::qWait(1000);
+                if (client->received.isEmpty()) {
+                    client->send(ask, server);
+                    ++queriesSent;
+                }
+            }
+            QVERIFY2(!client->received.isEmpty(), qPrintable(perThreadIn()));
             QCOMPARE(typeOf(client->received[0]), PacketType::ICEServerPeerInformation);
             QCOMPARE(client->senders[0], server); // the address and port the client asked
         }
-        // The domain hears of every querier, from the port its heartbeats went to, whichever
-        // thread's socket sent it.
-        QTRY_COMPARE(domain.received.size(), 1 + Clients);
+        if (queriesSent > Clients) {
+            qInfo().noquote() << queriesSent - Clients << "queries asked again;" << perThreadIn();
+        }
+        // Every query that arrived was answered, and the domain hears of every one, from the port its
+        // heartbeats went to, whichever thread's socket sent it.
+        const quint64 queriesIn = threads.stats().datagramsIn - 1;
+        QVERIFY(queriesIn >= quint64(Clients) && queriesIn <= quint64(queriesSent));
+        QTRY_COMPARE(quint64(domain.received.size()), 1 + queriesIn);
         for (int i = 0; i < domain.received.size(); ++i) {
             QCOMPARE(domain.senders[i], server);
         }
@@ -388,16 +411,16 @@ private Q_SLOTS:
         qInfo() << "queries answered per thread:" << perThread;
         QVERIFY2(perThread[0] > 0 && perThread[1] > 0, "the kernel put every client on one socket");
         const IceServerStats stats = threads.stats();
-        QCOMPARE(stats.queriesAnswered, quint64(Clients));
+        QCOMPARE(stats.queriesAnswered, queriesIn);
         QCOMPARE(stats.heartbeatsAcked, quint64(1));
-        QCOMPARE(stats.datagramsIn, quint64(Clients + 1));
+        QCOMPARE(stats.datagramsIn, queriesIn + 1);
         QCOMPARE(stats.registeredDomains, 1);
 
         // /metrics reports the sum.
         IceServerMetrics metrics;
         metrics.update(stats, true);
         QVERIFY(QString::fromStdString(metrics.text())
-                    .contains(QStringLiteral("ice_server_queries_answered_total %1").arg(Clients)));
+                    .contains(QStringLiteral("ice_server_queries_answered_total %1").arg(queriesIn)));
 
         threads.stop();
         QCOMPARE(threads.threadCount(), 0);
